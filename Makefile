@@ -1,0 +1,60 @@
+# iaptkit: two commands from a fresh clone.
+#   make demo   create .venv, install, make a synthetic extract and run the main job
+#   make test   install what the tests need and run ruff, mypy --strict and pytest
+# Both are idempotent: a second run skips installation (stamp files in .venv/).
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+PY     := $(BIN)/python
+PIP    := $(PY) -m pip --disable-pip-version-check
+DEMO   := demo
+
+.PHONY: demo test lint typecheck pytest bench clean install install-test help
+
+help:
+	@echo "make demo   - install into .venv, make a synthetic extract, run the end-to-end job"
+	@echo "make test   - install test tools and run ruff, mypy --strict src, pytest"
+	@echo "make bench  - run the benchmarks (slow; national-scale figures)"
+	@echo "make clean  - remove .venv and generated demo outputs"
+
+$(BIN)/activate:
+	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "iaptkit needs Python >= 3.11, found " + sys.version.split()[0]'
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.stamp-install: pyproject.toml | $(BIN)/activate
+	$(PIP) install -q --upgrade pip
+	$(PIP) install -q -e .
+	touch $@
+
+$(VENV)/.stamp-install-test: pyproject.toml $(VENV)/.stamp-install
+	$(PIP) install -q -e ".[test,dev,spark]"
+	touch $@
+
+install: $(VENV)/.stamp-install
+install-test: $(VENV)/.stamp-install-test
+
+demo: $(VENV)/.stamp-install
+	$(PY) -m iaptkit.demo --out $(DEMO)
+
+lint: install-test
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
+
+typecheck: install-test
+	$(BIN)/mypy --strict src
+
+pytest: install-test
+	$(BIN)/python -m nbstripout --verify notebooks/*.ipynb
+	$(BIN)/pytest -q
+
+test: lint typecheck pytest
+
+bench: install-test
+	$(PY) benchmarks/synth.py
+	$(PY) benchmarks/load.py
+	$(PY) benchmarks/measures.py
+	$(PY) benchmarks/sdc.py
+
+clean:
+	rm -rf $(VENV) $(DEMO) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,297 @@
+"""The ``iaptkit`` command line.
+
+Each command is a thin shell over the library: options are parsed here, the work is done by
+the module that owns it (imported inside the command so that ``iaptkit --help`` is fast).
+User errors (:class:`~iaptkit.errors.IaptkitError`) print one clear message on stderr and exit 1,
+without a traceback; anything else is a bug and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Optional, TypeVar
+
+import typer
+from rich.console import Console
+
+from iaptkit.errors import IaptkitError
+
+__all__ = ["app", "main"]
+
+T = TypeVar("T")
+
+app = typer.Typer(
+    name="iaptkit",
+    help=(
+        "NHS Talking Therapies (IAPT v2.x) analysis for secure environments: load and validate "
+        "extracts, compute the published measures, protect outputs under NHS disclosure-control "
+        "policies, and build releases an output checker can trust."
+    ),
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode="rich",
+)
+release_app = typer.Typer(
+    help="Build and verify an export bundle from a release folder.",
+    no_args_is_help=True,
+)
+app.add_typer(release_app, name="release")
+
+
+def err_console() -> Console:
+    """A console on stderr (progress, summaries and warnings go there, never to stdout)."""
+    return Console(stderr=True)
+
+
+def run_user_command(fn: Callable[[], T]) -> T:
+    """Run ``fn``; turn an :class:`IaptkitError` into a one-line message and exit code 1."""
+    try:
+        return fn()
+    except IaptkitError as exc:
+        err_console().print(f"[bold red]error:[/bold red] {exc.message}", highlight=False)
+        raise typer.Exit(code=1) from None
+
+
+def _csv_list(value: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in value.split(",") if part.strip())
+
+
+# --------------------------------------------------------------------------- data
+
+
+@app.command()
+def validate(
+    extract: Annotated[str, typer.Argument(help="Extract folder, DuckDB file, or Spark database.")],
+    json_out: Annotated[
+        Optional[Path], typer.Option("--json", help="Also write the report as JSON here.")
+    ] = None,
+) -> None:
+    """Validate an extract: every problem found, by table, column and rule.
+
+    Exits 1 only when a problem is fatal (a required table or column is missing).
+    """
+    from iaptkit.data.validation import validate_command
+
+    code = run_user_command(lambda: validate_command(extract, json_out=json_out))
+    raise typer.Exit(code=code)
+
+
+@app.command()
+def synth(
+    out: Annotated[Path, typer.Argument(help="Folder to write the synthetic extract to.")],
+    pathways: Annotated[int, typer.Option(help="Number of referrals (pathways).")] = 5000,
+    start: Annotated[str, typer.Option(help="First month, YYYY-MM.")] = "2023-04",
+    months: Annotated[int, typer.Option(help="Number of monthly submissions.")] = 12,
+    providers: Annotated[int, typer.Option(help="Number of providers.")] = 8,
+    seed: Annotated[int, typer.Option(help="Random seed (same seed, same extract).")] = 1,
+    fmt: Annotated[str, typer.Option("--format", help="parquet or csv.")] = "parquet",
+    with_nhs_fields: Annotated[
+        bool, typer.Option("--with-nhs-fields", help="Also write the NHS-derived IDS101 fields.")
+    ] = False,
+    faults: Annotated[
+        float, typer.Option(help="Rate of injected data-quality faults (0 to 1).")
+    ] = 0.0,
+) -> None:
+    """Write a realistic synthetic IAPT v2.x extract (never real data)."""
+    from iaptkit.data.synthetic import synth_command
+
+    run_user_command(
+        lambda: synth_command(
+            out,
+            pathways=pathways,
+            start=start,
+            months=months,
+            providers=providers,
+            seed=seed,
+            fmt=fmt,
+            with_nhs_fields=with_nhs_fields,
+            faults=faults,
+        )
+    )
+
+
+# --------------------------------------------------------------------------- measures
+
+
+@app.command()
+def derive(
+    extract: Annotated[str, typer.Argument(help="Extract folder, DuckDB file, or Spark database.")],
+    as_at: Annotated[str, typer.Option("--as-at", help="Derive as at this date, YYYY-MM-DD.")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="OUT.csv or OUT.parquet.")],
+    definitions: Annotated[
+        Optional[Path], typer.Option(help="A site's own definitions file (YAML).")
+    ] = None,
+    engine: Annotated[str, typer.Option(help="duckdb (default) or spark.")] = "duckdb",
+) -> None:
+    """Derive one row per pathway (measures.md section 1) as at a date."""
+    from iaptkit.measures.commands import derive_command
+
+    run_user_command(
+        lambda: derive_command(
+            extract, as_at=as_at, output=output, definitions=definitions, engine=engine
+        )
+    )
+
+
+@app.command()
+def measures(
+    extract: Annotated[str, typer.Argument(help="Extract folder, DuckDB file, or Spark database.")],
+    start: Annotated[str, typer.Option(help="Period start, YYYY-MM-DD.")],
+    end: Annotated[str, typer.Option(help="Period end, YYYY-MM-DD.")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="OUT.csv or OUT.parquet.")],
+    by: Annotated[
+        str,
+        typer.Option(
+            help="Breakdowns, comma separated; combine with 'x', e.g. england,provider,provider x age_band."
+        ),
+    ] = "england",
+    use_nhs_flags: Annotated[
+        bool, typer.Option("--use-nhs-flags", help="Use the NHS-derived IDS101 fields.")
+    ] = False,
+    policy: Annotated[
+        str, typer.Option(help="Disclosure-control policy id or file, or 'none' (unprotected).")
+    ] = "nhs-sde",
+    definitions: Annotated[
+        Optional[Path], typer.Option(help="A site's own definitions file (YAML).")
+    ] = None,
+    engine: Annotated[str, typer.Option(help="duckdb (default) or spark.")] = "duckdb",
+) -> None:
+    """Compute the published measures for a period, by breakdown."""
+    from iaptkit.measures.commands import measures_command
+
+    run_user_command(
+        lambda: measures_command(
+            extract,
+            start=start,
+            end=end,
+            output=output,
+            by=by,
+            use_nhs_flags=use_nhs_flags,
+            policy=policy,
+            definitions=definitions,
+            engine=engine,
+        )
+    )
+
+
+# --------------------------------------------------------------------------- disclosure control
+
+
+@app.command()
+def protect(
+    table: Annotated[Path, typer.Argument(help="CSV with one row per inner cell.")],
+    dims: Annotated[str, typer.Option(help="Dimension columns, comma separated.")],
+    value: Annotated[str, typer.Option(help="The count column.")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="OUT.csv")],
+    policy: Annotated[str, typer.Option(help="Policy id or a policy YAML file.")] = "nhs-sde",
+    margins: Annotated[
+        bool, typer.Option("--margins/--no-margins", help="Add all marginal totals.")
+    ] = False,
+    audit: Annotated[
+        Optional[Path], typer.Option(help="Write the audit certificate (JSON) here.")
+    ] = None,
+) -> None:
+    """Protect a count table: primary and secondary suppression, rounding, audit."""
+    from iaptkit.sdc.commands import protect_command
+
+    run_user_command(
+        lambda: protect_command(
+            table,
+            dims=_csv_list(dims),
+            value=value,
+            output=output,
+            policy=policy,
+            margins=margins,
+            audit=audit,
+        )
+    )
+
+
+# --------------------------------------------------------------------------- release
+
+
+@app.command()
+def check(
+    paths: Annotated[list[Path], typer.Argument(help="Files or folders to check.")],
+    policy: Annotated[str, typer.Option(help="Policy id or file.")] = "nhs-sde",
+    json_out: Annotated[
+        Optional[Path], typer.Option("--json", help="Write the findings as JSON here.")
+    ] = None,
+) -> None:
+    """Check files for export: exit 0 when no file fails (reviews allowed), 1 otherwise."""
+    from iaptkit.release.checks import check_command
+
+    code = run_user_command(lambda: check_command(paths, policy=policy, json_out=json_out))
+    raise typer.Exit(code=code)
+
+
+@release_app.command("build")
+def release_build(
+    release_dir: Annotated[Path, typer.Argument(help="The release folder (inside the environment).")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="Export folder to create.")],
+) -> None:
+    """Bundle only releasable outputs, with manifest, results.json and report.html."""
+    from iaptkit.release.bundle import build_command
+
+    code = run_user_command(lambda: build_command(release_dir, output))
+    raise typer.Exit(code=code)
+
+
+@release_app.command("verify")
+def release_verify(
+    export_dir: Annotated[Path, typer.Argument(help="An export folder made by 'release build'.")],
+) -> None:
+    """Re-check every file of an export against its manifest checksums."""
+    from iaptkit.release.bundle import verify_command
+
+    code = run_user_command(lambda: verify_command(export_dir))
+    raise typer.Exit(code=code)
+
+
+# --------------------------------------------------------------------------- notebooks
+
+
+@app.command("run")
+def run_notebooks(
+    notebook: Annotated[Path, typer.Argument(help="The notebook to run.")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="Folder for executed notebooks.")],
+    param: Annotated[
+        Optional[list[str]], typer.Option("-p", "--param", help="key=value; repeatable.")
+    ] = None,
+    grid: Annotated[
+        Optional[Path], typer.Option(help="YAML file: a list of parameter sets.")
+    ] = None,
+    workers: Annotated[int, typer.Option(help="Notebooks run at once.")] = 1,
+) -> None:
+    """Run a parameterised notebook once, or once per parameter set of a grid."""
+    from iaptkit.notebooks import run_command
+
+    code = run_user_command(
+        lambda: run_command(notebook, output=output, params=param or [], grid=grid, workers=workers)
+    )
+    raise typer.Exit(code=code)
+
+
+@app.callback(invoke_without_command=True)
+def _root(
+    version: Annotated[
+        bool, typer.Option("--version", help="Show the iaptkit version and exit.")
+    ] = False,
+) -> None:
+    if version:
+        from iaptkit._version import __version__
+
+        typer.echo(f"iaptkit {__version__}")
+        raise typer.Exit()
+
+
+def main() -> None:
+    """Entry point of the ``iaptkit`` console script."""
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,33 @@
+"""Reading IAPT v2.x extracts: the table contract, loading, resubmission rules, validation.
+
+>>> from iaptkit.data import TABLES
+>>> "IDS101Referral" in TABLES
+True
+"""
+
+from __future__ import annotations
+
+from iaptkit.data.loading import Extract, load_extract
+from iaptkit.data.schema import (
+    CODE_LISTS,
+    NHS_DERIVED_FIELDS,
+    TABLES,
+    FieldSpec,
+    TableSpec,
+    canonical_table_name,
+    month_id,
+    month_start,
+)
+
+__all__ = [
+    "CODE_LISTS",
+    "NHS_DERIVED_FIELDS",
+    "TABLES",
+    "Extract",
+    "FieldSpec",
+    "TableSpec",
+    "canonical_table_name",
+    "load_extract",
+    "month_id",
+    "month_start",
+]

@@ -23,20 +23,21 @@ Field types
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from types import MappingProxyType
-from typing import Literal, Mapping
+from typing import Literal
 
 __all__ = [
     "BOOL_FALSE",
     "BOOL_TRUE",
     "CODE_LISTS",
     "EMPLOYMENT_SUPPORT_CODE",
-    "FieldSpec",
-    "FieldType",
     "NHS_DERIVED_FIELDS",
     "TABLES",
+    "FieldSpec",
+    "FieldType",
     "TableSpec",
     "canonical_table_name",
     "month_id",
@@ -153,9 +154,7 @@ CODE_LISTS: Mapping[str, frozenset[str]] = MappingProxyType(
             {"10", "11", "12", "13", "14", "16", "17", "95", "46", "47", "48", "49", "50", "96"}
         ),
         "Gender": frozenset({"1", "2", "9", "X"}),
-        "EthnicCategory": frozenset(
-            {*"ABCDEFGHJKLMNPRSZ", "99"}
-        ),
+        "EthnicCategory": frozenset({*"ABCDEFGHJKLMNPRSZ", "99"}),
         "PresCompCodSig": frozenset({"P", "S"}),
     }
 )

@@ -1,0 +1,31 @@
+"""Releases an output checker can trust: register, file checks, cross-output audit, bundle.
+
+Typical use inside a notebook::
+
+    from iaptkit.release import Release
+    rel = Release.open_or_create("releases/2024-q1", title="Outcomes Q1", analyst="A. Analyst",
+                                 extract_fingerprint=extract.fingerprint())
+    rel.add_table(pt, description="...", population="...", denominators=["..."],
+                  made_by="notebooks/02_outcomes_report.ipynb", parameters=params)
+
+then, on the command line, ``iaptkit release build RELEASE_DIR -o EXPORT_DIR`` and
+``iaptkit release verify EXPORT_DIR``; ``iaptkit check PATH...`` for files made elsewhere.
+"""
+
+from __future__ import annotations
+
+from iaptkit.release.bundle import BuildResult, build, verify
+from iaptkit.release.checks import FileReport, Finding, check_file, check_paths
+from iaptkit.release.register import Output, Release
+
+__all__ = [
+    "BuildResult",
+    "FileReport",
+    "Finding",
+    "Output",
+    "Release",
+    "build",
+    "check_file",
+    "check_paths",
+    "verify",
+]

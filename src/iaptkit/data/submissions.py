@@ -1,0 +1,384 @@
+"""Monthly resubmission rules: which rows count, the state as at a date, activity unions.
+
+Pure ibis functions over typed tables (:meth:`iaptkit.data.Extract.table`): the same code runs on
+DuckDB and Spark. Every ordering is total and spells out where nulls go, so both engines pick the
+same row.
+
+The rules are those of ``shared/domain/data-model.md`` ("Monthly resubmission: which rows count"):
+
+1. For each (provider, Unique_MonthID) only the submission with the highest UniqueSubmissionID
+   counts (from IDS000 and IDS101); rows of every table from a superseded submission are ignored.
+2. IDS101 rows with UsePathway_Flag false are ignored (null counts as true).
+3. The state of a pathway as at E is its IDS101 row from the latest counted month not after E's
+   month (ties: highest UniqueSubmissionID, then lowest ServiceRequestId, then every other column);
+   demographics from IDS001 with the same (UniqueSubmissionID, RecordNumber); a ServDischDate
+   after E counts as open (ServDischDate and EndCode null).
+4. Activity is the union of counted submissions up to E's month, deduplicated on the table's
+   ``activity_key``, keeping the row of the latest (Unique_MonthID, UniqueSubmissionID).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import date
+from types import MappingProxyType
+from typing import Any
+
+import ibis
+import ibis.expr.types as ir
+import pandas as pd
+
+from iaptkit.data.schema import TABLES, TableSpec, month_id
+
+__all__ = [
+    "DEMOGRAPHIC_FIELDS",
+    "EXCLUSION_REASONS",
+    "activity_as_at",
+    "counted_rows",
+    "exclusion_columns",
+    "exclusion_counts",
+    "latest_rows",
+    "referrals_as_at",
+    "submission_columns",
+    "submission_index",
+]
+
+#: IDS001 fields joined onto referrals as at a date.
+DEMOGRAPHIC_FIELDS: tuple[str, ...] = (
+    "Person_ID",
+    "Gender",
+    "EthnicCategory",
+    "IndicesOfDeprivationDecile",
+)
+
+#: Reasons a row is not used, as reported by :func:`exclusion_counts`.
+EXCLUSION_REASONS: Mapping[str, str] = MappingProxyType(
+    {
+        "invalid_submission_id": "UniqueSubmissionID missing or not a whole number",
+        "unknown_submission": "UniqueSubmissionID not found in IDS000 or IDS101",
+        "superseded_submission": "a later submission for the same provider and month counts",
+        "pathway_flag_false": "IDS101 row with UsePathway_Flag false",
+        "invalid_month_id": "Unique_MonthID missing or not a whole number",
+        "after_as_at_month": "submitted for a month after the as-at date's month",
+        "missing_pathway_id": "IDS101 row without a PathwayID",
+        "earlier_month_state": "IDS101 row replaced by a later month's state of the pathway",
+        "duplicate_across_submissions": "activity row repeated in another counted submission",
+    }
+)
+
+
+def submission_columns(table: str) -> tuple[str, ...]:
+    """The fields :func:`submission_index` reads from a table.
+
+    Examples
+    --------
+    >>> submission_columns("IDS000Header")
+    ('OrgIDProv', 'Unique_MonthID', 'UniqueSubmissionID')
+    """
+    provider = "OrgIDProv" if table == "IDS000Header" else "OrgID_Provider"
+    return (provider, "Unique_MonthID", "UniqueSubmissionID")
+
+
+def exclusion_columns(table: str) -> tuple[str, ...]:
+    """The fields :func:`exclusion_counts` reads from a table.
+
+    Examples
+    --------
+    >>> exclusion_columns("IDS201CareContact")
+    ('UniqueSubmissionID', 'Unique_MonthID', 'PathwayID', 'CareContactId')
+    """
+    spec = TABLES[table]
+    extra: tuple[str, ...] = ()
+    if table == "IDS101Referral":
+        extra = ("PathwayID", "UsePathway_Flag")
+    elif spec.activity_key is not None:
+        extra = spec.activity_key
+    return ("UniqueSubmissionID", "Unique_MonthID", *extra)
+
+
+def submission_index(sources: Sequence[ir.Table]) -> ir.Table:
+    """Every submission seen, flagged ``counted`` when it is the latest of its provider-month.
+
+    Parameters
+    ----------
+    sources
+        Typed tables to read submissions from: IDS000 (``OrgIDProv``) and/or IDS101, or, when
+        an extract has neither, the tables it has.
+
+    Returns
+    -------
+    ibis.Table
+        Distinct ``OrgID_Provider, Unique_MonthID, UniqueSubmissionID`` plus ``counted``
+        (the highest UniqueSubmissionID of its (OrgID_Provider, Unique_MonthID)).
+
+    Notes
+    -----
+    data-model.md, "Monthly resubmission", rule 1.
+
+    Examples
+    --------
+    >>> import ibis
+    >>> t = ibis.memtable({"OrgID_Provider": ["A", "A", "A"], "Unique_MonthID": [1, 1, 2],
+    ...                    "UniqueSubmissionID": [10, 11, 12]})
+    >>> out = submission_index([t]).order_by("UniqueSubmissionID").execute()
+    >>> out.counted.tolist()
+    [False, True, True]
+    """
+    parts = []
+    for table in sources:
+        provider = table.OrgIDProv if "OrgIDProv" in table.columns else table.OrgID_Provider
+        parts.append(
+            table.select(
+                OrgID_Provider=provider.cast("string"),
+                Unique_MonthID=table.Unique_MonthID.cast("int64"),
+                UniqueSubmissionID=table.UniqueSubmissionID.cast("int64"),
+            )
+        )
+    allsubs = parts[0] if len(parts) == 1 else ibis.union(*parts, distinct=True)
+    allsubs = allsubs.filter(allsubs.UniqueSubmissionID.notnull()).distinct()
+    window = ibis.window(group_by=[allsubs.OrgID_Provider, allsubs.Unique_MonthID])
+    latest = allsubs.UniqueSubmissionID.max().over(window)
+    return allsubs.mutate(counted=(allsubs.UniqueSubmissionID == latest).fill_null(False))
+
+
+def _counted_ids(subs: ir.Table) -> ir.Table:
+    ids = subs.filter(subs.counted).select(_counted_sid=subs.UniqueSubmissionID).distinct()
+    return ids
+
+
+def counted_rows(typed: ir.Table, spec: TableSpec, subs: ir.Table) -> ir.Table:
+    """Typed rows of counted submissions only; IDS101 also drops UsePathway_Flag false.
+
+    Notes
+    -----
+    data-model.md, "Monthly resubmission", rules 1 and 2.
+
+    Examples
+    --------
+    >>> import ibis
+    >>> from iaptkit.data.schema import TABLES
+    >>> subs = ibis.memtable({"UniqueSubmissionID": [10, 11], "counted": [False, True]})
+    >>> rows = ibis.memtable({"UniqueSubmissionID": [10, 11, 11], "x": [1, 2, 3]})
+    >>> counted_rows(rows, TABLES["IDS201CareContact"], subs).x.execute().sort_values().tolist()
+    [2, 3]
+    """
+    ids = _counted_ids(subs)
+    rows = typed.semi_join(ids, typed.UniqueSubmissionID == ids._counted_sid)
+    if spec.name == "IDS101Referral" and "UsePathway_Flag" in rows.columns:
+        rows = rows.filter(rows.UsePathway_Flag.isnull() | rows.UsePathway_Flag)
+    return rows
+
+
+def latest_rows(
+    table: ir.Table, key: Sequence[str], first: Sequence[tuple[str, bool]] = ()
+) -> ir.Table:
+    """Keep one row per ``key``: latest (Unique_MonthID, UniqueSubmissionID), then ``first``.
+
+    Parameters
+    ----------
+    table
+        Typed rows carrying Unique_MonthID and UniqueSubmissionID.
+    key
+        The columns identifying one record.
+    first
+        Further ``(column, ascending)`` tie-breakers before every remaining column (ascending,
+        nulls last), so that the choice is fully deterministic and the same on every engine.
+
+    Examples
+    --------
+    >>> import ibis
+    >>> t = ibis.memtable({"k": ["a", "a", "b"], "Unique_MonthID": [1, 2, 1],
+    ...                    "UniqueSubmissionID": [5, 6, 7], "v": ["old", "new", "b"]})
+    >>> latest_rows(t, ["k"]).order_by("k").v.execute().tolist()
+    ['new', 'b']
+    """
+    used = {*key, "Unique_MonthID", "UniqueSubmissionID", *(c for c, _ in first)}
+    order: list[Any] = [
+        ibis.desc(table.Unique_MonthID, nulls_first=False),
+        ibis.desc(table.UniqueSubmissionID, nulls_first=False),
+    ]
+    for column, ascending in first:
+        sort = ibis.asc if ascending else ibis.desc
+        order.append(sort(table[column], nulls_first=False))
+    order.extend(ibis.asc(table[c], nulls_first=False) for c in table.columns if c not in used)
+    window = ibis.window(group_by=[table[c] for c in key], order_by=order)
+    ranked = table.mutate(_iapt_rank=ibis.row_number().over(window))
+    return ranked.filter(ranked._iapt_rank == 0).drop("_iapt_rank")
+
+
+def referrals_as_at(referrals: ir.Table, people: ir.Table | None, as_at: date) -> ir.Table:
+    """One row per PathwayID: its state as at ``as_at``, with demographics from IDS001.
+
+    Parameters
+    ----------
+    referrals
+        Counted IDS101 rows (:func:`counted_rows`).
+    people
+        Counted IDS001 rows, or ``None`` when the extract has no IDS001 (demographics null).
+    as_at
+        The date E.
+
+    Notes
+    -----
+    data-model.md, "Monthly resubmission", rule 3. Ties: highest UniqueSubmissionID, then the
+    lowest ServiceRequestId, then every other column. Where IDS001 holds the same
+    (UniqueSubmissionID, RecordNumber) twice, the row with the lowest Person_ID is used.
+
+    Examples
+    --------
+    >>> import ibis
+    >>> from datetime import date
+    >>> r = ibis.memtable({"PathwayID": ["P", "P"], "Unique_MonthID": [1492, 1493],
+    ...     "UniqueSubmissionID": [1, 2], "ServiceRequestId": ["S", "S"], "RecordNumber": [9, 9],
+    ...     "ServDischDate": [None, date(2024, 8, 20)], "EndCode": [None, "46"]})
+    >>> out = referrals_as_at(r, None, date(2024, 8, 10)).execute()
+    >>> out.UniqueSubmissionID.tolist(), out.EndCode.isna().tolist()
+    ([2], [True])
+    """
+    limit = month_id(as_at)
+    rows = referrals.filter(referrals.Unique_MonthID <= limit, referrals.PathwayID.notnull())
+    latest = latest_rows(rows, ["PathwayID"], first=[("ServiceRequestId", True)])
+    after = latest.ServDischDate > ibis.literal(as_at)
+    is_open = after.fill_null(False)
+    latest = latest.mutate(
+        ServDischDate=ibis.ifelse(is_open, ibis.null("date"), latest.ServDischDate),
+        EndCode=ibis.ifelse(is_open, ibis.null("string"), latest.EndCode),
+    )
+    if people is None:
+        return latest.mutate(
+            Person_ID=ibis.null("string"),
+            Gender=ibis.null("string"),
+            EthnicCategory=ibis.null("string"),
+            IndicesOfDeprivationDecile=ibis.null("int64"),
+        )
+    window = ibis.window(
+        group_by=[people.UniqueSubmissionID, people.RecordNumber],
+        order_by=[
+            ibis.asc(people[c], nulls_first=False)
+            for c in people.columns
+            if c not in ("UniqueSubmissionID", "RecordNumber")
+        ],
+    )
+    ranked = people.mutate(_iapt_rank=ibis.row_number().over(window))
+    person = ranked.filter(ranked._iapt_rank == 0).select(
+        _iapt_sid=ranked.UniqueSubmissionID,
+        _iapt_rec=ranked.RecordNumber,
+        **{c: ranked[c] for c in DEMOGRAPHIC_FIELDS},
+    )
+    joined = latest.left_join(
+        person,
+        [latest.UniqueSubmissionID == person._iapt_sid, latest.RecordNumber == person._iapt_rec],
+    )
+    return joined.select(*latest.columns, *DEMOGRAPHIC_FIELDS)
+
+
+def activity_as_at(counted: ir.Table, spec: TableSpec, as_at: date) -> ir.Table:
+    """Union of counted rows up to ``as_at``'s month, one per ``spec.activity_key`` (latest).
+
+    Notes
+    -----
+    data-model.md, "Monthly resubmission", rule 4.
+
+    Examples
+    --------
+    >>> import ibis
+    >>> from datetime import date
+    >>> from iaptkit.data.schema import TABLES
+    >>> t = ibis.memtable({"PathwayID": ["P", "P", "P"], "CareContactId": ["C", "C", "D"],
+    ...     "Unique_MonthID": [1492, 1493, 1494], "UniqueSubmissionID": [1, 2, 3],
+    ...     "AppType": ["01", "02", "02"]})
+    >>> out = activity_as_at(t, TABLES["IDS201CareContact"], date(2024, 8, 31)).execute()
+    >>> out.AppType.tolist()
+    ['02']
+    """
+    if spec.activity_key is None:
+        raise ValueError(f"{spec.name} has no activity key")
+    rows = counted.filter(counted.Unique_MonthID <= month_id(as_at))
+    return latest_rows(rows, list(spec.activity_key))
+
+
+def _reason_column(
+    typed: ir.Table, spec: TableSpec, known: ir.Table, as_at: date | None
+) -> ir.Table:
+    joined = typed.left_join(known, typed.UniqueSubmissionID == known._iapt_sid)
+    sid = joined.UniqueSubmissionID
+    cases: list[tuple[Any, Any]] = [
+        (sid.isnull(), "invalid_submission_id"),
+        (joined._iapt_sid.isnull(), "unknown_submission"),
+        (~joined._iapt_counted, "superseded_submission"),
+    ]
+    if spec.name == "IDS101Referral":
+        cases.append((joined.UsePathway_Flag.fill_null(True) == False, "pathway_flag_false"))  # noqa: E712
+    if as_at is not None:
+        cases.append((joined.Unique_MonthID.isnull(), "invalid_month_id"))
+        cases.append((joined.Unique_MonthID > month_id(as_at), "after_as_at_month"))
+    reason = ibis.cases(*cases, else_=ibis.literal("used"))
+    return joined.select(*typed.columns, _iapt_reason=reason)
+
+
+def exclusion_counts(
+    typed: Mapping[str, ir.Table], subs: ir.Table, as_at: date | None = None
+) -> pd.DataFrame:
+    """Count every row not used, by table and reason.
+
+    Parameters
+    ----------
+    typed
+        Typed tables by data-dictionary name (:meth:`~iaptkit.data.Extract.table`).
+    subs
+        The submission index (:func:`submission_index`).
+    as_at
+        With a date, also the rows after its month, the earlier IDS101 states and the activity
+        duplicates up to it; without, the reasons that do not depend on a date, and activity
+        duplicates across all counted submissions.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``table, reason, rows`` (rows > 0 only), in schema table order. For each table, the
+        rows used plus these equal the rows read.
+
+    Notes
+    -----
+    Reasons: :data:`EXCLUSION_REASONS`; rules from data-model.md "Monthly resubmission".
+
+    Examples
+    --------
+    >>> import ibis
+    >>> subs = ibis.memtable({"OrgID_Provider": ["A", "A"], "Unique_MonthID": [1, 1],
+    ...                       "UniqueSubmissionID": [10, 11], "counted": [False, True]})
+    >>> t = ibis.memtable({"UniqueSubmissionID": [10, 11], "Unique_MonthID": [1, 1]})
+    >>> exclusion_counts({"IDS001MPI": t}, subs).to_dict("records")
+    [{'table': 'IDS001MPI', 'reason': 'superseded_submission', 'rows': 1}]
+    """
+    known = subs.group_by("UniqueSubmissionID").aggregate(_iapt_counted=subs.counted.max())
+    known = known.select(_iapt_sid=known.UniqueSubmissionID, _iapt_counted=known._iapt_counted)
+    records: list[dict[str, Any]] = []
+    for name in TABLES:
+        if name not in typed:
+            continue
+        spec = TABLES[name]
+        reasons = _reason_column(typed[name], spec, known, as_at)
+        counts = reasons.group_by("_iapt_reason").aggregate(rows=reasons.count()).execute()
+        by_reason = {
+            str(r): int(n) for r, n in zip(counts["_iapt_reason"], counts["rows"], strict=True)
+        }
+        used = reasons.filter(reasons._iapt_reason == "used")
+        extra: dict[str, int] = {}
+        if spec.name == "IDS101Referral" and as_at is not None:
+            n_used = by_reason.get("used", 0)
+            missing = int(used.PathwayID.isnull().sum().execute() or 0)
+            distinct = int(used.PathwayID.nunique().execute() or 0)
+            extra["missing_pathway_id"] = missing
+            extra["earlier_month_state"] = n_used - missing - distinct
+        elif spec.activity_key is not None:
+            n_used = by_reason.get("used", 0)
+            distinct = int(used.select(*spec.activity_key).distinct().count().execute())
+            extra["duplicate_across_submissions"] = n_used - distinct
+        for reason in EXCLUSION_REASONS:
+            rows = by_reason.get(reason, 0) + extra.get(reason, 0)
+            if rows > 0:
+                records.append({"table": name, "reason": reason, "rows": rows})
+    return pd.DataFrame.from_records(records, columns=["table", "reason", "rows"]).astype(
+        {"rows": "int64"}
+    )

@@ -1,0 +1,178 @@
+"""Data-quality faults injected into a synthetic extract, counted exactly.
+
+Each rule is one that :mod:`iaptkit.data.validation` reports, with the same rule id and the same
+``Table.Column`` label, so a test can compare the validation report with ``_synth.json``:
+
+``unparseable_date``
+    ``2023-02-30`` or ``n/a`` in IDS101 ReferralRequestReceivedDate and IDS201 CareContDate.
+``code_not_in_list``
+    IDS201 AppType ``2`` (a lost leading zero), AttendOrDNACode ``9``, IDS101 EndCode ``99``.
+``score_unparseable`` / ``score_out_of_range``
+    IDS607 PersScore ``abc``; a PHQ-9 PersScore ``35`` (valid range 0-27).
+``discharge_before_referral``
+    IDS101 ServDischDate 1-30 days before ReferralRequestReceivedDate.
+``orphan_pathway``
+    extra IDS201 rows whose PathwayID has no referral.
+``duplicate_key``
+    extra IDS201 rows repeating another row of the same submission.
+
+Every fault is drawn per eligible row with probability ``rate`` (rules on the same column are
+drawn disjointly), so the counts are exact and the files can be checked independently.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+import pyarrow.compute as pc
+
+__all__ = ["PHQ9_TOOL", "FaultInjector"]
+
+Arr = npt.NDArray[Any]
+PHQ9_TOOL = "720433000"
+_BAD_DATES = ("2023-02-30", "n/a")
+
+
+class FaultInjector:
+    """Inject faults into monthly tables and keep exact counts.
+
+    Parameters
+    ----------
+    rate
+        Probability per eligible row of each fault.
+    rng
+        Random generator (its own stream, so faults never change the clean data).
+
+    Examples
+    --------
+    >>> t = pa.table({"PersScore": ["3", "4"], "CodedAssToolType": [PHQ9_TOOL, PHQ9_TOOL]})
+    >>> inj = FaultInjector(1.0, np.random.default_rng(1))
+    >>> out = inj._scores(t)
+    >>> inj.counts()
+    {'score_out_of_range': {'IDS607CodedScoreAssessmentAct.PersScore': 2}}
+    """
+
+    def __init__(self, rate: float, rng: np.random.Generator) -> None:
+        self.rate = rate
+        self.rng = rng
+        self._counts: defaultdict[str, defaultdict[str, int]] = defaultdict(
+            lambda: defaultdict(int)
+        )
+        self._orphans = 0
+
+    def counts(self) -> dict[str, dict[str, int]]:
+        """Injected rows per rule and ``Table.Column`` (only non-zero counts)."""
+        return {
+            rule: dict(sorted((k, v) for k, v in cols.items() if v))
+            for rule, cols in sorted(self._counts.items())
+            if any(cols.values())
+        }
+
+    def _add(self, rule: str, label: str, n: int) -> None:
+        self._counts[rule][label] += int(n)
+
+    def _set(self, table: pa.Table, column: str, mask: Arr, values: pa.Array | Any) -> pa.Table:
+        col = table[column].combine_chunks()
+        if col.type != pa.string():
+            col = pc.cast(col, pa.string())
+        if not isinstance(values, pa.Array):
+            values = pa.scalar(values, pa.string())
+        new = pc.if_else(pa.array(mask), values, col)
+        return table.set_column(table.schema.get_field_index(column), column, new)
+
+    def inject(
+        self, tables: dict[str, pa.Table], schemas: dict[str, pa.Schema]
+    ) -> dict[str, pa.Table]:
+        """Return the month's tables with faults injected (counts are accumulated)."""
+        out = dict(tables)
+        out["IDS201CareContact"] = self._contacts(out["IDS201CareContact"])
+        out["IDS101Referral"] = self._referrals(out["IDS101Referral"])
+        out["IDS607CodedScoreAssessmentAct"] = self._scores(out["IDS607CodedScoreAssessmentAct"])
+        return out
+
+    def _contacts(self, t: pa.Table) -> pa.Table:
+        n = t.num_rows
+        if n == 0:
+            return t
+        label = "IDS201CareContact."
+        # extra rows first, so value faults below are counted on the final rows
+        k_orph = int(self.rng.binomial(n, self.rate))
+        k_dup = int(self.rng.binomial(n, self.rate))
+        src_orph = self.rng.choice(n, size=k_orph, replace=True)
+        src_dup = self.rng.choice(n, size=min(k_dup, n), replace=False)
+        orph = t.take(pa.array(src_orph))
+        if k_orph:
+            ids = np.arange(self._orphans, self._orphans + k_orph)
+            self._orphans += k_orph
+            num = pc.cast(pa.array(ids), pa.string())
+            orph = orph.set_column(
+                orph.schema.get_field_index("PathwayID"), "PathwayID",
+                pc.binary_join_element_wise("ORPHAN", num, ""),
+            )  # fmt: skip
+            orph = orph.set_column(
+                orph.schema.get_field_index("CareContactId"), "CareContactId",
+                pc.binary_join_element_wise("CCX", num, ""),
+            )  # fmt: skip
+        t = pa.concat_tables([t, orph, t.take(pa.array(src_dup))])
+        self._add("orphan_pathway", label + "PathwayID", k_orph)
+        self._add("duplicate_key", label + "CareContactId", src_dup.shape[0])
+        n = t.num_rows
+        bad = self.rng.random(n) < self.rate
+        which = pa.array(np.array(_BAD_DATES)[self.rng.integers(0, 2, n)])
+        t = self._set(t, "CareContDate", bad, which)
+        self._add("unparseable_date", label + "CareContDate", bad.sum())
+        app = t["AppType"].combine_chunks().to_numpy(zero_copy_only=False)
+        bad = (app == "02") & (self.rng.random(n) < self.rate)
+        t = self._set(t, "AppType", bad, "2")
+        self._add("code_not_in_list", label + "AppType", bad.sum())
+        bad = self.rng.random(n) < self.rate
+        t = self._set(t, "AttendOrDNACode", bad, "9")
+        self._add("code_not_in_list", label + "AttendOrDNACode", bad.sum())
+        return t
+
+    def _referrals(self, t: pa.Table) -> pa.Table:
+        n = t.num_rows
+        if n == 0:
+            return t
+        label = "IDS101Referral."
+        u = self.rng.random(n)
+        bad = u < self.rate
+        recv = t["ReferralRequestReceivedDate"].combine_chunks()
+        disch = t["ServDischDate"].combine_chunks()
+        discharged = ~np.asarray(disch.is_null().to_numpy(zero_copy_only=False), dtype=bool)
+        early = discharged & (u >= self.rate) & (u < 2 * self.rate)
+        recv_days = np.asarray(
+            pc.cast(recv, pa.int32()).fill_null(0).to_numpy(zero_copy_only=False), dtype=np.int64
+        )
+        shifted = recv_days - self.rng.integers(1, 31, n)
+        new_disch = pc.if_else(
+            pa.array(early), pa.array(shifted.astype(np.int32), type=pa.date32()), disch
+        )
+        t = t.set_column(t.schema.get_field_index("ServDischDate"), "ServDischDate", new_disch)
+        self._add("discharge_before_referral", label + "ServDischDate", early.sum())
+        which = pa.array(np.array(_BAD_DATES)[self.rng.integers(0, 2, n)])
+        t = self._set(t, "ReferralRequestReceivedDate", bad, which)
+        self._add("unparseable_date", label + "ReferralRequestReceivedDate", bad.sum())
+        end_bad = discharged & (self.rng.random(n) < self.rate)
+        t = self._set(t, "EndCode", end_bad, "99")
+        self._add("code_not_in_list", label + "EndCode", end_bad.sum())
+        return t
+
+    def _scores(self, t: pa.Table) -> pa.Table:
+        n = t.num_rows
+        if n == 0:
+            return t
+        label = "IDS607CodedScoreAssessmentAct.PersScore"
+        tool = t["CodedAssToolType"].combine_chunks().to_numpy(zero_copy_only=False)
+        u = self.rng.random(n)
+        oor = (tool == PHQ9_TOOL) & (u < self.rate)
+        junk = (u >= self.rate) & (u < 2 * self.rate)
+        t = self._set(t, "PersScore", oor, "35")
+        t = self._set(t, "PersScore", junk, "abc")
+        self._add("score_out_of_range", label, oor.sum())
+        self._add("score_unparseable", label, junk.sum())
+        return t

@@ -1,0 +1,578 @@
+"""The simulated truth behind a synthetic IAPT v2.x extract.
+
+:func:`simulate` draws, with numpy only (no per-pathway Python loops), one row per pathway
+(provider, commissioner, demographics, referral and discharge dates, problem descriptor, the
+route through the service) and the events that follow from it: care contacts, care activities,
+scores and internet-enabled therapy logs. :mod:`iaptkit.data.synth_writer` cuts these into
+monthly submissions; :mod:`iaptkit.data.synth_nhs` computes the NHS-derived fields from them.
+
+Nothing here is real data. The proportions are calibrated so that England-level measures over
+a year land near the published national figures (``shared/domain/national-annual-figures.csv``):
+recovery about 50 %, reliable improvement about 67 %, deterioration about 6 %, 6-week waits
+about 90 %. Scores are held as integers in hundredths (``1000`` is a PHQ-9 score of 10,
+``230`` a Mobility Inventory score of 2.30) so that every threshold comparison is exact.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+__all__ = [
+    "APP_TYPES",
+    "ATTEND_CODES",
+    "DESCRIPTORS",
+    "MEASURES",
+    "Descriptor",
+    "SynthMeasure",
+    "Truth",
+    "simulate",
+]
+
+Arr = npt.NDArray[Any]
+
+#: AppType codes by index used in the event arrays.
+APP_TYPES: tuple[str, ...] = ("01", "02", "03", "05", "06")
+A01, A02, A03, A05, A06 = range(5)
+#: AttendOrDNACode values (index = code as int).
+ATTEND_CODES: tuple[str, ...] = ("0", "1", "2", "3", "4", "5", "6", "7")
+
+#: Activity kinds of a contact: none recorded, therapy, therapy + employment support,
+#: employment support only.
+ACT_NONE, ACT_THERAPY, ACT_BOTH, ACT_ES = range(4)
+
+#: Outcome classes drawn for treated pathways (scores are generated consistent with them).
+C_NOTCASE, C_RR, C_R_NORI, C_RI_NOR, C_NC, C_RD = range(6)
+
+
+@dataclass(frozen=True)
+class SynthMeasure:
+    """A scored measure as the generator knows it (measures.md §4 defaults, in hundredths).
+
+    ``case``/``rc`` are ``None`` where the guide publishes no threshold; ``case_gen`` and
+    ``rc_gen`` are the values the generator aims at in that case (they never drive a flag).
+    """
+
+    key: str
+    tool: str
+    lo: int
+    hi: int
+    unit: int
+    case: int | None
+    case_op: str
+    rc: int | None
+    rc_op: str
+    case_gen: int
+    rc_gen: int
+
+    @property
+    def decimals(self) -> int:
+        """Digits after the point when written (2 for the Mobility Inventory)."""
+        return 2 if self.unit == 1 else 0
+
+    @property
+    def usable(self) -> bool:
+        """Whether both thresholds are published (an ADSM can then be the anxiety measure)."""
+        return self.case is not None and self.rc is not None
+
+
+def _m(
+    key: str,
+    tool: str,
+    hi: float,
+    case: float | None,
+    case_op: str,
+    rc: float | None,
+    rc_op: str,
+    *,
+    lo: float = 0,
+    unit: int = 100,
+    gen: tuple[float, float] | None = None,
+) -> SynthMeasure:
+    def h(x: float) -> int:
+        return round(x * 100)
+
+    cg = case if case is not None else (gen[0] if gen else hi / 3)
+    rg = rc if rc is not None else (gen[1] if gen else hi / 8)
+    return SynthMeasure(
+        key, tool, h(lo), h(hi), unit,
+        None if case is None else h(case), case_op,
+        None if rc is None else h(rc), rc_op,
+        h(cg), h(rg),
+    )  # fmt: skip
+
+
+#: Measures by index (0 = PHQ-9, 1 = GAD-7, then the ADSMs), measures.md §4.
+MEASURES: tuple[SynthMeasure, ...] = (
+    _m("PHQ9", "720433000", 27, 10, ">=", 6, ">="),
+    _m("GAD7", "445455005", 21, 8, ">=", 4, ">="),
+    _m("AgoraAlone", "473355002", 5, 2.3, ">", 0.73, ">=", lo=1, unit=1),
+    _m("SocialPhobia", "445552006", 68, 19, ">=", 10, ">="),
+    _m("PanicDisorder", "450326007", 28, 8, ">=", 5, ">"),
+    _m("PTSD", "491581000000104", 80, 32, ">=", 10, ">="),
+    _m("OCD", "450324005", 168, 40, ">=", 32, ">="),
+    _m("AnxietyInventory", "446793008", 54, 18, ">=", 4, ">="),
+    _m("BIQ", "1128221000000100", 72, None, ">=", None, ">=", gen=(30, 10)),
+    _m("IBS", "1083671000000108", 500, 75, ">=", None, ">=", gen=(75, 50)),
+    _m("CFQ", "1077511000000101", 33, None, ">=", None, ">=", gen=(19, 4)),
+    _m("MUS", "1065441000000103", 30, 10, ">=", None, ">=", gen=(10, 5)),
+)
+MEASURE_INDEX = {m.key: i for i, m in enumerate(MEASURES)}
+
+
+@dataclass(frozen=True)
+class Descriptor:
+    """A problem descriptor: its share, the PresComp codes drawn for it, and its ADSM index."""
+
+    name: str
+    share: float
+    codes: tuple[str, ...]
+    adsm: int  # index into MEASURES, or -1
+
+
+#: Problem-descriptor mix (measures.md §4); the last one has no IDS603 record.
+DESCRIPTORS: tuple[Descriptor, ...] = (
+    Descriptor("Depression", 0.325, ("F320", "F321", "F322", "F329", "F330", "F331", "F339"), -1),
+    Descriptor("Generalised anxiety disorder", 0.18, ("F411",), -1),
+    Descriptor("Mixed anxiety and depressive disorder", 0.20, ("F412",), -1),
+    Descriptor("Social phobia", 0.04, ("F401",), 3),
+    Descriptor("Panic disorder", 0.04, ("F410",), 4),
+    Descriptor("Obsessive compulsive disorder", 0.035, ("F420", "F421", "F422", "F429"), 6),
+    Descriptor("Post-traumatic stress disorder", 0.04, ("F431",), 5),
+    Descriptor("Agoraphobia", 0.015, ("F400",), 2),
+    Descriptor("Health anxiety", 0.025, ("F452",), 7),
+    Descriptor("Other anxiety", 0.03, ("F408", "F419", "F432", "F438"), -1),
+    Descriptor("Body dysmorphic disorder", 0.005, ("83482000",), 8),
+    Descriptor("Irritable bowel syndrome", 0.005, ("K580", "K589"), 9),
+    Descriptor("Chronic fatigue syndrome", 0.005, ("G933",), 10),
+    Descriptor("Medically unexplained symptoms", 0.005, ("723916001",), 11),
+    Descriptor("Other", 0.02, ("F509", "F600", "Z630"), -1),
+    Descriptor("Unspecified", 0.03, (), -1),
+)
+
+#: Secondary complaint codes (PresCompCodSig S).
+SECONDARY_CODES: tuple[str, ...] = ("F411", "F412", "F329", "F432", "F509")
+THERAPY_CODES: tuple[str, ...] = (
+    "1026111000000108",
+    "1026131000000100",
+    "1026141000000109",
+    "1026151000000107",
+    "1026171000000103",
+    "1026181000000101",
+)
+IET_PROGRAMMES: tuple[str, ...] = (
+    "SilverCloud Depression",
+    "SilverCloud Anxiety",
+    "Space from Depression",
+    "Space from Anxiety",
+    "Beating the Blues",
+)
+GENDERS: tuple[str, ...] = ("1", "2", "9", "X")
+ETHNIC: tuple[str, ...] = (*"ABCDEFGHJKLMNPRSZ", "99")
+END_CODES: tuple[str, ...] = (
+    "10", "11", "12", "13", "14", "16", "17", "95", "46", "47", "48", "49", "50", "96",
+)  # fmt: skip
+SOURCES_OF_REFERRAL: tuple[str, ...] = ("A1", "B1", "C1", "D1", "E1", "F1", "G1")
+EMPLOY_STATUS: tuple[str, ...] = ("01", "02", "03", "04", "05", "06", "07", "08", "ZZ")
+
+
+@dataclass(frozen=True)
+class Truth:
+    """The simulated pathways and events (all numpy arrays; dates are days since 1970-01-01).
+
+    Pathway arrays have one entry per pathway; contact arrays one per care contact, sorted by
+    (month, provider, pathway, date); score arrays one per score, pointing at a contact.
+    """
+
+    n: int
+    providers: int
+    window_start: int
+    window_end: int
+    month0: int  # numpy datetime64[M] integer of the first month
+    months: int
+    provider_effect: Arr
+    commissioners_of: Arr  # (providers, 4) commissioner index, -1 unused
+    # pathways
+    prov: Arr
+    comm: Arr
+    gender: Arr
+    ethnic: Arr
+    imd: Arr  # 0 = null
+    age: Arr
+    source: Arr
+    employ: Arr
+    R: Arr
+    D: Arr  # discharge day; may be after window_end (then open)
+    end_code: Arr
+    descriptor: Arr
+    pres_code: Arr  # index into the descriptor's codes
+    secondary: Arr  # index into SECONDARY_CODES or -1
+    # contacts
+    c_pw: Arr
+    c_date: Arr
+    c_app: Arr
+    c_attend: Arr
+    c_planned: Arr  # bool
+    c_acts: Arr
+    c_therapy: Arr  # index into THERAPY_CODES
+    # scores
+    s_contact: Arr  # contact index, or -1 for a referral-level (IDS606) score with its own day
+    s_pw: Arr
+    s_date: Arr
+    s_measure: Arr
+    s_value: Arr  # hundredths
+    s_in_606: Arr  # bool: written to IDS606 (no care activity to hang it on)
+    # internet-enabled therapy logs
+    l_pw: Arr
+    l_start: Arr
+    l_duration: Arr
+    l_prog: Arr
+
+
+def month_of_day(days: Arr) -> Arr:
+    """Return the numpy month number (months since 1970-01) of day numbers."""
+    return days.astype("datetime64[D]").astype("datetime64[M]").astype(np.int64)
+
+
+def _uniform_int(rng: np.random.Generator, lo: Arr, hi: Arr) -> Arr:
+    """Integers uniform in [lo, hi] element-wise (hi >= lo)."""
+    span = np.maximum(hi - lo, 0) + 1
+    out: Arr = lo + np.floor(rng.random(lo.shape[0]) * span).astype(np.int64)
+    return out
+
+
+def _choice(rng: np.random.Generator, n: int, p: tuple[float, ...]) -> Arr:
+    w = np.asarray(p, dtype=np.float64)
+    return np.searchsorted(np.cumsum(w / w.sum()), rng.random(n), side="right").clip(0, len(p) - 1)
+
+
+def _first_last(rng: np.random.Generator, m: SynthMeasure, cls: Arr) -> tuple[Arr, Arr]:
+    """Draw first and last scores (hundredths) consistent with each outcome class."""
+    n = cls.shape[0]
+    u = m.unit
+    lo, hi = m.lo // u, m.hi // u
+    c = m.case if m.case is not None else m.case_gen
+    r = m.rc if m.rc is not None else m.rc_gen
+    cmin = c // u + (1 if m.case_op == ">" else 0)
+    rmin = r // u + (1 if m.rc_op == ">" else 0)
+    full = np.full(n, 0, dtype=np.int64)
+    a1, b1 = full.copy(), full.copy()
+    # first-score ranges
+    sel = [cls == k for k in range(6)]
+    a1[sel[C_NOTCASE]], b1[sel[C_NOTCASE]] = lo, cmin - 1
+    a1[sel[C_RR]], b1[sel[C_RR]] = max(cmin, lo + rmin), hi
+    a1[sel[C_R_NORI]], b1[sel[C_R_NORI]] = cmin, min(hi, cmin + rmin - 2)
+    a1[sel[C_RI_NOR]], b1[sel[C_RI_NOR]] = cmin + rmin, hi
+    a1[sel[C_NC]], b1[sel[C_NC]] = cmin, hi
+    a1[sel[C_RD]], b1[sel[C_RD]] = cmin, hi - rmin
+    # severity: skew first scores towards the middle of their range
+    first = a1 + np.floor(rng.beta(2.0, 2.2, n) * (b1 - a1 + 1)).astype(np.int64)
+    first = np.minimum(first, b1)
+    a2, b2 = full.copy(), full.copy()
+    k = sel[C_NOTCASE]
+    a2[k], b2[k] = np.maximum(lo, first[k] - rmin + 1), np.minimum(cmin - 1, first[k] + rmin - 1)
+    k = sel[C_RR]
+    a2[k], b2[k] = lo, np.minimum(cmin - 1, first[k] - rmin)
+    k = sel[C_R_NORI]
+    a2[k], b2[k] = np.maximum(lo, first[k] - rmin + 1), cmin - 1
+    k = sel[C_RI_NOR]
+    a2[k], b2[k] = cmin, first[k] - rmin
+    k = sel[C_NC]
+    a2[k], b2[k] = np.maximum(cmin, first[k] - rmin + 1), np.minimum(hi, first[k] + rmin - 1)
+    k = sel[C_RD]
+    a2[k], b2[k] = first[k] + rmin, hi
+    last = _uniform_int(rng, a2, b2)
+    return first * u, last * u
+
+
+def _group_positions(counts: Arr) -> tuple[Arr, Arr]:
+    """For groups of the given sizes: the group of each element and its position in it."""
+    owner = np.repeat(np.arange(counts.shape[0]), counts)
+    starts = np.cumsum(counts) - counts
+    return owner, np.arange(owner.shape[0]) - starts[owner]
+
+
+def simulate(
+    pathways: int, month0: int, months: int, providers: int, rng: np.random.Generator
+) -> Truth:
+    """Simulate ``pathways`` referrals received over ``months`` months from ``month0``.
+
+    Parameters
+    ----------
+    pathways, months, providers
+        Sizes of the extract.
+    month0
+        The first month as a numpy ``datetime64[M]`` integer.
+    rng
+        The random generator (the only source of randomness).
+
+    Returns
+    -------
+    Truth
+        Pathways and events, contacts sorted for monthly writing.
+
+    Notes
+    -----
+    Routes, waits, sessions and outcome classes follow the national proportions in
+    ``shared/domain/national-annual-figures.csv``; event types and codes follow
+    ``shared/domain/data-model.md``.
+
+    Examples
+    --------
+    >>> t = simulate(200, 639, 3, 2, np.random.default_rng(1))
+    >>> t.n, bool((t.D >= t.R).all())
+    (200, True)
+    """
+    n = pathways
+    ws = int(np.datetime64(month0, "M").astype("datetime64[D]").astype(np.int64))
+    we = int(np.datetime64(month0 + months, "M").astype("datetime64[D]").astype(np.int64)) - 1
+    # ---------------------------------------------------------------- providers
+    weights = rng.gamma(2.0, 1.0, providers)
+    effect = rng.normal(0.0, 0.12, providers)
+    if providers >= 4:
+        effect[providers - 1] = -0.6  # a clear low outlier
+        effect[providers // 2] = 0.45  # a clear high outlier
+    n_comm = rng.integers(2, 5, providers)
+    comm_of = np.full((providers, 4), -1, dtype=np.int64)
+    base = np.cumsum(n_comm) - n_comm
+    for j in range(4):  # 4 columns, not a per-pathway loop
+        comm_of[:, j] = np.where(j < n_comm, base + j, -1)
+    # ---------------------------------------------------------------- pathways
+    prov = np.searchsorted(np.cumsum(weights / weights.sum()), rng.random(n), side="right")
+    prov = prov.clip(0, providers - 1)
+    ci = np.floor(rng.random(n) ** 1.6 * n_comm[prov]).astype(np.int64)
+    comm = comm_of[prov, ci]
+    gender = _choice(rng, n, (0.33, 0.64, 0.005, 0.025))
+    ethnic = _choice(
+        rng, n,
+        (0.72, 0.01, 0.05, 0.01, 0.01, 0.005, 0.005, 0.03, 0.02, 0.01, 0.01,
+         0.02, 0.015, 0.005, 0.005, 0.02, 0.04, 0.015),
+    )  # fmt: skip
+    imd = 1 + _choice(rng, n, tuple(1.3 - 0.06 * d for d in range(10)))
+    imd[rng.random(n) < 0.03] = 0
+    band = _choice(rng, n, (0.015, 0.17, 0.71, 0.06, 0.04, 0.005))
+    band_lo = np.array([16, 18, 26, 65, 75, 90])[band]
+    band_hi = np.array([17, 25, 64, 74, 89, 99])[band]
+    age = _uniform_int(rng, band_lo, band_hi)
+    source = _choice(rng, n, (0.45, 0.3, 0.1, 0.05, 0.04, 0.03, 0.03))
+    employ = _choice(rng, n, (0.5, 0.15, 0.08, 0.08, 0.05, 0.05, 0.04, 0.03, 0.02))
+    R = rng.integers(ws, we + 1, n)
+    descriptor = _choice(rng, n, tuple(d.share for d in DESCRIPTORS))
+    n_codes = np.array([max(len(d.codes), 1) for d in DESCRIPTORS])[descriptor]
+    pres_code = np.floor(rng.random(n) * n_codes).astype(np.int64)
+    secondary = np.where(
+        rng.random(n) < 0.15, np.floor(rng.random(n) * len(SECONDARY_CODES)), -1
+    ).astype(np.int64)
+    secondary[descriptor == len(DESCRIPTORS) - 1] = -1
+    # ---------------------------------------------------------------- routes
+    route = _choice(rng, n, (0.11, 0.24, 0.65))  # 0 none, 1 assessed only, 2 treated
+    treated = route == 2
+    wait_cat = _choice(rng, n, (0.87, 0.105, 0.025))
+    w_lo = np.array([0, 43, 127])[wait_cat]
+    w_hi = np.array([42, 126, 240])[wait_cat]
+    W = _uniform_int(rng, w_lo + (wait_cat == 0) * 3, w_hi)
+    combined = treated & ((rng.random(n) < 0.2) | (W < 2))
+    G = np.minimum(np.round(rng.gamma(1.5, 8.0, n)).astype(np.int64), W - 1)
+    G = np.maximum(G, 0)
+    T1 = R + W
+    single = rng.random(n) < 0.12
+    n_sess = np.where(treated, np.where(single, 1, 2 + rng.negative_binomial(2.5, 2.5 / 9.0, n)), 0)
+    n_sess = np.minimum(n_sess, 30)
+    digital = treated & (rng.random(n) < 0.12)
+    # sessions (contacts or logs)
+    s_owner, s_k = _group_positions(n_sess)
+    gaps = np.where(s_k == 0, 0, 7 + rng.integers(0, 8, s_owner.shape[0]))
+    cum = np.cumsum(gaps)
+    starts = np.cumsum(n_sess) - n_sess
+    ss_date = T1[s_owner] + cum - cum[starts[s_owner]]
+    s_is_log = digital[s_owner] & (s_k >= 1) & (rng.random(s_owner.shape[0]) < 0.5)
+    last_sess = np.zeros(n, dtype=np.int64)
+    has_sess = n_sess > 0
+    last_sess[has_sess] = ss_date[(starts + n_sess - 1)[has_sess]]
+    # discharge and end codes
+    A = np.where(route == 1, R + np.round(rng.gamma(1.5, 10.0, n)).astype(np.int64), R + G)
+    D = np.where(
+        treated,
+        last_sess + np.where(n_sess >= 2, rng.integers(0, 22, n), rng.integers(14, 61, n)),
+        np.where(route == 1, A + rng.integers(0, 31, n), R + rng.integers(14, 91, n)),
+    )
+    ec_fin = np.array([8, 9, 10, 11, 13])[_choice(rng, n, (0.82, 0.08, 0.075, 0.005, 0.02))]
+    ec_one = np.array([9, 10, 13])[_choice(rng, n, (0.45, 0.45, 0.1))]
+    ec_ass = np.array([0, 1, 2, 3, 4, 5, 6, 7])[
+        _choice(rng, n, (0.15, 0.2, 0.2, 0.15, 0.2, 0.08, 0.005, 0.015))
+    ]
+    ec_none = np.array([5, 12, 7, 4])[_choice(rng, n, (0.5, 0.3, 0.15, 0.05))]
+    end_code = np.where(
+        treated, np.where(n_sess >= 2, ec_fin, ec_one), np.where(route == 1, ec_ass, ec_none)
+    )
+    # ---------------------------------------------------------------- contacts
+    parts: list[tuple[Arr, ...]] = []  # (pw, date, app, attend, planned, acts, scored, order)
+    # assessment contacts (not for combined first sessions, not for route 0)
+    ka = np.flatnonzero((route == 1) | (treated & ~combined))
+    parts.append(_contacts(ka, A[ka], A01, 5, rng, scored=True, order=0))
+    # a DNA'd assessment for half of route-0 pathways
+    k0 = np.flatnonzero((route == 0) & (rng.random(n) < 0.5))
+    d0 = np.minimum(R[k0] + rng.integers(5, 21, k0.shape[0]), D[k0])
+    dna = _contacts(k0, d0, A01, 3, rng, scored=False, order=0)
+    parts.append(dna)
+    # session contacts
+    sc = np.flatnonzero(~s_is_log)
+    sp = s_owner[sc]
+    app = np.where(
+        s_k[sc] == 0,
+        np.where(combined[sp], A03, A02),
+        np.where(rng.random(sc.shape[0]) < 0.15, A05, A02),
+    )
+    sess = _contacts(sp, ss_date[sc], app, 5, rng, scored=True, order=2)
+    parts.append(sess)
+    # DNAs and cancellations before some sessions
+    kd = sc[rng.random(sc.shape[0]) < 0.15]
+    dp = s_owner[kd]
+    dd = np.maximum(R[dp], ss_date[kd] - rng.integers(1, 4, kd.shape[0]))
+    dcode = np.array([2, 3, 4, 7])[_choice(rng, kd.shape[0], (0.3, 0.45, 0.2, 0.05))]
+    parts.append(_contacts(dp, dd, A02, dcode, rng, scored=False, order=1))
+    # employment-support-only contacts between sessions
+    ke = np.flatnonzero((s_k < n_sess[s_owner] - 1) & (rng.random(s_owner.shape[0]) < 0.04))
+    es = _contacts(s_owner[ke], ss_date[ke] + 2, A02, 5, rng, scored=False, order=3)
+    es = (*es[:5], np.full(ke.shape[0], ACT_ES), *es[6:])
+    parts.append(es)
+    # follow-ups after discharge
+    kf = np.flatnonzero(treated & (n_sess >= 2) & (rng.random(n) < 0.2))
+    parts.append(_contacts(kf, D[kf] + rng.integers(30, 92, kf.shape[0]), A06, 5, rng,
+                           scored=True, order=4))  # fmt: skip
+    cat = [np.concatenate([p[i] for p in parts]) for i in range(8)]
+    c_pw, c_date, c_app, c_attend, c_planned, c_acts, c_scored, c_order = cat
+    c_month = month_of_day(c_date)
+    in_win = c_date <= we
+    order = np.lexsort((c_order, c_date, c_pw, prov[c_pw], c_month))
+    order = order[in_win[order]]
+    c_pw, c_date, c_app, c_attend, c_planned, c_acts, c_scored, c_order = (
+        x[order] for x in (c_pw, c_date, c_app, c_attend, c_planned, c_acts, c_scored, c_order)
+    )
+    c_therapy = np.asarray(rng.integers(0, len(THERAPY_CODES), c_pw.shape[0]))
+    # ---------------------------------------------------------------- scores
+    cls = _outcome_class(rng, n, treated, imd, age, effect[prov])
+    adsm = np.array([d.adsm for d in DESCRIPTORS])[descriptor]
+    adsm_recorded = (adsm >= 0) & (rng.random(n) < 0.8)
+    # position of each scored contact among the in-window, pre-discharge scored contacts
+    sc_idx = np.flatnonzero(c_scored & (c_date <= D[c_pw]))
+    # contacts are sorted by pathway within a month, not across months: sort scored by (pw, date)
+    so = sc_idx[np.lexsort((c_date[sc_idx], c_pw[sc_idx]))]
+    counts = np.bincount(c_pw[so], minlength=n)
+    _, pos = _group_positions(counts)
+    K = counts[c_pw[so]]
+    frac = np.where(K > 1, pos / np.maximum(K - 1, 1), 0.0)
+    fu_idx = np.flatnonzero(c_scored & (c_date > D[c_pw]))
+    s_contact_l: list[Arr] = []
+    s_meas_l: list[Arr] = []
+    s_val_l: list[Arr] = []
+    for mi, m in enumerate(MEASURES):  # one pass per measure (12), vectorised inside
+        rec = np.ones(n, dtype=bool) if mi < 2 else adsm_recorded & (adsm == mi)
+        if not rec.any():
+            continue
+        first = np.zeros(n, dtype=np.int64)
+        last = np.zeros(n, dtype=np.int64)
+        ri = np.flatnonzero(rec)
+        first[ri], last[ri] = _first_last(rng, m, cls[ri])
+        take = so[rec[c_pw[so]]]
+        f = frac[rec[c_pw[so]]]
+        p = c_pw[take]
+        is_end = (f == 0.0) | (f == 1.0)
+        noise = np.where(is_end, 0, np.round(rng.normal(0, 0.06, take.shape[0]) * (m.hi - m.lo)))
+        val = np.round(first[p] + (last[p] - first[p]) * f + noise).astype(np.int64)
+        val = (np.clip(val, m.lo, m.hi) // m.unit) * m.unit
+        fu = fu_idx[rec[c_pw[fu_idx]]]
+        fval = np.clip(last[c_pw[fu]] + np.round(rng.normal(0, 0.05, fu.shape[0]) * m.hi), m.lo,
+                       m.hi).astype(np.int64) // m.unit * m.unit  # fmt: skip
+        s_contact_l += [take, fu]
+        s_meas_l += [np.full(take.shape[0] + fu.shape[0], mi)]
+        s_val_l += [val, fval]
+    s_contact = np.concatenate(s_contact_l)
+    s_measure = np.concatenate(s_meas_l)
+    s_value = np.concatenate(s_val_l)
+    s_in_606 = c_acts[s_contact] == ACT_NONE
+    s_pw = c_pw[s_contact]
+    s_date = c_date[s_contact]
+    # same-day duplicates recorded against the referral with a lower value (max rule)
+    dup = np.flatnonzero(
+        (s_measure == 0)
+        & ~s_in_606
+        & (s_value > MEASURES[0].lo)
+        & (rng.random(s_contact.shape[0]) < 0.02)
+    )
+    dup_val = np.maximum(s_value[dup] - 100 * rng.integers(1, 4, dup.shape[0]), 0)
+    s_contact = np.concatenate([s_contact, np.full(dup.shape[0], -1)])
+    s_pw = np.concatenate([s_pw, s_pw[dup]])
+    s_date = np.concatenate([s_date, s_date[dup]])
+    s_measure = np.concatenate([s_measure, s_measure[dup]])
+    s_value = np.concatenate([s_value, dup_val])
+    s_in_606 = np.concatenate([s_in_606, np.ones(dup.shape[0], dtype=bool)])
+    # ---------------------------------------------------------------- internet-enabled logs
+    lk = np.flatnonzero(s_is_log & (ss_date <= we))
+    z = np.flatnonzero(
+        digital[s_owner] & (s_k < n_sess[s_owner] - 1) & (rng.random(s_owner.shape[0]) < 0.1)
+    )
+    z = z[ss_date[z] + 3 <= we]
+    l_pw = np.concatenate([s_owner[lk], s_owner[z]])
+    l_start = np.concatenate([ss_date[lk], ss_date[z] + 3])
+    l_duration = np.concatenate(
+        [rng.integers(15, 121, lk.shape[0]), np.zeros(z.shape[0], np.int64)]
+    )
+    l_prog = rng.integers(0, len(IET_PROGRAMMES), n)[l_pw]
+    lo = np.lexsort((l_start, l_pw, prov[l_pw], month_of_day(l_start)))
+    return Truth(
+        n=n, providers=providers, window_start=ws, window_end=we, month0=month0, months=months,
+        provider_effect=effect, commissioners_of=comm_of,
+        prov=prov, comm=comm, gender=gender, ethnic=ethnic, imd=imd, age=age, source=source,
+        employ=employ, R=R, D=D, end_code=end_code, descriptor=descriptor, pres_code=pres_code,
+        secondary=secondary,
+        c_pw=c_pw, c_date=c_date, c_app=c_app, c_attend=c_attend, c_planned=c_planned,
+        c_acts=c_acts, c_therapy=c_therapy,
+        s_contact=s_contact, s_pw=s_pw, s_date=s_date, s_measure=s_measure, s_value=s_value,
+        s_in_606=s_in_606,
+        l_pw=l_pw[lo], l_start=l_start[lo], l_duration=l_duration[lo], l_prog=l_prog[lo],
+    )  # fmt: skip
+
+
+def _contacts(
+    pw: Arr, date: Arr, app: Arr | int, attend: Arr | int, rng: np.random.Generator,
+    *, scored: bool, order: int,
+) -> tuple[Arr, ...]:  # fmt: skip
+    k = pw.shape[0]
+    app_a = np.broadcast_to(np.asarray(app, dtype=np.int64), (k,)).copy()
+    att = np.broadcast_to(np.asarray(attend, dtype=np.int64), (k,)).copy()
+    planned: Arr = np.ones(k, dtype=bool)
+    if scored:
+        att = np.where(rng.random(k) < 0.1, 6, att)
+        planned = np.asarray(rng.random(k) >= 0.03)
+    acts = _choice(rng, k, (0.03, 0.92, 0.05, 0.0)) if scored else np.full(k, ACT_NONE)
+    return (
+        pw.astype(np.int64), date.astype(np.int64), app_a, att, planned, acts,
+        np.full(k, scored), np.full(k, order),
+    )  # fmt: skip
+
+
+def _outcome_class(
+    rng: np.random.Generator, n: int, treated: Arr, imd: Arr, age: Arr, effect: Arr
+) -> Arr:
+    """Outcome class per pathway: recovery propensity by deprivation, age and provider."""
+    logit = np.full(n, 0.06)
+    decile = np.where(imd == 0, 5.5, imd)
+    logit += 0.05 * (decile - 5.5)
+    logit += np.select([age < 18, age <= 25, age <= 64, age <= 74], [-0.1, -0.25, 0.0, 0.35], 0.3)
+    logit += effect
+    p_good = 1.0 / (1.0 + np.exp(-logit))
+    u = rng.random(n)
+    v = rng.random(n)
+    notcase = rng.random(n) < 0.055
+    good = u < p_good
+    cls = np.where(
+        good,
+        np.where(v < 0.94, C_RR, C_R_NORI),
+        np.array([C_RI_NOR, C_NC, C_RD])[_choice(rng, n, (0.478, 0.396, 0.126))],
+    )
+    out: Arr = np.where(treated, np.where(notcase, C_NOTCASE, cls), C_NC).astype(np.int64)
+    return out

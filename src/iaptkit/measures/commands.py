@@ -1,0 +1,363 @@
+"""The ``iaptkit derive`` and ``iaptkit measures`` commands (I/O at the edges).
+
+Both open an extract (DuckDB by default; ``--engine spark`` starts a local SparkSession when none
+is active), run the library functions, write the result to CSV or parquet, and print progress
+and a summary on stderr: pathways seen and every row excluded, by reason (the loader's
+exclusions plus :func:`iaptkit.measures.derive.derivation_exclusions`). User errors raise
+:class:`~iaptkit.errors.IaptkitError` subclasses; the CLI prints them without a traceback.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import date
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+from rich.console import Console
+from rich.table import Table
+
+from iaptkit.errors import ConfigError, PolicyError
+from iaptkit.measures.periods import parse_date
+
+if TYPE_CHECKING:
+    from iaptkit.data.loading import Extract
+    from iaptkit.measures.definitions import Definitions
+
+__all__ = [
+    "derive_command",
+    "measures_command",
+    "open_extract",
+    "write_table",
+]
+
+_UNPROTECTED_NOTE = (
+    "[bold yellow]UNPROTECTED:[/bold yellow] --policy none writes true values with no "
+    "disclosure control. For use inside the secure environment only; never export this file."
+)
+
+
+def _console() -> Console:
+    return Console(stderr=True, log_path=False)
+
+
+def _output_format(output: Path) -> str:
+    suffix = output.suffix.lower()
+    if suffix not in (".csv", ".parquet"):
+        raise ConfigError(
+            f"output {output}: expected a file name ending in .csv or .parquet, found "
+            f"{suffix or 'no suffix'!r}."
+        )
+    return suffix[1:]
+
+
+def write_table(frame: pd.DataFrame, output: Path) -> None:
+    """Write a table to ``.csv`` or ``.parquet`` (by suffix), creating the folder.
+
+    Parameters
+    ----------
+    frame
+        The table to write.
+    output
+        The file; its suffix decides the format.
+
+    Raises
+    ------
+    ConfigError
+        If the suffix is neither ``.csv`` nor ``.parquet``.
+
+    Notes
+    -----
+    Results go to files, progress to stderr (COMMON.md, CLI standards).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     write_table(pd.DataFrame({"a": [1]}), Path(d) / "x.csv")
+    ...     print((Path(d) / "x.csv").read_text().strip())
+    a
+    1
+    """
+    fmt = _output_format(output)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    if fmt == "csv":
+        frame.to_csv(output, index=False)
+    else:
+        frame.to_parquet(output, index=False)
+
+
+def _spark_session() -> Any:
+    try:
+        from pyspark.sql import SparkSession
+    except ImportError:
+        raise ConfigError(
+            "--engine spark: pyspark is not installed (install iaptkit[spark]); "
+            "use --engine duckdb."
+        ) from None
+    active = SparkSession.getActiveSession()
+    if active is not None:
+        return active
+    return (
+        SparkSession.builder.master("local[*]")
+        .appName("iaptkit")
+        .config("spark.ui.enabled", "false")
+        .getOrCreate()
+    )
+
+
+def open_extract(source: str, engine: str) -> Extract:
+    """Open an extract on DuckDB, or on Spark (starting a local session if none is active).
+
+    Parameters
+    ----------
+    source
+        Extract folder, DuckDB file, or Spark database name.
+    engine
+        ``"duckdb"`` or ``"spark"``.
+
+    Returns
+    -------
+    Extract
+        The opened extract.
+
+    Raises
+    ------
+    ConfigError
+        If the engine is unknown or pyspark is missing.
+    ExtractError
+        If the extract cannot be opened.
+
+    Notes
+    -----
+    INTERFACES.md, "Extract" (``load_extract``).
+
+    Examples
+    --------
+    >>> open_extract("x", "sqlite")
+    Traceback (most recent call last):
+    iaptkit.errors.ConfigError: --engine: expected duckdb or spark, found 'sqlite'.
+    """
+    from iaptkit.data.loading import load_extract
+
+    if engine == "duckdb":
+        return load_extract(source, engine="duckdb")
+    if engine == "spark":
+        return load_extract(source, spark=_spark_session(), engine="spark")
+    raise ConfigError(f"--engine: expected duckdb or spark, found {engine!r}.")
+
+
+def _print_summary(
+    console: Console, title: str, pathways: int, exclusions: pd.DataFrame, output: Path
+) -> None:
+    console.print(f"[bold]{title}[/bold]: {pathways:,} pathways", highlight=False)
+    nonzero = exclusions[exclusions["rows"] > 0] if len(exclusions) else exclusions
+    if len(nonzero):
+        table = Table(title="Rows not used, by reason", title_justify="left")
+        table.add_column("table")
+        table.add_column("reason")
+        table.add_column("rows", justify="right")
+        for tbl, reason, rows in zip(
+            nonzero["table"].astype(str),
+            nonzero["reason"].astype(str),
+            nonzero["rows"].astype("int64").tolist(),
+            strict=True,
+        ):
+            table.add_row(tbl, reason, f"{rows:,}")
+        console.print(table)
+    else:
+        console.print("Rows not used: none.")
+    console.print(f"Written: {output}", highlight=False)
+
+
+@contextmanager
+def _status(console: Console, message: str) -> Iterator[Callable[[str], None]]:
+    with console.status(message) as status:
+
+        def update(msg: str) -> None:
+            status.update(msg)
+            console.log(msg, highlight=False)
+
+        yield update
+
+
+def _definitions(path: Path | None) -> Definitions:
+    from iaptkit.measures.definitions import load_definitions
+
+    return load_definitions(path)
+
+
+def _exclusions(extract: Extract, as_at: date, defs: Definitions) -> pd.DataFrame:
+    from iaptkit.measures.derive import derivation_exclusions
+
+    frames = [extract.exclusions(as_at), derivation_exclusions(extract, as_at, defs)]
+    frames = [f for f in frames if len(f)]
+    if not frames:
+        return pd.DataFrame({"table": [], "reason": [], "rows": []})
+    return pd.concat(frames, ignore_index=True)
+
+
+def derive_command(
+    extract: str, *, as_at: str, output: Path, definitions: Path | None, engine: str
+) -> None:
+    """``iaptkit derive``: one row per pathway as at a date, written to CSV or parquet.
+
+    Parameters
+    ----------
+    extract
+        Extract folder, DuckDB file, or Spark database name.
+    as_at
+        ``YYYY-MM-DD``.
+    output
+        ``OUT.csv`` or ``OUT.parquet``.
+    definitions
+        A site's definitions YAML, or ``None`` for the packaged default.
+    engine
+        ``duckdb`` or ``spark``.
+
+    Raises
+    ------
+    ConfigError
+        Bad date, output suffix or engine.
+    ExtractError
+        The extract cannot be read.
+
+    Notes
+    -----
+    measures.md §1 (pathway derivations); INTERFACES.md "Pathway table".
+
+    Examples
+    --------
+    >>> derive_command("x", as_at="2024-13-01", output=Path("o.csv"), definitions=None,
+    ...                engine="duckdb")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    iaptkit.errors.ConfigError: --as-at: expected a date as YYYY-MM-DD ..., found '2024-13-01'.
+    """
+    when = parse_date(as_at, what="--as-at")
+    _output_format(output)
+    defs = _definitions(definitions)
+    console = _console()
+    from iaptkit.measures.derive import derive_pathways
+
+    ex = open_extract(extract, engine)
+    try:
+        with _status(console, f"Deriving pathways as at {when} ({engine})") as update:
+            frame = derive_pathways(ex, when, defs)
+            update(f"Derived {len(frame):,} pathways; counting excluded rows")
+            excluded = _exclusions(ex, when, defs)
+            write_table(frame, output)
+        _print_summary(console, f"Pathways as at {when}", len(frame), excluded, output)
+    finally:
+        ex.close()
+
+
+def _protect(table: pd.DataFrame, policy: str) -> pd.DataFrame:
+    try:
+        sdc = importlib.import_module("iaptkit.sdc")
+        protect_measures = sdc.protect_measures
+    except (ImportError, AttributeError):
+        raise PolicyError(
+            f"--policy {policy}: disclosure control of measures (iaptkit.sdc.protect_measures) "
+            "is not available in this version; only --policy none is accepted until it lands."
+        ) from None
+    chosen: Any = policy
+    load_policy = getattr(sdc, "load_policy", None)
+    if callable(load_policy):
+        chosen = load_policy(policy)
+    protected = protect_measures(table, chosen)
+    result: pd.DataFrame = protected.published()
+    return result
+
+
+def measures_command(
+    extract: str,
+    *,
+    start: str,
+    end: str,
+    output: Path,
+    by: str,
+    use_nhs_flags: bool,
+    policy: str,
+    definitions: Path | None,
+    engine: str,
+) -> None:
+    """``iaptkit measures``: the published measures of a period, by breakdown.
+
+    Parameters
+    ----------
+    extract
+        Extract folder, DuckDB file, or Spark database name.
+    start, end
+        The period, ``YYYY-MM-DD`` each.
+    output
+        ``OUT.csv`` or ``OUT.parquet``.
+    by
+        Comma-separated breakdowns; combine with ``x`` (``provider x age_band``).
+    use_nhs_flags
+        Use the NHS-derived IDS101 fields.
+    policy
+        A disclosure-control policy id or file, or ``none`` for unprotected values (for use
+        inside the secure environment only; said on stderr).
+    definitions
+        A site's definitions YAML, or ``None``.
+    engine
+        ``duckdb`` or ``spark``.
+
+    Raises
+    ------
+    ConfigError
+        Bad dates, breakdowns, output suffix or engine.
+    PolicyError
+        A policy other than ``none`` while protection is unavailable, or an unknown policy.
+
+    Notes
+    -----
+    measures.md §2–§3; disclosure control per disclosure-control.md via
+    ``iaptkit.sdc.protect_measures``.
+
+    Examples
+    --------
+    >>> measures_command("x", start="2024-04-01", end="2024-03-31", output=Path("o.csv"),
+    ...     by="england", use_nhs_flags=False, policy="none", definitions=None, engine="duckdb")
+    Traceback (most recent call last):
+    iaptkit.errors.ConfigError: period: the end 2024-03-31 is before the start 2024-04-01.
+    """
+    from iaptkit.measures.catalogue import parse_breakdowns
+    from iaptkit.measures.published import published_measures_with_count
+
+    s = parse_date(start, what="--start")
+    e = parse_date(end, what="--end")
+    if e < s:
+        raise ConfigError(f"period: the end {e} is before the start {s}.")
+    breakdowns = parse_breakdowns(by)
+    _output_format(output)
+    defs = _definitions(definitions)
+    console = _console()
+    ex = open_extract(extract, engine)
+    try:
+        with _status(console, f"Measures {s} to {e} ({engine})") as update:
+            table, pathways = published_measures_with_count(
+                ex,
+                s,
+                e,
+                [" x ".join(b) for b in breakdowns],
+                defs,
+                use_nhs_flags,
+                progress=update,
+            )
+            update("Counting excluded rows")
+            excluded = _exclusions(ex, e, defs)
+            if policy.strip().lower() == "none":
+                result = table
+            else:
+                update(f"Protecting under policy {policy}")
+                result = _protect(table, policy)
+            write_table(result, output)
+        _print_summary(console, f"Measures {s} to {e}", pathways, excluded, output)
+        if policy.strip().lower() == "none":
+            console.print(_UNPROTECTED_NOTE)
+    finally:
+        ex.close()

@@ -1,0 +1,317 @@
+"""Measure definitions: the versioned YAML of every number, code list and choice.
+
+measures.md asks that thresholds, code lists and every **(choice)** live in one versioned
+configuration, never in code. This module loads that configuration (the packaged default
+``iaptkit/measures/definitions/iapt-v2.yaml`` or a site's own file) into frozen dataclasses,
+validating it with :class:`~iaptkit.errors.DefinitionsError` messages that name the file, the
+key, what was expected and what was found. Thresholds and valid ranges are :class:`~decimal.Decimal`
+so that scores are compared exactly (a Mobility Inventory change 2.30 -> 1.57 is 0.73).
+
+The ``strict_comparison`` switch (measures.md §4) is applied at load time: when true, every
+``>=`` operator becomes ``>``, so :attr:`ScoreMeasure.case_operator` and
+:attr:`ScoreMeasure.rc_operator` are always the operators actually used.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from importlib import resources
+from pathlib import Path
+
+import yaml
+
+from iaptkit.errors import DefinitionsError
+
+__all__ = [
+    "DEFAULT_DEFINITIONS",
+    "IDS603_TIEBREAK_KEYS",
+    "AgeBand",
+    "BreakdownRules",
+    "ContactRules",
+    "Definitions",
+    "ProblemRule",
+    "ProblemRules",
+    "ScoreMeasure",
+    "ScoreRules",
+    "load_definitions",
+]
+
+#: Name of the packaged default definitions file (in ``iaptkit/measures/definitions/``).
+DEFAULT_DEFINITIONS = "iapt-v2.yaml"
+
+#: The IDS603 tie-break keys a definitions file may list (measures.md §1 ProblemDescriptor).
+IDS603_TIEBREAK_KEYS: tuple[str, ...] = (
+    "non_null_prescomp",
+    "primary_first",
+    "latest_date",
+    "lowest_code",
+)
+
+
+@dataclass(frozen=True)
+class ScoreMeasure:
+    """One scored measure (measures.md §4 thresholds table).
+
+    ``case_threshold``/``rc_threshold`` are ``None`` where the value is not published; such a
+    measure cannot be the anxiety measure for outcomes (the pathway falls back to GAD-7).
+    """
+
+    key: str
+    name: str
+    tool_codes: tuple[str, ...]
+    valid_min: Decimal
+    valid_max: Decimal
+    case_threshold: Decimal | None
+    case_operator: str
+    rc_threshold: Decimal | None
+    rc_operator: str
+    source: str
+
+    @property
+    def thresholds_published(self) -> bool:
+        """Whether both the caseness and reliable-change thresholds are known."""
+        return self.case_threshold is not None and self.rc_threshold is not None
+
+    def is_case(self, score: Decimal) -> bool | None:
+        """``case(m, x)``: whether a score is at caseness (``None`` if unpublished).
+
+        Examples
+        --------
+        >>> phq9 = load_definitions().measures["PHQ9"]
+        >>> phq9.is_case(Decimal("10")), phq9.is_case(Decimal("9"))
+        (True, False)
+        """
+        return _compare(score, self.case_operator, self.case_threshold)
+
+    def is_reliable_change(self, change: Decimal) -> bool | None:
+        """``rc(m, d)``: whether a change meets reliable change (``None`` if unpublished).
+
+        Examples
+        --------
+        >>> mi = load_definitions().measures["AgoraAlone"]
+        >>> mi.is_reliable_change(Decimal("2.30") - Decimal("1.57"))
+        True
+        """
+        return _compare(change, self.rc_operator, self.rc_threshold)
+
+
+def _compare(x: Decimal, op: str, threshold: Decimal | None) -> bool | None:
+    if threshold is None:
+        return None
+    return x >= threshold if op == ">=" else x > threshold
+
+
+@dataclass(frozen=True)
+class ContactRules:
+    """Which contacts are attended, treatment sessions or assessments (measures.md §1)."""
+
+    attended_codes: tuple[str, ...]
+    unplanned_indicator: str
+    treatment_app_types: tuple[str, ...]
+    assessment_app_types: tuple[str, ...]
+    employment_support_codes: tuple[str, ...]
+    exclude_employment_support_only: bool
+    iet_min_duration_exclusive: int
+
+
+@dataclass(frozen=True)
+class ScoreRules:
+    """How scores are reduced and compared (measures.md §1 Scores, §4)."""
+
+    same_day_rule: str
+    strict_comparison: bool
+    min_paired_days: int
+    depression_measure: str
+    default_anxiety_measure: str
+
+
+@dataclass(frozen=True)
+class ProblemRule:
+    """One PresComp -> problem descriptor rule (measures.md §4); first match wins."""
+
+    category: str
+    prefixes: tuple[str, ...]
+    codes: tuple[str, ...]
+    adsm: str | None
+    source: str
+
+    def matches(self, normalised_code: str) -> bool:
+        """Whether a normalised PresComp (upper case, no dots) matches this rule."""
+        return normalised_code in self.codes or normalised_code.startswith(self.prefixes or ("\0",))
+
+
+@dataclass(frozen=True)
+class ProblemRules:
+    """The IDS603 record choice and the problem-descriptor mapping (measures.md §1, §4)."""
+
+    ids603_tiebreak: tuple[str, ...]
+    unspecified: str
+    other: str
+    rules: tuple[ProblemRule, ...]
+
+    def categorise(self, pres_comp: str | None) -> str:
+        """Map one PresComp code to its problem descriptor.
+
+        Examples
+        --------
+        >>> rules = load_definitions().problems
+        >>> rules.categorise("F41.1"), rules.categorise("f400"), rules.categorise(None)
+        ('Generalised anxiety disorder', 'Agoraphobia', 'Unspecified')
+        """
+        if pres_comp is None:
+            return self.unspecified
+        code = normalise_code(pres_comp)
+        for rule in self.rules:
+            if rule.matches(code):
+                return rule.category
+        return self.other
+
+    def adsm_for(self, category: str) -> str | None:
+        """The ADSM value (measure key) of a problem descriptor, or ``None`` (GAD-7)."""
+        for rule in self.rules:
+            if rule.category == category:
+                return rule.adsm
+        return None
+
+
+def normalise_code(code: str) -> str:
+    """Upper-case a PresComp code and drop dots and spaces (measures.md §1).
+
+    Examples
+    --------
+    >>> normalise_code(" f41.1 ")
+    'F411'
+    """
+    return code.upper().replace(".", "").replace(" ", "")
+
+
+@dataclass(frozen=True)
+class AgeBand:
+    """An inclusive age band; ``maximum`` ``None`` means no upper bound."""
+
+    label: str
+    minimum: int
+    maximum: int | None
+
+
+@dataclass(frozen=True)
+class BreakdownRules:
+    """Labels of the breakdown attributes (measures.md §3)."""
+
+    unknown: str
+    age_bands: tuple[AgeBand, ...]
+    age_unknown: str
+    gender: Mapping[str, str]
+    gender_other: str
+    ethnic_groups: Mapping[str, tuple[str, ...]]
+    ethnic_other: str
+    imd_min: int
+    imd_max: int
+    imd_unknown: str
+
+
+@dataclass(frozen=True)
+class Definitions:
+    """All measure definitions, from one versioned YAML file.
+
+    Examples
+    --------
+    >>> d = load_definitions()
+    >>> d.measure_for_tool("720433000").name
+    'PHQ-9'
+    >>> d.measures["AgoraAlone"].rc_threshold
+    Decimal('0.73')
+    """
+
+    version: str
+    title: str
+    path: str
+    measures: Mapping[str, ScoreMeasure]
+    contacts: ContactRules
+    scores: ScoreRules
+    problems: ProblemRules
+    breakdowns: BreakdownRules
+    wait_thresholds_days: tuple[int, ...]
+    first_to_second_max_days: int
+
+    def measure_for_tool(self, code: str) -> ScoreMeasure | None:
+        """The measure whose CodedAssToolType list holds ``code`` (trimmed), or ``None``."""
+        code = code.strip()
+        for m in self.measures.values():
+            if code in m.tool_codes:
+                return m
+        return None
+
+    @property
+    def depression(self) -> ScoreMeasure:
+        """The depression measure (PHQ-9)."""
+        return self.measures[self.scores.depression_measure]
+
+    @property
+    def default_anxiety(self) -> ScoreMeasure:
+        """The anxiety measure used when no usable ADSM is paired (GAD-7)."""
+        return self.measures[self.scores.default_anxiety_measure]
+
+    @property
+    def adsm_keys(self) -> tuple[str, ...]:
+        """Every ADSM value the problem-descriptor rules can give, in rule order."""
+        keys = [r.adsm for r in self.problems.rules if r.adsm is not None]
+        return tuple(dict.fromkeys(keys))
+
+
+def load_definitions(path: str | Path | None = None) -> Definitions:
+    """Load and validate a definitions YAML file.
+
+    Parameters
+    ----------
+    path
+        A site's own definitions file, or ``None`` for the packaged default
+        (``iaptkit/measures/definitions/iapt-v2.yaml``).
+
+    Returns
+    -------
+    Definitions
+        Frozen definitions; every derived table carries ``Definitions.version``.
+
+    Raises
+    ------
+    DefinitionsError
+        If the file is missing, not YAML, or a key is missing or malformed (the message names
+        the file, the key, what was expected and what was found).
+
+    Notes
+    -----
+    Values come from shared/domain/measures.md §1, §3 and §4 (NHS Digital, "A guide to IAPT data
+    and publications", 2021, §7.4, §7.7 and Appendix B) and data-model.md code lists; each value
+    in the YAML names its source. ``scores.strict_comparison: true`` turns every ``>=`` into
+    ``>`` (measures.md §4, the guide's prose says "above").
+
+    Examples
+    --------
+    >>> d = load_definitions()
+    >>> d.version
+    'iapt-v2-2026.1'
+    >>> d.measures["PHQ9"].case_threshold, d.measures["PHQ9"].case_operator
+    (Decimal('10'), '>=')
+    """
+    if path is None:
+        resource = resources.files("iaptkit.measures") / "definitions" / DEFAULT_DEFINITIONS
+        where = f"(packaged) {DEFAULT_DEFINITIONS}"
+        text = resource.read_text(encoding="utf-8")
+    else:
+        p = Path(path)
+        where = str(p)
+        if not p.is_file():
+            raise DefinitionsError(
+                f"Definitions file {where} was not found (expected a YAML file)."
+            )
+        text = p.read_text(encoding="utf-8")
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise DefinitionsError(f"Definitions file {where} is not valid YAML: {exc}") from None
+    from iaptkit.measures._definitions_parse import parse_definitions
+
+    return parse_definitions(raw, where)

@@ -1,0 +1,394 @@
+"""The pathway table: one row per PathwayID as at a date (measures.md §1, §3).
+
+:func:`pathway_table` composes the contact, score, problem-descriptor and outcome derivations
+into one lazy ibis expression over an :class:`iaptkit.data.Extract`; the same expression runs on
+DuckDB and PySpark. :func:`derive_pathways` executes it. :func:`derivation_exclusions` counts
+every row the derivation does not use, by reason.
+
+Scores in the pandas output are :class:`decimal.Decimal` objects with four decimal places
+(``decimal(12,4)``; ``Decimal("10.0000") == Decimal("10")``), or ``None``.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+import ibis
+import ibis.expr.types as ir
+import pandas as pd
+
+from iaptkit.measures.contacts import (
+    ActivitySource,
+    classified_contacts,
+    classified_iet_logs,
+    contact_summary,
+)
+from iaptkit.measures.definitions import Definitions, load_definitions
+from iaptkit.measures.outcomes import FLAG_COLUMNS, add_outcome_flags, usable_adsm_keys
+from iaptkit.measures.problems import chosen_complaints
+from iaptkit.measures.scores import SCORE_TYPE, classified_scores, score_summary
+
+__all__ = [
+    "BREAKDOWN_COLUMNS",
+    "PATHWAY_COLUMNS",
+    "add_breakdown_attributes",
+    "derivation_exclusions",
+    "derive_pathways",
+    "pathway_table",
+]
+
+#: Breakdown name -> pathway-table column (INTERFACES.md); ``england`` is the constant England.
+BREAKDOWN_COLUMNS = {
+    "provider": "provider",
+    "commissioner": "commissioner",
+    "age_band": "age_band",
+    "gender": "gender",
+    "ethnic_group": "ethnic_group",
+    "imd_decile": "imd_decile",
+    "problem_descriptor": "ProblemDescriptor",
+}
+
+#: The columns of the pathway table, in order (INTERFACES.md "Pathway table").
+PATHWAY_COLUMNS: tuple[str, ...] = (
+    "PathwayID",
+    "provider",
+    "commissioner",
+    "age_band",
+    "gender",
+    "ethnic_group",
+    "imd_decile",
+    "ProblemDescriptor",
+    "ReferralRequestReceivedDate",
+    "ServDischDate",
+    "Assessment_FirstDate",
+    "TherapySession_FirstDate",
+    "TherapySession_SecondDate",
+    "TherapySession_LastDate",
+    "TreatmentCareContact_Count",
+    "CompletedTreatment_Flag",
+    "PHQ9_FirstScore",
+    "PHQ9_LastScore",
+    "GAD_FirstScore",
+    "GAD_LastScore",
+    "ADSM",
+    "ADSM_FirstScore",
+    "ADSM_LastScore",
+    *FLAG_COLUMNS,
+    "wait_to_first_treatment",
+    "definitions_version",
+)
+
+
+def add_breakdown_attributes(referrals: ir.Table, definitions: Definitions) -> ir.Table:
+    """Add provider, commissioner, age_band, gender, ethnic_group, imd_decile (all text).
+
+    Parameters
+    ----------
+    referrals
+        A table with OrgID_Provider, OrgIDComm, Age_ReferralRequest_ReceivedDate, Gender,
+        EthnicCategory and IndicesOfDeprivationDecile (e.g. ``Extract.referrals_as_at``).
+    definitions
+        Labels and bands (``breakdowns`` section of the definitions file).
+
+    Returns
+    -------
+    ibis.Table
+        ``referrals`` with the six breakdown columns; never null.
+
+    Notes
+    -----
+    measures.md §3: age bands on Age_ReferralRequest_ReceivedDate (Under 18, 18-25, 26-64, 65-74,
+    75-89, 90+, Unknown); Male (1), Female (2), Other or not known; White (A-C), Mixed (D-G),
+    Asian (H-L), Black (M-P), Other (R, S), Not stated; IMD decile 1-10 or Unknown. A missing
+    provider or commissioner is ``Unknown`` **(choice)**.
+
+    Examples
+    --------
+    >>> from iaptkit.measures.definitions import load_definitions
+    >>> t = ibis.memtable({"OrgID_Provider": ["R1A"], "OrgIDComm": [None],
+    ...     "Age_ReferralRequest_ReceivedDate": [18], "Gender": ["2"], "EthnicCategory": ["H"],
+    ...     "IndicesOfDeprivationDecile": [3]}).cast({"OrgIDComm": "string"})
+    >>> out = add_breakdown_attributes(t, load_definitions())
+    >>> ibis.duckdb.connect().execute(out.drop("OrgID_Provider", "OrgIDComm",
+    ...     "Age_ReferralRequest_ReceivedDate", "Gender", "EthnicCategory",
+    ...     "IndicesOfDeprivationDecile")).iloc[0].tolist()
+    ['R1A', 'Unknown', '18-25', 'Female', 'Asian', '3']
+    """
+    b = definitions.breakdowns
+    age = referrals.Age_ReferralRequest_ReceivedDate
+    age_branches = []
+    for band in b.age_bands:
+        cond = age >= band.minimum
+        if band.maximum is not None:
+            cond = cond & (age <= band.maximum)
+        age_branches.append((cond, ibis.literal(band.label)))
+    gender = referrals.Gender.strip().upper()
+    ethnic = referrals.EthnicCategory.strip().upper()
+    imd = referrals.IndicesOfDeprivationDecile
+    unknown = ibis.literal(b.unknown)
+    return referrals.mutate(
+        provider=referrals.OrgID_Provider.strip().nullif("").coalesce(unknown),
+        commissioner=referrals.OrgIDComm.strip().nullif("").coalesce(unknown),
+        age_band=ibis.cases(*age_branches, else_=ibis.literal(b.age_unknown)),
+        gender=ibis.cases(
+            *((gender == code, ibis.literal(label)) for code, label in b.gender.items()),
+            else_=ibis.literal(b.gender_other),
+        ),
+        ethnic_group=ibis.cases(
+            *((ethnic.isin(codes), ibis.literal(g)) for g, codes in b.ethnic_groups.items()),
+            else_=ibis.literal(b.ethnic_other),
+        ),
+        imd_decile=ibis.ifelse(
+            imd.between(b.imd_min, b.imd_max).coalesce(ibis.literal(False)),
+            imd.cast("string"),
+            ibis.literal(b.imd_unknown),
+        ),
+    )
+
+
+def _measure_scores(summary: ir.Table, key: str, prefix: str) -> ir.Table:
+    s = summary.filter(summary.measure == key)
+    return s.select(
+        **{
+            f"_{prefix}P": s.PathwayID,
+            f"{prefix}_FirstScore": s.first_score,
+            f"{prefix}_LastScore": s.last_score,
+        }
+    )
+
+
+def pathway_table(extract: ActivitySource, as_at: date, definitions: Definitions) -> ir.Table:
+    """The lazy pathway table as at ``as_at``: one row per PathwayID.
+
+    Parameters
+    ----------
+    extract
+        An opened :class:`iaptkit.data.Extract` (anything with ``referrals_as_at`` and
+        ``activity_as_at``).
+    as_at
+        The date E: pathway state and activity as at E.
+    definitions
+        Measure definitions (every number, code list and choice).
+
+    Returns
+    -------
+    ibis.Table
+        Columns :data:`PATHWAY_COLUMNS` (INTERFACES.md "Pathway table"); scores
+        decimal(12,4), flags boolean, counts and waits int64.
+
+    Notes
+    -----
+    Implements measures.md §1 (contacts, fields, scores, anxiety measure, outcome flags, waits)
+    and §3 attributes, over the data-model.md "which rows count" rules implemented by the
+    extract. Fully deterministic: the same result on DuckDB and PySpark.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from iaptkit.data import load_extract
+    >>> ex = load_extract({"IDS101Referral": pd.DataFrame({"UniqueSubmissionID": [1],
+    ...     "Unique_MonthID": [1492], "OrgID_Provider": ["R1A"], "PathwayID": ["P1"],
+    ...     "ServiceRequestId": ["S1"], "RecordNumber": [1], "OrgIDComm": ["C1"],
+    ...     "ReferralRequestReceivedDate": ["2024-07-01"], "SourceOfReferralMH": ["A1"],
+    ...     "ServDischDate": [None], "EndCode": [None], "Age_ReferralRequest_ReceivedDate": [30]})})
+    >>> t = pathway_table(ex, date(2024, 7, 31), load_definitions())
+    >>> row = t.execute().iloc[0]
+    >>> row.PathwayID, row.ProblemDescriptor, int(row.TreatmentCareContact_Count)
+    ('P1', 'Unspecified', 0)
+    """
+    defs = definitions
+    refs = add_breakdown_attributes(extract.referrals_as_at(as_at), defs)
+    refs = refs.select(
+        "PathwayID",
+        "provider",
+        "commissioner",
+        "age_band",
+        "gender",
+        "ethnic_group",
+        "imd_decile",
+        "ReferralRequestReceivedDate",
+        "ServDischDate",
+    )
+    contacts = contact_summary(extract, refs, as_at, defs).rename(_cP="PathwayID")
+    problems = chosen_complaints(extract, as_at, defs).rename(_pP="PathwayID")
+    summary = score_summary(extract, refs, as_at, defs)
+    phq = _measure_scores(summary, defs.depression.key, "PHQ9")
+    gad = _measure_scores(summary, defs.default_anxiety.key, "GAD")
+    adsm = summary.select(
+        _aP=summary.PathwayID,
+        _aM=summary.measure,
+        ADSM_FirstScore=summary.first_score,
+        ADSM_LastScore=summary.last_score,
+    )
+    t = refs.left_join(contacts, refs.PathwayID == contacts._cP)
+    t = t.left_join(problems.drop("PresComp"), t.PathwayID == problems._pP)
+    t = t.left_join(phq, t.PathwayID == phq._PHQ9P)
+    t = t.left_join(gad, t.PathwayID == gad._GADP)
+    t = t.left_join(adsm, (t.PathwayID == adsm._aP) & (adsm._aM == t.ADSM))
+    count = t.TreatmentCareContact_Count.coalesce(0).cast("int64")
+    t = t.mutate(
+        ProblemDescriptor=t.ProblemDescriptor.coalesce(ibis.literal(defs.problems.unspecified)),
+        TreatmentCareContact_Count=count,
+        CompletedTreatment_Flag=(t.ServDischDate.notnull() & (count >= 2)),
+        wait_to_first_treatment=t.TherapySession_FirstDate.delta(
+            t.ReferralRequestReceivedDate, unit="day"
+        ).cast("int64"),
+        definitions_version=ibis.literal(defs.version),
+    )
+    for col in (
+        "PHQ9_FirstScore",
+        "PHQ9_LastScore",
+        "GAD_FirstScore",
+        "GAD_LastScore",
+        "ADSM_FirstScore",
+        "ADSM_LastScore",
+    ):
+        t = t.mutate(**{col: t[col].cast(SCORE_TYPE)})
+    t = add_outcome_flags(t, defs)
+    return t.select(*PATHWAY_COLUMNS)
+
+
+def derive_pathways(
+    extract: ActivitySource, as_at: date, definitions: Definitions | None = None
+) -> pd.DataFrame:
+    """Execute :func:`pathway_table` and return it sorted by PathwayID.
+
+    Scores are :class:`decimal.Decimal` (four decimal places) or ``None``; dates are
+    :class:`datetime.date` or ``None``; ``TreatmentCareContact_Count`` is int64 and
+    ``wait_to_first_treatment`` nullable ``Int64``; flags are bool.
+
+    Notes
+    -----
+    measures.md §1 and §3; see :func:`pathway_table`.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from iaptkit.data import load_extract
+    >>> ex = load_extract({"IDS101Referral": pd.DataFrame({"UniqueSubmissionID": [1],
+    ...     "Unique_MonthID": [1492], "OrgID_Provider": ["R1A"], "PathwayID": ["P1"],
+    ...     "ServiceRequestId": ["S1"], "RecordNumber": [1], "OrgIDComm": ["C1"],
+    ...     "ReferralRequestReceivedDate": ["2024-07-01"], "SourceOfReferralMH": ["A1"],
+    ...     "ServDischDate": [None], "EndCode": [None], "Age_ReferralRequest_ReceivedDate": [30]})})
+    >>> derive_pathways(ex, date(2024, 7, 31)).loc[0, ["PathwayID", "age_band"]].tolist()
+    ['P1', '26-64']
+    """
+    defs = definitions if definitions is not None else load_definitions()
+    frame = pathway_table(extract, as_at, defs).execute()
+    frame = frame.sort_values("PathwayID", kind="stable").reset_index(drop=True)
+    return _to_python_types(frame)
+
+
+def _to_python_types(frame: pd.DataFrame) -> pd.DataFrame:
+    out = frame.copy()
+    for col in ("TreatmentCareContact_Count",):
+        out[col] = out[col].astype("int64")
+    out["wait_to_first_treatment"] = out["wait_to_first_treatment"].astype("Int64")
+    for col in (*FLAG_COLUMNS, "CompletedTreatment_Flag"):
+        out[col] = out[col].astype(bool)
+    date_cols = [c for c in PATHWAY_COLUMNS if c.endswith("Date")]
+    for col in date_cols:
+        out[col] = pd.Series(
+            [None if pd.isna(v) else pd.Timestamp(v).date() for v in out[col]],
+            index=out.index,
+            dtype=object,
+        )
+    score_cols = [c for c in PATHWAY_COLUMNS if c.endswith("Score")]
+    for col in score_cols:
+        out[col] = pd.Series(
+            [v if isinstance(v, Decimal) else None for v in out[col]], index=out.index, dtype=object
+        )
+    for col in ("ADSM",):
+        out[col] = pd.Series(
+            [None if pd.isna(v) else v for v in out[col]], index=out.index, dtype=object
+        )
+    return out
+
+
+def derivation_exclusions(
+    extract: ActivitySource, as_at: date, definitions: Definitions | None = None
+) -> pd.DataFrame:
+    """Rows the derivation does not use, and pathways that fall back, counted by reason.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``table``, ``reason``, ``rows`` (only reasons with rows > 0), sorted, and
+        ``definitions_version``. Contacts that are neither sessions nor assessments
+        (:data:`~iaptkit.measures.contacts.CONTACT_REASONS`),
+        IET logs (:data:`~iaptkit.measures.contacts.IET_REASONS`), score rows that are not scores
+        (:data:`~iaptkit.measures.scores.SCORE_REASONS`), score rows dropped by the one-per-day
+        rule (``score_same_day_not_counted``), and pathways whose ADSM has unpublished
+        thresholds (``adsm_thresholds_unpublished``, table ``pathways``).
+
+    Notes
+    -----
+    measures.md §1 Scores and §4: rows outside the range or unparseable are counted in the
+    data-quality report, never silently lost; ADSMs without published thresholds fall back to
+    GAD-7 and such pathways are counted.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from iaptkit.data import load_extract
+    >>> ex = load_extract({"IDS101Referral": pd.DataFrame({"UniqueSubmissionID": [1],
+    ...     "Unique_MonthID": [1492], "OrgID_Provider": ["R1A"], "PathwayID": ["P1"],
+    ...     "ServiceRequestId": ["S1"], "RecordNumber": [1], "OrgIDComm": ["C1"],
+    ...     "ReferralRequestReceivedDate": ["2024-07-01"], "SourceOfReferralMH": ["A1"],
+    ...     "ServDischDate": [None], "EndCode": [None], "Age_ReferralRequest_ReceivedDate": [30]})})
+    >>> len(derivation_exclusions(ex, date(2024, 7, 31)))
+    0
+    """
+    defs = definitions if definitions is not None else load_definitions()
+    refs = extract.referrals_as_at(as_at)
+    parts: list[ir.Table] = []
+    c = classified_contacts(extract, refs, as_at, defs)
+    parts.append(c.select(table=ibis.literal("IDS201CareContact"), reason=c.reason))
+    logs = classified_iet_logs(extract, refs, as_at, defs)
+    parts.append(logs.select(table=ibis.literal("IDS205InternetTherLog"), reason=logs.reason))
+    s = classified_scores(extract, refs, as_at, defs)
+    parts.append(s.select(table=s.source_table, reason=s.reason))
+    valid = s.filter(s.reason.isnull())
+    per_day = valid.group_by(["PathwayID", "measure", "score_date"]).aggregate(n=valid.count())
+    union = parts[0]
+    for p in parts[1:]:
+        union = union.union(p, distinct=False)
+    union = union.filter(union.reason.notnull())
+    counts = union.group_by(["table", "reason"]).aggregate(rows=union.count()).execute()
+    same_day = per_day.filter(per_day.n > 1)
+    extra = int(same_day.aggregate(x=(same_day.n - 1).sum()).execute()["x"].fillna(0).iloc[0])
+    problems = chosen_complaints(extract, as_at, defs)
+    unusable = tuple(k for k in defs.adsm_keys if k not in usable_adsm_keys(defs))
+    n_unusable = 0
+    if unusable:
+        joined = problems.filter(problems.ADSM.isin(unusable))
+        joined = joined.semi_join(refs, joined.PathwayID == refs.PathwayID)
+        n_unusable = int(joined.count().execute())
+    frames = [counts]
+    if extra:
+        frames.append(
+            pd.DataFrame(
+                {
+                    "table": ["IDS606/IDS607"],
+                    "reason": ["score_same_day_not_counted"],
+                    "rows": [extra],
+                }
+            )
+        )
+    if n_unusable:
+        frames.append(
+            pd.DataFrame(
+                {
+                    "table": ["pathways"],
+                    "reason": ["adsm_thresholds_unpublished"],
+                    "rows": [n_unusable],
+                }
+            )
+        )
+    out = pd.concat(frames, ignore_index=True)
+    out["rows"] = out["rows"].astype("int64")
+    out = out.sort_values(["table", "reason"], kind="stable").reset_index(drop=True)
+    out["definitions_version"] = defs.version
+    result: pd.DataFrame = out
+    return result

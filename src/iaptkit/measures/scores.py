@@ -1,0 +1,186 @@
+"""Scores: parsing, validity, dating, one score per day, first and last (measures.md §1 Scores).
+
+Scores are parsed from text to an exact decimal (:data:`SCORE_TYPE`, decimal(12,4)) with a
+regular-expression guard and ``try_cast``: never floats, never integers. A row that is not a
+score of any measure is counted under a reason (:data:`SCORE_REASONS`), never silently lost.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import ibis
+import ibis.expr.datatypes as dt
+import ibis.expr.types as ir
+
+from iaptkit.measures.contacts import ActivitySource, in_window, window_bounds
+from iaptkit.measures.definitions import Definitions
+
+__all__ = [
+    "SCORE_PATTERN",
+    "SCORE_REASONS",
+    "SCORE_TYPE",
+    "classified_scores",
+    "decimal_literal",
+    "parse_score",
+    "score_summary",
+]
+
+#: Exact decimal type of every score, threshold and change.
+SCORE_TYPE = dt.Decimal(precision=12, scale=4)
+
+#: What parses as a score: optional sign, up to 8 integer digits, up to 4 decimals.
+SCORE_PATTERN = r"^[+-]?([0-9]{1,8}(\.[0-9]{0,4})?|\.[0-9]{1,4})$"
+
+#: Why an IDS606/IDS607 row is not a score, checked in this order.
+SCORE_REASONS: tuple[str, ...] = (
+    "score_no_pathway",
+    "scores_unknown_tool",
+    "score_unparseable",
+    "score_out_of_range",
+    "score_undated",
+    "score_outside_window",
+)
+
+
+def decimal_literal(value: object) -> ir.DecimalScalar:
+    """An exact decimal literal of :data:`SCORE_TYPE` (from a Decimal, int or text)."""
+    return ibis.literal(str(value)).cast(SCORE_TYPE)
+
+
+def parse_score(raw: ir.StringValue) -> ir.DecimalValue:
+    """Parse PersScore text to decimal(12,4); null when it is not a plain decimal number.
+
+    Notes
+    -----
+    measures.md §1 Scores: a PersScore that does not parse as a number is not a score. Only plain
+    decimals (:data:`SCORE_PATTERN`) are accepted, so both engines agree on what parses.
+
+    Examples
+    --------
+    >>> t = ibis.memtable({"s": [" 2.30", "1e1", "x", "12"]})
+    >>> [str(v) for v in ibis.duckdb.connect().execute(parse_score(t.s))]
+    ['2.3000', 'None', 'None', '12.0000']
+    """
+    text = raw.strip()
+    return ibis.ifelse(
+        text.re_search(SCORE_PATTERN).coalesce(ibis.literal(False)),
+        text.try_cast(SCORE_TYPE),
+        ibis.null(SCORE_TYPE),
+    )
+
+
+def _measure_key(tool: ir.StringValue, defs: Definitions) -> ir.StringValue:
+    code = tool.strip()
+    branches = [(code.isin(m.tool_codes), ibis.literal(m.key)) for m in defs.measures.values()]
+    return ibis.cases(*branches, else_=ibis.null("string"))
+
+
+def _in_range(key: ir.StringValue, score: ir.DecimalValue, defs: Definitions) -> ir.BooleanValue:
+    branches = [
+        (
+            key == m.key,
+            score.between(decimal_literal(m.valid_min), decimal_literal(m.valid_max)),
+        )
+        for m in defs.measures.values()
+    ]
+    return ibis.cases(*branches, else_=ibis.literal(False)).coalesce(ibis.literal(False))
+
+
+def _dated_scores(extract: ActivitySource, as_at: date) -> ir.Table:
+    """IDS606 and IDS607 rows with their date (IDS607 via IDS202 -> IDS201 CareContDate)."""
+    refer = extract.activity_as_at("IDS606CodedScoreAssessmentRefer", as_at)
+    act = extract.activity_as_at("IDS607CodedScoreAssessmentAct", as_at)
+    activities = extract.activity_as_at("IDS202CareActivity", as_at)
+    contacts = extract.activity_as_at("IDS201CareContact", as_at)
+    parents = activities.select(
+        _aP=activities.PathwayID, _aA=activities.CareActId, _aC=activities.CareContactId
+    )
+    dates = contacts.select(
+        _cP=contacts.PathwayID, _cC=contacts.CareContactId, _cD=contacts.CareContDate
+    )
+    a = act.left_join(parents, (act.PathwayID == parents._aP) & (act.CareActId == parents._aA))
+    a = a.left_join(dates, (a.PathwayID == dates._cP) & (a._aC == dates._cC))
+    from_act = a.select(
+        source_table=ibis.literal("IDS607CodedScoreAssessmentAct"),
+        PathwayID=a.PathwayID,
+        CodedAssToolType=a.CodedAssToolType,
+        PersScore=a.PersScore,
+        score_date=a._cD,
+    )
+    from_refer = refer.select(
+        source_table=ibis.literal("IDS606CodedScoreAssessmentRefer"),
+        PathwayID=refer.PathwayID,
+        CodedAssToolType=refer.CodedAssToolType,
+        PersScore=refer.PersScore,
+        score_date=refer.AssToolCompDate,
+    )
+    return from_refer.union(from_act, distinct=False)
+
+
+def classified_scores(
+    extract: ActivitySource, referrals: ir.Table, as_at: date, defs: Definitions
+) -> ir.Table:
+    """Every IDS606/IDS607 row as at E with its measure, parsed score, date and ``reason``.
+
+    Columns: source_table, PathwayID, measure, score (decimal(12,4)), score_date, reason
+    (null for a valid score, else the first of :data:`SCORE_REASONS` that applies).
+
+    Notes
+    -----
+    measures.md §1 Scores: a score has a CodedAssToolType of a measure, a PersScore that parses
+    as a number inside the measure's valid range (§4) and a date in the window; IDS607 scores
+    are dated by the parent contact's CareContDate whether or not the contact was attended.
+    """
+    rows = _dated_scores(extract, as_at)
+    bounds = window_bounds(referrals).rename(_bP="PathwayID")
+    t = rows.left_join(bounds, rows.PathwayID == bounds._bP)
+    t = t.mutate(measure=_measure_key(t.CodedAssToolType, defs), score=parse_score(t.PersScore))
+    in_range = _in_range(t.measure, t.score, defs)
+    window = in_window(t.score_date, t._R, t._D, as_at)
+    reason = ibis.cases(
+        (t._bP.isnull(), ibis.literal("score_no_pathway")),
+        (t.measure.isnull(), ibis.literal("scores_unknown_tool")),
+        (t.score.isnull(), ibis.literal("score_unparseable")),
+        (~in_range, ibis.literal("score_out_of_range")),
+        (t.score_date.isnull(), ibis.literal("score_undated")),
+        (~window, ibis.literal("score_outside_window")),
+        else_=ibis.null("string"),
+    )
+    return t.select("source_table", "PathwayID", "measure", "score", "score_date", reason=reason)
+
+
+def score_summary(
+    extract: ActivitySource, referrals: ir.Table, as_at: date, defs: Definitions
+) -> ir.Table:
+    """Per (PathwayID, measure): ``first_score``, ``last_score`` (null unless paired), ``days``.
+
+    Notes
+    -----
+    measures.md §1 Scores: one score per measure per day (the highest, ``scores.same_day_rule``
+    **(choice)**); FirstScore is the score of the earliest scoring day; LastScore that of the
+    latest, null unless the measure was scored on at least ``scores.min_paired_days`` days.
+    """
+    c = classified_scores(extract, referrals, as_at, defs)
+    valid = c.filter(c.reason.isnull())
+    grouped = valid.group_by(["PathwayID", "measure", "score_date"])
+    if defs.scores.same_day_rule == "highest":
+        daily = grouped.aggregate(day_score=valid.score.max())
+    else:
+        daily = grouped.aggregate(day_score=valid.score.min())
+    first_day = daily.score_date.min().over(group_by=[daily.PathwayID, daily.measure])
+    last_day = daily.score_date.max().over(group_by=[daily.PathwayID, daily.measure])
+    daily = daily.mutate(_first=first_day, _last=last_day)
+    per = daily.group_by(["PathwayID", "measure"]).aggregate(
+        first_score=daily.day_score.max(where=daily.score_date == daily._first),
+        _last_score=daily.day_score.max(where=daily.score_date == daily._last),
+        days=daily.score_date.count(),
+    )
+    paired = per.days >= defs.scores.min_paired_days
+    return per.select(
+        "PathwayID",
+        "measure",
+        first_score=per.first_score.cast(SCORE_TYPE),
+        last_score=ibis.ifelse(paired, per._last_score, ibis.null(SCORE_TYPE)).cast(SCORE_TYPE),
+        days=per.days.cast("int64"),
+    )

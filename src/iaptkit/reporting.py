@@ -1,0 +1,336 @@
+"""Support for the report notebooks: parameters resolved, pathway microdata, field quality.
+
+The four notebooks in ``notebooks/`` stay short: after their ``parameters`` cell they call
+:func:`setup_notebook` (extract, period, scope, policy, release folder), take one row per pathway
+with the published cohorts from :func:`pathway_indicators`, or field completeness and code-list
+conformance from :func:`field_quality`, then protect and register what they show. Everything
+returned here is microdata or true counts, for use inside the environment only.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from iaptkit.errors import ConfigError
+
+__all__ = [
+    "NotebookContext",
+    "default_release_dir",
+    "field_quality",
+    "find_demo_extract",
+    "pathway_indicators",
+    "setup_notebook",
+]
+
+
+def find_demo_extract(start: str | Path | None = None) -> str:
+    """The demo synthetic extract: ``$IAPTKIT_DEMO_EXTRACT``, else ``demo/extract`` above ``start``.
+
+    Notebooks default to it so that they run as-is after ``make demo``.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> (folder / "demo" / "extract").mkdir(parents=True)
+    >>> os.environ.pop("IAPTKIT_DEMO_EXTRACT", None) is None or True
+    True
+    >>> find_demo_extract(folder / "notebooks") == str(folder / "demo" / "extract")
+    True
+    """
+    env = os.environ.get("IAPTKIT_DEMO_EXTRACT")
+    if env:
+        return env
+    here = Path(start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        candidate = folder / "demo" / "extract"
+        if candidate.is_dir():
+            return str(candidate)
+    raise ConfigError(
+        f"no extract given and no demo extract found: expected $IAPTKIT_DEMO_EXTRACT or a "
+        f"demo/extract folder in {here} or above (run `make demo` or pass -p extract=...)"
+    )
+
+
+def default_release_dir(extract: str | Path) -> Path:
+    """The release folder beside an extract folder: ``<extract>/../release``.
+
+    Examples
+    --------
+    >>> default_release_dir("demo/extract").as_posix()
+    'demo/release'
+    """
+    return Path(extract).parent / "release"
+
+
+@dataclass(frozen=True)
+class NotebookContext:
+    """What a report notebook needs after its parameters cell, resolved and typed.
+
+    Parameters
+    ----------
+    notebook
+        The notebook's name (recorded as ``made_by`` of every output).
+    parameters
+        The parameters as given (recorded with every output).
+    extract
+        The extract to load (the demo extract when none was given).
+    release_dir
+        The release folder outputs are registered in.
+    start, end
+        The period.
+    provider
+        One provider (``OrgID_Provider``) or ``""`` for England.
+    policy
+        The disclosure-control policy id or file.
+    """
+
+    notebook: str
+    parameters: Mapping[str, Any]
+    extract: str
+    release_dir: Path
+    start: Any
+    end: Any
+    provider: str
+    policy: str
+
+    @property
+    def scope(self) -> str:
+        """``"England"`` or ``"provider R1A"``: part of every output's population."""
+        return f"provider {self.provider}" if self.provider else "England"
+
+    @property
+    def period(self) -> str:
+        """The period as text, e.g. ``2023-04-01 to 2024-03-31``."""
+        return f"{self.start.isoformat()} to {self.end.isoformat()}"
+
+    def suffix(self) -> str:
+        """A name suffix for outputs of this scope (``""`` or ``"_R1A"``)."""
+        return f"_{re.sub(r'[^A-Za-z0-9]+', '_', self.provider)}" if self.provider else ""
+
+
+def setup_notebook(name: str, parameters: Mapping[str, Any]) -> NotebookContext:
+    """Resolve a report notebook's parameters (after :func:`databricks_widgets`).
+
+    Parameters
+    ----------
+    name
+        The notebook's name, e.g. ``"02_outcomes_report"``.
+    parameters
+        ``extract``, ``start``, ``end``, ``provider``, ``policy``, ``output_dir`` (empty extract:
+        the demo extract; empty output_dir: the release folder beside the extract).
+
+    Returns
+    -------
+    NotebookContext
+
+    Notes
+    -----
+    Periods follow measures.md §2 (P = [S, E], state as at E).
+
+    Examples
+    --------
+    >>> ctx = setup_notebook("nb", {"extract": "x/extract", "start": "2023-04-01",
+    ...     "end": "2024-03-31", "provider": "", "policy": "nhs-sde", "output_dir": ""})
+    >>> ctx.scope, ctx.period, ctx.release_dir.as_posix()
+    ('England', '2023-04-01 to 2024-03-31', 'x/release')
+    """
+    from iaptkit.measures.periods import parse_date
+
+    extract = str(parameters.get("extract") or find_demo_extract())
+    start = parse_date(str(parameters["start"]), what="start")
+    end = parse_date(str(parameters["end"]), what="end")
+    if end < start:
+        raise ConfigError(f"notebook {name}: period end {end} is before its start {start}")
+    out = parameters.get("output_dir") or default_release_dir(extract)
+    return NotebookContext(
+        notebook=name,
+        parameters=dict(parameters),
+        extract=extract,
+        release_dir=Path(out),
+        start=start,
+        end=end,
+        provider=str(parameters.get("provider") or ""),
+        policy=str(parameters.get("policy") or "nhs-sde"),
+    )
+
+
+_GROUPS = (
+    "provider",
+    "commissioner",
+    "age_band",
+    "gender",
+    "ethnic_group",
+    "imd_decile",
+    "problem_descriptor",
+)
+_PATHWAY_COLUMNS = (
+    "ReferralRequestReceivedDate",
+    "Assessment_FirstDate",
+    "TherapySession_FirstDate",
+    "TherapySession_SecondDate",
+    "ServDischDate",
+    "wait_to_first_treatment",
+    "TreatmentCareContact_Count",
+    "PHQ9_FirstScore",
+    "GAD_FirstScore",
+)
+
+
+def pathway_indicators(
+    extract: Any, start: Any, end: Any, definitions: Any = None, *, provider: str = ""
+) -> Any:
+    """One row per pathway (as at ``end``): breakdown groups, the §2 cohort flags, dates, waits.
+
+    Parameters
+    ----------
+    extract
+        An :class:`~iaptkit.data.Extract`.
+    start, end
+        The period (``datetime.date``).
+    definitions
+        :class:`~iaptkit.measures.definitions.Definitions`; ``None`` for the packaged default.
+    provider
+        Keep only this provider's pathways (``""``: all).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``PathwayID``, the groups (provider, commissioner, age_band, gender, ethnic_group,
+        imd_decile, problem_descriptor; missing as ``Unknown``), one boolean per count measure of
+        measures.md §2 (``referrals_received`` ... ``first_to_second_over_90_days``), the pathway
+        dates (datetime64), ``wait_to_first_treatment``, ``TreatmentCareContact_Count`` and
+        first scores (float64, NaN when missing), ``definitions_version``.
+        Microdata: for use inside the environment only (protect before release).
+
+    Notes
+    -----
+    Cohorts from :func:`iaptkit.measures.published.indicator_table` (measures.md §2) over
+    :func:`iaptkit.measures.derive.pathway_table` (measures.md §1), so notebook tables count
+    exactly what the published measures count.
+    """
+    import pandas as pd
+
+    from iaptkit.measures.catalogue import PublishedParameters
+    from iaptkit.measures.definitions import load_definitions
+    from iaptkit.measures.derive import pathway_table
+    from iaptkit.measures.published import indicator_table
+
+    defs = definitions if definitions is not None else load_definitions()
+    pathways = pathway_table(extract, end, defs)
+    if provider:
+        pathways = pathways.filter(pathways.provider == provider)
+    ind = indicator_table(
+        pathways,
+        start,
+        end,
+        tuple((g,) for g in _GROUPS),
+        PublishedParameters.from_definitions(defs),
+    )
+    attrs = pathways.select("PathwayID", *_PATHWAY_COLUMNS)
+    frame = ind.join(attrs, "PathwayID").execute()
+    frame = frame.rename(columns={f"g_{g}": g for g in _GROUPS})
+    for col in ("wait_to_first_treatment", "TreatmentCareContact_Count"):
+        frame[col] = pd.to_numeric(frame[col]).astype("float64")
+    for col in ("PHQ9_FirstScore", "GAD_FirstScore"):
+        scores = pd.to_numeric(frame[col].astype("string"), errors="coerce")
+        frame[col] = scores.astype("float64")
+    for col in _PATHWAY_COLUMNS[:5]:
+        frame[col] = pd.to_datetime(frame[col])
+    frame["definitions_version"] = defs.version
+    return frame.sort_values("PathwayID", kind="stable").reset_index(drop=True)
+
+
+def field_quality(
+    extract: Any,
+    table: str,
+    *,
+    fields: Sequence[str] | None = None,
+    by: Sequence[str] = ("OrgID_Provider", "Unique_MonthID"),
+    provider: str = "",
+) -> Any:
+    """Completeness and code-list conformance of a table's fields, by provider and month.
+
+    Parameters
+    ----------
+    extract
+        An :class:`~iaptkit.data.Extract`.
+    table
+        An IDS table name (``schema.TABLES``).
+    fields
+        Fields to report (default: every field of the table present in the source, except
+        ``by``).
+    by
+        Grouping columns (counted rows of the table).
+    provider
+        Keep only this provider's rows (``""``: all).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per group and field: ``table``, ``field``, the ``by`` columns, ``rows``,
+        ``present`` (typed value not null: present and readable), ``conforming`` (for code
+        fields: value in the code list; NaN for other fields).
+
+    Notes
+    -----
+    Fields, types and code lists from data-model.md via :mod:`iaptkit.data.schema`; rows are the
+    counted submissions only (data-model.md, "which rows count").
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from iaptkit.data import load_extract
+    >>> ex = load_extract({"IDS201CareContact": pd.DataFrame({"UniqueSubmissionID": [1, 1],
+    ...     "Unique_MonthID": [1480, 1480], "OrgID_Provider": ["R1A", "R1A"],
+    ...     "PathwayID": ["P1", "P1"], "CareContactId": ["C1", "C2"],
+    ...     "CareContDate": ["2023-04-03", "2023-04-10"], "AppType": ["02", "2"],
+    ...     "AttendOrDNACode": ["5", "5"], "PlannedCareContIndicator": ["Y", "Y"]})})
+    >>> q = field_quality(ex, "IDS201CareContact", fields=["AppType"])
+    >>> q[["field", "rows", "present", "conforming"]].values.tolist()
+    [['AppType', 2, 2, 1.0]]
+    """
+    from iaptkit.data.schema import CODE_LISTS, TABLES
+
+    if table not in TABLES:
+        raise ConfigError(f"field_quality: unknown table {table!r}; expected one of {list(TABLES)}")
+    spec = TABLES[table]
+    t = extract.counted(table)
+    if provider:
+        t = t.filter(t.OrgID_Provider == provider)
+    wanted = [
+        f
+        for f in spec.fields
+        if (fields is None or f.name in fields)
+        and f.name not in by
+        and extract.has_column(table, f.name)
+    ]
+    aggs: dict[str, Any] = {"rows": t.count()}
+    for f in wanted:
+        aggs[f"present__{f.name}"] = t[f.name].notnull().sum()
+        if f.code_list:
+            allowed = sorted(CODE_LISTS[f.code_list])
+            aggs[f"conforming__{f.name}"] = t[f.name].isin(allowed).sum()
+    wide = t.group_by(list(by)).aggregate(**aggs).execute()
+    import pandas as pd
+
+    parts = []
+    for f in wanted:
+        part = wide[list(by)].copy()
+        part.insert(0, "field", f.name)
+        part.insert(0, "table", table)
+        part["rows"] = wide["rows"].astype("int64")
+        part["present"] = wide[f"present__{f.name}"].astype("int64")
+        key = f"conforming__{f.name}"
+        part["conforming"] = wide[key].astype("float64") if key in wide else float("nan")
+        parts.append(part)
+    columns = ["table", "field", *by, "rows", "present", "conforming"]
+    if not parts:
+        return pd.DataFrame(columns=columns)
+    out = pd.concat(parts, ignore_index=True)
+    return out.sort_values(["field", *by], kind="stable").reset_index(drop=True)[columns]

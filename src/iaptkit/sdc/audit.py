@@ -1,0 +1,493 @@
+"""The attacker audit: the feasible interval of every suppressed cell, as a certificate.
+
+For each suppressed cell the attacker of ``shared/domain/disclosure-control.md`` ("The
+attacker") solves two linear programs, minimise and maximise ``x_i`` subject to the relations
+``A x = 0``, the known inequalities ``G x <= 0`` and what each cell's display tells them
+(:meth:`iaptkit.sdc.cells.CellSpace.attacker_bounds`). The **protection criterion**: no
+suppressed cell is determined exactly, and every primary cell with a true value of at least 1
+has an interval at least its protection width wide.
+
+How the work is reduced, without changing any reported number:
+
+* cells the attacker knows exactly (unrounded published values, structural zeros) are
+  substituted as constants, which splits the relation graph into connected components; each
+  component is one HiGHS model, built once, with only the objective changed between solves;
+* every LP optimum is a feasible point; if some feasible point already reaches a cell's
+  a-priori bound (e.g. ``0``), that bound *is* the LP optimum and the LP is skipped.
+
+So the certificate reports exact LP optima (method ``highs-lp-exact``). Counts are whole
+numbers, so a bound is rounded inward to an integer (``ceil`` of the minimum, ``floor`` of the
+maximum) after snapping values within ``1e-6`` relative of an integer to that integer.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from scipy import sparse
+from scipy.sparse import csgraph
+
+from iaptkit.sdc.cells import CellSpace
+from iaptkit.sdc.lp import IntervalLP, LPResult
+
+__all__ = ["AuditCertificate", "CellInterval", "audit"]
+
+METHOD_EXACT = "highs-lp-exact"
+PROTECTION = (
+    "no suppressed cell determined exactly (upper > lower); every primary-suppressed cell with "
+    "a true value >= 1 has upper - lower >= its protection width (default: the threshold)"
+)
+_TOL = 1e-6
+
+
+def _int_lower(v: float) -> float:
+    """Smallest whole number >= ``v`` (after snapping near-integers)."""
+    if not math.isfinite(v):
+        return v
+    r = round(v)
+    if abs(v - r) <= _TOL * (1.0 + abs(v)):
+        return float(r)
+    return float(math.ceil(v))
+
+
+def _int_upper(v: float) -> float:
+    """Largest whole number <= ``v`` (after snapping near-integers)."""
+    if not math.isfinite(v):
+        return v
+    r = round(v)
+    if abs(v - r) <= _TOL * (1.0 + abs(v)):
+        return float(r)
+    return float(math.floor(v))
+
+
+def _json_num(v: float) -> float | int | None:
+    """JSON-safe number: whole floats as int, infinity as ``None``."""
+    if not math.isfinite(v):
+        return None
+    return int(v) if float(v).is_integer() else float(v)
+
+
+@dataclass(frozen=True)
+class CellInterval:
+    """What the attacker can work out about one suppressed cell.
+
+    Attributes
+    ----------
+    index, label
+        The cell in its :class:`~iaptkit.sdc.cells.CellSpace`.
+    lower, upper
+        The attacker's feasible interval (whole numbers; ``upper`` may be ``inf``).
+    published_as_suppressed
+        The cell is shown as ``*`` (always true for audited cells).
+    is_primary, true_value
+        Internal only (never exported).
+    passed, reason
+        Whether the cell meets the protection criterion, and why not.
+    """
+
+    index: int
+    label: str
+    lower: float
+    upper: float
+    published_as_suppressed: bool
+    is_primary: bool
+    true_value: int
+    passed: bool
+    reason: str
+
+    @property
+    def width(self) -> float:
+        """``upper - lower``."""
+        return self.upper - self.lower
+
+
+@dataclass(frozen=True)
+class AuditCertificate:
+    """The result of an audit: one interval per suppressed cell, and the verdict.
+
+    Notes
+    -----
+    ``to_dict(internal=False)`` is export-safe: it omits which cells are primary, the true
+    values and the per-cell verdicts (a failing width check would reveal a primary cell).
+    """
+
+    intervals: tuple[CellInterval, ...]
+    passed: bool
+    n_suppressed: int
+    n_lp: int
+    seconds: float
+    method: str
+    protection: str
+    n_components: int = field(default=0)
+
+    def failures(self) -> tuple[CellInterval, ...]:
+        """The intervals that fail the protection criterion."""
+        return tuple(c for c in self.intervals if not c.passed)
+
+    def to_dict(self, *, internal: bool = False) -> dict[str, Any]:
+        """A JSON-safe dictionary (infinite bounds become ``None``).
+
+        Parameters
+        ----------
+        internal
+            Include primary flags, true values and per-cell verdicts (for the output checker
+            inside the environment only).
+        """
+        cells: list[dict[str, Any]] = []
+        for c in self.intervals:
+            d: dict[str, Any] = {
+                "index": c.index,
+                "label": c.label,
+                "lower": _json_num(c.lower),
+                "upper": _json_num(c.upper),
+                "published_as_suppressed": c.published_as_suppressed,
+            }
+            if internal:
+                d.update(
+                    is_primary=c.is_primary,
+                    true_value=c.true_value,
+                    passed=c.passed,
+                    reason=c.reason,
+                )
+            cells.append(d)
+        return {
+            "passed": self.passed,
+            "n_suppressed": self.n_suppressed,
+            "n_lp": self.n_lp,
+            "seconds": round(self.seconds, 3),
+            "method": self.method,
+            "protection": self.protection,
+            "intervals": cells,
+        }
+
+
+def required_width(space: CellSpace) -> npt.NDArray[np.float64]:
+    """Minimum ``upper - lower`` per cell if suppressed: protection width or 1 (not exact)."""
+    primary_pos = space.primary & (space.values >= 1)
+    width = np.where(primary_pos, np.asarray(space.protection_width, dtype=np.float64), 1.0)
+    return np.maximum(width, 1.0)
+
+
+@dataclass
+class Attack:
+    """Raw attacker results over the whole cell space (used by the audit and the solver).
+
+    ``lower``/``upper`` are NaN for cells not suppressed. ``exact[i]`` is true when the bounds
+    are LP optima; false when they are proven-sufficient inner bounds (``sufficient`` mode).
+    ``duals[i]`` holds, for cells found failing (``want_duals``), the duals of their limiting
+    LPs (for choosing secondary suppressions).
+    """
+
+    lower: npt.NDArray[np.float64]
+    upper: npt.NDArray[np.float64]
+    exact: npt.NDArray[np.bool_]
+    n_lp: int = 0
+    n_components: int = 0
+    duals: dict[int, list[LimitingDuals]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class LimitingDuals:
+    """Duals of one optimal attacker LP, in global indices.
+
+    ``cells``/``col_dual``: the component's cells and their reduced costs; ``eq_rows``/
+    ``eq_dual`` and ``ub_rows``/``ub_dual``: the relation and inequality rows of the component
+    and their duals (reduced cost of a cell substituted as a constant is ``-A[:, j] @ y``).
+    """
+
+    cells: npt.NDArray[np.intp]
+    col_dual: npt.NDArray[np.float64]
+    eq_rows: npt.NDArray[np.intp]
+    eq_dual: npt.NDArray[np.float64]
+    ub_rows: npt.NDArray[np.intp]
+    ub_dual: npt.NDArray[np.float64]
+
+
+def _components(
+    space: CellSpace, free: npt.NDArray[np.bool_]
+) -> tuple[int, npt.NDArray[np.int32], sparse.csr_matrix, sparse.csr_matrix | None]:
+    """Connected components of free cells linked through relation/inequality rows."""
+    n = space.n_cells
+    a = sparse.csr_matrix(space.relations, dtype=np.float64)
+    g = None if space.inequalities is None else sparse.csr_matrix(space.inequalities)
+    rows = a if g is None else sparse.vstack([a, g], format="csr")
+    free_idx = np.flatnonzero(free)
+    sub = sparse.csr_matrix(rows[:, free_idx] != 0, dtype=np.int8)
+    m = sub.shape[0]
+    k = free_idx.size
+    graph = sparse.bmat([[None, sub.T], [sub, None]], format="csr") if m and k else None
+    labels = np.full(n, -1, dtype=np.int32)
+    if graph is None:
+        labels[free_idx] = np.arange(k, dtype=np.int32)
+        return k, labels, a, g
+    n_comp, lab = csgraph.connected_components(graph, directed=False)
+    labels[free_idx] = lab[:k]
+    return int(n_comp), labels, a, g
+
+
+def attack(
+    space: CellSpace,
+    suppressed: npt.NDArray[np.bool_],
+    *,
+    sufficient: bool = False,
+    want_duals: bool = False,
+    progress: Callable[[str, int, int], None] | None = None,
+) -> Attack:
+    """Compute the attacker's interval of every suppressed cell.
+
+    With ``sufficient=True`` an LP is skipped once feasible points prove the cell's interval
+    is at least its required width (then the bounds are inner bounds, ``exact`` false).
+    """
+    n = space.n_cells
+    suppressed = np.asarray(suppressed, dtype=bool)
+    lo, hi = space.attacker_bounds(suppressed)
+    values = space.values.astype(np.float64)
+    bad = (values < lo - 1e-9) | (values > hi + 1e-9)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise ValueError(
+            f"CellSpace is inconsistent: true value {int(values[i])} of {space.label(i)} lies "
+            f"outside the attacker's bounds [{lo[i]}, {hi[i]}] ({int(bad.sum())} such cells)"
+        )
+    need = required_width(space)
+    free = lo < hi
+    n_comp, comp, a, g = _components(space, free)
+    out = Attack(lower=np.full(n, np.nan), upper=np.full(n, np.nan), exact=np.zeros(n, dtype=bool))
+    out.n_components = n_comp
+    # suppressed cells that are not free: known exactly a priori
+    fixed_sup = suppressed & ~free
+    out.lower[fixed_sup] = lo[fixed_sup]
+    out.upper[fixed_sup] = hi[fixed_sup]
+    out.exact[fixed_sup] = True
+    sup_free = np.flatnonzero(suppressed & free)
+    if sup_free.size == 0:
+        return out
+    # constants: fixed cells move to the right-hand side
+    fixed_vals = np.where(free, 0.0, lo)
+    rhs_eq = -(a @ fixed_vals)
+    rhs_ub = None if g is None else -(g @ fixed_vals)
+    order = np.argsort(comp[sup_free], kind="stable")
+    sup_sorted = sup_free[order]
+    comp_ids, starts = np.unique(comp[sup_sorted], return_index=True)
+    bounds = list(zip(starts, [*starts[1:], sup_sorted.size], strict=True))
+    total = int(sup_free.size)
+    done = 0
+    for c, (s, e) in zip(comp_ids, bounds, strict=True):
+        targets = sup_sorted[s:e]
+        cells = np.flatnonzero(comp == c)
+        _solve_component(
+            out, cells, targets, a, g, rhs_eq, rhs_ub, lo, hi, values, need, sufficient, want_duals
+        )
+        done += int(targets.size)
+        if progress is not None:
+            progress("audit", done, total)
+    return out
+
+
+def _solve_component(
+    out: Attack,
+    cells: npt.NDArray[np.intp],
+    targets: npt.NDArray[np.intp],
+    a: sparse.csr_matrix,
+    g: sparse.csr_matrix | None,
+    rhs_eq: npt.NDArray[np.float64],
+    rhs_ub: npt.NDArray[np.float64] | None,
+    lo: npt.NDArray[np.float64],
+    hi: npt.NDArray[np.float64],
+    values: npt.NDArray[np.float64],
+    need: npt.NDArray[np.float64],
+    sufficient: bool,
+    want_duals: bool,
+) -> None:
+    """Fill ``out`` for the suppressed ``targets`` of one connected component ``cells``."""
+    a_sub = a[:, cells]
+    eq_rows = np.flatnonzero(np.diff(a_sub.indptr) > 0)
+    ub_rows = np.zeros(0, dtype=np.intp)
+    g_sub = None
+    if g is not None:
+        g_sub = g[:, cells]
+        ub_rows = np.flatnonzero(np.diff(g_sub.indptr) > 0)
+    if eq_rows.size == 0 and ub_rows.size == 0:
+        out.lower[targets] = lo[targets]
+        out.upper[targets] = hi[targets]
+        out.exact[targets] = True
+        return
+    lp = IntervalLP(
+        a_sub[eq_rows],
+        rhs_eq[eq_rows],
+        None if g_sub is None else g_sub[ub_rows],
+        None if rhs_ub is None else rhs_ub[ub_rows],
+        lo[cells],
+        hi[cells],
+    )
+    local = np.searchsorted(cells, targets)
+    # feasible points seen so far, restricted to targets: the truth is one
+    seen_min = values[targets].copy()
+    seen_max = values[targets].copy()
+    t_lo = lo[targets]
+    t_hi = hi[targets]
+    t_need = need[targets]
+
+    def absorb(x: npt.NDArray[np.float64] | None) -> None:
+        if x is not None:
+            xt = x[local]
+            np.minimum(seen_min, xt, out=seen_min)
+            np.maximum(seen_max, xt, out=seen_max)
+
+    n_eq = int(eq_rows.size)
+
+    def keep(res: LPResult, duals: list[LimitingDuals]) -> None:
+        if res.reduced_costs is None or res.row_duals is None:
+            return
+        duals.append(
+            LimitingDuals(
+                cells=cells,
+                col_dual=res.reduced_costs,
+                eq_rows=eq_rows,
+                eq_dual=res.row_duals[:n_eq],
+                ub_rows=ub_rows,
+                ub_dual=res.row_duals[n_eq:],
+            )
+        )
+
+    if targets.size > 2:
+        # one LP pushing every suppressed cell down: many reach their a-priori lower bound
+        absorb(lp.optimise_direction(local.astype(np.int32), np.ones(targets.size)).x)
+    for k, gi in enumerate(targets):
+        j = int(local[k])
+        duals: list[LimitingDuals] = []
+        if sufficient and _proven(seen_min[k], seen_max[k], t_need[k]):
+            out.lower[gi], out.upper[gi] = _int_lower(seen_min[k]), _int_upper(seen_max[k])
+            continue
+        # maximise first: the minimum is often already reached at the a-priori lower bound
+        if seen_max[k] >= t_hi[k] - 1e-9:
+            upper = float(t_hi[k])
+        else:
+            res = lp.optimise(j, maximise=True)
+            absorb(res.x)
+            upper = res.value
+            if want_duals:
+                keep(res, duals)
+        if sufficient and _proven(seen_min[k], max(upper, seen_max[k]), t_need[k]):
+            out.lower[gi], out.upper[gi] = _int_lower(seen_min[k]), _int_upper(upper)
+            continue
+        if seen_min[k] <= t_lo[k] + 1e-9:
+            lower = float(t_lo[k])
+        else:
+            res = lp.optimise(j, maximise=False)
+            absorb(res.x)
+            lower = res.value
+            if want_duals:
+                keep(res, duals)
+        out.lower[gi], out.upper[gi] = _int_lower(lower), _int_upper(upper)
+        out.exact[gi] = True
+        if want_duals and out.upper[gi] - out.lower[gi] < t_need[k] - 1e-9:
+            out.duals[int(gi)] = duals
+    out.n_lp += lp.n_solves
+
+
+def _proven(smin: float, smax: float, need: float) -> bool:
+    return _int_upper(smax) - _int_lower(smin) >= need - 1e-9
+
+
+def audit(space: CellSpace, suppressed: npt.NDArray[np.bool_]) -> AuditCertificate:
+    """Audit a suppression pattern against the attacker of the disclosure-control brief.
+
+    Parameters
+    ----------
+    space
+        The cells, relations and attacker knowledge.
+    suppressed
+        ``bool`` ``(n,)``: the cells shown as ``*`` (primary and secondary alike).
+
+    Returns
+    -------
+    AuditCertificate
+        One :class:`CellInterval` per suppressed cell (exact LP optima, rounded inward to whole
+        numbers) and the verdict.
+
+    Notes
+    -----
+    Attacker model and protection criterion: ``shared/domain/disclosure-control.md``, "The
+    attacker". The intervals are those of the continuous relaxation (the classical audit of
+    Fischetti and Salazar-González / tau-Argus); integer reasoning can only narrow them, and
+    for 2-D tables with margins (totally unimodular relations, integer bounds) the LP
+    interval equals the integer one.
+
+    Examples
+    --------
+    A 1x2 table with its total: suppressing one cell alone reveals it.
+
+    >>> import numpy as np
+    >>> from scipy import sparse
+    >>> from iaptkit.sdc.cells import CellSpace
+    >>> v = np.array([3, 12, 15])
+    >>> space = CellSpace(
+    ...     values=v, relations=sparse.csr_matrix([[1.0, 1.0, -1.0]]),
+    ...     published_lower=v.astype(float), published_upper=v.astype(float),
+    ...     suppressed_lower=np.zeros(3), suppressed_upper=np.full(3, np.inf),
+    ...     primary=np.array([True, False, False]), structural_zero=np.zeros(3, bool),
+    ...     protection_width=np.full(3, 10.0), cost=v.astype(float))
+    >>> cert = audit(space, np.array([True, False, False]))
+    >>> cert.passed, cert.intervals[0].lower, cert.intervals[0].upper
+    (False, 3.0, 3.0)
+    >>> audit(space, np.array([True, True, False])).intervals[0].upper
+    15.0
+    """
+    t0 = time.perf_counter()
+    suppressed = np.asarray(suppressed, dtype=bool)
+    res = attack(space, suppressed)
+    return certificate_from_attack(space, suppressed, res, time.perf_counter() - t0)
+
+
+def certificate_from_attack(
+    space: CellSpace,
+    suppressed: npt.NDArray[np.bool_],
+    res: Attack,
+    seconds: float,
+    method: str = METHOD_EXACT,
+) -> AuditCertificate:
+    """Turn raw attacker results into a certificate (verdict per suppressed cell)."""
+    need = required_width(space)
+    intervals: list[CellInterval] = []
+    for i_np in np.flatnonzero(suppressed):
+        i = int(i_np)
+        low, up = float(res.lower[i]), float(res.upper[i])
+        primary = bool(space.primary[i])
+        true_value = int(space.values[i])
+        reason = ""
+        if space.structural_zero[i]:
+            reason = "structural zero suppressed (the attacker knows it is 0)"
+        elif up <= low:
+            reason = f"determined exactly: the attacker can work out {low:g}"
+        elif up - low < need[i] - 1e-9:
+            reason = f"interval [{low:g}, {up:g}] has width {up - low:g} < required {need[i]:g}"
+        intervals.append(
+            CellInterval(
+                index=i,
+                label=space.label(i),
+                lower=low,
+                upper=up,
+                published_as_suppressed=True,
+                is_primary=primary,
+                true_value=true_value,
+                passed=reason == "",
+                reason=reason,
+            )
+        )
+    return AuditCertificate(
+        intervals=tuple(intervals),
+        passed=all(c.passed for c in intervals),
+        n_suppressed=len(intervals),
+        n_lp=res.n_lp,
+        seconds=seconds,
+        method=method,
+        protection=PROTECTION,
+        n_components=res.n_components,
+    )

@@ -1,0 +1,114 @@
+"""The ``iaptkit protect`` command: a count table CSV in, the protected CSV (and audit) out."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+
+import pandas as pd
+from rich.console import Console
+
+from iaptkit.errors import ConfigError
+from iaptkit.sdc.policies import load_policy
+from iaptkit.sdc.protect import ProtectedTable, protect
+
+__all__ = ["protect_command"]
+
+
+def protect_command(
+    table: Path,
+    *,
+    dims: Sequence[str],
+    value: str,
+    output: Path,
+    policy: str = "nhs-sde",
+    margins: bool = False,
+    audit: Path | None = None,
+) -> ProtectedTable:
+    """Protect the count table in a CSV file and write the export view (and the audit).
+
+    Parameters
+    ----------
+    table
+        CSV with one row per inner cell: the ``dims`` columns and the ``value`` column.
+    dims
+        Dimension columns.
+    value
+        The count column.
+    output
+        Where to write the protected table: dims (margins ``"Total"``), ``value`` (number or
+        ``*``), ``policy_id``, ``policy_version``.
+    policy
+        Policy id or YAML path.
+    margins
+        Add all marginal totals.
+    audit
+        Where to write the export-safe audit certificate (JSON).
+
+    Returns
+    -------
+    ProtectedTable
+
+    Raises
+    ------
+    ConfigError
+        Missing or unreadable file, bad columns or counts.
+    AuditFailedError
+        The audit fails (nothing is written).
+
+    Notes
+    -----
+    CLI contract in ``team/PROTECT.md``; rules in ``shared/domain/disclosure-control.md``.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> d = Path(tempfile.mkdtemp())
+    >>> _ = pd.DataFrame({"sex": ["F", "M"], "n": [30, 40]}).to_csv(d / "t.csv", index=False)
+    >>> pt = protect_command(d / "t.csv", dims=["sex"], value="n", output=d / "o.csv",
+    ...                      policy="sdap", margins=True)
+    >>> (d / "o.csv").read_text().splitlines()[1]
+    'F,30,sdap,1.0'
+    """
+    console = Console(stderr=True)
+    path = Path(table)
+    if not path.is_file():
+        raise ConfigError(f"Table file {path} not found (expected a CSV with one row per cell).")
+    try:
+        data = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
+    except (OSError, ValueError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"Table file {path} cannot be read as CSV: {exc}") from None
+    pol = load_policy(policy)
+    console.print(
+        f"protecting {path} ({len(data)} rows; dims {', '.join(dims)}; count {value}) "
+        f"under {pol.describe()}",
+        highlight=False,
+    )
+    pt = protect(
+        data,
+        list(dims),
+        value,
+        policy=pol,
+        margins=margins,
+        name=path.stem,
+    )
+    pt.to_csv(output)
+    if audit is not None:
+        audit_path = Path(audit)
+        audit_path.parent.mkdir(parents=True, exist_ok=True)
+        doc = {
+            "table": pt.name,
+            "policy_id": pol.id,
+            "policy_version": pol.version,
+            "certificate": pt.certificate.to_dict(internal=False),
+        }
+        audit_path.write_text(json.dumps(doc, indent=2), encoding="utf-8")
+    loss = pt.info_loss
+    console.print(
+        f"{int(loss['cells'])} cells: {int(loss['suppressed_primary'])} primary and "
+        f"{int(loss['suppressed_secondary'])} secondary suppressions; audit "
+        f"{'passed' if pt.audit_passed else 'FAILED'} -> {output}",
+        highlight=False,
+    )
+    return pt

@@ -1,0 +1,391 @@
+"""Protect the published measures long table: counts jointly, rates and means recomputed.
+
+The long table of :func:`iaptkit.measures.published.published_measures` (columns
+``period_start, period_end, breakdown, group, measure, value, kind, numerator, denominator,
+ci_lower, ci_upper, definitions_version``) holds counts, rates and means. The counts are one
+cell space, with the relations an attacker knows:
+
+* within a breakdown that partitions England (every group present, incl. ``Unknown``), the
+  groups add up to the England value (and a combined breakdown ``a x b`` adds up to ``a``, to
+  ``b`` and to England) -- added only where the true values do add up;
+* ``finished_treatment = at_caseness + not_at_caseness``;
+* the inequalities ``recovered <= at_caseness``, ``reliably_recovered <= recovered``,
+  ``waited_6_weeks <= waited_18_weeks <= finished_treatment``, ``reliably_improved +
+  reliably_deteriorated + no_reliable_change <= finished_treatment``, ``finished_treatment <=
+  ended_referrals``, ``first_to_second_over_90_days <= second_treatment``.
+
+Rates are recomputed from the counts the policy says (rounded or unrounded) and suppressed when
+the numerator or denominator is suppressed or below the threshold; means need the policy's
+number of contributors.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
+from types import MappingProxyType
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+from scipy import sparse
+
+from iaptkit.errors import ConfigError
+from iaptkit.sdc.policies import Policy, load_policy
+from iaptkit.sdc.protect import solve_cells
+from iaptkit.sdc.rules import primary_mask
+from iaptkit.sdc.tables import CellTable
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from iaptkit.sdc.audit import AuditCertificate
+
+__all__ = ["MEASURE_EQUALITIES", "MEASURE_INEQUALITIES", "ProtectedMeasures", "protect_measures"]
+
+REQUIRED_COLUMNS: tuple[str, ...] = (
+    "period_start",
+    "period_end",
+    "breakdown",
+    "group",
+    "measure",
+    "value",
+    "kind",
+)
+#: ``total = sum(parts)`` relations between measures of the same period, breakdown and group.
+MEASURE_EQUALITIES: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("finished_treatment", ("at_caseness", "not_at_caseness")),
+)
+#: ``sum(parts) <= total`` relations between measures of the same period, breakdown and group.
+MEASURE_INEQUALITIES: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("at_caseness", ("recovered",)),
+    ("recovered", ("reliably_recovered",)),
+    ("waited_18_weeks", ("waited_6_weeks",)),
+    ("finished_treatment", ("waited_18_weeks",)),
+    ("finished_treatment", ("reliably_improved", "reliably_deteriorated", "no_reliable_change")),
+    ("ended_referrals", ("finished_treatment",)),
+    ("second_treatment", ("first_to_second_over_90_days",)),
+)
+#: Decimal places of a published mean (e.g. mean sessions).
+MEAN_DECIMALS = 1
+_COMBINED_SEP = " x "
+_GROUP_SEP = " | "
+_CELL_KEY = ("period_start", "period_end", "breakdown", "group", "measure")
+
+
+@dataclass(frozen=True, eq=False)
+class ProtectedMeasures:
+    """The measures table after disclosure control.
+
+    Attributes
+    ----------
+    policy
+        The policy applied.
+    cells
+        INTERNAL view: every input row with ``true_value``, ``display``, ``status``
+        (published | primary | secondary | structural_zero for counts; published | suppressed
+        | missing for rates and means) and ``reason``.
+    certificate
+        The audit certificate of the counts.
+    info_loss
+        Counts suppressed (primary, secondary), rates/means suppressed.
+    relations_added
+        How many equality and inequality relations the attacker is assumed to know.
+    """
+
+    policy: Policy
+    cells: pd.DataFrame
+    certificate: AuditCertificate
+    info_loss: Mapping[str, float]
+    relations_added: Mapping[str, int]
+    columns: tuple[str, ...] = ()
+
+    def published(self) -> pd.DataFrame:
+        """EXPORT view: the input columns, ``value`` as text (number, ``*`` or empty when
+        missing), confidence limits likewise, plus ``policy_id`` and ``policy_version``."""
+        text = {"value": "display", "ci_lower": "ci_lower_display", "ci_upper": "ci_upper_display"}
+        out = pd.DataFrame(
+            {c: self.cells[text.get(c, c)].to_numpy() for c in self.columns},
+            columns=list(self.columns),
+        )
+        out["policy_id"] = self.policy.id
+        out["policy_version"] = self.policy.version
+        return out.reset_index(drop=True)
+
+    def underlying(self) -> pd.DataFrame:
+        """The truth beside what is published (for the output checker, never exported)."""
+        return self.cells.copy()
+
+    def to_csv(self, path: str | Path) -> Path:
+        """Write :meth:`published` to ``path``."""
+        p = Path(path)
+        p.parent.mkdir(parents=True, exist_ok=True)
+        self.published().to_csv(p, index=False)
+        return p
+
+
+def _fmt(x: float, decimals: int) -> str:
+    q = Decimal(1).scaleb(-decimals)
+    return str(Decimal(repr(float(x))).quantize(q, rounding=ROUND_HALF_UP))
+
+
+def _wilson(num: float, den: float) -> tuple[float, float]:
+    z = 1.959963984540054
+    p = min(max(num / den, 0.0), 1.0)
+    centre = (p + z * z / (2 * den)) / (1 + z * z / den)
+    half = z * math.sqrt(p * (1 - p) / den + z * z / (4 * den * den)) / (1 + z * z / den)
+    return 100 * max(centre - half, 0.0), 100 * min(centre + half, 1.0)
+
+
+def _relations(
+    counts: pd.DataFrame,
+) -> tuple[list[dict[int, float]], list[dict[int, float]]]:
+    """Equalities (``sum == 0``) and inequalities (``sum <= 0``) holding for the true counts."""
+    idx = {tuple(k): i for i, k in enumerate(counts[list(_CELL_KEY)].to_numpy().tolist())}
+    vals = counts["true_value"].to_numpy(dtype=np.int64)
+    eqs: list[dict[int, float]] = []
+    ineqs: list[dict[int, float]] = []
+
+    def _add(total: int, parts: Sequence[int], store: list[dict[int, float]], eq: bool) -> None:
+        s = int(vals[list(parts)].sum())
+        if (eq and s == vals[total]) or (not eq and s <= vals[total]):
+            row: dict[int, float] = {total: -1.0}
+            for p in parts:
+                row[p] = row.get(p, 0.0) + 1.0
+            store.append(row)
+
+    # Breakdowns adding up to England / to their components.
+    for (ps, pe, measure), sub in counts.groupby(["period_start", "period_end", "measure"]):
+        england = idx.get((ps, pe, "england", "England", measure))
+        for breakdown, part in sub.groupby("breakdown"):
+            if breakdown == "england":
+                continue
+            members = [idx[(ps, pe, breakdown, g, measure)] for g in part["group"]]
+            if england is not None:
+                _add(england, members, eqs, True)
+            names = str(breakdown).split(_COMBINED_SEP)
+            if len(names) < 2:
+                continue
+            split = part["group"].str.split(_GROUP_SEP, regex=False)
+            for k, comp in enumerate(names):
+                labels = split.str[k]
+                for label, rows in part.groupby(labels.to_numpy()):
+                    target = idx.get((ps, pe, comp, str(label), measure))
+                    if target is not None:
+                        parts_ = [idx[(ps, pe, breakdown, g, measure)] for g in rows["group"]]
+                        _add(target, parts_, eqs, True)
+    # Relations between measures of the same cell.
+    cell_groups = counts[["period_start", "period_end", "breakdown", "group"]].drop_duplicates()
+    for ps, pe, breakdown, group in cell_groups.itertuples(index=False, name=None):
+        for store, rules, eq in (
+            (eqs, MEASURE_EQUALITIES, True),
+            (ineqs, MEASURE_INEQUALITIES, False),
+        ):
+            for total, parts in rules:
+                t = idx.get((ps, pe, breakdown, group, total))
+                ps_ = [idx.get((ps, pe, breakdown, group, p)) for p in parts]
+                if t is None or any(p is None for p in ps_):
+                    continue
+                _add(t, [p for p in ps_ if p is not None], store, eq)
+    return eqs, ineqs
+
+
+def _matrix(rows: list[dict[int, float]], n: int) -> sparse.csr_matrix:
+    r: list[int] = []
+    c: list[int] = []
+    v: list[float] = []
+    for k, row in enumerate(rows):
+        for j, x in row.items():
+            r.append(k)
+            c.append(j)
+            v.append(x)
+    return sparse.csr_matrix((v, (r, c)), shape=(len(rows), n))
+
+
+def protect_measures(
+    measures: pd.DataFrame,
+    policy: Policy | str | Path = "nhs-sde",
+    *,
+    rounding: str = "policy",
+) -> ProtectedMeasures:
+    """Protect the published measures long table.
+
+    Parameters
+    ----------
+    measures
+        Long table of published measures (see module docstring for the columns).
+    policy
+        Policy object, id or path.
+    rounding
+        ``"policy"`` or ``"midpoint6"``.
+
+    Returns
+    -------
+    ProtectedMeasures
+        ``.published()`` is the export view; ``.certificate`` the audit of the counts.
+
+    Raises
+    ------
+    ConfigError
+        Missing columns, unknown kinds, duplicate or non-integer counts.
+    AuditFailedError
+        The counts fail the attacker audit.
+
+    Notes
+    -----
+    Measures and their relations: ``shared/domain/measures.md`` section 2; rates and means:
+    ``shared/domain/disclosure-control.md`` ("Derived statistics"). National counts are those
+    of the ``england`` breakdown. Totals are rounded from their own true values (a policy's
+    ``sum_of_rounded`` margin rule does not apply to this table).
+
+    Examples
+    --------
+    >>> rows = [("england", "England", 60), ("provider", "A", 57), ("provider", "B", 3)]
+    >>> df = pd.DataFrame([dict(period_start="2024-04-01", period_end="2024-06-30", breakdown=b,
+    ...                        group=g, measure="finished_treatment", value=v, kind="count")
+    ...                    for b, g, v in rows])
+    >>> protect_measures(df, "sdap").published()["value"].tolist()
+    ['60', '*', '*']
+    """
+    pol = load_policy(policy)
+    missing = [c for c in REQUIRED_COLUMNS if c not in measures.columns]
+    if missing:
+        raise ConfigError(
+            f"Measures table: expected columns {list(REQUIRED_COLUMNS)}; missing {missing} "
+            f"({len(measures)} rows)."
+        )
+    df = measures.reset_index(drop=True).copy()
+    for c in ("period_start", "period_end", "breakdown", "group", "measure", "kind"):
+        df[c] = df[c].astype(str)
+    for c in ("numerator", "denominator"):
+        if c not in df.columns:
+            df[c] = pd.NA
+    kinds = set(df["kind"])
+    unknown = sorted(kinds - {"count", "rate", "mean"})
+    if unknown:
+        raise ConfigError(
+            f"Measures table, column 'kind': expected count, rate or mean; found {unknown}."
+        )
+    is_count = (df["kind"] == "count").to_numpy()
+    raw = pd.to_numeric(df.loc[is_count, "value"], errors="coerce").to_numpy(dtype=np.float64)
+    bad = ~np.isfinite(raw) | (np.floor(raw) != raw) | (raw < 0)
+    if bool(bad.any()):
+        ex = df.loc[is_count].loc[bad, [*_CELL_KEY, "value"]].head(3).to_dict("records")
+        raise ConfigError(
+            f"Measures table: {int(bad.sum())} count rows are not whole numbers >= 0 (e.g. {ex})."
+        )
+    counts = df.loc[is_count].copy()
+    counts["true_value"] = raw.astype(np.int64)
+    dup = counts.duplicated(list(_CELL_KEY), keep=False)
+    if bool(dup.any()):
+        ex = counts.loc[dup, list(_CELL_KEY)].head(3).to_dict("records")
+        raise ConfigError(f"Measures table: {int(dup.sum())} count rows repeat a cell (e.g. {ex}).")
+    counts = counts.reset_index().rename(columns={"index": "_row"})
+    n = len(counts)
+    eqs, ineqs = _relations(counts)
+    national = (counts["breakdown"] == "england").to_numpy()
+    level = np.where(
+        national, 2, np.where(counts["breakdown"].str.contains(_COMBINED_SEP, regex=False), 0, 1)
+    ).astype(np.int64)
+    table = CellTable(
+        keys=counts[list(_CELL_KEY)],
+        values=counts["true_value"].to_numpy(dtype=np.int64),
+        is_margin=level > 0,
+        level=level,
+        relations=_matrix(eqs, n),
+        inequalities=_matrix(ineqs, n) if ineqs else None,
+    )
+    labels = [
+        f"{r['measure']} {r['breakdown']}={r['group']} {r['period_start']}..{r['period_end']}"
+        for r in counts.to_dict("records")
+    ]
+    solved = solve_cells(table, pol, national=national, rounding=rounding, labels=labels)
+
+    out = df.copy()
+    out["true_value"] = pd.to_numeric(out["value"], errors="coerce")
+    out["display"] = ""
+    out["status"] = ""
+    out["reason"] = ""
+    out["ci_lower_display"] = ""
+    out["ci_upper_display"] = ""
+    rows = counts["_row"].to_numpy()
+    supp = solved.suppressed
+    out.loc[rows, "display"] = np.where(supp, "*", solved.published.astype(str))
+    out.loc[rows, "status"] = solved.status.astype(str)
+    out.loc[rows, "reason"] = np.where(
+        solved.status == "primary",
+        f"count below {pol.threshold}",
+        np.where(solved.status == "secondary", "protects a suppressed count", ""),
+    )
+    lookup = {k: i for i, k in enumerate(map(tuple, counts[list(_CELL_KEY)].to_numpy().tolist()))}
+    small = primary_mask(counts["true_value"].to_numpy(), pol)
+    use = solved.published if pol.rates_from == "rounded" else counts["true_value"].to_numpy()
+    n_derived_supp = 0
+    for i in np.flatnonzero(~is_count):
+        r = df.loc[i]
+        base = (r["period_start"], r["period_end"], r["breakdown"], r["group"])
+        decimals = (
+            pol.rate_decimals_national
+            if r["breakdown"] == "england"
+            else pol.rate_decimals_subnational
+        )
+        den_name = r["denominator"]
+        den = lookup.get((*base, str(den_name))) if pd.notna(den_name) else None
+        status, reason, display = "published", "", ""
+        if r["kind"] == "rate":
+            num_name = r["numerator"]
+            num = lookup.get((*base, str(num_name))) if pd.notna(num_name) else None
+            if num is None or den is None:
+                status, reason = "suppressed", "numerator or denominator count not in the table"
+            elif supp[num] or supp[den]:
+                status, reason = "suppressed", "numerator or denominator suppressed"
+            elif small[num] or small[den]:
+                status, reason = "suppressed", f"numerator or denominator below {pol.threshold}"
+            elif use[den] == 0:
+                status, reason = "missing", "zero denominator"
+            else:
+                value = 100.0 * float(use[num]) / float(use[den])
+                display = _fmt(value, decimals)
+                lo, hi = _wilson(float(use[num]), float(use[den]))
+                out.loc[i, "ci_lower_display"] = _fmt(lo, decimals)
+                out.loc[i, "ci_upper_display"] = _fmt(hi, decimals)
+        else:
+            mean = pd.to_numeric(pd.Series([r["value"]]), errors="coerce").iloc[0]
+            if den is None:
+                status, reason = "suppressed", "number of contributors not in the table"
+            elif supp[den]:
+                status, reason = "suppressed", "contributor count suppressed"
+            elif int(counts["true_value"].iloc[den]) < pol.min_contributors:
+                status, reason = "suppressed", f"fewer than {pol.min_contributors} contributors"
+            elif pd.isna(mean):
+                status, reason = "missing", "no value"
+            else:
+                display = _fmt(float(mean), MEAN_DECIMALS)
+        if status == "suppressed":
+            display = "*"
+            out.loc[i, "ci_lower_display"] = "*"
+            out.loc[i, "ci_upper_display"] = "*"
+            n_derived_supp += 1
+        out.loc[i, "display"] = display
+        out.loc[i, "status"] = status
+        out.loc[i, "reason"] = reason
+    loss = MappingProxyType(
+        {
+            "counts": float(n),
+            "suppressed_primary": float((solved.status == "primary").sum()),
+            "suppressed_secondary": float((solved.status == "secondary").sum()),
+            "derived": float((~is_count).sum()),
+            "derived_suppressed": float(n_derived_supp),
+        }
+    )
+    return ProtectedMeasures(
+        policy=pol,
+        cells=out,
+        certificate=solved.certificate,
+        info_loss=loss,
+        relations_added=MappingProxyType({"equalities": len(eqs), "inequalities": len(ineqs)}),
+        columns=tuple(str(c) for c in measures.columns),
+    )

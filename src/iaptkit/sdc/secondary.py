@@ -1,0 +1,295 @@
+"""Secondary (complementary) suppression: extra cells so that the attacker audit passes.
+
+Given a :class:`~iaptkit.sdc.cells.CellSpace` whose primary cells are suppressed,
+:func:`secondary_suppression` chooses further cells to show as ``*`` so that the protection
+criterion of ``shared/domain/disclosure-control.md`` ("The attacker") holds, preferring few and
+cheap cells (``space.cost``) and never a structural zero. A cell shared by linked tables has
+one index in the space, so a cell already suppressed for another table costs nothing.
+
+The method, deterministic throughout (ties broken by the lowest cell index):
+
+1. **Singleton pass.** A relation in which exactly one cell is suppressed and whose other
+   cells' published intervals are too narrow to hide it gets a partner: the cheapest eligible
+   cell of the relation, preferring cells that also give a partner to another such relation.
+   Repeated to a fixpoint.
+2. **Attacker-guided pass.** The attacker LPs are solved (skipping those already proven wide
+   enough by feasible points, see :func:`iaptkit.sdc.audit.attack`). For each failing cell,
+   the duals of its limiting LP say which published cells' bounds hold the interval in
+   (non-zero reduced cost); the cell with the lowest cost per unit of width it can restore is
+   suppressed. Failing cells whose candidates were just suppressed wait for the next round.
+3. Repeat 2 until every suppressed cell passes; if a failing cell has no eligible cell left
+   to suppress, raise :class:`~iaptkit.errors.AuditFailedError`.
+
+A final pass tries to publish again the secondary cells in order of decreasing cost when the
+space is small enough for the re-audits to be cheap (``cleanup_limit`` cells).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import numpy.typing as npt
+from scipy import sparse
+
+from iaptkit.errors import AuditFailedError
+from iaptkit.sdc.audit import Attack, LimitingDuals, attack, required_width
+from iaptkit.sdc.cells import CellSpace
+
+__all__ = ["secondary_suppression"]
+
+Progress = Callable[[str, int, int], None]
+_RC_TOL = 1e-7
+
+
+def _singleton_pass(
+    space: CellSpace,
+    mask: npt.NDArray[np.bool_],
+    need: npt.NDArray[np.float64],
+    eligible: npt.NDArray[np.bool_],
+) -> int:
+    """Give every under-hidden lone suppressed cell of a relation a partner (in place)."""
+    a = sparse.csr_matrix(space.relations, dtype=np.float64)
+    a.eliminate_zeros()
+    noise_w = np.abs(space.published_upper - space.published_lower)
+    noise_w = np.where(space.structural_zero, 0.0, noise_w)
+    cost = np.asarray(space.cost, dtype=np.float64)
+    added = 0
+    while True:
+        lonely: list[int] = []
+        lone_cell: dict[int, int] = {}
+        for r in range(a.shape[0]):
+            cols = a.indices[a.indptr[r] : a.indptr[r + 1]]
+            coef = a.data[a.indptr[r] : a.indptr[r + 1]]
+            sup = mask[cols]
+            if int(sup.sum()) != 1:
+                continue
+            k = int(np.flatnonzero(sup)[0])
+            i = int(cols[k])
+            others = ~sup
+            noise = float((np.abs(coef[others]) * noise_w[cols[others]]).sum()) / abs(coef[k])
+            if noise < need[i] - 1e-9:
+                lonely.append(r)
+                lone_cell[r] = i
+        if not lonely:
+            return added
+        # how many lonely relations each eligible cell would fix
+        sub = a[lonely]
+        fixes = np.bincount(sub.indices, minlength=space.n_cells)
+        for r in lonely:
+            cols = a.indices[a.indptr[r] : a.indptr[r + 1]]
+            if int(mask[cols].sum()) != 1:
+                continue  # fixed by an earlier choice this sweep
+            cand = cols[eligible[cols] & ~mask[cols]]
+            if cand.size == 0:
+                continue  # nothing to add here; the attacker pass will report it
+            score = cost[cand] / (1.0 + fixes[cand])
+            best = int(cand[np.lexsort((cand, score))[0]])
+            mask[best] = True
+            added += 1
+        if not (eligible & ~mask).any():
+            return added
+
+
+def _candidates(
+    space: CellSpace,
+    d: LimitingDuals,
+    mask: npt.NDArray[np.bool_],
+    eligible: npt.NDArray[np.bool_],
+    lo: npt.NDArray[np.float64],
+    hi: npt.NDArray[np.float64],
+    a_csr: sparse.csr_matrix,
+    g_csr: sparse.csr_matrix | None,
+) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.float64]]:
+    """Published cells whose bounds bind the LP (non-zero reduced cost), and their gain."""
+    cells = [d.cells]
+    rc = [d.col_dual]
+    # cells substituted as constants: reduced cost -A[:, j] @ y over the component's rows
+    sub_a = a_csr[d.eq_rows]
+    sub_g = g_csr[d.ub_rows] if g_csr is not None and d.ub_rows.size else None
+    const = np.unique(sub_a.indices)
+    if sub_g is not None:
+        const = np.union1d(const, np.unique(sub_g.indices))
+    const = const[lo[const] >= hi[const]]
+    if const.size:
+        val = -(sub_a[:, const].T @ d.eq_dual)
+        if sub_g is not None:
+            val = val - (sub_g[:, const].T @ d.ub_dual)
+        cells.append(const)
+        rc.append(np.asarray(val, dtype=np.float64))
+    all_cells = np.concatenate(cells)
+    all_rc = np.concatenate(rc)
+    ok = eligible[all_cells] & ~mask[all_cells] & (np.abs(all_rc) > _RC_TOL)
+    all_cells, all_rc = all_cells[ok], all_rc[ok]
+    # rc > 0: the lower bound binds (suppressing relaxes it to suppressed_lower)
+    room_down = lo[all_cells] - space.suppressed_lower[all_cells]
+    room_up = space.suppressed_upper[all_cells] - hi[all_cells]
+    room = np.where(all_rc > 0, room_down, room_up)
+    helps = room > 1e-9
+    return all_cells[helps], np.abs(all_rc[helps]) * room[helps]
+
+
+def _failing(
+    res: Attack, mask: npt.NDArray[np.bool_], need: npt.NDArray[np.float64]
+) -> npt.NDArray[np.intp]:
+    width = res.upper - res.lower
+    return np.flatnonzero(mask & ~(width >= need - 1e-9))
+
+
+def _attacker_pass(
+    space: CellSpace,
+    mask: npt.NDArray[np.bool_],
+    need: npt.NDArray[np.float64],
+    eligible: npt.NDArray[np.bool_],
+    progress: Progress | None,
+) -> int:
+    """Suppress cells guided by the attacker's LP duals until the audit passes (in place)."""
+    a_csr = sparse.csr_matrix(space.relations, dtype=np.float64)
+    g_csr = None if space.inequalities is None else sparse.csr_matrix(space.inequalities)
+    cost = np.asarray(space.cost, dtype=np.float64)
+    adjacency = sparse.csr_matrix(space.relations).T.tocsr()  # cell -> rows
+    added = 0
+    rounds = 0
+    while True:
+        rounds += 1
+        res = attack(space, mask, sufficient=True, want_duals=True)
+        failing = _failing(res, mask, need)
+        if progress is not None:
+            progress("secondary", int(mask.sum()), int(failing.size))
+        if failing.size == 0:
+            return added
+        lo, hi = space.attacker_bounds(mask)
+        new_this_round = np.zeros(space.n_cells, dtype=bool)
+        for i in failing:
+            i = int(i)
+            deficit = float(need[i] - (res.upper[i] - res.lower[i]))
+            cand_list: list[npt.NDArray[np.intp]] = []
+            gain_list: list[npt.NDArray[np.float64]] = []
+            for d in res.duals.get(i, []):
+                c, gn = _candidates(space, d, mask, eligible, lo, hi, a_csr, g_csr)
+                cand_list.append(c)
+                gain_list.append(gn)
+            cand = np.concatenate(cand_list) if cand_list else np.zeros(0, dtype=np.intp)
+            gain = np.concatenate(gain_list) if gain_list else np.zeros(0)
+            if np.any(new_this_round[cand]):
+                continue  # a fresh suppression may already fix it: re-audit first
+            if cand.size == 0:
+                # fallback: any eligible published cell sharing a relation with i
+                rows = adjacency.indices[adjacency.indptr[i] : adjacency.indptr[i + 1]]
+                near = np.unique(a_csr[rows].indices) if rows.size else np.zeros(0, np.intp)
+                near = near[eligible[near] & ~mask[near]]
+                if near.size == 0:
+                    if new_this_round.any():
+                        continue
+                    raise AuditFailedError(_cannot_protect(space, i, res))
+                cand = near
+                gain = np.ones(near.size)
+            score = cost[cand] / np.minimum(gain, max(deficit, 1e-9))
+            best = int(cand[np.lexsort((cand, score))[0]])
+            mask[best] = True
+            new_this_round[best] = True
+            added += 1
+
+
+def _cannot_protect(space: CellSpace, i: int, res: Attack) -> str:
+    return (
+        f"Secondary suppression cannot protect {space.label(i)}: the attacker's interval is "
+        f"[{res.lower[i]:g}, {res.upper[i]:g}] and no cell sharing a relation with it is left "
+        "to suppress (all are suppressed already or structural zeros). The table is too small "
+        "or too sparse to protect under this policy: merge categories or drop the breakdown."
+    )
+
+
+def _cleanup(
+    space: CellSpace,
+    mask: npt.NDArray[np.bool_],
+    need: npt.NDArray[np.float64],
+    progress: Progress | None,
+) -> int:
+    """Publish again secondary cells not needed (most costly first) while the audit passes."""
+    secondaries = np.flatnonzero(mask & ~space.primary)
+    order = secondaries[np.lexsort((secondaries, -space.cost[secondaries]))]
+    removed = 0
+    for k, j in enumerate(order):
+        mask[j] = False
+        res = attack(space, mask, sufficient=True)
+        if _failing(res, mask, need).size:
+            mask[j] = True
+        else:
+            removed += 1
+        if progress is not None:
+            progress("cleanup", k + 1, int(order.size))
+    return removed
+
+
+def secondary_suppression(
+    space: CellSpace,
+    *,
+    progress: Progress | None = None,
+    cleanup_limit: int = 400,
+) -> npt.NDArray[np.bool_]:
+    """Choose secondary suppressions so that the attacker audit passes.
+
+    Parameters
+    ----------
+    space
+        Cells, relations, attacker knowledge, primaries, structural zeros and costs.
+    progress
+        Optional callback ``(stage, done, total)``; stages ``"secondary"`` (``done`` = cells
+        suppressed so far, ``total`` = cells still failing) and ``"cleanup"``.
+    cleanup_limit
+        Spaces with at most this many cells get the final clean-up pass (re-publishing
+        unneeded secondary cells); larger ones skip it (each step is a re-audit).
+
+    Returns
+    -------
+    numpy.ndarray
+        ``bool`` ``(n,)``: every primary cell plus the chosen secondary cells. The attacker
+        audit (:func:`iaptkit.sdc.audit.audit`) on this mask passes.
+
+    Raises
+    ------
+    AuditFailedError
+        When no choice of cells can protect some cell (e.g. a table too small to protect).
+
+    Notes
+    -----
+    Protection criterion and attacker: ``shared/domain/disclosure-control.md`` ("The
+    attacker"). The approach follows the classical LP-based complementary suppression
+    (Fischetti and Salazar-González, 2000; tau-Argus "optimal"/"modular"), made greedy:
+    singleton pass, then cells chosen from the duals of the failing attacker LPs.
+
+    Examples
+    --------
+    A table 2 x 2 with margins where one cell is small: a rectangle must be suppressed.
+
+    >>> import numpy as np
+    >>> from scipy import sparse
+    >>> from iaptkit.sdc.cells import CellSpace
+    >>> v = np.array([3, 20, 23, 30, 40, 70, 33, 60, 93])  # rows r1, r2, column totals
+    >>> rel = sparse.csr_matrix(np.array([
+    ...     [1, 1, -1, 0, 0, 0, 0, 0, 0], [0, 0, 0, 1, 1, -1, 0, 0, 0],
+    ...     [0, 0, 0, 0, 0, 0, 1, 1, -1], [1, 0, 0, 1, 0, 0, -1, 0, 0],
+    ...     [0, 1, 0, 0, 1, 0, 0, -1, 0], [0, 0, 1, 0, 0, 1, 0, 0, -1]], dtype=float))
+    >>> space = CellSpace(
+    ...     values=v, relations=rel, published_lower=v * 1.0, published_upper=v * 1.0,
+    ...     suppressed_lower=np.zeros(9), suppressed_upper=np.full(9, np.inf),
+    ...     primary=v < 10, structural_zero=np.zeros(9, bool),
+    ...     protection_width=np.full(9, 10.0), cost=v * 1.0)
+    >>> np.flatnonzero(secondary_suppression(space)).tolist()
+    [0, 1, 3, 4]
+    """
+    n = space.n_cells
+    mask = np.asarray(space.primary, dtype=bool).copy()
+    if (mask & space.structural_zero).any():
+        i = int(np.flatnonzero(mask & space.structural_zero)[0])
+        raise ValueError(f"{space.label(i)} is both a primary suppression and a structural zero")
+    if not mask.any():
+        return mask
+    need = required_width(space)
+    eligible = ~np.asarray(space.structural_zero, dtype=bool)
+    _singleton_pass(space, mask, need, eligible)
+    _attacker_pass(space, mask, need, eligible, progress)
+    if n <= cleanup_limit:
+        _cleanup(space, mask, need, progress)
+    return mask

@@ -1,0 +1,538 @@
+"""Count tables as cells: inner cells, margins or hierarchies, and the additive relations.
+
+:func:`inner_counts` validates a long table (dims + a count column) or microdata (one row per
+person: counted) and returns one row per inner cell. :func:`build_cells` adds the totals -- all
+marginal totals (every combination of dims summed over, labelled ``"Total"``) and/or given
+hierarchies (``child -> parent`` mappings, e.g. provider -> ICB -> England) -- and the relations
+``A x = 0`` linking each total to its parts. :func:`merge_cells` joins several tables into one
+cell space in which a cell shared by two tables (same dims values; a dim a table lacks = its
+total) is one cell.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from functools import reduce
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+from scipy import sparse
+
+from iaptkit.errors import ConfigError
+
+__all__ = [
+    "TOTAL",
+    "CellTable",
+    "DimStructure",
+    "build_cells",
+    "dim_structure",
+    "inner_counts",
+    "merge_cells",
+]
+
+#: Label of a marginal total.
+TOTAL = "Total"
+
+IntArray = npt.NDArray[np.int64]
+BoolArray = npt.NDArray[np.bool_]
+
+
+def inner_counts(
+    data: pd.DataFrame, dims: Sequence[str], value: str | None, *, name: str = "table"
+) -> pd.DataFrame:
+    """Validate a count table or microdata and return one row per inner cell.
+
+    Parameters
+    ----------
+    data
+        A long table (one row per inner cell: ``dims`` + ``value``) or, with ``value=None``,
+        microdata (one row per person/pathway: rows are counted).
+    dims
+        The dimension columns.
+    value
+        The count column, or ``None`` to count rows.
+    name
+        Table name for error messages.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``dims`` (strings) and ``value`` (int64), one row per distinct cell.
+
+    Raises
+    ------
+    ConfigError
+        Missing dims or value column, missing dim values, duplicate cells, negative or
+        non-integer counts (the message names the table, column, rows and examples).
+
+    Notes
+    -----
+    Input rules of ``protect`` (``team/PROTECT.md``; disclosure-control.md "Policies").
+
+    Examples
+    --------
+    >>> df = pd.DataFrame({"sex": ["F", "M", "F"]})
+    >>> inner_counts(df, ["sex"], None).to_dict("list")
+    {'sex': ['F', 'M'], 'value': [2, 1]}
+    """
+    dims = list(dims)
+    if not dims:
+        raise ConfigError(f"Table {name!r}: expected at least one dimension column, found none.")
+    if len(set(dims)) != len(dims):
+        raise ConfigError(f"Table {name!r}: dimension columns repeated: {dims}.")
+    cols = [*dims] + ([value] if value is not None else [])
+    missing = [c for c in cols if c not in data.columns]
+    if missing:
+        raise ConfigError(
+            f"Table {name!r}: expected columns {cols}; missing {missing}; found "
+            f"{list(map(str, data.columns))} ({len(data)} rows)."
+        )
+    if value is not None and value in dims:
+        raise ConfigError(f"Table {name!r}: the count column {value!r} is also a dimension.")
+    null_rows = data[dims].isna().any(axis=1)
+    if bool(null_rows.any()):
+        bad = [d for d in dims if bool(data[d].isna().any())]
+        raise ConfigError(
+            f"Table {name!r}: {int(null_rows.sum())} of {len(data)} rows have no value in "
+            f"dimension column(s) {bad}; expected a label in every row (e.g. 'Unknown')."
+        )
+    keys = data[dims].astype(str)
+    if value is None:
+        counted = keys.value_counts(sort=False).rename("value").reset_index()
+        out = counted.sort_values(dims, kind="stable").reset_index(drop=True)
+        out["value"] = out["value"].astype(np.int64)
+        return out
+    raw = data[value]
+    numeric = pd.to_numeric(raw, errors="coerce")
+    bad_num = numeric.isna()
+    if bool(bad_num.any()):
+        examples = raw[bad_num].head(3).tolist()
+        raise ConfigError(
+            f"Table {name!r}, column {value!r}: expected whole-number counts >= 0; "
+            f"{int(bad_num.sum())} of {len(data)} rows are missing or not numbers "
+            f"(e.g. {examples})."
+        )
+    arr = numeric.to_numpy(dtype=np.float64)
+    bad_int = ~np.isfinite(arr) | (np.floor(arr) != arr)
+    if bool(bad_int.any()):
+        examples = raw[bad_int].head(3).tolist()
+        raise ConfigError(
+            f"Table {name!r}, column {value!r}: expected whole-number counts; "
+            f"{int(bad_int.sum())} rows are not whole numbers (e.g. {examples})."
+        )
+    if bool((arr < 0).any()):
+        examples = raw[arr < 0].head(3).tolist()
+        raise ConfigError(
+            f"Table {name!r}, column {value!r}: expected counts >= 0; {int((arr < 0).sum())} "
+            f"rows are negative (e.g. {examples})."
+        )
+    dup = keys.duplicated(keep=False)
+    if bool(dup.any()):
+        examples = keys[dup].drop_duplicates().head(3).to_dict("records")
+        raise ConfigError(
+            f"Table {name!r}: expected one row per cell of {dims}; "
+            f"{int(dup.sum())} rows repeat a cell (e.g. {examples})."
+        )
+    out = keys.copy()
+    out["value"] = arr.astype(np.int64)
+    return out.sort_values(dims, kind="stable").reset_index(drop=True)
+
+
+@dataclass(frozen=True)
+class DimStructure:
+    """The labels of one dimension and how they add up.
+
+    Attributes
+    ----------
+    name
+        The dimension.
+    nodes
+        Every label: leaves first (data level), then totals bottom-up.
+    leaves
+        Labels at the data level.
+    children
+        For each total label, its direct parts.
+    top
+        The label of the single total over everything (``"Total"`` or a hierarchy root), or
+        ``None`` when there is none.
+    depth
+        Levels above the leaves for each node (0 for leaves).
+    """
+
+    name: str
+    nodes: tuple[str, ...]
+    leaves: tuple[str, ...]
+    children: Mapping[str, tuple[str, ...]]
+    top: str | None
+    depth: Mapping[str, int]
+
+    def membership(self) -> sparse.csr_matrix:
+        """``(len(nodes), len(leaves))`` 0/1 matrix: leaf ``j`` is under node ``i``."""
+        index = {leaf: j for j, leaf in enumerate(self.leaves)}
+        rows: list[int] = []
+        cols: list[int] = []
+        for i, node in enumerate(self.nodes):
+            for leaf in self._leaves_under(node):
+                rows.append(i)
+                cols.append(index[leaf])
+        data = np.ones(len(rows), dtype=np.int64)
+        return sparse.csr_matrix((data, (rows, cols)), shape=(len(self.nodes), len(self.leaves)))
+
+    def _leaves_under(self, node: str) -> list[str]:
+        if node not in self.children:
+            return [node]
+        out: list[str] = []
+        for child in self.children[node]:
+            out.extend(self._leaves_under(child))
+        return out
+
+
+def dim_structure(
+    name: str,
+    leaves: Sequence[str],
+    *,
+    margins: bool,
+    hierarchy: Mapping[str, str] | None = None,
+) -> DimStructure:
+    """The labels of a dimension with its totals.
+
+    Parameters
+    ----------
+    name
+        The dimension.
+    leaves
+        The labels found in the data.
+    margins
+        Add a ``"Total"`` over all leaves (or over the roots of a hierarchy with several roots).
+    hierarchy
+        ``child -> parent`` mapping (e.g. provider -> ICB, ICB -> England). Leaves of the
+        hierarchy absent from the data are cells with a count of 0.
+
+    Returns
+    -------
+    DimStructure
+
+    Raises
+    ------
+    ConfigError
+        A data label missing from the hierarchy, a data label that is a parent, or a cycle.
+
+    Notes
+    -----
+    Hierarchies provider -> commissioner -> England: ``shared/domain/disclosure-control.md``
+    ("The attacker": totals, subtotals, hierarchies).
+
+    Examples
+    --------
+    >>> s = dim_structure("org", ["A", "B", "C"], margins=True,
+    ...                   hierarchy={"A": "X", "B": "X", "C": "Y", "X": "England", "Y": "England"})
+    >>> s.nodes, s.top
+    (('A', 'B', 'C', 'X', 'Y', 'England'), 'England')
+    """
+    data_leaves = sorted(set(map(str, leaves)))
+    if hierarchy is None:
+        if margins and TOTAL in data_leaves:
+            raise ConfigError(
+                f"Dimension {name!r}: the label {TOTAL!r} is in the data but margins are asked "
+                f"for; expected inner cells only (margins are added by iaptkit)."
+            )
+        if not margins:
+            return DimStructure(
+                name, tuple(data_leaves), tuple(data_leaves), {}, None, {x: 0 for x in data_leaves}
+            )
+        children = {TOTAL: tuple(data_leaves)}
+        flat = {x: 0 for x in data_leaves} | {TOTAL: 1}
+        return DimStructure(name, (*data_leaves, TOTAL), tuple(data_leaves), children, TOTAL, flat)
+    parent = {str(k): str(v) for k, v in hierarchy.items()}
+    parents = set(parent.values())
+    bad_parent = [x for x in data_leaves if x in parents]
+    if bad_parent:
+        raise ConfigError(
+            f"Dimension {name!r}: data labels {bad_parent[:5]} are parents in the hierarchy; "
+            "expected data at the lowest level only (totals are added by iaptkit)."
+        )
+    unknown = [x for x in data_leaves if x not in parent]
+    if unknown:
+        raise ConfigError(
+            f"Dimension {name!r}: {len(unknown)} data labels are not in the hierarchy mapping "
+            f"(e.g. {unknown[:5]}); expected every label to have a parent."
+        )
+    all_leaves = sorted((set(parent) - parents) | set(data_leaves))
+    kids: dict[str, list[str]] = {}
+    for child, par in parent.items():
+        kids.setdefault(par, []).append(child)
+    depth: dict[str, int] = {}
+
+    def _depth(node: str, seen: frozenset[str]) -> int:
+        if node in seen:
+            raise ConfigError(f"Dimension {name!r}: the hierarchy has a cycle through {node!r}.")
+        if node in depth:
+            return depth[node]
+        d = 0 if node not in kids else 1 + max(_depth(c, seen | {node}) for c in kids[node])
+        depth[node] = d
+        return d
+
+    roots = sorted(parents - set(parent))
+    if not roots:
+        raise ConfigError(f"Dimension {name!r}: the hierarchy has no root (a cycle).")
+    for r in roots:
+        _depth(r, frozenset())
+    children = {k: tuple(sorted(v)) for k, v in kids.items()}
+    top: str | None = roots[0] if len(roots) == 1 else None
+    if len(roots) > 1 and margins:
+        if TOTAL in parent or TOTAL in parents:
+            raise ConfigError(f"Dimension {name!r}: {TOTAL!r} is a label in the hierarchy.")
+        children[TOTAL] = tuple(roots)
+        depth[TOTAL] = 1 + max(depth[r] for r in roots)
+        top = TOTAL
+    internal = sorted(children, key=lambda x: (depth[x], x))
+    for leaf in all_leaves:
+        depth.setdefault(leaf, 0)
+    return DimStructure(
+        name, (*all_leaves, *internal), tuple(all_leaves), children, top, dict(depth)
+    )
+
+
+@dataclass(frozen=True, eq=False)
+class CellTable:
+    """The cells of one table (or of several merged) with their relations.
+
+    Attributes
+    ----------
+    keys
+        One row per cell: the key columns (strings).
+    values
+        True counts, ``int64``.
+    is_margin
+        Whether a cell is a total of others.
+    level
+        How many levels of aggregation are above the data level (0 = inner cell).
+    relations
+        ``(m, n)`` sparse; ``relations @ values == 0``.
+    inner
+        ``(n, n)`` sparse 0/1: row ``i`` marks the inner cells that make up cell ``i``
+        (the identity for an inner cell). ``None`` when unknown (merged tables).
+    inequalities
+        ``(k, n)`` sparse with ``inequalities @ values <= 0``, or ``None``.
+    """
+
+    keys: pd.DataFrame
+    values: IntArray
+    is_margin: BoolArray
+    level: IntArray
+    relations: sparse.csr_matrix
+    inner: sparse.csr_matrix | None = None
+    inequalities: sparse.csr_matrix | None = None
+
+    @property
+    def n_cells(self) -> int:
+        """Number of cells."""
+        return int(self.values.shape[0])
+
+
+def build_cells(inner: pd.DataFrame, structures: Sequence[DimStructure]) -> CellTable:
+    """All cells of a table (inner cells and totals) with the relations between them.
+
+    Parameters
+    ----------
+    inner
+        One row per inner cell (:func:`inner_counts`): dims + ``value``.
+    structures
+        One :class:`DimStructure` per dim, in the order of the dims.
+
+    Returns
+    -------
+    CellTable
+        Cells in C order over the nodes of each dim (inner cells absent from ``inner`` are 0).
+
+    Notes
+    -----
+    Every total equals the sum of its parts, for each dim separately (redundant relations are
+    kept: the attacker of disclosure-control.md knows them all).
+
+    Examples
+    --------
+    >>> inner = pd.DataFrame({"a": ["x", "y"], "value": [3, 4]})
+    >>> t = build_cells(inner, [dim_structure("a", ["x", "y"], margins=True)])
+    >>> t.keys["a"].tolist(), t.values.tolist(), (t.relations @ t.values).tolist()
+    (['x', 'y', 'Total'], [3, 4, 7], [0.0])
+    """
+    dims = [s.name for s in structures]
+    shape_leaves = tuple(len(s.leaves) for s in structures)
+    shape_nodes = tuple(len(s.nodes) for s in structures)
+    leaf_index = [{x: i for i, x in enumerate(s.leaves)} for s in structures]
+    tensor = np.zeros(shape_leaves, dtype=np.int64)
+    if len(inner):
+        idx = tuple(
+            inner[d].map(leaf_index[k]).to_numpy(dtype=np.int64) for k, d in enumerate(dims)
+        )
+        tensor[idx] = inner["value"].to_numpy(dtype=np.int64)
+    members = [s.membership() for s in structures]
+    full = tensor
+    for axis, m in enumerate(members):
+        dense = m.toarray()
+        full = np.moveaxis(np.tensordot(dense, full, axes=([1], [axis])), 0, axis)
+    values = np.asarray(full, dtype=np.int64).ravel()
+    n = values.shape[0]
+    grids = np.meshgrid(*[np.arange(k) for k in shape_nodes], indexing="ij")
+    keys = pd.DataFrame(
+        {
+            d: np.asarray(s.nodes, dtype=object)[grids[k].ravel()]
+            for k, (d, s) in enumerate(zip(dims, structures, strict=True))
+        }
+    )
+    level = np.zeros(n, dtype=np.int64)
+    for k, s in enumerate(structures):
+        depth = np.array([s.depth[x] for x in s.nodes], dtype=np.int64)
+        level += depth[grids[k].ravel()]
+    is_margin = level > 0
+    cell_id = np.arange(n, dtype=np.int64).reshape(shape_nodes)
+    rows: list[npt.NDArray[np.int64]] = []
+    cols: list[npt.NDArray[np.int64]] = []
+    vals: list[npt.NDArray[np.float64]] = []
+    n_rel = 0
+    for axis, s in enumerate(structures):
+        pos = {x: i for i, x in enumerate(s.nodes)}
+        for parent, kids in s.children.items():
+            p_ids = np.take(cell_id, pos[parent], axis=axis).ravel()
+            m = p_ids.shape[0]
+            r = np.arange(n_rel, n_rel + m, dtype=np.int64)
+            rows.append(r)
+            cols.append(p_ids)
+            vals.append(np.full(m, -1.0))
+            for kid in kids:
+                rows.append(r)
+                cols.append(np.take(cell_id, pos[kid], axis=axis).ravel())
+                vals.append(np.ones(m))
+            n_rel += m
+    if rows:
+        relations = sparse.csr_matrix(
+            (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
+            shape=(n_rel, n),
+        )
+    else:
+        relations = sparse.csr_matrix((0, n), dtype=np.float64)
+    inner_mat = reduce(lambda a, b: sparse.kron(a, b, format="csr"), members)
+    # Columns of ``inner_mat`` are leaf combinations; map them to the cell ids of inner cells.
+    leaf_pos = [np.array([s.nodes.index(x) for x in s.leaves]) for s in structures]
+    leaf_grid = np.meshgrid(*leaf_pos, indexing="ij")
+    leaf_cells = cell_id[tuple(g.ravel() for g in leaf_grid)]
+    coo = sparse.coo_matrix(inner_mat)
+    inner_cells = sparse.csr_matrix(
+        (np.ones(coo.nnz, dtype=np.int64), (coo.row, leaf_cells[coo.col])), shape=(n, n)
+    )
+    return CellTable(
+        keys=keys,
+        values=values,
+        is_margin=np.asarray(is_margin, dtype=bool),
+        level=level,
+        relations=relations,
+        inner=inner_cells,
+    )
+
+
+def merge_cells(
+    tables: Sequence[CellTable], key_columns: Sequence[str], fill: Mapping[str, str]
+) -> tuple[CellTable, list[IntArray]]:
+    """Join tables into one cell space; cells with equal keys are one cell.
+
+    Parameters
+    ----------
+    tables
+        The tables.
+    key_columns
+        The union of their key columns, in order.
+    fill
+        For each key column, the label used for a table that lacks it (its total).
+
+    Returns
+    -------
+    merged, positions
+        The merged :class:`CellTable` (relations and inequalities of every table, re-indexed)
+        and, for each table, the merged index of each of its cells.
+
+    Raises
+    ------
+    ConfigError
+        Two tables give different true values for the same cell.
+
+    Notes
+    -----
+    Linked tables, disclosure-control.md ("the same cell appearing in several tables").
+
+    Examples
+    --------
+    >>> a = build_cells(pd.DataFrame({"x": ["p", "q"], "value": [3, 4]}),
+    ...                 [dim_structure("x", ["p", "q"], margins=True)])
+    >>> b = build_cells(pd.DataFrame({"y": ["r"], "value": [7]}),
+    ...                 [dim_structure("y", ["r"], margins=True)])
+    >>> m, pos = merge_cells([a, b], ["x", "y"], {"x": "Total", "y": "Total"})
+    >>> m.n_cells, [p.tolist() for p in pos]
+    (4, [[0, 1, 2], [3, 2]])
+    """
+    key_columns = list(key_columns)
+    index: dict[tuple[str, ...], int] = {}
+    key_rows: list[tuple[str, ...]] = []
+    values: list[int] = []
+    margin: list[bool] = []
+    level: list[int] = []
+    positions: list[IntArray] = []
+    for t_no, t in enumerate(tables):
+        cols = [
+            t.keys[c].astype(str).to_numpy()
+            if c in t.keys.columns
+            else np.full(t.n_cells, fill[c], dtype=object)
+            for c in key_columns
+        ]
+        pos = np.empty(t.n_cells, dtype=np.int64)
+        for i in range(t.n_cells):
+            key = tuple(str(col[i]) for col in cols)
+            j = index.get(key)
+            if j is None:
+                j = len(key_rows)
+                index[key] = j
+                key_rows.append(key)
+                values.append(int(t.values[i]))
+                margin.append(bool(t.is_margin[i]))
+                level.append(int(t.level[i]))
+            elif values[j] != int(t.values[i]):
+                raise ConfigError(
+                    f"Linked tables disagree on cell {dict(zip(key_columns, key, strict=True))}: "
+                    f"{values[j]} in an earlier table, {int(t.values[i])} in table {t_no + 1}; "
+                    "expected tables from the same population (a dim a table lacks = its total)."
+                )
+            else:
+                margin[j] = margin[j] or bool(t.is_margin[i])
+                level[j] = max(level[j], int(t.level[i]))
+            pos[i] = j
+        positions.append(pos)
+    n = len(key_rows)
+    rel_blocks: list[sparse.csr_matrix] = []
+    ineq_blocks: list[sparse.csr_matrix] = []
+    for t, pos in zip(tables, positions, strict=True):
+        remap = sparse.csr_matrix(
+            (np.ones(t.n_cells), (np.arange(t.n_cells), pos)), shape=(t.n_cells, n)
+        )
+        if t.relations.shape[0]:
+            rel_blocks.append(sparse.csr_matrix(t.relations @ remap))
+        if t.inequalities is not None and t.inequalities.shape[0]:
+            ineq_blocks.append(sparse.csr_matrix(t.inequalities @ remap))
+    relations = (
+        sparse.csr_matrix(sparse.vstack(rel_blocks))
+        if rel_blocks
+        else sparse.csr_matrix((0, n), dtype=np.float64)
+    )
+    inequalities = sparse.csr_matrix(sparse.vstack(ineq_blocks)) if ineq_blocks else None
+    keys = pd.DataFrame(key_rows, columns=key_columns, dtype=object)
+    merged = CellTable(
+        keys=keys,
+        values=np.asarray(values, dtype=np.int64),
+        is_margin=np.asarray(margin, dtype=bool),
+        level=np.asarray(level, dtype=np.int64),
+        relations=relations,
+        inner=None,
+        inequalities=inequalities,
+    )
+    return merged, positions

@@ -1,0 +1,176 @@
+"""Spec: scores, one per day, first and last, pairing (measures.md §1 Scores).
+
+Scores in IDS606 are dated by AssToolCompDate; in IDS607 by the parent contact's CareContDate
+(through IDS202). Tool names (PHQ9, GAD7, AgoraAlone...) stand for their SNOMED codes.
+As-at date E is 2024-06-30; referrals are received 2024-04-01.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from builders import build, dec, derive
+
+from iaptkit.measures.derive import derivation_exclusions
+
+
+def test_first_and_last_scores_by_date_and_pairing() -> None:
+    ex = build(
+        "PathwayID\nP1\nP2",
+        scores="""
+        PathwayID | Tool | PersScore | AssToolCompDate
+        P1        | PHQ9 | 12        | 2024-05-01
+        P1        | PHQ9 | 18        | 2024-04-03
+        P1        | PHQ9 | 7         | 2024-06-01
+        P1        | GAD7 | 11        | 2024-04-03
+        P2        | PHQ9 | 15        | 2024-04-03
+        """,
+    )
+    rows = derive(ex)
+    assert rows.loc["P1", "PHQ9_FirstScore"] == dec("18")
+    assert rows.loc["P1", "PHQ9_LastScore"] == dec("7")
+    # GAD-7 scored on one day only: unpaired, LastScore null
+    assert rows.loc["P1", "GAD_FirstScore"] == dec("11")
+    assert rows.loc["P1", "GAD_LastScore"] is None
+    assert rows.loc["P2", "PHQ9_FirstScore"] == dec("15")
+    assert rows.loc["P2", "PHQ9_LastScore"] is None
+
+
+def test_same_day_scores_the_highest_counts() -> None:
+    ex = build(
+        "PathwayID\nP1",
+        scores="""
+        PathwayID | Tool | PersScore | AssToolCompDate
+        P1        | PHQ9 | 12        | 2024-04-03
+        P1        | PHQ9 | 16        | 2024-04-03
+        P1        | PHQ9 | 5         | 2024-06-01
+        P1        | PHQ9 | 9         | 2024-06-01
+        """,
+    )
+    row = derive(ex).loc["P1"]
+    assert (row.PHQ9_FirstScore, row.PHQ9_LastScore) == (dec("16"), dec("9"))
+    excl = derivation_exclusions(ex, date(2024, 6, 30))
+    same_day = excl[excl.reason == "score_same_day_not_counted"]
+    assert same_day.rows.tolist() == [2]
+
+
+def test_same_day_scores_from_both_tables_are_one_scoring_day() -> None:
+    ex = build(
+        "PathwayID\nP1",
+        contacts="""
+        PathwayID | CareContactId | CareContDate
+        P1        | C1            | 2024-04-03
+        """,
+        activities="""
+        PathwayID | CareContactId | CareActId
+        P1        | C1            | A1
+        """,
+        act_scores="""
+        PathwayID | CareActId | Tool | PersScore
+        P1        | A1        | PHQ9 | 20
+        """,
+        scores="""
+        PathwayID | Tool | PersScore | AssToolCompDate
+        P1        | PHQ9 | 14        | 2024-04-03
+        """,
+    )
+    row = derive(ex).loc["P1"]
+    assert row.PHQ9_FirstScore == dec("20")
+    assert row.PHQ9_LastScore is None  # one scoring day: not paired
+
+
+def test_activity_scores_are_dated_by_their_contact_even_if_not_attended() -> None:
+    ex = build(
+        "PathwayID\nP1",
+        contacts="""
+        PathwayID | CareContactId | CareContDate | AttendOrDNACode
+        P1        | C1            | 2024-04-03   | 5
+        P1        | C2            | 2024-05-15   | 3
+        P1        | C3            | 2024-03-01   | 5
+        """,
+        activities="""
+        PathwayID | CareContactId | CareActId
+        P1        | C1            | A1
+        P1        | C2            | A2
+        P1        | C3            | A3
+        """,
+        act_scores="""
+        PathwayID | CareActId | Tool | PersScore
+        P1        | A1        | GAD7 | 15
+        P1        | A2        | GAD7 | 6
+        P1        | A3        | GAD7 | 21
+        P1        | A9        | GAD7 | 2
+        """,
+    )
+    row = derive(ex).loc["P1"]
+    # A3 is dated before R (outside the window); A9 has no parent activity (undated)
+    assert (row.GAD_FirstScore, row.GAD_LastScore) == (dec("15"), dec("6"))
+    excl = derivation_exclusions(ex, date(2024, 6, 30)).set_index("reason")
+    assert excl.loc["score_outside_window", "rows"] == 1
+    assert excl.loc["score_undated", "rows"] == 1
+
+
+def test_unparseable_and_out_of_range_scores_are_not_scores_and_are_counted() -> None:
+    ex = build(
+        "PathwayID\nP1",
+        scores="""
+        PathwayID | Tool      | PersScore | AssToolCompDate
+        P1        | PHQ9      | abc       | 2024-04-02
+        P1        | PHQ9      | 28        | 2024-04-03
+        P1        | PHQ9      | -1        | 2024-04-04
+        P1        | PHQ9      | 1e1       | 2024-04-05
+        P1        | PHQ9      | 9         | 2024-04-10
+        P1        | PHQ9      | 27        | 2024-05-10
+        P1        | GAD7      | 21.5      | 2024-04-10
+        P1        | 932621000000100 | 4   | 2024-04-10
+        """,
+    )
+    row = derive(ex).loc["P1"]
+    assert (row.PHQ9_FirstScore, row.PHQ9_LastScore) == (dec("9"), dec("27"))
+    assert row.GAD_FirstScore is None
+    excl = derivation_exclusions(ex, date(2024, 6, 30)).set_index("reason")
+    assert excl.loc["score_unparseable", "rows"] == 2  # abc, 1e1
+    assert excl.loc["score_out_of_range", "rows"] == 3  # 28, -1, 21.5
+    assert excl.loc["scores_unknown_tool", "rows"] == 1  # WSAS work item
+    assert set(excl.table) <= {"IDS606CodedScoreAssessmentRefer"}
+
+
+def test_scores_outside_the_window_do_not_count() -> None:
+    ex = build(
+        """
+        PathwayID | ReferralRequestReceivedDate | ServDischDate
+        P1        | 2024-04-10                  | 2024-06-10
+        """,
+        scores="""
+        PathwayID | Tool | PersScore | AssToolCompDate
+        P1        | PHQ9 | 25        | 2024-04-09
+        P1        | PHQ9 | 20        | 2024-04-10
+        P1        | PHQ9 | 12        | 2024-06-10
+        P1        | PHQ9 | 3         | 2024-06-11
+        """,
+    )
+    row = derive(ex).loc["P1"]
+    assert (row.PHQ9_FirstScore, row.PHQ9_LastScore) == (dec("20"), dec("12"))
+
+
+def test_decimal_scores_are_kept_exactly() -> None:
+    ex = build(
+        """
+        PathwayID | ServDischDate
+        P1        | 2024-06-20
+        """,
+        complaints="""
+        PathwayID | PresComp
+        P1        | F400
+        """,
+        scores="""
+        PathwayID | Tool       | PersScore | AssToolCompDate
+        P1        | AgoraAlone | 2.30      | 2024-04-03
+        P1        | AgoraAlone | 1.57      | 2024-06-01
+        """,
+    )
+    row = derive(ex).loc["P1"]
+    assert row.ADSM == "AgoraAlone"
+    assert row.ADSM_FirstScore == dec("2.3")
+    assert row.ADSM_LastScore == dec("1.57")
+    assert row.ADSM_FirstScore - row.ADSM_LastScore == dec("0.73")

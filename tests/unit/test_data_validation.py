@@ -1,0 +1,281 @@
+"""Validation: one test per rule, exact counts and messages (iaptkit.data.validation)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from data_builder import frames
+
+from iaptkit.data import load_extract
+from iaptkit.data.validation import RULES, Problem, ValidationReport, validate, validate_command
+
+Tables = dict[str, pd.DataFrame]
+
+
+def report_for(change: Callable[[Tables], None] | None = None) -> ValidationReport:
+    tables = frames()
+    if change is not None:
+        change(tables)
+    with load_extract(tables) as ex:
+        return validate(ex)
+
+
+def only(report: ValidationReport, rule: str) -> Problem:
+    found = [p for p in report.problems if p.rule == rule]
+    assert len(found) == 1, found
+    return found[0]
+
+
+@pytest.fixture(scope="module")
+def clean() -> ValidationReport:
+    return report_for()
+
+
+def test_a_clean_extract_has_no_errors(clean: ValidationReport) -> None:
+    assert clean.ok
+    assert not clean.fatal
+    assert {p.severity for p in clean.problems} == {"info"}
+    assert clean.table_rows["IDS101Referral"] == 6
+    assert clean.definitions_version
+
+
+def test_missing_table_is_fatal_only_for_required_tables() -> None:
+    report = report_for(lambda t: t.pop("IDS202CareActivity"))
+    problem = only(report, "missing_table")
+    assert (problem.severity, problem.table, problem.rows) == ("fatal", "IDS202CareActivity", 0)
+    assert problem.message.startswith(
+        "Required table IDS202CareActivity is missing from DataFrames; tables present: "
+        "IDS000Header, IDS001MPI, IDS101Referral, IDS201CareContact, "
+    )
+    assert report.fatal
+    # IDS205 and IDS004 are optional and absent from the builder: no problem for them
+    assert not any(p.table in ("IDS205InternetTherLog", "IDS004EmpStatus") for p in report.problems)
+
+
+def test_missing_column_is_fatal_for_required_columns_only() -> None:
+    def change(t: Tables) -> None:
+        t["IDS201CareContact"] = t["IDS201CareContact"].drop(columns=["AppType"])
+
+    report = report_for(change)
+    problem = only(report, "missing_column")
+    assert (problem.severity, problem.table, problem.column) == (
+        "fatal",
+        "IDS201CareContact",
+        "AppType",
+    )
+    assert "Required column AppType is missing from table 'IDS201CareContact'" in problem.message
+    assert "columns present: UniqueSubmissionID, Unique_MonthID" in problem.message
+    # the other rules still ran (lazy): superseded rows are still reported
+    assert any(p.rule == "superseded_submission" for p in report.problems)
+
+
+def add_faults(t: Tables) -> None:
+    """Every value and cross-table fault at once, each on rows no other fault touches."""
+    contacts = t["IDS201CareContact"]
+    contacts.loc[[1, 3], "CareContDate"] = ["2024-02-30", "n/a"]  # unparseable_date x2
+    contacts.loc[0, "AttendOrDNACode"] = "9"  # code_not_in_list
+    contacts.loc[[1, 2], "AppType"] = ["2", "3"]  # code_not_in_list x2
+    orphan = contacts.iloc[[4]].assign(PathwayID="PX", CareContactId="CX")  # orphan_pathway
+    twice = contacts.iloc[[2, 2, 3]]  # duplicate_key: row 2 three times, row 3 twice
+    t["IDS201CareContact"] = pd.concat([contacts, orphan, twice], ignore_index=True)
+    referrals = t["IDS101Referral"]
+    referrals.loc[4, "Age_ReferralRequest_ReceivedDate"] = "seventy"  # unparseable_int
+    referrals.loc[[0, 2], "UsePathway_Flag"] = ["maybe", "NO"]  # invalid_bool x1 ("NO" is valid)
+    referrals.loc[3, "ServDischDate"] = "2024-05-01"  # discharge_before_referral
+    referrals.loc[5, "RecordNumber"] = "99"  # orphan_record
+    scores = t["IDS607CodedScoreAssessmentAct"]
+    scores.loc[[0, 1, 2], "PersScore"] = ["abc", "35", "5.01"]  # unparseable, 2 out of range
+    refer = t["IDS606CodedScoreAssessmentRefer"]
+    refer.loc[1, "PersScore"] = "21"  # GAD-7 maximum: valid
+    refer.loc[0, "CodedAssToolType"] = "932621000000100"  # unknown_score_tool (WSAS work)
+
+
+@pytest.fixture(scope="module")
+def faulty() -> ValidationReport:
+    return report_for(add_faults)
+
+
+def test_unparseable_date(faulty: ValidationReport) -> None:
+    problem = only(faulty, "unparseable_date")
+    assert (problem.severity, problem.table, problem.column, problem.rows) == (
+        "error",
+        "IDS201CareContact",
+        "CareContDate",
+        2,
+    )
+    assert problem.message == (
+        "2 rows of IDS201CareContact.CareContDate do not parse as an ISO date YYYY-MM-DD "
+        "(or a timestamp); they are treated as missing."
+    )
+    assert sorted(problem.examples) == [
+        "PathwayID='P1' UniqueSubmissionID='102' CareContactId='C1' value='2024-02-30'",
+        "PathwayID='P1' UniqueSubmissionID='103' CareContactId='C2' value='n/a'",
+    ]
+
+
+def test_unparseable_int(faulty: ValidationReport) -> None:
+    problem = only(faulty, "unparseable_int")
+    assert (problem.table, problem.column, problem.rows) == (
+        "IDS101Referral",
+        "Age_ReferralRequest_ReceivedDate",
+        1,
+    )
+    assert problem.message == (
+        "1 row of IDS101Referral.Age_ReferralRequest_ReceivedDate do not parse as a whole "
+        "number; they are treated as missing."
+    )
+    assert problem.examples == ("PathwayID='P2' UniqueSubmissionID='201' value='seventy'",)
+
+
+def test_invalid_bool(faulty: ValidationReport) -> None:
+    problem = only(faulty, "invalid_bool")
+    # "NO" is a valid spelling of false; "maybe" is not
+    assert (problem.column, problem.rows) == ("UsePathway_Flag", 1)
+    assert problem.message.startswith("1 row of IDS101Referral.UsePathway_Flag are not true/false")
+    assert problem.examples == ("PathwayID='P1' UniqueSubmissionID='101' value='maybe'",)
+
+
+def test_code_not_in_list(faulty: ValidationReport) -> None:
+    found = {p.column: p for p in faulty.problems if p.rule == "code_not_in_list"}
+    # row 2 (AppType "3") is also duplicated twice: 2 + 2 rows with a bad AppType
+    assert {c: p.rows for c, p in found.items()} == {"AppType": 4, "AttendOrDNACode": 1}
+    assert found["AppType"].message == (
+        "4 rows of IDS201CareContact.AppType are not in the code list 01, 02, 03, 05, 06; "
+        "they are treated as missing."
+    )
+
+
+def test_code_arriving_as_a_number_is_a_warning(tmp_path: Path) -> None:
+    for name, frame in frames().items():
+        if name == "IDS201CareContact":
+            frame = frame.assign(AttendOrDNACode=frame.AttendOrDNACode.astype("int64"))
+        frame.to_parquet(tmp_path / f"{name}.parquet")
+    with load_extract(tmp_path) as ex:
+        report = validate(ex)
+    problem = only(report, "code_numeric_type")
+    assert (problem.severity, problem.column, problem.rows) == ("warning", "AttendOrDNACode", 5)
+    assert "arrived as a number (int64)" in problem.message
+    assert "without zero-padding" in problem.message
+    assert report.ok  # still no error: the values are valid codes
+
+
+def test_score_unparseable(faulty: ValidationReport) -> None:
+    bad = only(faulty, "score_unparseable")
+    assert (bad.table, bad.column, bad.rows) == ("IDS607CodedScoreAssessmentAct", "PersScore", 1)
+    assert bad.examples == ("PathwayID='P1' UniqueSubmissionID='102' CareActId='A1' value='abc'",)
+
+
+def test_score_out_of_range(faulty: ValidationReport) -> None:
+    # PHQ-9 35 > 27 and Mobility Inventory 5.01 > 5.00; GAD-7 21 is the valid maximum
+    out = only(faulty, "score_out_of_range")
+    assert (out.table, out.rows) == ("IDS607CodedScoreAssessmentAct", 2)
+    assert "PHQ-9 0-27" in out.message
+    assert sorted(e.split("value=")[1] for e in out.examples) == ["'35'", "'5.01'"]
+
+
+def test_unknown_score_tool_is_info(faulty: ValidationReport) -> None:
+    problem = only(faulty, "unknown_score_tool")
+    assert (problem.severity, problem.table, problem.rows) == (
+        "info",
+        "IDS606CodedScoreAssessmentRefer",
+        1,
+    )
+    assert problem.examples[0].endswith("value='932621000000100'")
+
+
+def test_discharge_before_referral(faulty: ValidationReport) -> None:
+    problem = only(faulty, "discharge_before_referral")
+    assert (problem.table, problem.column, problem.rows) == ("IDS101Referral", "ServDischDate", 1)
+    assert problem.examples == ("PathwayID='P1' UniqueSubmissionID='103' value='2024-05-01'",)
+
+
+def test_orphan_pathway(faulty: ValidationReport) -> None:
+    found = {p.table: p for p in faulty.problems if p.rule == "orphan_pathway"}
+    assert {t: p.rows for t, p in found.items()} == {"IDS201CareContact": 1}
+    assert found["IDS201CareContact"].examples == ("PathwayID='PX' UniqueSubmissionID=201",)
+
+
+def test_orphan_pathway_counts_pathways_seen_only_in_superseded_submissions() -> None:
+    def change(t: Tables) -> None:
+        # P3 exists only in the superseded submission 101
+        t["IDS606CodedScoreAssessmentRefer"].loc[0, "PathwayID"] = "P3"
+
+    problem = only(report_for(change), "orphan_pathway")
+    assert (problem.table, problem.rows) == ("IDS606CodedScoreAssessmentRefer", 1)
+
+
+def test_orphan_record(faulty: ValidationReport) -> None:
+    problem = only(faulty, "orphan_record")
+    assert (problem.table, problem.column, problem.rows) == ("IDS101Referral", "RecordNumber", 1)
+    assert problem.message.startswith(
+        "1 row of IDS101Referral have a RecordNumber with no IDS001MPI row in the same submission"
+    )
+
+
+def test_duplicate_key(faulty: ValidationReport) -> None:
+    problem = only(faulty, "duplicate_key")
+    # row 2 three times (2 extra) and row 3 twice (1 extra)
+    assert (problem.table, problem.column, problem.rows) == (
+        "IDS201CareContact",
+        "CareContactId",
+        3,
+    )
+    assert "repeat the key (UniqueSubmissionID, PathwayID, CareContactId)" in problem.message
+
+
+def test_every_problem_is_reported_at_once(faulty: ValidationReport) -> None:
+    errors = {p.rule for p in faulty.problems if p.severity == "error"}
+    assert errors == {
+        "unparseable_date",
+        "unparseable_int",
+        "invalid_bool",
+        "code_not_in_list",
+        "score_unparseable",
+        "score_out_of_range",
+        "discharge_before_referral",
+        "orphan_pathway",
+        "orphan_record",
+        "duplicate_key",
+    }
+    assert not faulty.fatal
+
+
+def test_superseded_submission_and_pathway_flag_false_are_info(clean: ValidationReport) -> None:
+    counts = clean.counts()
+    assert counts["superseded_submission"] == {
+        "IDS000Header.UniqueSubmissionID": 1,
+        "IDS001MPI.UniqueSubmissionID": 2,
+        "IDS101Referral.UniqueSubmissionID": 2,
+        "IDS201CareContact.UniqueSubmissionID": 1,
+    }
+    assert counts["pathway_flag_false"] == {"IDS101Referral.UniqueSubmissionID": 1}
+
+
+def test_unknown_file_is_info(tmp_path: Path) -> None:
+    for name, frame in frames().items():
+        frame.to_csv(tmp_path / f"{name}.csv", index=False)
+    (tmp_path / "notes.xlsx").write_bytes(b"")
+    (tmp_path / "_synth.json").write_text("{}")
+    with load_extract(tmp_path) as ex:
+        problem = only(validate(ex), "unknown_file")
+    assert (problem.severity, problem.table, problem.rows) == ("info", "notes.xlsx", 1)
+
+
+def test_report_json_and_exit_codes(tmp_path: Path) -> None:
+    folder = tmp_path / "extract"
+    folder.mkdir()
+    for name, frame in frames().items():
+        frame.to_csv(folder / f"{name}.csv", index=False)
+    out = tmp_path / "report.json"
+    assert validate_command(str(folder), json_out=out) == 0
+    data = json.loads(out.read_text())
+    assert data["fatal"] is False
+    assert data["summary"] == {"fatal": 0, "error": 0, "warning": 0, "info": 5}
+    assert data["problems"][0]["rule"] == "superseded_submission"
+    (folder / "IDS202CareActivity.csv").unlink()
+    assert validate_command(str(folder), json_out=out) == 1
+    assert json.loads(out.read_text())["problems"][0]["rule"] == "missing_table"

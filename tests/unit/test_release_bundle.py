@@ -1,0 +1,182 @@
+"""Build and verify: only releasable outputs leave, never underlying counts, tamper-evident."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from release_fakes import DISTINCTIVE_ROWS, SECRET_VALUES, FakeProtectedTable, fake_table
+
+from iaptkit.errors import ReleaseError
+from iaptkit.release import Release, build, verify
+from iaptkit.release import bundle as bundle_mod
+from iaptkit.sdc.audit import AuditCertificate
+
+LEAKY_ROWS = (
+    ("A", 77777, "77775", "published"),
+    ("B", 3, "*", "primary"),
+    ("Total", 77780, "77780", "published"),
+)
+
+
+def _joint_audit_of_fakes(tables: list[FakeProtectedTable]) -> AuditCertificate:
+    """Stand-in for iaptkit.sdc.audit_release over fakes (the real one is tested with real
+    tables in tests/integration/test_release_crossaudit.py): passes, no shared cells."""
+    intervals = tuple(i for t in tables for i in t.certificate.intervals)
+    return AuditCertificate(intervals, True, len(intervals), 0, 0.0, "stand-in", "test")
+
+
+@pytest.fixture(autouse=True)
+def _fake_joint_audit(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("iaptkit.sdc.audit_release", _joint_audit_of_fakes)
+
+
+def _release(root: Path) -> Release:
+    rel = Release.open_or_create(
+        root / "rel", title="Quarter 1", analyst="Ana", extract_fingerprint="fp123"
+    )
+    rel.add_table(
+        fake_table("outcomes", ["provider", "outcome"], DISTINCTIVE_ROWS),
+        description="Outcome by provider",
+        population="referrals",
+        denominators=["finished_treatment"],
+        made_by="notebooks/02_outcomes_report.ipynb",
+        parameters={"start": "2024-04-01"},
+        definitions_version="defs-1.0",
+    )
+    rel.add_table(
+        fake_table("leaky", ["provider"], LEAKY_ROWS, passed=False, population="other"),
+        description="Audit fails: must never leave",
+    )
+    rel.add_text("Draft wording 918273645", name="draft")  # review, no exception
+    rel.add_text("Recovery rose.", name="finding", exception="Plain words, no numbers.")
+    return rel
+
+
+def _number_in(data: bytes, value: str) -> bool:
+    return re.search(rb"(?<![0-9A-Za-z])" + value.encode() + rb"(?![0-9A-Za-z])", data) is not None
+
+
+def test_only_releasable_outputs_are_exported(tmp_path: Path) -> None:
+    _release(tmp_path)
+    result = build(tmp_path / "rel", tmp_path / "export")
+    assert result.exported == ("outcomes", "finding")
+    assert dict(result.excluded) == {"leaky": "fail", "draft": "review without an exception"}
+    names = sorted(p.name for p in (tmp_path / "export").iterdir())
+    assert names == ["finding.txt", "manifest.json", "outcomes.csv", "report.html", "results.json"]
+    blobs = b"".join(p.read_bytes() for p in (tmp_path / "export").iterdir())
+    # neither the failing table's values nor the unexcepted draft's text reaches the export
+    assert not _number_in(blobs, "77775")
+    assert not _number_in(blobs, "77777")
+    assert b"918273645" not in blobs
+    # the checker's copy of the report is inside the release, with the underlying counts
+    checker = (tmp_path / "rel" / "checker" / "report.html").read_text()
+    assert "54321" in checker
+    assert "77775" in checker
+
+
+def test_export_never_contains_underlying_counts(tmp_path: Path) -> None:
+    _release(tmp_path)
+    build(tmp_path / "rel", tmp_path / "export")
+    for path in (tmp_path / "export").iterdir():
+        data = path.read_bytes()
+        for secret in SECRET_VALUES:
+            assert not _number_in(data, secret), f"{secret} found in {path.name}"
+    # and the published cells are exactly the protected ones (A/Y shown as *, not 7)
+    published = pd.read_csv(tmp_path / "export" / "outcomes.csv", dtype=str)
+    assert published["value"].tolist() == [r[3] for r in DISTINCTIVE_ROWS]
+    assert set(published.columns) == {"provider", "outcome", "value", "policy_id", "policy_version"}
+
+
+def test_manifest_records_provenance(tmp_path: Path) -> None:
+    _release(tmp_path)
+    build(tmp_path / "rel", tmp_path / "export")
+    manifest = json.loads((tmp_path / "export" / "manifest.json").read_text())
+    assert manifest["extract_fingerprint"] == "fp123"
+    assert set(manifest["files"]) == {"finding.txt", "outcomes.csv", "report.html", "results.json"}
+    out = next(o for o in manifest["outputs"] if o["uid"] == "outcomes")
+    assert (out["policy_id"], out["definitions_version"]) == ("nhs-sde", "defs-1.0")
+    assert out["made_by"] == "notebooks/02_outcomes_report.ipynb"
+    assert out["parameters"] == {"start": "2024-04-01"}
+    assert {e["uid"] for e in manifest["excluded"]} == {"leaky", "draft"}
+    assert "iaptkit_version" in manifest
+    assert "git_commit" in manifest
+
+
+def test_verify_detects_tampering(tmp_path: Path) -> None:
+    _release(tmp_path)
+    export = tmp_path / "export"
+    build(tmp_path / "rel", export)
+    assert verify(export) == []
+    csv = export / "outcomes.csv"
+    original = csv.read_bytes()
+    csv.write_bytes(original.replace(b"*", b"7", 1))
+    assert verify(export) == ["outcomes.csv: checksum mismatch (file changed after build)"]
+    csv.write_bytes(original)
+    (export / "finding.txt").unlink()
+    assert verify(export) == ["finding.txt: missing"]
+    (export / "finding.txt").write_text("Recovery rose.")
+    (export / "extra.csv").write_text("a,b\n")
+    assert verify(export) == ["extra.csv: extra file not in the manifest"]
+
+
+def test_refuses_unsafe_names_and_leaves_no_partial_export(tmp_path: Path) -> None:
+    rel = _release(tmp_path)
+    register = json.loads((rel.path / "release.json").read_text())
+    finding = next(o for o in register["outputs"] if o["uid"] == "finding")
+    digest = finding["files"].pop("finding.txt")
+    for bad in ("../escape.txt", "/tmp/abs.txt", "sub/dir.txt", "manifest.json"):
+        finding["files"] = {bad: digest}
+        (rel.path / "release.json").write_text(json.dumps(register))
+        with pytest.raises(ReleaseError):
+            build(rel.path, tmp_path / "export")
+        assert not (tmp_path / "export").exists()
+        assert not list(tmp_path.glob(".export.building-*"))
+    assert not (tmp_path / "escape.txt").exists()
+
+
+def test_symlinked_output_file_is_not_exported(tmp_path: Path) -> None:
+    rel = _release(tmp_path)
+    target = rel.path / "outputs" / "finding.txt"
+    secret = tmp_path / "secret.txt"
+    secret.write_text("Recovery rose.")
+    target.unlink()
+    target.symlink_to(secret)
+    result = build(rel.path, tmp_path / "export")
+    assert "finding" not in result.exported
+    assert not (tmp_path / "export" / "finding.txt").exists()
+
+
+def test_failed_build_leaves_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _release(tmp_path)
+
+    def boom(*args: object, **kwargs: object) -> dict[str, object]:
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(bundle_mod, "_manifest", boom)
+    with pytest.raises(RuntimeError, match="disk full"):
+        build(tmp_path / "rel", tmp_path / "export")
+    assert not (tmp_path / "export").exists()
+    assert [p.name for p in tmp_path.iterdir()] == ["rel"]
+
+
+def test_existing_export_and_export_inside_release_refused(tmp_path: Path) -> None:
+    _release(tmp_path)
+    (tmp_path / "export").mkdir()
+    (tmp_path / "export" / "old.csv").write_text("x")
+    with pytest.raises(ReleaseError, match="not empty"):
+        build(tmp_path / "rel", tmp_path / "export")
+    with pytest.raises(ReleaseError, match="inside the release"):
+        build(tmp_path / "rel", tmp_path / "rel" / "export")
+
+
+def test_changed_output_file_fails_at_build(tmp_path: Path) -> None:
+    rel = _release(tmp_path)
+    (rel.path / "outputs" / "outcomes.csv").write_text("provider,value\nA,7\n")
+    result = build(rel.path, tmp_path / "export")
+    assert "outcomes" not in result.exported
+    reasons = Release.open(rel.path).output("outcomes").reasons
+    assert "file outcomes.csv changed after it was checked" in reasons

@@ -1,0 +1,248 @@
+"""Unit tests of the notebook runner (iaptkit.notebooks) with a small fixture notebook.
+
+The fixture (tests/notebooks/fixtures/runner_fixture.ipynb) divides 10 by ``divisor`` and raises
+on purpose when ``fail`` is true, so isolation of failures and the error message can be shown.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import nbformat
+import pytest
+from typer.testing import CliRunner
+
+from iaptkit.cli import app
+from iaptkit.errors import ConfigError, NotebookError
+from iaptkit.notebooks import (
+    databricks_widgets,
+    notebook_parameters,
+    output_name,
+    parse_param_args,
+    run_grid,
+    run_notebook,
+    validate_parameters,
+)
+
+FIXTURE = Path(__file__).parents[1] / "notebooks" / "fixtures" / "runner_fixture.ipynb"
+
+
+@pytest.fixture
+def fixture_nb(tmp_path: Path) -> Path:
+    target = tmp_path / "runner_fixture.ipynb"
+    shutil.copy(FIXTURE, target)
+    return target
+
+
+def _outputs_text(path: Path) -> str:
+    nb = nbformat.read(str(path), as_version=4)
+    texts = []
+    for cell in nb.cells:
+        for out in cell.get("outputs", []):
+            texts.append(out.get("text", ""))
+    return "".join(texts)
+
+
+# --------------------------------------------------------------------------- parameters
+
+
+def test_parameters_are_read_from_the_tagged_cell() -> None:
+    assert notebook_parameters(FIXTURE) == {
+        "divisor": 1,
+        "label": "base",
+        "fail": False,
+        "scale": 1.0,
+    }
+
+
+def test_notebook_without_parameters_cell(tmp_path: Path) -> None:
+    nb = nbformat.v4.new_notebook()
+    nb.cells.append(nbformat.v4.new_code_cell("x = 1"))
+    path = tmp_path / "plain.ipynb"
+    nbformat.write(nb, str(path))
+    with pytest.raises(NotebookError, match="exactly one code cell tagged 'parameters'; found 0"):
+        notebook_parameters(path)
+
+
+def test_missing_notebook() -> None:
+    with pytest.raises(NotebookError, match="found nothing there"):
+        notebook_parameters(Path("no/such/notebook.ipynb"))
+
+
+def test_text_values_parsed_by_default_type() -> None:
+    got = validate_parameters(
+        FIXTURE, {"divisor": "4", "fail": "yes", "scale": "2", "label": "07"}, from_text=True
+    )
+    assert got == {"divisor": 4, "fail": True, "scale": 2.0, "label": "07"}
+    assert isinstance(got["scale"], float)
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"divisr": 2}, "unknown parameter 'divisr'"),
+        ({"divisor": "two"}, "parameter 'divisor' expects int"),
+        ({"fail": 1}, "parameter 'fail' expects bool"),
+        ({"label": 5}, "parameter 'label' expects str"),
+    ],
+)
+def test_bad_parameters_name_notebook_and_parameter(params: dict[str, Any], message: str) -> None:
+    with pytest.raises(NotebookError, match=message) as info:
+        validate_parameters(FIXTURE, params)
+    assert str(FIXTURE) in str(info.value)
+
+
+def test_text_that_does_not_parse() -> None:
+    with pytest.raises(NotebookError, match=r"expects int .*found 'x1'"):
+        validate_parameters(FIXTURE, {"divisor": "x1"}, from_text=True)
+    with pytest.raises(NotebookError, match="expects bool"):
+        validate_parameters(FIXTURE, {"fail": "maybe"}, from_text=True)
+
+
+def test_parse_param_args() -> None:
+    assert parse_param_args(["a=1", "b=x=y", "c="]) == {"a": "1", "b": "x=y", "c": ""}
+    with pytest.raises(ConfigError, match="expected key=value"):
+        parse_param_args(["novalue"])
+
+
+def test_output_names_differ_per_parameter_set() -> None:
+    a = output_name(FIXTURE, {"label": "R1A", "divisor": 2})
+    b = output_name(FIXTURE, {"label": "R1B", "divisor": 2})
+    assert a == "runner_fixture__divisor-2__label-R1A.ipynb"
+    assert a != b
+    assert output_name(FIXTURE, {"label": "a/b c"}) == "runner_fixture__label-a_b_c.ipynb"
+
+
+# --------------------------------------------------------------------------- running
+
+
+def test_run_notebook_executes_with_parameters(fixture_nb: Path, tmp_path: Path) -> None:
+    result = run_notebook(fixture_nb, tmp_path / "out", {"divisor": 4, "label": "quarter"})
+    assert result.status == "ok"
+    assert result.output == tmp_path / "out" / "runner_fixture__divisor-4__label-quarter.ipynb"
+    assert "quarter: 2.5" in _outputs_text(result.output)
+
+
+def test_run_notebook_failure_raises_with_cell(fixture_nb: Path, tmp_path: Path) -> None:
+    with pytest.raises(NotebookError) as info:
+        run_notebook(fixture_nb, tmp_path / "out", {"fail": True, "label": "bad"})
+    message = str(info.value)
+    assert str(fixture_nb) in message
+    assert "'fail': True" in message
+    # cell 3 of the SOURCE notebook (markdown 0, parameters 1, division 2, raise 3)
+    assert "failed in cell 3 ('if fail:')" in message
+    assert "RuntimeError: deliberate failure for bad" in message
+
+
+def test_grid_isolates_failures(fixture_nb: Path, tmp_path: Path) -> None:
+    grid = [
+        {"label": "one", "divisor": 1},
+        {"label": "zero", "divisor": 0},  # ZeroDivisionError in cell 2
+        {"label": "five", "divisor": 5},
+    ]
+    summary = run_grid(fixture_nb, grid, tmp_path / "out", workers=2)
+    assert [r.status for r in summary.results] == ["ok", "failed", "ok"]
+    assert not summary.ok
+    assert len(summary.failed) == 1
+    assert "failed in cell 2 ('result = scale * 10 / divisor')" in summary.failed[0].error
+    assert "ZeroDivisionError" in summary.failed[0].error
+    assert "five: 2.0" in _outputs_text(summary.results[2].output)
+    assert "one: 10.0" in _outputs_text(summary.results[0].output)
+    assert summary.failed[0].output.exists()  # kept for the analyst, up to the failing cell
+
+
+def test_grid_validated_before_any_run(fixture_nb: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    with pytest.raises(NotebookError, match="unknown parameter 'colour'"):
+        run_grid(fixture_nb, [{"label": "ok"}, {"colour": "red"}], out)
+    assert not out.exists()
+
+
+def test_grid_repeated_sets_rejected(fixture_nb: Path, tmp_path: Path) -> None:
+    with pytest.raises(NotebookError, match="repeats parameter sets"):
+        run_grid(fixture_nb, [{"label": "a"}, {"label": "a"}], tmp_path / "out")
+
+
+# --------------------------------------------------------------------------- CLI
+
+
+def test_cli_run_grid_exit_code_and_summary(fixture_nb: Path, tmp_path: Path) -> None:
+    grid = tmp_path / "grid.yaml"
+    grid.write_text("- label: alpha\n- label: broken\n  fail: true\n", encoding="utf-8")
+    out = tmp_path / "out"
+    result = CliRunner().invoke(
+        app, ["run", str(fixture_nb), "--grid", str(grid), "-p", "divisor=2", "-o", str(out)]
+    )
+    assert result.exit_code == 1, result.output
+    text = " ".join(result.output.split())
+    assert "1 of 2 runs failed" in text
+    assert "failed in cell 3 ('if fail:'): RuntimeError: deliberate failure for broken" in text
+    produced = sorted(p.name for p in out.glob("*.ipynb"))
+    assert produced == [
+        "runner_fixture__divisor-2__fail-True__label-broken.ipynb",
+        "runner_fixture__divisor-2__label-alpha.ipynb",
+    ]
+    assert "alpha: 5.0" in _outputs_text(out / produced[1])
+
+
+def test_cli_run_bad_parameter_is_a_user_error(fixture_nb: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    result = CliRunner().invoke(app, ["run", str(fixture_nb), "-p", "divisor=abc", "-o", str(out)])
+    assert result.exit_code == 1
+    assert "parameter 'divisor' expects int" in " ".join(result.output.split())
+    assert "Traceback" not in result.output
+    assert not out.exists()
+
+
+def test_cli_grid_must_be_a_list(fixture_nb: Path, tmp_path: Path) -> None:
+    grid = tmp_path / "grid.yaml"
+    grid.write_text(json.dumps({"label": "x"}), encoding="utf-8")
+    result = CliRunner().invoke(
+        app, ["run", str(fixture_nb), "--grid", str(grid), "-o", str(tmp_path / "o")]
+    )
+    assert result.exit_code == 1
+    assert "expected a list of parameter sets" in " ".join(result.output.split())
+
+
+# --------------------------------------------------------------------------- Databricks
+
+
+class _FakeWidgets:
+    def __init__(self, values: dict[str, str]) -> None:
+        self.values = dict(values)
+        self.created: list[tuple[str, str]] = []
+
+    def text(self, name: str, default: str) -> None:
+        self.created.append((name, default))
+        self.values.setdefault(name, default)
+
+    def get(self, name: str) -> str:
+        if name not in self.values:
+            raise KeyError(f"No input widget named {name} is defined")
+        return self.values[name]
+
+
+class _FakeDbutils:
+    def __init__(self, values: dict[str, str]) -> None:
+        self.widgets = _FakeWidgets(values)
+
+
+def test_databricks_widgets_typed_from_defaults() -> None:
+    dbutils = _FakeDbutils({"months": "6", "provider": "R1A", "nhs": "false", "rate": ""})
+    defaults = {"months": 3, "provider": "", "nhs": True, "rate": 0.5, "extract": "x"}
+    got = databricks_widgets(defaults, dbutils=dbutils)
+    assert got == {"months": 6, "provider": "R1A", "nhs": False, "rate": 0.5, "extract": "x"}
+    assert dbutils.widgets.created == [("extract", "x")]
+
+
+def test_databricks_widgets_noop_outside_databricks() -> None:
+    defaults = {"months": 3}
+    assert databricks_widgets(defaults) == {"months": 3}
+
+
+def test_databricks_widget_bad_value() -> None:
+    with pytest.raises(NotebookError, match="parameter 'months' expects int"):
+        databricks_widgets({"months": 3}, dbutils=_FakeDbutils({"months": "six"}))

@@ -301,20 +301,36 @@ def parse_param_args(params: Sequence[str]) -> dict[str, str]:
     return out
 
 
-def output_name(notebook: str | Path, parameters: Mapping[str, Any]) -> str:
+def output_name(
+    notebook: str | Path,
+    parameters: Mapping[str, Any],
+    defaults: Mapping[str, Any] | None = None,
+) -> str:
     """The executed notebook's file name, derived from the source name and the parameters.
+
+    Parameters equal to the notebook's ``defaults`` are left out of the name, and values that
+    are paths contribute their last component only, so names stay short.
 
     Examples
     --------
     >>> output_name("notebooks/02_outcomes.ipynb", {"provider": "R1A", "start": "2023-04-01"})
     '02_outcomes__provider-R1A__start-2023-04-01.ipynb'
+    >>> output_name("nb.ipynb", {"extract": "/data/x/extract", "start": "2023-04-01"},
+    ...             defaults={"extract": "", "start": "2023-04-01"})
+    'nb__extract-extract.ipynb'
     >>> output_name("nb.ipynb", {})
     'nb.ipynb'
     """
     stem = Path(notebook).stem
     parts = [stem]
     for key in sorted(parameters):
-        text = re.sub(r"[^A-Za-z0-9._-]+", "_", str(parameters[key])).strip("_")[:40] or "none"
+        value = parameters[key]
+        if defaults is not None and key in defaults and defaults[key] == value:
+            continue
+        text = str(value)
+        if "/" in text or "\\" in text:
+            text = Path(text).name or text
+        text = re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("_")[:40] or "none"
         parts.append(f"{key}-{text}")
     return "__".join(parts) + ".ipynb"
 
@@ -335,13 +351,17 @@ def _parameters_cell_index(path: Path) -> int | None:
 
 
 def _execute(
-    notebook: Path, output_dir: Path, parameters: Mapping[str, Any], kernel_name: str | None
+    notebook: Path,
+    output_dir: Path,
+    parameters: Mapping[str, Any],
+    kernel_name: str | None,
+    name: str,
 ) -> RunResult:
     import papermill as pm
     from papermill.exceptions import PapermillExecutionError
 
     output_dir.mkdir(parents=True, exist_ok=True)
-    out = output_dir / output_name(notebook, parameters)
+    out = output_dir / name
     started = time.perf_counter()
     try:
         pm.execute_notebook(
@@ -424,10 +444,10 @@ def run_notebook(
     """
     path = Path(path).resolve()
     typed = validate_parameters(path, parameters or {})
-    label = output_name(path, typed)
+    label = output_name(path, typed, notebook_parameters(path))
     if progress:
         progress(label, 0, 1)
-    result = _execute(path, Path(output_dir).resolve(), typed, kernel_name)
+    result = _execute(path, Path(output_dir).resolve(), typed, kernel_name, label)
     if progress:
         progress(label, 1, 1)
     if result.status != "ok":
@@ -493,7 +513,8 @@ def run_grid(
     if workers < 1:
         raise ConfigError(f"workers: expected a whole number >= 1; found {workers}")
     typed = [validate_parameters(path, p, from_text=from_text) for p in grid]
-    names = [output_name(path, p) for p in typed]
+    defaults = notebook_parameters(path)
+    names = [output_name(path, p, defaults) for p in typed]
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:
         raise NotebookError(
@@ -504,7 +525,7 @@ def run_grid(
     results: list[RunResult | None] = [None] * total
 
     def one(i: int) -> RunResult:
-        return _execute(path, Path(output_dir), typed[i], kernel_name)
+        return _execute(path, Path(output_dir), typed[i], kernel_name, names[i])
 
     if progress:
         progress(path.name, 0, total)
@@ -519,7 +540,7 @@ def run_grid(
         context = multiprocessing.get_context("spawn")
         with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
             futures = {
-                pool.submit(_execute, path, Path(output_dir), typed[i], kernel_name): i
+                pool.submit(_execute, path, Path(output_dir), typed[i], kernel_name, names[i]): i
                 for i in range(total)
             }
             for future in as_completed(futures):

@@ -228,5 +228,5 @@ def test_a_folder_is_read_lazily_through_duckdb_views(tmp_path: Path) -> None:
         temp_dir = ex.con.con.execute("SELECT current_setting('temp_directory')").fetchall()[0]
         assert set(kinds.values()) == {"VIEW"}
         assert len(kinds) == len(frames())
-        assert temp_dir is not None and "iaptkit-duckdb-" in str(temp_dir[0])
+        assert "iaptkit-duckdb-" in str(temp_dir[0])
         assert len(ex.referrals_as_at(AS_AT_MID_AUGUST).execute()) == 2

@@ -11,7 +11,7 @@ import pytest
 from data_builder import frames
 
 from iaptkit.data import load_extract
-from iaptkit.data.validation import RULES, Problem, ValidationReport, validate, validate_command
+from iaptkit.data.validation import Problem, ValidationReport, validate, validate_command
 
 Tables = dict[str, pd.DataFrame]
 
@@ -80,7 +80,7 @@ def add_faults(t: Tables) -> None:
     contacts.loc[0, "AttendOrDNACode"] = "9"  # code_not_in_list
     contacts.loc[[1, 2], "AppType"] = ["2", "3"]  # code_not_in_list x2
     orphan = contacts.iloc[[4]].assign(PathwayID="PX", CareContactId="CX")  # orphan_pathway
-    twice = contacts.iloc[[2, 2, 3]]  # duplicate_key: row 2 three times, row 3 twice
+    twice = contacts.iloc[[2, 2, 4]]  # duplicate_key: row 2 three times, row 4 twice
     t["IDS201CareContact"] = pd.concat([contacts, orphan, twice], ignore_index=True)
     referrals = t["IDS101Referral"]
     referrals.loc[4, "Age_ReferralRequest_ReceivedDate"] = "seventy"  # unparseable_int
@@ -218,7 +218,7 @@ def test_orphan_record(faulty: ValidationReport) -> None:
 
 def test_duplicate_key(faulty: ValidationReport) -> None:
     problem = only(faulty, "duplicate_key")
-    # row 2 three times (2 extra) and row 3 twice (1 extra)
+    # row 2 three times (2 extra) and row 4 twice (1 extra)
     assert (problem.table, problem.column, problem.rows) == (
         "IDS201CareContact",
         "CareContactId",

@@ -8,38 +8,21 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from release_fakes import DISTINCTIVE_ROWS, SECRET_VALUES, FakeProtectedTable, fake_table
+from release_tables import hidden_values, leaky_table, recovery_table
 
 from iaptkit.errors import ReleaseError
 from iaptkit.release import Release, build, verify
 from iaptkit.release import bundle as bundle_mod
-from iaptkit.sdc.audit import AuditCertificate
-
-LEAKY_ROWS = (
-    ("A", 77777, "77775", "published"),
-    ("B", 3, "*", "primary"),
-    ("Total", 77780, "77780", "published"),
-)
+from iaptkit.sdc import ProtectedTable
 
 
-def _joint_audit_of_fakes(tables: list[FakeProtectedTable]) -> AuditCertificate:
-    """Stand-in for iaptkit.sdc.audit_release over fakes (the real one is tested with real
-    tables in tests/integration/test_release_crossaudit.py): passes, no shared cells."""
-    intervals = tuple(i for t in tables for i in t.certificate.intervals)
-    return AuditCertificate(intervals, True, len(intervals), 0, 0.0, "stand-in", "test")
-
-
-@pytest.fixture(autouse=True)
-def _fake_joint_audit(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("iaptkit.sdc.audit_release", _joint_audit_of_fakes)
-
-
-def _release(root: Path) -> Release:
+def _release(root: Path) -> tuple[Release, ProtectedTable, ProtectedTable]:
     rel = Release.open_or_create(
         root / "rel", title="Quarter 1", analyst="Ana", extract_fingerprint="fp123"
     )
+    table = recovery_table("outcomes")
     rel.add_table(
-        fake_table("outcomes", ["provider", "outcome"], DISTINCTIVE_ROWS),
+        table,
         description="Outcome by provider",
         population="referrals",
         denominators=["finished_treatment"],
@@ -47,13 +30,11 @@ def _release(root: Path) -> Release:
         parameters={"start": "2024-04-01"},
         definitions_version="defs-1.0",
     )
-    rel.add_table(
-        fake_table("leaky", ["provider"], LEAKY_ROWS, passed=False, population="other"),
-        description="Audit fails: must never leave",
-    )
+    leaky = leaky_table()
+    rel.add_table(leaky, description="Audit fails: must never leave")
     rel.add_text("Draft wording 918273645", name="draft")  # review, no exception
     rel.add_text("Recovery rose.", name="finding", exception="Plain words, no numbers.")
-    return rel
+    return rel, table, leaky
 
 
 def _number_in(data: bytes, value: str) -> bool:
@@ -61,33 +42,36 @@ def _number_in(data: bytes, value: str) -> bool:
 
 
 def test_only_releasable_outputs_are_exported(tmp_path: Path) -> None:
-    _release(tmp_path)
+    _, table, leaky = _release(tmp_path)
     result = build(tmp_path / "rel", tmp_path / "export")
     assert result.exported == ("outcomes", "finding")
     assert dict(result.excluded) == {"leaky": "fail", "draft": "review without an exception"}
     names = sorted(p.name for p in (tmp_path / "export").iterdir())
     assert names == ["finding.txt", "manifest.json", "outcomes.csv", "report.html", "results.json"]
     blobs = b"".join(p.read_bytes() for p in (tmp_path / "export").iterdir())
-    # neither the failing table's values nor the unexcepted draft's text reaches the export
-    assert not _number_in(blobs, "77775")
-    assert not _number_in(blobs, "77777")
+    # neither the failing table's values (true or published) nor the draft's text leave
+    leaked = {str(v) for v in leaky.cells["value"]} | set(leaky.cells["display"].astype(str))
+    for value in leaked - {"*", "0", "3"}:
+        assert not _number_in(blobs, value), value
     assert b"918273645" not in blobs
     # the checker's copy of the report is inside the release, with the underlying counts
     checker = (tmp_path / "rel" / "checker" / "report.html").read_text()
-    assert "54321" in checker
-    assert "77775" in checker
+    for secret in hidden_values(table) | hidden_values(leaky):
+        assert secret in checker
 
 
 def test_export_never_contains_underlying_counts(tmp_path: Path) -> None:
-    _release(tmp_path)
+    _, table, _ = _release(tmp_path)
     build(tmp_path / "rel", tmp_path / "export")
+    secrets = hidden_values(table)
+    assert len(secrets) >= 5
     for path in (tmp_path / "export").iterdir():
         data = path.read_bytes()
-        for secret in SECRET_VALUES:
+        for secret in secrets:
             assert not _number_in(data, secret), f"{secret} found in {path.name}"
-    # and the published cells are exactly the protected ones (A/Y shown as *, not 7)
+    # and the published cells are exactly the protected ones
     published = pd.read_csv(tmp_path / "export" / "outcomes.csv", dtype=str)
-    assert published["value"].tolist() == [r[3] for r in DISTINCTIVE_ROWS]
+    assert published["value"].tolist() == table.cells["display"].astype(str).tolist()
     assert set(published.columns) == {"provider", "outcome", "value", "policy_id", "policy_version"}
 
 
@@ -113,7 +97,7 @@ def test_verify_detects_tampering(tmp_path: Path) -> None:
     assert verify(export) == []
     csv = export / "outcomes.csv"
     original = csv.read_bytes()
-    csv.write_bytes(original.replace(b"*", b"7", 1))
+    csv.write_bytes(original.replace(b"*", b"4", 1))
     assert verify(export) == ["outcomes.csv: checksum mismatch (file changed after build)"]
     csv.write_bytes(original)
     (export / "finding.txt").unlink()
@@ -124,7 +108,7 @@ def test_verify_detects_tampering(tmp_path: Path) -> None:
 
 
 def test_refuses_unsafe_names_and_leaves_no_partial_export(tmp_path: Path) -> None:
-    rel = _release(tmp_path)
+    rel, _, _ = _release(tmp_path)
     register = json.loads((rel.path / "release.json").read_text())
     finding = next(o for o in register["outputs"] if o["uid"] == "finding")
     digest = finding["files"].pop("finding.txt")
@@ -139,7 +123,7 @@ def test_refuses_unsafe_names_and_leaves_no_partial_export(tmp_path: Path) -> No
 
 
 def test_symlinked_output_file_is_not_exported(tmp_path: Path) -> None:
-    rel = _release(tmp_path)
+    rel, _, _ = _release(tmp_path)
     target = rel.path / "outputs" / "finding.txt"
     secret = tmp_path / "secret.txt"
     secret.write_text("Recovery rose.")
@@ -174,8 +158,8 @@ def test_existing_export_and_export_inside_release_refused(tmp_path: Path) -> No
 
 
 def test_changed_output_file_fails_at_build(tmp_path: Path) -> None:
-    rel = _release(tmp_path)
-    (rel.path / "outputs" / "outcomes.csv").write_text("provider,value\nA,7\n")
+    rel, _, _ = _release(tmp_path)
+    (rel.path / "outputs" / "outcomes.csv").write_text("provider,value\nR1A,4\n")
     result = build(rel.path, tmp_path / "export")
     assert "outcomes" not in result.exported
     reasons = Release.open(rel.path).output("outcomes").reasons

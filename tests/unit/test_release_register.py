@@ -4,22 +4,19 @@ from __future__ import annotations
 
 import json
 import multiprocessing
+from dataclasses import replace
 from pathlib import Path
 from types import SimpleNamespace
 
 import pandas as pd
 import pytest
-from release_fakes import DISTINCTIVE_ROWS, fake_table
+from release_tables import hidden_values, recovery_table, small_table, with_failed_audit
 
 from iaptkit.errors import ReleaseError
 from iaptkit.release import Release
+from iaptkit.release.checks import check_file
 from iaptkit.release.register import combine_status
-
-PASSING_ROWS = (
-    ("A", 25, "25", "published"),
-    ("B", 40, "40", "published"),
-    ("Total", 65, "65", "published"),
-)
+from iaptkit.sdc import protect
 
 
 def _png(path: Path) -> Path:
@@ -37,14 +34,14 @@ def test_table_passes_and_records_everything(tmp_path: Path) -> None:
     rel = Release.open_or_create(
         tmp_path / "rel", title="Q1", analyst="Ana", extract_fingerprint="f1"
     )
-    pt = fake_table("by_provider", ["provider", "outcome"], DISTINCTIVE_ROWS)
+    pt = recovery_table("by_provider")
     out = rel.add_table(
         pt,
         description="Referrals by provider and outcome",
         population="referrals finishing treatment",
         denominators=["finished_treatment"],
         made_by="notebooks/02_outcomes_report.ipynb",
-        parameters={"start": "2024-04-01", "providers": 2},
+        parameters={"start": "2024-04-01", "providers": 3},
         definitions_version="defs-1.0",
     )
     assert out.status == "pass"
@@ -56,15 +53,19 @@ def test_table_passes_and_records_everything(tmp_path: Path) -> None:
     assert record["policy_id"] == "nhs-sde"
     assert record["policy_version"] == pt.policy.version
     assert record["definitions_version"] == "defs-1.0"
-    assert record["parameters"] == {"start": "2024-04-01", "providers": 2}
+    assert record["parameters"] == {"start": "2024-04-01", "providers": 3}
     assert record["denominators"] == ["finished_treatment"]
     assert record["made_by"] == "notebooks/02_outcomes_report.ipynb"
     # export view: protected values only; the truth is in internal/ only
-    export = pd.read_csv(tmp_path / "rel" / "outputs" / "by_provider.csv", dtype=str)
-    assert export["value"].tolist() == [r[3] for r in DISTINCTIVE_ROWS]
-    assert "54321" not in (tmp_path / "rel" / "outputs" / "by_provider.csv").read_text()
+    export_file = tmp_path / "rel" / "outputs" / "by_provider.csv"
+    export = pd.read_csv(export_file, dtype=str)
+    assert export["value"].tolist() == pt.cells["display"].astype(str).tolist()
+    text = export_file.read_text()
+    secrets = hidden_values(pt)
+    assert secrets
+    assert not any(secret in text for secret in secrets)
     underlying = pd.read_csv(tmp_path / "rel" / "internal" / "by_provider.underlying.csv")
-    assert underlying["value"].tolist() == [r[2] for r in DISTINCTIVE_ROWS]
+    assert underlying["value"].tolist() == pt.cells["value"].astype(int).tolist()
     # the export-safe certificate in release.json has no true values or primary flags
     assert "true_value" not in json.dumps(record["audit"])
     assert "is_primary" not in json.dumps(record["audit"])
@@ -72,13 +73,15 @@ def test_table_passes_and_records_everything(tmp_path: Path) -> None:
 
 def test_failed_audit_and_unprotected_tables_fail(tmp_path: Path) -> None:
     rel = Release.open_or_create(tmp_path / "rel")
-    bad = fake_table("leaky", ["provider", "outcome"], DISTINCTIVE_ROWS, passed=False)
+    bad = with_failed_audit(recovery_table("leaky"))
     out = rel.add_table(bad, description="audit fails")
     assert out.status == "fail"
     assert not out.releasable
-    assert any(r.startswith("audit failed: 3 cell(s)") for r in out.reasons)
+    n_bad = len(bad.certificate.failures())
+    assert n_bad >= 1
+    assert any(r.startswith(f"audit failed: {n_bad} cell(s)") for r in out.reasons)
     # reasons never name values (they may be shown outside the checker's copy)
-    assert "54321" not in " ".join(out.reasons)
+    assert not any(secret in " ".join(out.reasons) for secret in hidden_values(bad))
     raw = pd.DataFrame({"provider": ["A", "B"], "n": [3, 54321]})
     plain = rel.add_table(raw, name="raw_counts", description="not protected")
     assert plain.status == "fail"
@@ -88,14 +91,12 @@ def test_failed_audit_and_unprotected_tables_fail(tmp_path: Path) -> None:
 
 
 def test_small_count_in_export_view_fails_file_check(tmp_path: Path) -> None:
-    # a table claiming to pass its audit but publishing 4 under nhs-sde: the file check catches it
-    rows = (
-        ("A", 4, "4", "published"),
-        ("B", 40, "40", "published"),
-        ("Total", 44, "45", "published"),
-    )
+    # a table whose audit passed but whose export view shows 4 under nhs-sde: caught
+    pt = recovery_table("odd")
+    cells = pt.cells.copy()
+    cells.loc[cells.index[0], "display"] = "4"
     rel = Release.open_or_create(tmp_path / "rel")
-    out = rel.add_table(fake_table("odd", ["provider"], rows), description="x")
+    out = rel.add_table(replace(pt, cells=cells), description="x")
     assert out.status == "fail"
     assert any("small-count at row 1, column value" in r for r in out.reasons)
 
@@ -106,7 +107,7 @@ def test_figure_rules(tmp_path: Path) -> None:
     alone = rel.add_figure(png, None, name="bars_alone", description="no data")
     assert alone.status == "fail"
     assert "figure without its protected data table" in alone.reasons
-    pt = fake_table("bars", ["provider"], PASSING_ROWS)
+    pt = small_table("bars")
     with_data = rel.add_figure(png, pt, name="bars", description="bars with data")
     assert with_data.status == "review"
     assert not with_data.releasable
@@ -184,3 +185,20 @@ def test_open_errors_are_clear(tmp_path: Path) -> None:
 def test_combine_status_order() -> None:
     assert combine_status(["pass", "fail", "review"]) == "fail"
     assert combine_status(["pass", "pass"]) == "pass"
+
+
+def test_national_total_unrounded_by_design_passes(tmp_path: Path) -> None:
+    counts = pd.DataFrame({"provider": ["A", "B", "C"], "n": [123, 241, 57]})
+    pt = protect(counts, ["provider"], "n", policy="nhs-talking-therapies", name="tt")
+    published = dict(
+        zip(pt.published_long()["provider"], pt.published_long()["value"], strict=True)
+    )
+    assert published["Total"] == "421"  # national: unrounded under this policy
+    rel = Release.open_or_create(tmp_path / "rel")
+    out = rel.add_table(pt, description="national total unrounded")
+    assert out.status == "pass"
+    # the same file checked on its own (not registered) is flagged for review
+    report = check_file(tmp_path / "rel" / "outputs" / "tt.csv", policy="nhs-talking-therapies")
+    assert [(f.rule, f.severity, f.location) for f in report.findings] == [
+        ("unrounded-count", "review", "row 4, column value")
+    ]

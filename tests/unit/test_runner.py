@@ -113,7 +113,11 @@ def test_output_names_differ_per_parameter_set() -> None:
     b = output_name(FIXTURE, {"label": "R1B", "divisor": 2})
     assert a == "runner_fixture__divisor-2__label-R1A.ipynb"
     assert a != b
-    assert output_name(FIXTURE, {"label": "a/b c"}) == "runner_fixture__label-a_b_c.ipynb"
+    assert output_name(FIXTURE, {"label": "x y"}) == "runner_fixture__label-x_y.ipynb"
+    # path values keep their last component; parameters at their default are left out
+    defaults = notebook_parameters(FIXTURE)
+    named = output_name(FIXTURE, {"label": "/data/run/extract", "divisor": 1}, defaults)
+    assert named == "runner_fixture__label-extract.ipynb"
 
 
 # --------------------------------------------------------------------------- running

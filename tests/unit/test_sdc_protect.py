@@ -266,6 +266,7 @@ def test_structural_zero_that_is_not_zero_is_an_error() -> None:
         (pd.DataFrame({"a": ["x", None], "n": [1, 2]}), "no value in dimension"),
         (pd.DataFrame({"b": ["x", "y"], "n": [1, 2]}), r"missing \['a'\]"),
         (pd.DataFrame({"a": ["x", "Total"], "n": [1, 2]}), "'Total' is in the data"),
+        (pd.DataFrame({"a": [], "n": []}), "found none"),
     ],
 )
 def test_input_validation(frame: pd.DataFrame, match: str) -> None:
@@ -280,6 +281,13 @@ def test_refuses_when_the_audit_fails(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(secondary, "secondary_suppression", lambda space, **_: space.primary.copy())
     with pytest.raises(AuditFailedError, match=r"r=A, c=Y.*must not be released"):
         protect(grid_frame(), ["r", "c"], "n", policy="sdap")
+
+
+def test_absent_combinations_are_zero_cells() -> None:
+    data = pd.DataFrame({"a": ["x", "y", "y"], "b": ["p", "p", "q"], "n": [40, 30, 20]})
+    pt = protect(data, ["a", "b"], "n", policy="nhs-hes")
+    rec = pt.cells.set_index(["a", "b"]).loc[("x", "q")]
+    assert (rec["value"], rec["display"]) == (0, "0")  # nhs-hes shows zeros
 
 
 def test_same_input_same_output() -> None:

@@ -82,8 +82,9 @@ def test_waits_sessions_and_volumes_near_national(year: pd.DataFrame) -> None:
 
 def test_deprivation_age_and_provider_gradients(year: pd.DataFrame) -> None:
     f = _finished(year)
-    most, least = _recovery(f[f.IndicesOfDeprivationDecile == 1]), _recovery(
-        f[f.IndicesOfDeprivationDecile == 10]
+    most, least = (
+        _recovery(f[f.IndicesOfDeprivationDecile == 1]),
+        _recovery(f[f.IndicesOfDeprivationDecile == 10]),
     )
     assert 38.0 <= most <= 49.0
     assert 51.0 <= least <= 62.0

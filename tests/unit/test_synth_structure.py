@@ -150,7 +150,9 @@ def test_open_referrals_are_resubmitted_every_month_until_discharge(extract: Pat
     discharged = final.ServDischDate.notna()
     # discharged pathways stop in their discharge month; the others are still there at the end
     disch = pd.to_datetime(final.ServDischDate[discharged])
-    assert (final.Unique_MonthID[discharged] == 12 * (disch.dt.year - 1900) + disch.dt.month - 3).all()
+    assert (
+        final.Unique_MonthID[discharged] == 12 * (disch.dt.year - 1900) + disch.dt.month - 3
+    ).all()
     assert (final.Unique_MonthID[~discharged] == last_month).all()
     assert final.EndCode[discharged].notna().all() and final.EndCode[~discharged].isna().all()
     earlier = counted.drop(g.tail(1).index)

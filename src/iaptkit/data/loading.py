@@ -48,7 +48,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from iaptkit.data.validation import ValidationReport
     from iaptkit.measures.definitions import Definitions
 
-__all__ = ["IBIS_TYPES", "Extract", "SourceTable", "load_extract", "typed_column"]
+__all__ = ["IBIS_TYPES", "Extract", "SourceTable", "load_extract", "trim_text", "typed_column"]
 
 #: ibis type of each schema field type.
 IBIS_TYPES: Mapping[str, str] = MappingProxyType(
@@ -62,6 +62,7 @@ IBIS_TYPES: Mapping[str, str] = MappingProxyType(
     }
 )
 
+_BLANK_ENDS = "^[ \t\r\n]+|[ \t\r\n]+$"
 _INT_PATTERN = r"^[+-]?[0-9]+(\.0*)?$"
 _DATE_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}([ T].*)?$"
 _SUFFIXES: tuple[tuple[str, str], ...] = (
@@ -104,6 +105,23 @@ class SourceTable:
     database: str | None = None
 
 
+def trim_text(value: ir.StringValue) -> ir.StringValue:
+    """Remove leading and trailing blanks (space, tab, CR, LF), the same on every engine.
+
+    ibis's ``strip()`` compiles for Spark to ``TRIM(' \\t\\n\\r\\v\\f' FROM x)``, and Spark reads
+    ``'\\v'`` and ``'\\f'`` as the letters ``v`` and ``f``: ``"false"`` becomes ``"alse"``.
+    This regular expression has no escapes, so DuckDB and Spark agree.
+
+    Examples
+    --------
+    >>> import ibis
+    >>> t = ibis.memtable({"x": [" false\t", "fv"]})
+    >>> ibis.duckdb.connect().execute(trim_text(t.x)).tolist()
+    ['false', 'fv']
+    """
+    return value.re_replace(_BLANK_ENDS, "")
+
+
 def typed_column(value: ir.StringValue, spec: FieldSpec) -> ir.Value:
     """Convert a raw text column to the type of ``spec`` with try-casts (bad values -> null).
 
@@ -142,8 +160,8 @@ def typed_column(value: ir.StringValue, spec: FieldSpec) -> ir.Value:
     """
     kind = spec.type
     if kind in ("str", "code", "score"):
-        return ibis.ifelse(value.strip().length() == 0, ibis.null("string"), value)
-    trimmed = value.strip()
+        return ibis.ifelse(trim_text(value).length() == 0, ibis.null("string"), value)
+    trimmed = trim_text(value)
     if kind == "int":
         return ibis.ifelse(
             trimmed.re_search(_INT_PATTERN),

@@ -219,9 +219,7 @@ class Truth:
     c_acts: Arr
     c_therapy: Arr  # index into THERAPY_CODES
     # scores
-    s_contact: Arr  # contact index, or -1 for a referral-level (IDS606) score with its own day
-    s_pw: Arr
-    s_date: Arr
+    s_contact: Arr  # contact index (the score is dated by it, in IDS607 or IDS606)
     s_measure: Arr
     s_value: Arr  # hundredths
     s_in_606: Arr  # bool: written to IDS606 (no care activity to hang it on)
@@ -230,6 +228,16 @@ class Truth:
     l_start: Arr
     l_duration: Arr
     l_prog: Arr
+
+    @property
+    def s_pw(self) -> Arr:
+        """Pathway of each score."""
+        return self.c_pw[self.s_contact]
+
+    @property
+    def s_date(self) -> Arr:
+        """Day of each score (its contact's date)."""
+        return self.c_date[self.s_contact]
 
 
 def month_of_day(days: Arr) -> Arr:
@@ -295,6 +303,22 @@ def _group_positions(counts: Arr) -> tuple[Arr, Arr]:
     return owner, np.arange(owner.shape[0]) - starts[owner]
 
 
+#: Pathways simulated together (a fixed block size keeps memory bounded and output identical
+#: on every machine).
+BLOCK = 100_000
+_PW_BITS = 25  # pathway index bits in the contact sort key (up to 33 M pathways)
+MAX_PATHWAYS = (1 << _PW_BITS) - 1
+
+
+def _sort_key(month: Arr, prov: Arr, pw: Arr, day: Arr, order: Arr) -> Arr:
+    """One int64 key ordering events by (month, provider, pathway, day, order)."""
+    key = month.astype(np.int64) << 9 | prov
+    key = key << _PW_BITS | pw
+    key = key << 14 | day
+    out: Arr = key << 3 | order
+    return out
+
+
 def simulate(
     pathways: int, month0: int, months: int, providers: int, rng: np.random.Generator
 ) -> Truth:
@@ -303,7 +327,7 @@ def simulate(
     Parameters
     ----------
     pathways, months, providers
-        Sizes of the extract.
+        Sizes of the extract (at most 33 M pathways, 240 months, 499 providers).
     month0
         The first month as a numpy ``datetime64[M]`` integer.
     rng
@@ -312,13 +336,15 @@ def simulate(
     Returns
     -------
     Truth
-        Pathways and events, contacts sorted for monthly writing.
+        Pathways and events (compact dtypes), contacts sorted for monthly writing.
 
     Notes
     -----
     Routes, waits, sessions and outcome classes follow the national proportions in
     ``shared/domain/national-annual-figures.csv``; event types and codes follow
-    ``shared/domain/data-model.md``.
+    ``shared/domain/data-model.md``. Pathways are simulated in blocks of :data:`BLOCK`, each
+    with its own random stream, so the peak memory is one block's working set plus the
+    compact result.
 
     Examples
     --------
@@ -326,7 +352,8 @@ def simulate(
     >>> t.n, bool((t.D >= t.R).all())
     (200, True)
     """
-    n = pathways
+    if pathways > MAX_PATHWAYS:
+        raise ValueError(f"at most {MAX_PATHWAYS} pathways")
     ws = int(np.datetime64(month0, "M").astype("datetime64[D]").astype(np.int64))
     we = int(np.datetime64(month0 + months, "M").astype("datetime64[D]").astype(np.int64)) - 1
     # ---------------------------------------------------------------- providers
@@ -340,9 +367,62 @@ def simulate(
     base = np.cumsum(n_comm) - n_comm
     for j in range(4):  # 4 columns, not a per-pathway loop
         comm_of[:, j] = np.where(j < n_comm, base + j, -1)
-    # ---------------------------------------------------------------- pathways
-    prov = np.searchsorted(np.cumsum(weights / weights.sum()), rng.random(n), side="right")
-    prov = prov.clip(0, providers - 1)
+    prov_cum = np.cumsum(weights / weights.sum())
+    # ---------------------------------------------------------------- blocks
+    starts = list(range(0, pathways, BLOCK))
+    streams = rng.spawn(len(starts))
+    blocks = [
+        _block(s, min(BLOCK, pathways - s), ws, we, prov_cum, effect, n_comm, comm_of, g)
+        for s, g in zip(starts, streams, strict=True)
+    ]
+    cat: dict[str, Arr] = {}
+    c_base = np.cumsum([0] + [b["c_pw"].shape[0] for b in blocks])
+    for field in list(blocks[0]):
+        parts = [b.pop(field) for b in blocks]
+        if field == "s_contact":  # block-local contact positions -> global
+            parts = [p + c_base[i] for i, p in enumerate(parts)]
+        cat[field] = np.concatenate(parts)
+        del parts
+    del blocks
+    prov = cat["prov"]
+    # global order of contacts and logs: (month, provider, pathway, day, order)
+    c_month = month_of_day(cat["c_date"]) - month0
+    key = _sort_key(c_month, prov[cat["c_pw"]], cat["c_pw"], cat["c_date"] - ws, cat["c_order"])
+    del c_month
+    order = np.argsort(key, kind="stable")
+    del key
+    for name in ("c_pw", "c_date", "c_app", "c_attend", "c_planned", "c_acts", "c_therapy"):
+        cat[name] = cat[name][order]
+    new_pos = np.empty(order.shape[0], dtype=np.int32)
+    new_pos[order] = np.arange(order.shape[0], dtype=np.int32)
+    cat["s_contact"] = new_pos[cat["s_contact"]]
+    del order, new_pos
+    l_key = _sort_key(month_of_day(cat["l_start"]) - month0, prov[cat["l_pw"]], cat["l_pw"],
+                      cat["l_start"] - ws, np.zeros(cat["l_pw"].shape[0], np.int64))  # fmt: skip
+    lo = np.argsort(l_key, kind="stable")
+    return Truth(
+        n=pathways, providers=providers, window_start=ws, window_end=we, month0=month0,
+        months=months, provider_effect=effect, commissioners_of=comm_of,
+        prov=prov, comm=cat["comm"], gender=cat["gender"], ethnic=cat["ethnic"], imd=cat["imd"],
+        age=cat["age"], source=cat["source"], employ=cat["employ"], R=cat["R"], D=cat["D"],
+        end_code=cat["end_code"], descriptor=cat["descriptor"], pres_code=cat["pres_code"],
+        secondary=cat["secondary"],
+        c_pw=cat["c_pw"], c_date=cat["c_date"], c_app=cat["c_app"], c_attend=cat["c_attend"],
+        c_planned=cat["c_planned"], c_acts=cat["c_acts"], c_therapy=cat["c_therapy"],
+        s_contact=cat["s_contact"], s_measure=cat["s_measure"], s_value=cat["s_value"],
+        s_in_606=cat["s_in_606"],
+        l_pw=cat["l_pw"][lo], l_start=cat["l_start"][lo], l_duration=cat["l_duration"][lo],
+        l_prog=cat["l_prog"][lo],
+    )  # fmt: skip
+
+
+def _block(
+    offset: int, n: int, ws: int, we: int, prov_cum: Arr, effect: Arr, n_comm: Arr,
+    comm_of: Arr, rng: np.random.Generator,
+) -> dict[str, Arr]:  # fmt: skip
+    """Simulate pathways ``offset`` to ``offset + n - 1``; compact arrays, contacts unsorted."""
+    providers = prov_cum.shape[0]
+    prov = np.searchsorted(prov_cum, rng.random(n), side="right").clip(0, providers - 1)
     ci = np.floor(rng.random(n) ** 1.6 * n_comm[prov]).astype(np.int64)
     comm = comm_of[prov, ci]
     gender = _choice(rng, n, (0.33, 0.64, 0.005, 0.025))
@@ -388,6 +468,7 @@ def simulate(
     cum = np.cumsum(gaps)
     starts = np.cumsum(n_sess) - n_sess
     ss_date = T1[s_owner] + cum - cum[starts[s_owner]]
+    del gaps, cum
     s_is_log = digital[s_owner] & (s_k >= 1) & (rng.random(s_owner.shape[0]) < 0.5)
     last_sess = np.zeros(n, dtype=np.int64)
     has_sess = n_sess > 0
@@ -416,8 +497,7 @@ def simulate(
     # a DNA'd assessment for half of route-0 pathways
     k0 = np.flatnonzero((route == 0) & (rng.random(n) < 0.5))
     d0 = np.minimum(R[k0] + rng.integers(5, 21, k0.shape[0]), D[k0])
-    dna = _contacts(k0, d0, A01, 3, rng, scored=False, order=0)
-    parts.append(dna)
+    parts.append(_contacts(k0, d0, A01, 3, rng, scored=False, order=0))
     # session contacts
     sc = np.flatnonzero(~s_is_log)
     sp = s_owner[sc]
@@ -426,8 +506,7 @@ def simulate(
         np.where(combined[sp], A03, A02),
         np.where(rng.random(sc.shape[0]) < 0.15, A05, A02),
     )
-    sess = _contacts(sp, ss_date[sc], app, 5, rng, scored=True, order=2)
-    parts.append(sess)
+    parts.append(_contacts(sp, ss_date[sc], app, 5, rng, scored=True, order=2))
     # DNAs and cancellations before some sessions
     kd = sc[rng.random(sc.shape[0]) < 0.15]
     dp = s_owner[kd]
@@ -437,38 +516,35 @@ def simulate(
     # employment-support-only contacts between sessions
     ke = np.flatnonzero((s_k < n_sess[s_owner] - 1) & (rng.random(s_owner.shape[0]) < 0.04))
     es = _contacts(s_owner[ke], ss_date[ke] + 2, A02, 5, rng, scored=False, order=3)
-    es = (*es[:5], np.full(ke.shape[0], ACT_ES), *es[6:])
-    parts.append(es)
+    parts.append((*es[:5], np.full(ke.shape[0], ACT_ES), *es[6:]))
     # follow-ups after discharge
     kf = np.flatnonzero(treated & (n_sess >= 2) & (rng.random(n) < 0.2))
     parts.append(_contacts(kf, D[kf] + rng.integers(30, 92, kf.shape[0]), A06, 5, rng,
                            scored=True, order=4))  # fmt: skip
     cat = [np.concatenate([p[i] for p in parts]) for i in range(8)]
-    c_pw, c_date, c_app, c_attend, c_planned, c_acts, c_scored, c_order = cat
-    c_month = month_of_day(c_date)
-    in_win = c_date <= we
-    order = np.lexsort((c_order, c_date, c_pw, prov[c_pw], c_month))
-    order = order[in_win[order]]
-    c_pw, c_date, c_app, c_attend, c_planned, c_acts, c_scored, c_order = (
-        x[order] for x in (c_pw, c_date, c_app, c_attend, c_planned, c_acts, c_scored, c_order)
-    )
+    del parts
+    keep = cat[1] <= we
+    c_pw, c_date, c_app, c_attend, c_planned, c_acts, c_scored, c_order = (x[keep] for x in cat)
+    del cat, keep
     c_therapy = np.asarray(rng.integers(0, len(THERAPY_CODES), c_pw.shape[0]))
     # ---------------------------------------------------------------- scores
     cls = _outcome_class(rng, n, treated, imd, age, effect[prov])
     adsm = np.array([d.adsm for d in DESCRIPTORS])[descriptor]
     adsm_recorded = (adsm >= 0) & (rng.random(n) < 0.8)
-    # position of each scored contact among the in-window, pre-discharge scored contacts
+    # position of each scored contact among the pre-discharge scored contacts, by date
     sc_idx = np.flatnonzero(c_scored & (c_date <= D[c_pw]))
-    # contacts are sorted by pathway within a month, not across months: sort scored by (pw, date)
     so = sc_idx[np.lexsort((c_date[sc_idx], c_pw[sc_idx]))]
     counts = np.bincount(c_pw[so], minlength=n)
     _, pos = _group_positions(counts)
     K = counts[c_pw[so]]
     frac = np.where(K > 1, pos / np.maximum(K - 1, 1), 0.0)
+    del sc_idx, pos, K, counts
     fu_idx = np.flatnonzero(c_scored & (c_date > D[c_pw]))
     s_contact_l: list[Arr] = []
     s_meas_l: list[Arr] = []
     s_val_l: list[Arr] = []
+    so_pw = c_pw[so]
+    fu_pw = c_pw[fu_idx]
     for mi, m in enumerate(MEASURES):  # one pass per measure (12), vectorised inside
         rec = np.ones(n, dtype=bool) if mi < 2 else adsm_recorded & (adsm == mi)
         if not rec.any():
@@ -477,25 +553,26 @@ def simulate(
         last = np.zeros(n, dtype=np.int64)
         ri = np.flatnonzero(rec)
         first[ri], last[ri] = _first_last(rng, m, cls[ri])
-        take = so[rec[c_pw[so]]]
-        f = frac[rec[c_pw[so]]]
-        p = c_pw[take]
+        sel = rec[so_pw]
+        take = so[sel]
+        f = frac[sel]
+        p = so_pw[sel]
         is_end = (f == 0.0) | (f == 1.0)
         noise = np.where(is_end, 0, np.round(rng.normal(0, 0.06, take.shape[0]) * (m.hi - m.lo)))
         val = np.round(first[p] + (last[p] - first[p]) * f + noise).astype(np.int64)
         val = (np.clip(val, m.lo, m.hi) // m.unit) * m.unit
-        fu = fu_idx[rec[c_pw[fu_idx]]]
-        fval = np.clip(last[c_pw[fu]] + np.round(rng.normal(0, 0.05, fu.shape[0]) * m.hi), m.lo,
-                       m.hi).astype(np.int64) // m.unit * m.unit  # fmt: skip
+        fsel = rec[fu_pw]
+        fu = fu_idx[fsel]
+        fval = np.clip(last[fu_pw[fsel]] + np.round(rng.normal(0, 0.05, fu.shape[0]) * m.hi),
+                       m.lo, m.hi).astype(np.int64) // m.unit * m.unit  # fmt: skip
         s_contact_l += [take, fu]
-        s_meas_l += [np.full(take.shape[0] + fu.shape[0], mi)]
-        s_val_l += [val, fval]
+        s_meas_l += [np.full(take.shape[0] + fu.shape[0], mi, dtype=np.int8)]
+        s_val_l += [val.astype(np.int32), fval.astype(np.int32)]
     s_contact = np.concatenate(s_contact_l)
     s_measure = np.concatenate(s_meas_l)
     s_value = np.concatenate(s_val_l)
+    del s_contact_l, s_meas_l, s_val_l
     s_in_606 = c_acts[s_contact] == ACT_NONE
-    s_pw = c_pw[s_contact]
-    s_date = c_date[s_contact]
     # same-day duplicates recorded against the referral with a lower value (max rule)
     dup = np.flatnonzero(
         (s_measure == 0)
@@ -504,11 +581,9 @@ def simulate(
         & (rng.random(s_contact.shape[0]) < 0.02)
     )
     dup_val = np.maximum(s_value[dup] - 100 * rng.integers(1, 4, dup.shape[0]), 0)
-    s_contact = np.concatenate([s_contact, np.full(dup.shape[0], -1)])
-    s_pw = np.concatenate([s_pw, s_pw[dup]])
-    s_date = np.concatenate([s_date, s_date[dup]])
+    s_contact = np.concatenate([s_contact, s_contact[dup]])
     s_measure = np.concatenate([s_measure, s_measure[dup]])
-    s_value = np.concatenate([s_value, dup_val])
+    s_value = np.concatenate([s_value, dup_val.astype(np.int32)])
     s_in_606 = np.concatenate([s_in_606, np.ones(dup.shape[0], dtype=bool)])
     # ---------------------------------------------------------------- internet-enabled logs
     lk = np.flatnonzero(s_is_log & (ss_date <= we))
@@ -522,19 +597,22 @@ def simulate(
         [rng.integers(15, 121, lk.shape[0]), np.zeros(z.shape[0], np.int64)]
     )
     l_prog = rng.integers(0, len(IET_PROGRAMMES), n)[l_pw]
-    lo = np.lexsort((l_start, l_pw, prov[l_pw], month_of_day(l_start)))
-    return Truth(
-        n=n, providers=providers, window_start=ws, window_end=we, month0=month0, months=months,
-        provider_effect=effect, commissioners_of=comm_of,
-        prov=prov, comm=comm, gender=gender, ethnic=ethnic, imd=imd, age=age, source=source,
-        employ=employ, R=R, D=D, end_code=end_code, descriptor=descriptor, pres_code=pres_code,
-        secondary=secondary,
-        c_pw=c_pw, c_date=c_date, c_app=c_app, c_attend=c_attend, c_planned=c_planned,
-        c_acts=c_acts, c_therapy=c_therapy,
-        s_contact=s_contact, s_pw=s_pw, s_date=s_date, s_measure=s_measure, s_value=s_value,
-        s_in_606=s_in_606,
-        l_pw=l_pw[lo], l_start=l_start[lo], l_duration=l_duration[lo], l_prog=l_prog[lo],
-    )  # fmt: skip
+    i32, i16, i8 = np.int32, np.int16, np.int8
+    return {
+        "prov": prov.astype(i16), "comm": comm.astype(i16), "gender": gender.astype(i8),
+        "ethnic": ethnic.astype(i8), "imd": imd.astype(i8), "age": age.astype(i16),
+        "source": source.astype(i8), "employ": employ.astype(i8), "R": R.astype(i32),
+        "D": D.astype(i32), "end_code": end_code.astype(i8), "descriptor": descriptor.astype(i8),
+        "pres_code": pres_code.astype(i8), "secondary": secondary.astype(i8),
+        "c_pw": (c_pw + offset).astype(i32), "c_date": c_date.astype(i32),
+        "c_app": c_app.astype(i8), "c_attend": c_attend.astype(i8), "c_planned": c_planned,
+        "c_acts": c_acts.astype(i8), "c_therapy": c_therapy.astype(i8),
+        "c_order": c_order.astype(i8),
+        "s_contact": s_contact.astype(i32), "s_measure": s_measure, "s_value": s_value,
+        "s_in_606": s_in_606,
+        "l_pw": (l_pw + offset).astype(i32), "l_start": l_start.astype(i32),
+        "l_duration": l_duration.astype(i16), "l_prog": l_prog.astype(i8),
+    }  # fmt: skip
 
 
 def _contacts(
@@ -561,7 +639,7 @@ def _outcome_class(
     """Outcome class per pathway: recovery propensity by deprivation, age and provider."""
     logit = np.full(n, 0.06)
     decile = np.where(imd == 0, 5.5, imd)
-    logit += 0.05 * (decile - 5.5)
+    logit += 0.065 * (decile - 5.5)
     logit += np.select([age < 18, age <= 25, age <= 64, age <= 74], [-0.1, -0.25, 0.0, 0.35], 0.3)
     logit += effect
     p_good = 1.0 / (1.0 + np.exp(-logit))

@@ -179,7 +179,8 @@ def nhs_fields(t: Truth, idx: EventIndex, pw: Arr, cutoff: Arr, discharged: Arr)
     Notes
     -----
     measures.md §1 "Fields", "Scores", "Anxiety measure", "Outcome flags"; thresholds are the
-    measures.md §4 defaults (``synth_model.MEASURES``).
+    measures.md §4 defaults (``synth_model.MEASURES``). Rows are processed in pathway order
+    (look-ups in sorted keys are then cache friendly) and returned in the given order.
 
     Examples
     --------
@@ -189,6 +190,14 @@ def nhs_fields(t: Truth, idx: EventIndex, pw: Arr, cutoff: Arr, discharged: Arr)
     >>> bool((f.recovery <= f.completed).all())
     True
     """
+    order = np.argsort(pw, kind="stable")
+    back = np.empty_like(order)
+    back[order] = np.arange(order.shape[0])
+    f = _nhs_fields(t, idx, pw[order], cutoff[order], discharged[order])
+    return NhsFields(**{k: v[back] for k, v in vars(f).items()})
+
+
+def _nhs_fields(t: Truth, idx: EventIndex, pw: Arr, cutoff: Arr, discharged: Arr) -> NhsFields:
     start = t.R[pw]
     lo, hi = _span(idx.sessions, pw, start, cutoff)
     cnt = hi - lo

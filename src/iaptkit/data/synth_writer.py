@@ -105,12 +105,18 @@ def _dates(days: Arr, null: Arr | None = None) -> pa.Array:
     return pa.array(days.astype(np.int32), type=pa.date32(), mask=mask)
 
 
+_SCORE_TEXT = pa.array(
+    [str(v) for v in range(501)] + [f"{v // 100}.{v % 100:02d}" for v in range(501)],
+    type=pa.string(),
+)
+_DECIMALS = np.array([m.decimals for m in MEASURES])
+
+
 def _scores(values: Arr, measure: Arr, null: Arr | None = None) -> pa.Array:
-    """Scores in hundredths written as text: integers, or two decimals for the MI."""
-    dec = np.array([m.decimals for m in MEASURES])[measure] > 0
-    whole = pc.cast(pa.array(values // 100), pa.string())
-    frac = pc.utf8_lpad(pc.cast(pa.array(values % 100), pa.string()), 2, "0")
-    text = pc.if_else(pa.array(dec), pc.binary_join_element_wise(whole, frac, "."), whole)
+    """Scores in hundredths written as text: integers, or two decimals for the MI (1.00-5.00)."""
+    dec = _DECIMALS[measure] > 0
+    index = np.where(dec, 501 + np.clip(values, 0, 500), np.clip(values // 100, 0, 500))
+    text = _SCORE_TEXT.take(pa.array(index))
     if null is not None:
         text = pc.if_else(pa.array(null), pa.scalar(None, pa.string()), text)
     return text
@@ -134,7 +140,7 @@ class TableSink:
         if w is None:
             path = self.folder / f"{table}.{self.fmt}"
             if self.fmt == "parquet":
-                w = pq.ParquetWriter(path, schema, compression="zstd")
+                w = pq.ParquetWriter(path, schema, compression="snappy")
             else:
                 w = pcsv.CSVWriter(
                     path, schema, write_options=pcsv.WriteOptions(quoting_style="needed")
@@ -181,26 +187,26 @@ class MonthCutter:
         self._pw_order = np.lexsort((np.arange(t.n), t.prov))
         self._mR = month_of_day(t.R) - t.month0
         self._mD = month_of_day(t.D) - t.month0
-        self._c_month = month_of_day(t.c_date) - t.month0
-        self._l_month = month_of_day(t.l_start) - t.month0
+        self._c_month = (month_of_day(t.c_date) - t.month0).astype(np.int16)
+        self._l_month = (month_of_day(t.l_start) - t.month0).astype(np.int16)
         n_act = np.isin(t.c_acts, (ACT_THERAPY, ACT_BOTH)).astype(np.int64) + np.isin(
             t.c_acts, (ACT_BOTH, ACT_ES)
         )
         self._act_start = np.cumsum(n_act) - n_act
-        s_month = month_of_day(t.s_date) - t.month0
-        keep = t.s_date <= t.window_end
-        o = np.lexsort((t.s_measure, t.s_date, t.s_pw, t.prov[t.s_pw], s_month))
-        o = o[keep[o]]
-        self._s607 = o[~t.s_in_606[o]]
-        self._s606 = o[t.s_in_606[o]]
-        self._s607_m = s_month[self._s607]
-        self._s606_m = s_month[self._s606]
+        # scores in contact order (contacts are in month, provider, pathway, day order)
+        o = np.argsort(t.s_contact.astype(np.int64) * 16 + t.s_measure, kind="stable")
+        self._s607 = o[~t.s_in_606[o]].astype(np.int32)
+        self._s606 = o[t.s_in_606[o]].astype(np.int32)
+        del o
+        self._s607_m = self._c_month[t.s_contact[self._s607]]
+        self._s606_m = self._c_month[t.s_contact[self._s606]]
         self._ref_order = np.lexsort((np.arange(t.n), t.prov, self._mR))
         self._ref_m = self._mR[self._ref_order]
 
     def sub_id(self, m: int, prov: Arr) -> Arr:
         """Primary UniqueSubmissionID of provider ``prov`` in month ``m`` (0-based)."""
-        return 100_000 + m * 1000 + prov
+        out: Arr = 100_000 + m * 1000 + prov.astype(np.int64)
+        return out
 
     def _expand(self, m: int, rows: Arr, prov: Arr) -> tuple[Arr, Arr, Arr]:
         """Rows of the primaries, then the copies in refreshes: (rows, sub id, is-primary)."""
@@ -306,25 +312,27 @@ class MonthCutter:
                                                      a_code[ar])),
         })  # fmt: skip
         # ------------------------------------------------------------ IDS607 / IDS606
-        s0, s1 = np.searchsorted(self._s607_m, [m, m + 1])
-        sr, ssub, _ = self._expand(m, self._s607[s0:s1], t.prov[t.s_pw[self._s607[s0:s1]]])
         tools = pa.array([ms.tool for ms in MEASURES], type=pa.string())
-        out["IDS607CodedScoreAssessmentAct"] = pa.table({
-            **self._common(m, ssub, t.prov[t.s_pw[sr]], sr.shape[0]),
-            "PathwayID": pathway_ids.take(pa.array(t.s_pw[sr])),
-            "CareActId": _ids("CA", self._act_start[t.s_contact[sr]]),
-            "CodedAssToolType": tools.take(pa.array(t.s_measure[sr])),
-            "PersScore": _scores(t.s_value[sr], t.s_measure[sr]),
-        })  # fmt: skip
-        s0, s1 = np.searchsorted(self._s606_m, [m, m + 1])
-        sr, ssub, _ = self._expand(m, self._s606[s0:s1], t.prov[t.s_pw[self._s606[s0:s1]]])
-        out["IDS606CodedScoreAssessmentRefer"] = pa.table({
-            **self._common(m, ssub, t.prov[t.s_pw[sr]], sr.shape[0]),
-            "PathwayID": pathway_ids.take(pa.array(t.s_pw[sr])),
-            "CodedAssToolType": tools.take(pa.array(t.s_measure[sr])),
-            "PersScore": _scores(t.s_value[sr], t.s_measure[sr]),
-            "AssToolCompDate": _dates(t.s_date[sr]),
-        })  # fmt: skip
+        for table, order, months in (
+            ("IDS607CodedScoreAssessmentAct", self._s607, self._s607_m),
+            ("IDS606CodedScoreAssessmentRefer", self._s606, self._s606_m),
+        ):
+            s0, s1 = np.searchsorted(months, [m, m + 1])
+            part = order[s0:s1]
+            sr, ssub, _ = self._expand(m, part, t.prov[t.c_pw[t.s_contact[part]]].astype(np.int64))
+            contact = t.s_contact[sr]
+            spw = t.c_pw[contact]
+            cols = {
+                **self._common(m, ssub, t.prov[spw], sr.shape[0]),
+                "PathwayID": pathway_ids.take(pa.array(spw)),
+                "CodedAssToolType": tools.take(pa.array(t.s_measure[sr])),
+                "PersScore": _scores(t.s_value[sr], t.s_measure[sr]),
+            }
+            if table.startswith("IDS607"):
+                cols["CareActId"] = _ids("CA", self._act_start[contact])
+            else:
+                cols["AssToolCompDate"] = _dates(t.c_date[contact])
+            out[table] = pa.table(cols)
         # ------------------------------------------------------------ IDS205
         l0, l1 = np.searchsorted(self._l_month, [m, m + 1])
         lr, lsub, _ = self._expand(m, np.arange(l0, l1), t.prov[t.l_pw[l0:l1]])

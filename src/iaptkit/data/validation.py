@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import ibis
 import ibis.expr.types as ir
 
-from iaptkit.data.loading import Extract, load_extract, typed_column
+from iaptkit.data.loading import Extract, load_extract, trim_text, typed_column
 from iaptkit.data.schema import CODE_LISTS, TABLES, TableSpec
 from iaptkit.data.submissions import counted_rows, exclusion_columns, exclusion_counts
 
@@ -261,7 +261,7 @@ def _table_rules(
     checks: dict[str, tuple[str, str, ir.BooleanValue]] = {}
     for f in present:
         value = raw[f.name]
-        has_text = value.notnull() & (value.strip().length() > 0)
+        has_text = value.notnull() & (trim_text(value).length() > 0)
         if f.type in _PARSE_RULES:
             bad = has_text & typed_column(value, f).isnull()
             expected = {
@@ -275,7 +275,7 @@ def _table_rules(
             bad = has_text & ~value.isin(allowed)
             checks[f"code_not_in_list|{f.name}"] = (f.name, ", ".join(allowed), bad)
         if f.type == "score":
-            bad = has_text & ~value.strip().re_search(_score_pattern())
+            bad = has_text & ~trim_text(value).re_search(_score_pattern())
             checks[f"score_unparseable|{f.name}"] = (f.name, "a plain decimal number", bad)
     if spec.name in _SCORE_TABLES and definitions is not None:
         _score_checks(raw, present, definitions, checks)
@@ -334,8 +334,8 @@ def _score_checks(
     names = {f.name for f in present}
     if not {"CodedAssToolType", "PersScore"} <= names:
         return
-    tool = raw.CodedAssToolType.strip()
-    text = raw.PersScore.strip()
+    tool = trim_text(raw.CodedAssToolType)
+    text = trim_text(raw.PersScore)
     number = ibis.ifelse(
         text.re_search(_score_pattern()).fill_null(False),
         text.try_cast("decimal(12, 4)"),

@@ -9,6 +9,8 @@ ACRO (AI-SDC/ACRO, ``acro/record.py``, ``Records.finalise_json``) writes::
 with ``sdc.summary`` holding ``suppressed`` and per-check counts (``negative``, ``missing``,
 ``threshold``, ``p-ratio``, ``nk-rule``, ``all-values-are-same``) and ``sdc.cells`` the
 ``[row, column]`` positions per check, and ``outcome`` a table-shaped ``{column: {row: text}}``.
+For iaptkit's tables the positions and the outcome refer to the exported CSV (the long
+export view: dims, ``value``, ``policy_id``, ``policy_version``).
 
 iaptkit fills these from its own register. Primary and secondary suppressions are listed
 together under ``threshold`` (the export must not tell them apart: disclosure-control.md, "The
@@ -86,7 +88,10 @@ def wide_view(long: pd.DataFrame, dims: Sequence[str]) -> pd.DataFrame:
 
 
 def table_sdc(wide: pd.DataFrame) -> dict[str, Any]:
-    """ACRO's ``sdc`` dict for a published wide table: suppressed cells under ``threshold``.
+    """ACRO's ``sdc`` dict for a published table: ``[row, column]`` of each ``*`` cell.
+
+    The positions index the given frame (data rows and columns from 0), all suppressed cells
+    listed under ``threshold`` (primary and secondary are not told apart).
 
     Examples
     --------
@@ -126,10 +131,10 @@ def acro_record(output: Output, export_dir: Path, files: Sequence[str]) -> dict[
     for name in files:
         sdc: dict[str, Any] = {}
         if name.endswith(".csv") and output.kind in ("table", "figure"):
-            long = pd.read_csv(export_dir / name, dtype=str, keep_default_na=False)
-            wide = wide_view(long, output.dims)
-            sdc = table_sdc(wide)
-            outcome = outcome or _outcome(wide)
+            # positions index the exported file itself (data rows from 0, its columns)
+            table = pd.read_csv(export_dir / name, dtype=str, keep_default_na=False)
+            sdc = table_sdc(table)
+            outcome = outcome or _outcome(table)
         file_entries.append({"name": name, "sdc": sdc})
     properties: dict[str, Any] = {
         "method": output.kind,

@@ -20,7 +20,11 @@ file-type          fail     a file type not on the allow-list (review if allowed
 unreadable         fail     a file that cannot be parsed
 ================== ======== =============================================================
 
-A file's status is the worst of its findings (no finding: ``pass``). Stripped notebooks pass.
+Locations: ``row N`` counts data rows from 1 (the header line is not a row), ``column NAME``,
+``sheet NAME`` for workbooks, ``cell I, output J`` (from 0) for notebooks. Count rules apply to
+count-like columns only: whole numbers >= 0 (``*`` and other suppression marks allowed) in a
+column not named like an id, code, date, rate, percentage, mean, score, age or decile. A file's
+status is the worst of its findings (no finding: ``pass``). Stripped notebooks pass.
 """
 
 from __future__ import annotations
@@ -527,22 +531,20 @@ def check_command(
 ) -> int:
     """``iaptkit check``: print findings to stderr, optionally write JSON; exit code 0 or 1."""
     from rich.console import Console
-    from rich.table import Table
+    from rich.markup import escape
 
     from iaptkit.release.register import write_atomic
 
     facts = policy_facts(policy)
     reports = check_paths(paths, policy=facts)
-    console = Console(stderr=True)
-    table = Table(title=f"iaptkit check (policy {facts.id} {facts.version})")
-    for col in ("file", "status", "location", "rule", "message"):
-        table.add_column(col)
+    console = Console(stderr=True, soft_wrap=True, highlight=False)
+    console.print(f"iaptkit check under policy {facts.id} {facts.version}")
+    colour = {"pass": "green", "review": "yellow", "fail": "bold red"}
     for rep in reports:
-        if not rep.findings:
-            table.add_row(rep.file, rep.status, "", "", "")
+        console.print(f"[{colour[rep.status]}]{rep.status.upper()}[/] {escape(rep.file)}")
         for f in rep.findings:
-            table.add_row(rep.file, rep.status, f.location, f.rule, f.message)
-    console.print(table)
+            line = f"    {f.location}  ({f.severity}) {f.rule}: {f.message}"
+            console.print(escape(line))
     failed = [r for r in reports if r.status == "fail"]
     console.print(
         f"{len(reports)} file(s): {len(failed)} fail, "

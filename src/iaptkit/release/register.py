@@ -66,26 +66,43 @@ _IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".svg", ".gif"})
 
 
 class _Certificate(Protocol):
-    passed: bool
+    @property
+    def passed(self) -> bool: ...
 
     def to_dict(self, *, internal: bool = False) -> dict[str, Any]: ...
 
 
 class _Policy(Protocol):
-    id: str
-    version: str
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def version(self) -> str: ...
 
 
 class _Protected(Protocol):
-    """The parts of :class:`iaptkit.sdc.ProtectedTable` the register uses."""
+    """The parts of :class:`iaptkit.sdc.ProtectedTable` the register uses (read-only)."""
 
-    name: str
-    dims: tuple[str, ...]
-    policy: Any
-    population: str
-    description: str
-    cells: pd.DataFrame
-    certificate: Any
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def dims(self) -> tuple[str, ...]: ...
+
+    @property
+    def policy(self) -> Any: ...
+
+    @property
+    def population(self) -> str: ...
+
+    @property
+    def description(self) -> str: ...
+
+    @property
+    def cells(self) -> pd.DataFrame: ...
+
+    @property
+    def certificate(self) -> Any: ...
 
     @property
     def audit_passed(self) -> bool: ...
@@ -96,9 +113,14 @@ class _Protected(Protocol):
 
 
 class _Check(Protocol):
-    name: str
-    status: str
-    reasons: tuple[str, ...]
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def status(self) -> str: ...
+
+    @property
+    def reasons(self) -> tuple[str, ...]: ...
 
 
 def combine_status(statuses: Sequence[str]) -> Status:
@@ -459,7 +481,7 @@ class Release:
         audit passed and the file checks of the export view pass; ``fail`` for an unprotected
         table or a failed audit.
         """
-        from iaptkit.release.checks import check_file
+        from iaptkit.release.checks import check_file, policy_facts
 
         if isinstance(pt, pd.DataFrame):
             uid = self._uid(name or "unprotected_table")
@@ -494,7 +516,12 @@ class Release:
         else:
             statuses.append("fail")
             reasons.append(_audit_reason(pt.certificate))
-        report = check_file(self.path / "outputs" / f"{uid}.csv", policy=pt.policy)
+        facts = policy_facts(pt.policy)
+        if facts.rounding_applies_to == "sub-national":
+            # protect() rounded the sub-national counts; national ones are unrounded by design
+            # and a file check cannot tell them apart, so only the count rules apply here
+            facts = replace(facts, rounding_applies_to="none")
+        report = check_file(self.path / "outputs" / f"{uid}.csv", policy=facts)
         statuses.append(report.status)
         reasons.extend(f"file check: {f.describe()}" for f in report.findings)
         if definitions_version is None and "definitions_version" in pt.cells.columns:

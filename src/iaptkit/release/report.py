@@ -71,17 +71,21 @@ def _table_html(
 def _checker_overlays(
     cells: pd.DataFrame, dims: Sequence[str], wide: pd.DataFrame
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Status classes and true values of suppressed cells, aligned with ``wide``."""
+    """Status classes and underlying counts (where not shown as they are), aligned with wide."""
     data = cells.copy()
     data["cls"] = (
         data["status"]
         .map({"primary": "primary", "secondary": "secondary", "structural_zero": "structural-zero"})
         .fillna("")
     )
-    data["true"] = [
-        str(int(v)) if s in ("primary", "secondary") and pd.notna(v) else ""
-        for v, s in zip(data["value"], data["status"], strict=True)
-    ]
+    # the underlying count wherever it differs from what is shown (suppressed or rounded)
+    shown = data["display"] if "display" in data.columns else data["status"]
+    true_values: list[str] = []
+    for value, status, display in zip(data["value"], data["status"], shown, strict=True):
+        text = "" if pd.isna(value) else str(int(value))
+        differs = status in ("primary", "secondary") or str(display) != text
+        true_values.append(text if differs else "")
+    data["true"] = true_values
     dims = [d for d in dims if d in data.columns]
     out = []
     for column in ("cls", "true"):
@@ -169,7 +173,7 @@ def _output_html(release: Release, out: Output, mode: Mode, exported: bool) -> s
         ("residual df", "" if out.df_resid is None else out.df_resid),
         ("files", ", ".join(out.files)),
     ]
-    dl = "".join(f"<dt>{_e(k)}</dt><dd>{_e(v)}</dd>" for k, v in meta if v not in ("", None))
+    dl = "".join(f"<dt>{_e(k)}</dt><dd>{_e(v)}</dd>" for k, v in meta if v not in ("", None, "{}"))
     shown = mode == "checker" or exported
     # reasons of outputs left out can name cells and values: only the checker's copy has them
     reasons = "".join(f"<li>{_e(r)}</li>" for r in out.reasons) if shown else ""
@@ -298,7 +302,7 @@ def render_report(release: Release, *, mode: Mode, exported: Sequence[str] = ())
         version=_e(__version__),
         mode=mode,
         banner=_e(banner),
-        meta="".join(f"<dt>{_e(k)}</dt><dd>{_e(v)}</dd>" for k, v in meta),
+        meta="".join(f"<dt>{_e(k)}</dt><dd>{_e(v)}</dd>" for k, v in meta if v),
         counts=counts,
         cross_audit=_cross_audit_html(release.cross_audit_result, mode),
         outputs="\n".join(_output_html(release, o, mode, o.uid in exported_set) for o in outputs),

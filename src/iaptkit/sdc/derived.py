@@ -35,8 +35,8 @@ from scipy import sparse
 
 from iaptkit.errors import ConfigError
 from iaptkit.sdc.policies import Policy, load_policy
-from iaptkit.sdc.protect import solve_cells
 from iaptkit.sdc.rules import primary_mask
+from iaptkit.sdc.solve import solve_cells
 from iaptkit.sdc.tables import CellTable
 
 if TYPE_CHECKING:

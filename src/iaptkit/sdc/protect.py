@@ -11,23 +11,21 @@ that share cells jointly; :func:`audit_release` audits already-protected tables 
 
 from __future__ import annotations
 
-import html
-import importlib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 from scipy import sparse
 
-from iaptkit.errors import AuditFailedError, ConfigError
-from iaptkit.sdc.cells import CellSpace
+from iaptkit.errors import ConfigError
 from iaptkit.sdc.policies import Policy, load_policy
-from iaptkit.sdc.rules import CellRules, apply_policy
+from iaptkit.sdc.protected import ProtectedTable, audit_release, cell_label, info_loss
+from iaptkit.sdc.solve import cells_frame, solve_cells
 from iaptkit.sdc.tables import (
     TOTAL,
     CellTable,
@@ -38,393 +36,17 @@ from iaptkit.sdc.tables import (
     merge_cells,
 )
 
-if TYPE_CHECKING:
-    from iaptkit.sdc.audit import AuditCertificate
-
 __all__ = [
     "ProtectedTable",
-    "SolvedCells",
     "TableRequest",
     "audit_release",
     "protect",
     "protect_linked",
-    "solve_cells",
 ]
 
-STATUSES: tuple[str, ...] = ("published", "primary", "secondary", "structural_zero")
 _POP = "__population__"
-_ZERO_SHOWN_COST = 1e6
 
 BoolArray = npt.NDArray[np.bool_]
-
-
-# --------------------------------------------------------------------------- solving
-
-
-@dataclass(frozen=True, eq=False)
-class SolvedCells:
-    """The outcome of protecting a cell space (internal; one per protect call).
-
-    Attributes
-    ----------
-    space
-        The :class:`CellSpace` that was solved and audited.
-    suppressed
-        Final mask (primary + secondary, and sum-of-rounded totals above a suppressed cell).
-    status
-        Per-cell status (one of :data:`STATUSES`).
-    published
-        Published whole numbers (meaningless where suppressed).
-    certificate
-        The audit certificate of ``suppressed``.
-    rules
-        The policy's cell rules.
-    """
-
-    space: CellSpace
-    suppressed: BoolArray
-    status: npt.NDArray[np.object_]
-    published: npt.NDArray[np.int64]
-    certificate: AuditCertificate
-    rules: CellRules
-
-
-def _solver() -> Any:
-    return importlib.import_module("iaptkit.sdc.secondary")
-
-
-def _auditor() -> Any:
-    return importlib.import_module("iaptkit.sdc.audit")
-
-
-def solve_cells(
-    table: CellTable,
-    policy: Policy,
-    *,
-    national: BoolArray | None = None,
-    structural_zero: BoolArray | None = None,
-    derived_total: BoolArray | None = None,
-    rounding: str = "policy",
-    labels: Sequence[str] = (),
-) -> SolvedCells:
-    """Apply a policy to a cell table, choose secondary suppressions and audit the result.
-
-    Parameters
-    ----------
-    table
-        Cells, true values and relations (and inequalities).
-    policy
-        The policy.
-    national, structural_zero, derived_total
-        Per-cell flags, see :func:`iaptkit.sdc.rules.apply_policy`. ``derived_total`` cells
-        need ``table.inner`` (their published value is the sum of their published inner cells;
-        a derived total above a suppressed cell is suppressed too).
-    rounding
-        ``"policy"`` or ``"midpoint6"``.
-    labels
-        Readable cell names for the certificate.
-
-    Returns
-    -------
-    SolvedCells
-
-    Raises
-    ------
-    AuditFailedError
-        The audit of the final pattern fails (names the failing cells).
-
-    Notes
-    -----
-    Attacker model and criterion: ``shared/domain/disclosure-control.md`` ("The attacker").
-
-    Examples
-    --------
-    >>> import pandas as pd
-    >>> from iaptkit.sdc.tables import build_cells, dim_structure
-    >>> t = build_cells(pd.DataFrame({"a": ["x", "y"], "value": [20, 30]}),
-    ...                 [dim_structure("a", ["x", "y"], margins=True)])
-    >>> s = solve_cells(t, load_policy("sdap"))
-    >>> s.status.tolist(), s.certificate.passed
-    (['published', 'published', 'published'], True)
-    """
-    n = table.n_cells
-    sz = np.zeros(n, bool) if structural_zero is None else np.asarray(structural_zero, bool)
-    derived = np.zeros(n, bool) if derived_total is None else np.asarray(derived_total, bool)
-    if derived.any() and table.inner is None:
-        raise ConfigError("Totals published as sums of rounded cells need the table structure.")
-    if bool((table.values[sz] != 0).any()):
-        bad = np.flatnonzero(sz & (table.values != 0))[:5]
-        names = [labels[i] if labels else f"cell {i}" for i in bad]
-        raise ConfigError(
-            f"Cells declared structural zeros are not zero: {names} "
-            f"(values {table.values[bad].tolist()}); expected 0."
-        )
-    rules = apply_policy(
-        table.values,
-        policy,
-        national=national,
-        structural_zero=sz,
-        derived_total=derived,
-        rounding=rounding,
-    )
-    cost = (1.0 + table.values.astype(np.float64)) * (1.0 + table.level.astype(np.float64))
-    if not policy.zeros_suppressed:
-        cost = np.where((table.values == 0) & ~sz, _ZERO_SHOWN_COST, cost)
-    space = CellSpace(
-        values=table.values.astype(np.int64),
-        relations=sparse.csr_matrix(table.relations, dtype=np.float64),
-        published_lower=rules.published_lower,
-        published_upper=rules.published_upper,
-        suppressed_lower=rules.suppressed_lower,
-        suppressed_upper=rules.suppressed_upper,
-        primary=rules.primary,
-        structural_zero=sz,
-        protection_width=np.full(n, float(policy.protection_width)),
-        cost=cost,
-        inequalities=(
-            None
-            if table.inequalities is None
-            else sparse.csr_matrix(table.inequalities, dtype=np.float64)
-        ),
-        labels=tuple(labels),
-    )
-    if rules.primary.any():
-        mask = np.asarray(_solver().secondary_suppression(space), dtype=bool)
-    else:
-        mask = np.zeros(n, dtype=bool)
-    mask = (mask | rules.primary) & ~sz
-    published = rules.published.copy()
-    if derived.any():
-        assert table.inner is not None
-        inner_mask = (~table.is_margin) & mask
-        under_suppressed = table.inner @ inner_mask.astype(np.int64)
-        mask = mask | (derived & (under_suppressed > 0))
-        inner_pub = np.where(~table.is_margin, published, 0).astype(np.int64)
-        sums = np.asarray(table.inner @ inner_pub, dtype=np.int64)
-        published = np.where(derived, sums, published)
-    certificate = _auditor().audit(space, mask)
-    if not certificate.passed:
-        failures = certificate.failures()
-        shown = "; ".join(
-            f"{c.label}: attacker interval {c.lower:g}..{c.upper:g} ({c.reason})"
-            for c in failures[:5]
-        )
-        raise AuditFailedError(
-            f"The disclosure audit failed for {len(failures)} of {certificate.n_suppressed} "
-            f"suppressed cells under policy {policy.id} v{policy.version}: {shown}. "
-            "The output must not be released."
-        )
-    status = np.full(n, "published", dtype=object)
-    status[mask] = "secondary"
-    status[mask & rules.primary] = "primary"
-    status[sz] = "structural_zero"
-    published = np.where(sz, 0, published).astype(np.int64)
-    return SolvedCells(space, mask, status, published, certificate, rules)
-
-
-# --------------------------------------------------------------------------- the table
-
-
-@dataclass(frozen=True, eq=False)
-class ProtectedTable:
-    """A protected count table: what may be published, the truth for the checker, the audit.
-
-    Attributes
-    ----------
-    name, dims, policy, population, description
-        What the table is.
-    cells
-        INTERNAL long view, one row per cell: dims, ``is_margin``, ``value`` (true),
-        ``published`` (Int64, NA where suppressed), ``display`` (number or ``"*"``), ``status``
-        (published | primary | secondary | structural_zero), ``attacker_lower`` and
-        ``attacker_upper`` (what the published table tells the attacker a priori).
-    certificate
-        The audit certificate (joint, for linked tables).
-    info_loss
-        Cells suppressed (primary, secondary), their share, share of the total count
-        suppressed, rounding error.
-    relations
-        ``(m, len(cells))`` sparse: the additive relations between the rows of ``cells``.
-    inequalities
-        Optional ``(k, len(cells))`` sparse known inequalities.
-    totals
-        For each dim, the label of its grand total (``"Total"`` or a hierarchy root).
-    rounding
-        The rounding used (``"policy"`` or ``"midpoint6"``).
-    """
-
-    name: str
-    dims: tuple[str, ...]
-    policy: Policy
-    population: str
-    description: str
-    cells: pd.DataFrame
-    certificate: AuditCertificate
-    info_loss: Mapping[str, float]
-    relations: sparse.csr_matrix = field(repr=False)
-    inequalities: sparse.csr_matrix | None = field(default=None, repr=False)
-    totals: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
-    rounding: str = "policy"
-
-    @property
-    def audit_passed(self) -> bool:
-        """Whether the audit passed (a refused table is never constructed, so normally True)."""
-        return bool(self.certificate.passed)
-
-    def published_long(self) -> pd.DataFrame:
-        """EXPORT view: dims + ``value`` (number or ``"*"``) + ``policy_id``, ``policy_version``.
-
-        Examples
-        --------
-        >>> pt = protect(pd.DataFrame({"a": ["x", "y"], "n": [20, 30]}), ["a"], "n",
-        ...              policy="sdap")
-        >>> pt.published_long()["value"].tolist()
-        ['20', '30', '50']
-        """
-        out = self.cells[list(self.dims)].copy()
-        out["value"] = self.cells["display"].to_numpy()
-        out["policy_id"] = self.policy.id
-        out["policy_version"] = self.policy.version
-        return out.reset_index(drop=True)
-
-    def published_wide(self, columns: str | None = None) -> pd.DataFrame:
-        """EXPORT view, wide: one column per label of ``columns`` (default: the last dim)."""
-        col = columns or self.dims[-1]
-        if col not in self.dims:
-            raise ConfigError(f"Table {self.name!r}: {col!r} is not one of its dims {self.dims}.")
-        rows = [d for d in self.dims if d != col]
-        long = self.published_long()
-        order = list(dict.fromkeys(long[col].tolist()))
-        if not rows:
-            wide = pd.DataFrame(
-                [long.set_index(col)["value"].reindex(order).tolist()], columns=order
-            )
-        else:
-            wide = long.pivot(index=rows, columns=col, values="value")
-            wide = wide.reindex(columns=order)
-            row_order = list(dict.fromkeys(map(tuple, long[rows].to_numpy().tolist())))
-            wide = wide.reindex(
-                pd.MultiIndex.from_tuples(row_order, names=rows)
-                if len(rows) > 1
-                else pd.Index([r[0] for r in row_order], name=rows[0])
-            )
-            wide = wide.reset_index()
-        wide.columns.name = None
-        wide["policy_id"] = self.policy.id
-        wide["policy_version"] = self.policy.version
-        return wide
-
-    def underlying(self) -> pd.DataFrame:
-        """The truth beside what is published (for the output checker, never exported)."""
-        cols = [*self.dims, "is_margin", "value", "display", "status"]
-        return self.cells[cols].rename(columns={"display": "published"}).reset_index(drop=True)
-
-    def to_csv(self, path: str | Path) -> Path:
-        """Write the export view (:meth:`published_long`) to ``path`` as CSV."""
-        p = Path(path)
-        p.parent.mkdir(parents=True, exist_ok=True)
-        self.published_long().to_csv(p, index=False)
-        return p
-
-    def _repr_html_(self) -> str:
-        col = self.dims[-1]
-        rows = [d for d in self.dims if d != col]
-        cells = self.cells
-        order = list(dict.fromkeys(cells[col].tolist()))
-        row_keys = (
-            list(dict.fromkeys(map(tuple, cells[rows].to_numpy().tolist()))) if rows else [()]
-        )
-        lookup = {(*(r[d] for d in rows), r[col]): r for r in cells.to_dict("records")}
-        e = html.escape
-        loss = self.info_loss
-        head = (
-            f"<div class='iaptkit-protected'><b>{e(self.name)}</b> &mdash; policy "
-            f"<code>{e(self.policy.id)} v{e(self.policy.version)}</code>; audit "
-            f"<b style='color:{'#2e7d32' if self.audit_passed else '#c62828'}'>"
-            f"{'passed' if self.audit_passed else 'FAILED'}</b>; "
-            f"{int(loss.get('suppressed_primary', 0))} primary + "
-            f"{int(loss.get('suppressed_secondary', 0))} secondary suppressions "
-            f"({100 * loss.get('suppressed_share', 0.0):.1f}% of cells)"
-        )
-        if self.population:
-            head += f"<br>population: {e(self.population)}"
-        parts = [head, "<table style='border-collapse:collapse'><tr>"]
-        parts += [f"<th>{e(d)}</th>" for d in rows]
-        parts += [f"<th>{e(str(c))}</th>" for c in order]
-        parts.append("</tr>")
-        styles = {
-            "primary": "background:#ffcdd2;color:#b71c1c;font-weight:bold",
-            "secondary": "background:#ffe0b2;color:#e65100;font-weight:bold",
-            "structural_zero": "color:#9e9e9e",
-            "published": "",
-        }
-        for rk in row_keys:
-            parts.append("<tr>")
-            parts += [f"<th style='text-align:left'>{e(str(x))}</th>" for x in rk]
-            for c in order:
-                rec = lookup.get((*rk, c))
-                if rec is None:
-                    parts.append("<td></td>")
-                    continue
-                style = styles[str(rec["status"])]
-                if rec["is_margin"]:
-                    style += ";border-top:1px solid #999" if style else "border-top:1px solid #999"
-                title = f"{rec['status']}"
-                parts.append(
-                    f"<td style='text-align:right;padding:2px 6px;{style}' title='{e(title)}'>"
-                    f"{e(str(rec['display']))}</td>"
-                )
-            parts.append("</tr>")
-        parts.append(
-            "</table><small>red = suppressed by the policy (primary), orange = secondary "
-            "suppression; both are exported as *.</small></div>"
-        )
-        return "".join(parts)
-
-
-def _info_loss(cells: pd.DataFrame) -> Mapping[str, float]:
-    status = cells["status"]
-    suppressed = status.isin(["primary", "secondary"])
-    inner = ~cells["is_margin"].to_numpy(dtype=bool)
-    total_inner = float(cells.loc[inner, "value"].sum())
-    supp_inner = float(cells.loc[inner & suppressed.to_numpy(), "value"].sum())
-    shown = ~suppressed
-    err = (cells.loc[shown, "published"].astype("float64") - cells.loc[shown, "value"]).abs()
-    return MappingProxyType(
-        {
-            "cells": float(len(cells)),
-            "suppressed_primary": float((status == "primary").sum()),
-            "suppressed_secondary": float((status == "secondary").sum()),
-            "suppressed_share": float(suppressed.mean()) if len(cells) else 0.0,
-            "suppressed_count_share": supp_inner / total_inner if total_inner else 0.0,
-            "rounding_abs_error_total": float(err.sum()),
-            "rounding_abs_error_max": float(err.max()) if len(err) else 0.0,
-        }
-    )
-
-
-def _cells_frame(
-    keys: pd.DataFrame,
-    dims: Sequence[str],
-    is_margin: BoolArray,
-    solved: SolvedCells,
-    positions: npt.NDArray[np.int64],
-) -> pd.DataFrame:
-    mask = solved.suppressed[positions]
-    lower, upper = solved.space.attacker_bounds(solved.suppressed)
-    published = pd.array(
-        np.where(mask, 0, solved.published[positions]).astype(np.int64), dtype="Int64"
-    )
-    published[mask] = pd.NA
-    out = keys[list(dims)].astype(str).reset_index(drop=True).copy()
-    out["is_margin"] = np.asarray(is_margin, dtype=bool)
-    out["value"] = solved.space.values[positions]
-    out["published"] = published
-    out["display"] = np.where(mask, "*", solved.published[positions].astype(str))
-    out["status"] = solved.status[positions].astype(str)
-    out["attacker_lower"] = lower[positions]
-    out["attacker_upper"] = upper[positions]
-    return out
 
 
 # --------------------------------------------------------------------------- requests
@@ -514,10 +136,6 @@ def _prepare(req: TableRequest) -> _Prepared:
     return _Prepared(req, structures, table, national, structural)
 
 
-def _label(name: str, keys: Mapping[Any, Any], dims: Sequence[str]) -> str:
-    return f"{name}: " + ", ".join(f"{d}={keys[d]}" for d in dims)
-
-
 def _protect_prepared(
     preps: Sequence[_Prepared], policy: Policy, rounding: str
 ) -> tuple[ProtectedTable, ...]:
@@ -588,7 +206,7 @@ def _protect_prepared(
         recs = p.table.keys.to_dict("records")
         for i, j in enumerate(pos):
             if not names[j]:
-                names[j] = _label(p.request.name, recs[i], [s.name for s in p.structures])
+                names[j] = cell_label(p.request.name, recs[i], [s.name for s in p.structures])
     solved = solve_cells(
         merged,
         policy,
@@ -601,7 +219,7 @@ def _protect_prepared(
     out = []
     for p, pos in zip(preps, positions, strict=True):
         dims = tuple(s.name for s in p.structures)
-        cells = _cells_frame(p.table.keys, dims, p.table.is_margin, solved, pos)
+        cells = cells_frame(p.table.keys, dims, p.table.is_margin, solved, pos)
         out.append(
             ProtectedTable(
                 name=p.request.name,
@@ -611,7 +229,7 @@ def _protect_prepared(
                 description=p.request.description,
                 cells=cells,
                 certificate=solved.certificate,
-                info_loss=_info_loss(cells),
+                info_loss=info_loss(cells),
                 relations=p.table.relations,
                 totals=MappingProxyType({s.name: s.top for s in p.structures if s.top}),
                 rounding=rounding,
@@ -683,7 +301,9 @@ def protect(
     -----
     Policies, attacker model, protection criterion: ``shared/domain/disclosure-control.md``.
     Suppressed cells (primary and secondary alike) are shown as ``*``; published counts are
-    rounded as the policy says (nearest 5, halves up).
+    rounded as the policy says (nearest 5, halves up). The table is the full cross of the labels
+    found in each dim: a combination absent from ``data`` is a cell with a count of 0 (declare
+    impossible combinations as ``structural_zeros``).
 
     Examples
     --------
@@ -755,102 +375,3 @@ def protect_linked(
     if not reqs:
         raise ConfigError("protect_linked: expected at least one table request, found none.")
     return _protect_prepared([_prepare(r) for r in reqs], pol, rounding)
-
-
-def audit_release(tables: Sequence[ProtectedTable]) -> AuditCertificate:
-    """Audit already-protected tables together (the cross-output audit of a release).
-
-    Parameters
-    ----------
-    tables
-        Protected tables. Cells of the same ``population`` with equal dims values (a dim a
-        table lacks = its total) are one cell; the attacker's bounds on it are the
-        intersection of what each table reveals; the relations of every table apply.
-
-    Returns
-    -------
-    AuditCertificate
-        Every cell suppressed in any table is audited; a primary cell published by another
-        table gets the narrow interval that table reveals, so the audit fails.
-
-    Notes
-    -----
-    "relations between outputs of the same release (the differencing risk), with the audit
-    across them": ``shared/domain/disclosure-control.md``, "Output checking before export".
-
-    Examples
-    --------
-    >>> df = pd.DataFrame({"sex": ["F", "M"], "n": [30, 40]})
-    >>> t = protect(df, ["sex"], "n", policy="sdap")
-    >>> audit_release([t, t]).passed
-    True
-    """
-    if not tables:
-        raise ConfigError("audit_release: expected at least one protected table, found none.")
-    key_dims: list[str] = []
-    fill: dict[str, str] = {_POP: ""}
-    for t in tables:
-        for d in t.dims:
-            if d not in key_dims:
-                key_dims.append(d)
-            top = t.totals.get(d)
-            if top is not None and top != TOTAL:
-                fill.setdefault(d, top)
-    for d in key_dims:
-        fill.setdefault(d, TOTAL)
-    cts = []
-    for t in tables:
-        keys = t.cells[list(t.dims)].astype(str).copy()
-        keys.insert(0, _POP, t.population)
-        cts.append(
-            CellTable(
-                keys=keys,
-                values=t.cells["value"].to_numpy(dtype=np.int64),
-                is_margin=t.cells["is_margin"].to_numpy(dtype=bool),
-                level=t.cells["is_margin"].to_numpy(dtype=np.int64),
-                relations=t.relations,
-                inequalities=t.inequalities,
-            )
-        )
-    merged, positions = merge_cells(cts, [_POP, *key_dims], fill)
-    n = merged.n_cells
-    lower = np.zeros(n)
-    upper = np.full(n, np.inf)
-    mask = np.zeros(n, dtype=bool)
-    primary = np.zeros(n, dtype=bool)
-    structural = np.zeros(n, dtype=bool)
-    width = np.ones(n)
-    labels = [""] * n
-    for t, pos in zip(tables, positions, strict=True):
-        c = t.cells
-        np.maximum.at(lower, pos, c["attacker_lower"].to_numpy(dtype=np.float64))
-        np.minimum.at(upper, pos, c["attacker_upper"].to_numpy(dtype=np.float64))
-        st = c["status"].to_numpy(dtype=object)
-        mask[pos[np.isin(st, ["primary", "secondary"])]] = True
-        primary[pos[st == "primary"]] = True
-        structural[pos[st == "structural_zero"]] = True
-        np.maximum.at(width, pos, float(t.policy.protection_width))
-        recs = c[list(t.dims)].to_dict("records")
-        for i, j in enumerate(pos):
-            lab = _label(t.name, recs[i], t.dims)
-            labels[j] = lab if not labels[j] else f"{labels[j]} | {lab}"
-    space = CellSpace(
-        values=merged.values,
-        relations=sparse.csr_matrix(merged.relations, dtype=np.float64),
-        published_lower=lower,
-        published_upper=upper,
-        suppressed_lower=lower,
-        suppressed_upper=upper,
-        primary=primary,
-        structural_zero=structural & ~mask,
-        protection_width=width,
-        cost=np.ones(n),
-        inequalities=(
-            None
-            if merged.inequalities is None
-            else sparse.csr_matrix(merged.inequalities, dtype=np.float64)
-        ),
-        labels=tuple(labels),
-    )
-    cert: AuditCertificate = _auditor().audit(space, mask)
-    return cert

@@ -91,6 +91,8 @@ def inner_counts(
         )
     if value is not None and value in dims:
         raise ConfigError(f"Table {name!r}: the count column {value!r} is also a dimension.")
+    if len(data) == 0:
+        raise ConfigError(f"Table {name!r}: expected at least one row, found none.")
     null_rows = data[dims].isna().any(axis=1)
     if bool(null_rows.any()):
         bad = [d for d in dims if bool(data[d].isna().any())]
@@ -279,6 +281,12 @@ def dim_structure(
         raise ConfigError(f"Dimension {name!r}: the hierarchy has no root (a cycle).")
     for r in roots:
         _depth(r, frozenset())
+    unreachable = sorted(parents - set(depth))
+    if unreachable:
+        raise ConfigError(
+            f"Dimension {name!r}: the hierarchy has a cycle through {unreachable[:5]} "
+            "(they never reach a top level)."
+        )
     children = {k: tuple(sorted(v)) for k, v in kids.items()}
     top: str | None = roots[0] if len(roots) == 1 else None
     if len(roots) > 1 and margins:

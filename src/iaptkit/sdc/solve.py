@@ -1,0 +1,224 @@
+"""Solve a cell space: apply the policy, choose secondary suppressions, audit, refuse on failure.
+
+:func:`solve_cells` is the one place where the table-building side (:mod:`iaptkit.sdc.tables`,
+:mod:`iaptkit.sdc.rules`) meets the solver side: it builds the
+:class:`~iaptkit.sdc.cells.CellSpace`, calls :func:`iaptkit.sdc.secondary.secondary_suppression`
+and :func:`iaptkit.sdc.audit.audit`, and raises :class:`~iaptkit.errors.AuditFailedError` when
+the final pattern fails the audit. Used by :mod:`iaptkit.sdc.protect` and
+:mod:`iaptkit.sdc.derived`.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+from scipy import sparse
+
+from iaptkit.errors import AuditFailedError, ConfigError
+from iaptkit.sdc.cells import CellSpace
+from iaptkit.sdc.policies import Policy
+from iaptkit.sdc.rules import CellRules, apply_policy
+from iaptkit.sdc.tables import CellTable
+
+if TYPE_CHECKING:
+    from iaptkit.sdc.audit import AuditCertificate
+
+__all__ = ["STATUSES", "SolvedCells", "cells_frame", "solve_cells"]
+
+#: Internal statuses of a count cell (exports show primary and secondary alike as ``*``).
+STATUSES: tuple[str, ...] = ("published", "primary", "secondary", "structural_zero")
+_ZERO_SHOWN_COST = 1e6
+
+BoolArray = npt.NDArray[np.bool_]
+
+
+@dataclass(frozen=True, eq=False)
+class SolvedCells:
+    """The outcome of protecting a cell space (internal; one per protect call).
+
+    Attributes
+    ----------
+    space
+        The :class:`CellSpace` that was solved and audited.
+    suppressed
+        Final mask (primary + secondary, and sum-of-rounded totals above a suppressed cell).
+    status
+        Per-cell status (one of :data:`STATUSES`).
+    published
+        Published whole numbers (meaningless where suppressed).
+    certificate
+        The audit certificate of ``suppressed``.
+    rules
+        The policy's cell rules.
+    """
+
+    space: CellSpace
+    suppressed: BoolArray
+    status: npt.NDArray[np.object_]
+    published: npt.NDArray[np.int64]
+    certificate: AuditCertificate
+    rules: CellRules
+
+
+def _solver() -> Any:
+    return importlib.import_module("iaptkit.sdc.secondary")
+
+
+def _auditor() -> Any:
+    return importlib.import_module("iaptkit.sdc.audit")
+
+
+def solve_cells(
+    table: CellTable,
+    policy: Policy,
+    *,
+    national: BoolArray | None = None,
+    structural_zero: BoolArray | None = None,
+    derived_total: BoolArray | None = None,
+    rounding: str = "policy",
+    labels: Sequence[str] = (),
+) -> SolvedCells:
+    """Apply a policy to a cell table, choose secondary suppressions and audit the result.
+
+    Parameters
+    ----------
+    table
+        Cells, true values and relations (and inequalities).
+    policy
+        The policy.
+    national, structural_zero, derived_total
+        Per-cell flags, see :func:`iaptkit.sdc.rules.apply_policy`. ``derived_total`` cells
+        need ``table.inner`` (their published value is the sum of their published inner cells;
+        a derived total above a suppressed cell is suppressed too).
+    rounding
+        ``"policy"`` or ``"midpoint6"``.
+    labels
+        Readable cell names for the certificate.
+
+    Returns
+    -------
+    SolvedCells
+
+    Raises
+    ------
+    AuditFailedError
+        The audit of the final pattern fails (names the failing cells).
+
+    Notes
+    -----
+    Attacker model and criterion: ``shared/domain/disclosure-control.md`` ("The attacker").
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from iaptkit.sdc.tables import build_cells, dim_structure
+    >>> t = build_cells(pd.DataFrame({"a": ["x", "y"], "value": [20, 30]}),
+    ...                 [dim_structure("a", ["x", "y"], margins=True)])
+    >>> from iaptkit.sdc.policies import load_policy
+    >>> s = solve_cells(t, load_policy("sdap"))
+    >>> s.status.tolist(), s.certificate.passed
+    (['published', 'published', 'published'], True)
+    """
+    n = table.n_cells
+    sz = np.zeros(n, bool) if structural_zero is None else np.asarray(structural_zero, bool)
+    derived = np.zeros(n, bool) if derived_total is None else np.asarray(derived_total, bool)
+    if derived.any() and table.inner is None:
+        raise ConfigError("Totals published as sums of rounded cells need the table structure.")
+    if bool((table.values[sz] != 0).any()):
+        bad = np.flatnonzero(sz & (table.values != 0))[:5]
+        names = [labels[i] if labels else f"cell {i}" for i in bad]
+        raise ConfigError(
+            f"Cells declared structural zeros are not zero: {names} "
+            f"(values {table.values[bad].tolist()}); expected 0."
+        )
+    rules = apply_policy(
+        table.values,
+        policy,
+        national=national,
+        structural_zero=sz,
+        derived_total=derived,
+        rounding=rounding,
+    )
+    cost = (1.0 + table.values.astype(np.float64)) * (1.0 + table.level.astype(np.float64))
+    if not policy.zeros_suppressed:
+        cost = np.where((table.values == 0) & ~sz, _ZERO_SHOWN_COST, cost)
+    space = CellSpace(
+        values=table.values.astype(np.int64),
+        relations=sparse.csr_matrix(table.relations, dtype=np.float64),
+        published_lower=rules.published_lower,
+        published_upper=rules.published_upper,
+        suppressed_lower=rules.suppressed_lower,
+        suppressed_upper=rules.suppressed_upper,
+        primary=rules.primary,
+        structural_zero=sz,
+        protection_width=np.full(n, float(policy.protection_width)),
+        cost=cost,
+        inequalities=(
+            None
+            if table.inequalities is None
+            else sparse.csr_matrix(table.inequalities, dtype=np.float64)
+        ),
+        labels=tuple(labels),
+    )
+    if rules.primary.any():
+        mask = np.asarray(_solver().secondary_suppression(space), dtype=bool)
+    else:
+        mask = np.zeros(n, dtype=bool)
+    mask = (mask | rules.primary) & ~sz
+    published = rules.published.copy()
+    if derived.any():
+        assert table.inner is not None
+        inner_mask = (~table.is_margin) & mask
+        under_suppressed = table.inner @ inner_mask.astype(np.int64)
+        mask = mask | (derived & (under_suppressed > 0))
+        inner_pub = np.where(~table.is_margin, published, 0).astype(np.int64)
+        sums = np.asarray(table.inner @ inner_pub, dtype=np.int64)
+        published = np.where(derived, sums, published)
+    certificate = _auditor().audit(space, mask)
+    if not certificate.passed:
+        failures = certificate.failures()
+        shown = "; ".join(
+            f"{c.label}: attacker interval {c.lower:g}..{c.upper:g} ({c.reason})"
+            for c in failures[:5]
+        )
+        raise AuditFailedError(
+            f"The disclosure audit failed for {len(failures)} of {certificate.n_suppressed} "
+            f"suppressed cells under policy {policy.id} v{policy.version}: {shown}. "
+            "The output must not be released."
+        )
+    status = np.full(n, "published", dtype=object)
+    status[mask] = "secondary"
+    status[mask & rules.primary] = "primary"
+    status[sz] = "structural_zero"
+    published = np.where(sz, 0, published).astype(np.int64)
+    return SolvedCells(space, mask, status, published, certificate, rules)
+
+
+def cells_frame(
+    keys: pd.DataFrame,
+    dims: Sequence[str],
+    is_margin: BoolArray,
+    solved: SolvedCells,
+    positions: npt.NDArray[np.int64],
+) -> pd.DataFrame:
+    mask = solved.suppressed[positions]
+    lower, upper = solved.space.attacker_bounds(solved.suppressed)
+    published = pd.array(
+        np.where(mask, 0, solved.published[positions]).astype(np.int64), dtype="Int64"
+    )
+    published[mask] = pd.NA
+    out = keys[list(dims)].astype(str).reset_index(drop=True).copy()
+    out["is_margin"] = np.asarray(is_margin, dtype=bool)
+    out["value"] = solved.space.values[positions]
+    out["published"] = published
+    out["display"] = np.where(mask, "*", solved.published[positions].astype(str))
+    out["status"] = solved.status[positions].astype(str)
+    out["attacker_lower"] = lower[positions]
+    out["attacker_upper"] = upper[positions]
+    return out

@@ -1,0 +1,99 @@
+"""`iaptkit protect` end to end: CSV in, protected CSV and export-safe audit JSON out."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+from typer.testing import CliRunner
+
+from iaptkit.cli import app
+
+GRID = "r,c,n\nA,X,25\nA,Y,3\nA,Z,40\nB,X,12\nB,Y,30\nB,Z,18\nC,X,50\nC,Y,15\nC,Z,0\n"
+
+
+def _run(args: list[str]) -> tuple[int, str]:
+    result = CliRunner().invoke(app, args)
+    return result.exit_code, result.output
+
+
+def test_protect_with_margins_and_audit(tmp_path: Path) -> None:
+    src = tmp_path / "grid.csv"
+    src.write_text(GRID)
+    out = tmp_path / "out" / "grid_protected.csv"
+    audit = tmp_path / "out" / "grid_audit.json"
+    code, output = _run(
+        ["protect", str(src), "--dims", "r,c", "--value", "n", "--policy", "sdap",
+         "--margins", "-o", str(out), "--audit", str(audit)]
+    )  # fmt: skip
+    assert code == 0, output
+    table = pd.read_csv(out, dtype=str)
+    assert list(table.columns) == ["r", "c", "value", "policy_id", "policy_version"]
+    assert len(table) == 16
+    assert set(table["policy_id"]) == {"sdap"}
+    got = table.set_index(["r", "c"])["value"]
+    assert got[("A", "Y")] == "*"
+    assert got[("C", "Z")] == "*"
+    assert got[("Total", "Total")] == "193"
+    # Published numbers are the true values (sdap: no rounding).
+    truth = {("A", "X"): 25, ("A", "Z"): 40, ("B", "X"): 12, ("B", "Y"): 30, ("C", "X"): 50}
+    for key, v in truth.items():
+        assert got[key] in ("*", str(v))
+    doc = json.loads(audit.read_text())
+    assert doc["policy_id"] == "sdap"
+    cert = doc["certificate"]
+    assert cert["passed"] is True
+    n_star = int((table["value"] == "*").sum())
+    assert cert["n_suppressed"] == n_star
+    # Export-safe: no truth, no primary flags.
+    for iv in cert["intervals"]:
+        assert "true_value" not in iv
+        assert "is_primary" not in iv
+    ay = next(iv for iv in cert["intervals"] if iv["label"].endswith("r=A, c=Y"))
+    assert ay["upper"] - ay["lower"] >= 10
+
+
+def test_protect_without_margins_rounds_under_nhs_sde(tmp_path: Path) -> None:
+    src = tmp_path / "grid.csv"
+    src.write_text(GRID)
+    out = tmp_path / "o.csv"
+    code, output = _run(["protect", str(src), "--dims", "r,c", "--value", "n", "-o", str(out)])
+    assert code == 0, output
+    table = pd.read_csv(out, dtype=str)
+    assert len(table) == 9  # inner cells only
+    got = table.set_index(["r", "c"])["value"]
+    assert got[("B", "X")] == "10"  # 12 -> 10
+    assert got[("A", "Y")] == "*"
+    assert set(table["policy_id"]) == {"nhs-sde"}
+
+
+def test_missing_column_is_a_clean_error(tmp_path: Path) -> None:
+    src = tmp_path / "grid.csv"
+    src.write_text(GRID)
+    code, output = _run(
+        ["protect", str(src), "--dims", "r,q", "--value", "n", "-o", str(tmp_path / "o.csv")]
+    )
+    assert code == 1
+    assert "missing ['q']" in output
+    assert "Traceback" not in output
+    assert not (tmp_path / "o.csv").exists()
+
+
+def test_unknown_policy_is_a_clean_error(tmp_path: Path) -> None:
+    src = tmp_path / "grid.csv"
+    src.write_text(GRID)
+    code, output = _run(
+        ["protect", str(src), "--dims", "r,c", "--value", "n", "--policy", "nope",
+         "-o", str(tmp_path / "o.csv")]
+    )  # fmt: skip
+    assert code == 1
+    assert "Unknown policy 'nope'" in output
+
+
+def test_missing_input_file(tmp_path: Path) -> None:
+    code, output = _run(
+        ["protect", str(tmp_path / "none.csv"), "--dims", "r", "--value", "n", "-o", "x.csv"]
+    )
+    assert code == 1
+    assert "not found" in output

@@ -107,6 +107,32 @@ def grid_space(
     )
 
 
+def _propagate(
+    space: CellSpace, lo: npt.NDArray[np.float64], hi: npt.NDArray[np.float64]
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """Shrink integer bounds by interval arithmetic on each relation (keeps every solution)."""
+    lo, hi = lo.copy(), hi.copy()
+    a = space.relations.toarray()
+    for _ in range(20):
+        before = (lo.copy(), hi.copy())
+        for row in a:
+            nz = np.flatnonzero(row)
+            for j in nz:
+                others = nz[nz != j]
+                c = row[others] / -row[j]
+                # x_j = sum(c_k x_k)
+                low = np.where(c > 0, c * lo[others], c * hi[others])
+                high = np.where(c > 0, c * hi[others], c * lo[others])
+                s_low, s_high = float(low.sum()), float(high.sum())
+                if math.isfinite(s_low):
+                    lo[j] = max(lo[j], math.ceil(s_low - 1e-9))
+                if math.isfinite(s_high):
+                    hi[j] = min(hi[j], math.floor(s_high + 1e-9))
+        if np.array_equal(before[0], lo) and np.array_equal(before[1], hi):
+            break
+    return lo, hi
+
+
 def brute_force_grid_intervals(
     inner_shape: tuple[int, ...],
     space: CellSpace,
@@ -121,7 +147,7 @@ def brute_force_grid_intervals(
     attacker's bounds, and takes min/max per suppressed cell. No LP involved. Returns ``None``
     when more than ``max_tables`` tables would have to be enumerated.
     """
-    lo, hi = space.attacker_bounds(suppressed)
+    lo, hi = _propagate(space, *space.attacker_bounds(suppressed))
     full_shape = tuple(s + 1 for s in inner_shape)
     lo_f = lo.reshape(full_shape)
     hi_f = hi.reshape(full_shape)
@@ -140,7 +166,8 @@ def brute_force_grid_intervals(
     for axis in range(1, full.ndim):
         full = np.concatenate([full, full.sum(axis=axis, keepdims=True)], axis=axis)
     flat = full.reshape(full.shape[0], -1)
-    ok = ((flat >= lo - 1e-9) & (flat <= hi + 1e-9)).all(axis=1)
+    lo0, hi0 = space.attacker_bounds(suppressed)
+    ok = ((flat >= lo0 - 1e-9) & (flat <= hi0 + 1e-9)).all(axis=1)
     assert ok.any(), "the true table must be consistent"
     flat = flat[ok]
     return {

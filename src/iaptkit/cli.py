@@ -145,7 +145,10 @@ def measures(
     by: Annotated[
         str,
         typer.Option(
-            help="Breakdowns, comma separated; combine with 'x', e.g. england,provider,provider x age_band."
+            help=(
+                "Breakdowns, comma separated; combine with 'x', "
+                "e.g. england,provider,provider x age_band."
+            )
         ),
     ] = "england",
     use_nhs_flags: Annotated[
@@ -220,17 +223,25 @@ def check(
     json_out: Annotated[
         Optional[Path], typer.Option("--json", help="Write the findings as JSON here.")
     ] = None,
+    allow: Annotated[
+        Optional[str],
+        typer.Option(help="Extra file types allowed for review, comma separated, e.g. txt,md."),
+    ] = None,
 ) -> None:
     """Check files for export: exit 0 when no file fails (reviews allowed), 1 otherwise."""
     from iaptkit.release.checks import check_command
 
-    code = run_user_command(lambda: check_command(paths, policy=policy, json_out=json_out))
+    code = run_user_command(
+        lambda: check_command(paths, policy=policy, json_out=json_out, allow=_csv_list(allow or ""))
+    )
     raise typer.Exit(code=code)
 
 
 @release_app.command("build")
 def release_build(
-    release_dir: Annotated[Path, typer.Argument(help="The release folder (inside the environment).")],
+    release_dir: Annotated[
+        Path, typer.Argument(help="The release folder (inside the environment).")
+    ],
     output: Annotated[Path, typer.Option("-o", "--output", help="Export folder to create.")],
 ) -> None:
     """Bundle only releasable outputs, with manifest, results.json and report.html."""

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 
 from iaptkit.errors import IaptkitError, ReleaseError
 
@@ -170,7 +171,7 @@ def run_demo(
             mark = "[green]ok[/]" if r.status == "ok" else "[bold red]failed[/]"
             console.print(f"  {mark} {r.output.name} ({r.seconds:.0f} s)")
             if r.error:
-                console.print(f"    {r.error}", highlight=False, soft_wrap=True)
+                console.print(f"    {escape(r.error)}", highlight=False, soft_wrap=True)
                 failed.append(r.error)
 
     console.rule("release")
@@ -193,7 +194,7 @@ def run_demo(
     console.print(f"outputs registered: {len(rel.outputs)} ({statuses})")
     console.print(f"exported: {len(built.exported)}; left out: {len(built.excluded)}")
     for uid, why in sorted(built.excluded.items()):
-        console.print(f"  left out {uid}: {why}", highlight=False, soft_wrap=True)
+        console.print(f"  left out {uid}: {escape(why)}", highlight=False, soft_wrap=True)
     result = DemoResult(
         extract=extract,
         release=release,

@@ -591,6 +591,7 @@ def run_command(
     table go to stderr; executed notebooks to ``OUT_DIR``.
     """
     from rich.console import Console
+    from rich.markup import escape
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
     from rich.table import Table
 
@@ -622,10 +623,10 @@ def run_command(
     for i, r in enumerate(summary.results, 1):
         status = "[green]ok[/green]" if r.status == "ok" else "[bold red]failed[/bold red]"
         params_text = ", ".join(f"{k}={v}" for k, v in r.parameters.items()) or "(defaults)"
-        table.add_row(str(i), params_text, status, f"{r.seconds:.1f}", r.output.name)
+        table.add_row(str(i), escape(params_text), status, f"{r.seconds:.1f}", r.output.name)
     console.print(table)
     for r in summary.failed:
-        console.print(f"[bold red]failed:[/] {r.error}", soft_wrap=True, highlight=False)
+        console.print(f"[bold red]failed:[/] {escape(r.error)}", soft_wrap=True, highlight=False)
     if summary.failed:
         console.print(f"[bold red]{len(summary.failed)} of {len(summary.results)} runs failed[/]")
         console.print(f"executed notebooks (failed ones up to the failing cell) in {output}")

@@ -213,7 +213,10 @@ def bar_chart(
         for p, v, name in zip(pos, heights, xs, strict=True):
             if np.isnan(v) and name in by_x:
                 ax.text(p, 0, SUPPRESSED, ha="center", va="bottom", fontsize=12, color="crimson")
-    ax.set_xticks(np.arange(len(xs)), xs, rotation=45 if len(xs) > 6 else 0, ha="right")
+    rotate = len(xs) > 4
+    ax.set_xticks(
+        np.arange(len(xs)), xs, rotation=30 if rotate else 0, ha="right" if rotate else "center"
+    )
     ax.set_ylabel(ylabel)
     ax.set_title(title)
     if hue:
@@ -291,7 +294,8 @@ def funnel_plot(
     shown = rates.dropna(subset=["rate", "denominator"])
     fig, ax = _new_figure()
     top = float(shown["denominator"].max()) if len(shown) else 100.0
-    n = np.linspace(max(1.0, top / 200), top * 1.1, 200)
+    # whole denominators: the exact binomial limits are defined for counts only
+    n = np.unique(np.round(np.linspace(max(1.0, top / 200), top * 1.1, 200)))
     for level, style in ((0.95, "--"), (0.998, ":")):
         lo, hi = funnel_limits(n, target / 100.0, level=level)
         ax.plot(n, lo, style, color="grey", label=f"{level:.1%} limits")

@@ -83,6 +83,7 @@ def test_expected_outputs_registered(demo: dict[str, object]) -> None:
         "recovery_by_imd_decile",
         "recovery_imd_chart",
         "recovery_logit",
+        "sessions_by_provider",
     }
     assert expected <= uids, sorted(expected - uids)
 

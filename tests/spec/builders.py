@@ -194,7 +194,8 @@ def site_definitions(folder: Any, **changes: Any) -> Definitions:
     """The packaged definitions with some values changed, saved in ``folder`` and reloaded.
 
     ``strict=True`` sets ``scores.strict_comparison``; ``thresholds={"BIQ": ("30", "12")}``
-    sets a measure's case and reliable-change thresholds.
+    sets a measure's case and reliable-change thresholds; ``settings={"scores.same_day_rule":
+    "lowest"}`` sets any ``{value, source}`` entry.
     """
     from pathlib import Path
 
@@ -210,6 +211,9 @@ def site_definitions(folder: Any, **changes: Any) -> Definitions:
     for key, (case, rc) in changes.get("thresholds", {}).items():
         raw["measures"][key]["case"]["threshold"] = case
         raw["measures"][key]["reliable_change"]["threshold"] = rc
+    for dotted, value in changes.get("settings", {}).items():
+        section, key = dotted.split(".")
+        raw[section][key]["value"] = value
     path = Path(folder) / "site.yaml"
     path.write_text(yaml.safe_dump(raw), encoding="utf-8")
     return load_definitions(path)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import date
 
+import pandas as pd
 from builders import EMPLOYMENT_SUPPORT, build, derive
 
 
@@ -94,7 +95,7 @@ def test_follow_up_contacts_are_neither_treatment_nor_assessment() -> None:
     assert row.TreatmentCareContact_Count == 0
     assert row.TherapySession_FirstDate is None
     assert row.Assessment_FirstDate is None
-    assert row.wait_to_first_treatment is None or str(row.wait_to_first_treatment) == "<NA>"
+    assert pd.isna(row.wait_to_first_treatment)
 
 
 def test_employment_support_only_contact_is_not_a_session_but_no_activity_counts() -> None:

@@ -230,3 +230,8 @@ def test_a_folder_is_read_lazily_through_duckdb_views(tmp_path: Path) -> None:
         assert len(kinds) == len(frames())
         assert "iaptkit-duckdb-" in str(temp_dir[0])
         assert len(ex.referrals_as_at(AS_AT_MID_AUGUST).execute()) == 2
+
+
+def test_a_dataframe_without_columns_is_an_extract_error() -> None:
+    with pytest.raises(ExtractError, match=r"Table 'IDS201CareContact' has no columns: expected"):
+        load_extract({"IDS201CareContact": pd.DataFrame()})

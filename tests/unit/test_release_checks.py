@@ -142,3 +142,17 @@ def test_file_types_and_allow_list(tmp_path: Path) -> None:
     broken = tmp_path / "broken.xlsx"
     broken.write_text("not a workbook")
     assert check_file(broken, policy=facts).findings[0].rule == "unreadable"
+
+
+def test_notebook_image_and_stream_outputs_are_reported_for_review(tmp_path: Path) -> None:
+    facts = PolicyFacts("p", "1", 10, True, 5, "all")
+    outputs: list[dict[str, object]] = [
+        {"output_type": "display_data", "data": {"image/png": "iVBORw0KGgo="}, "metadata": {}},
+        {"output_type": "stream", "name": "stdout", "text": "done\n"},
+    ]
+    report = check_file(_notebook(tmp_path / "c.ipynb", outputs), policy=facts)
+    assert report.status == "review"
+    assert [(f.rule, f.location, f.message) for f in report.findings] == [
+        ("notebook-output", "cell 0, output 0", "display_data (image/png)"),
+        ("notebook-output", "cell 0, output 1", "stream (stdout)"),
+    ]

@@ -202,3 +202,11 @@ def test_national_total_unrounded_by_design_passes(tmp_path: Path) -> None:
     assert [(f.rule, f.severity, f.location) for f in report.findings] == [
         ("unrounded-count", "review", "row 4, column value")
     ]
+
+
+def test_every_extract_fingerprint_is_kept(tmp_path: Path) -> None:
+    Release.open_or_create(tmp_path / "rel", extract_fingerprint="aaa")
+    Release.open_or_create(tmp_path / "rel", extract_fingerprint="aaa")
+    rel = Release.open_or_create(tmp_path / "rel", extract_fingerprint="bbb")
+    assert rel.extract_fingerprint == "bbb"
+    assert rel.meta["extract_fingerprints"] == ["aaa", "bbb"]

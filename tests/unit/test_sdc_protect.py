@@ -319,3 +319,18 @@ def test_talking_therapies_geography_national_unrounded() -> None:
     # A national table (every cell national): nothing rounded.
     nat = protect(data, ["org"], "n", policy="nhs-talking-therapies", geography=())
     assert dict(nat.published_long()[["org", "value"]].itertuples(index=False))["P1"] == "23"
+
+
+def test_pickle_round_trip_for_the_release_register() -> None:
+    import pickle
+
+    from iaptkit.sdc import audit_release
+
+    pt = protect(grid_frame(), ["r", "c"], "n", policy="nhs-sde", population="people")
+    back = pickle.loads(pickle.dumps(pt))
+    assert back.published_long().equals(pt.published_long())
+    assert dict(back.info_loss) == dict(pt.info_loss)
+    assert back.totals == {"r": "Total", "c": "Total"}
+    with pytest.raises(TypeError):
+        back.info_loss["cells"] = 0  # type: ignore[index]
+    assert audit_release([back, pt]).passed

@@ -125,3 +125,76 @@ def test_release_audit_differencing_across_tables(monkeypatch: pytest.MonkeyPatc
     assert not cert.passed
     iv = {c.label: c for c in cert.intervals}["t1: org=P3 | t2: org=P3"]
     assert (iv.lower, iv.upper) == (4.0, 4.0)
+
+
+def _outcomes() -> pd.DataFrame:
+    return pd.DataFrame(
+        {"org": ["P1", "P1", "P2", "P2"], "outcome": ["y", "n", "y", "n"], "n": [3, 40, 20, 30]}
+    )
+
+
+def test_release_audit_knows_inner_cells_add_up_to_another_tables_totals() -> None:
+    """Inner cells without margins in one table, org totals in another: y = 43 - 40."""
+    inner = protect(
+        _outcomes(),
+        ["org", "outcome"],
+        "n",
+        policy="sdap",
+        margins=False,
+        name="inner",
+        population="people",
+    )
+    totals = _outcomes().groupby("org", as_index=False)["n"].sum()
+    tot = protect(totals, ["org"], "n", policy="sdap", name="totals", population="people")
+    shown_inner = inner.cells.set_index(["org", "outcome"])["display"]
+    assert shown_inner[("P1", "y")] == "*"
+    assert shown_inner[("P1", "n")] == "40"
+    assert tot.cells.set_index("org")["display"]["P1"] == "43"
+    cert = audit_release([inner, tot])
+    assert not cert.passed
+    iv = next(c for c in cert.failures() if "org=P1, outcome=y" in c.label)
+    assert (iv.lower, iv.upper) == (3.0, 3.0)
+
+
+def test_linked_protection_uses_the_same_implied_relations() -> None:
+    totals = _outcomes().groupby("org", as_index=False)["n"].sum()
+    inner, tot = protect_linked(
+        [
+            {
+                "data": _outcomes(),
+                "dims": ["org", "outcome"],
+                "value": "n",
+                "margins": False,
+                "name": "inner",
+            },
+            {"data": totals, "dims": ["org"], "value": "n", "name": "totals"},
+        ],
+        policy="sdap",
+    )
+    assert inner.certificate.passed
+    iv = next(
+        c for c in inner.certificate.intervals if c.label.startswith("inner: org=P1, outcome=y")
+    )
+    assert iv.upper - iv.lower >= 10
+    assert audit_release([inner, tot]).passed
+
+
+def test_linked_opensafely_unshared_totals_are_sums_of_rounded_cells() -> None:
+    micro = microdata()
+    by_age, by_sex = protect_linked(
+        [{"data": micro, "dims": ["org", "age"]}, {"data": micro, "dims": ["org", "sex"]}],
+        policy="opensafely",
+    )
+    a = by_age.cells[by_age.cells["age"] == "Total"].set_index("org")["display"]
+    s = by_sex.cells[by_sex.cells["sex"] == "Total"].set_index("org")["display"]
+    assert a.to_dict() == s.to_dict()  # shared: rounded from the truth, the same in both
+    # The age totals over org (not shared with the sex table) add up the published cells.
+    cells = by_age.cells
+    for age in cells["age"].unique():
+        if age == "Total":
+            continue
+        col = cells[(cells["age"] == age)].set_index("org")["display"]
+        if "*" in set(col):
+            assert col["Total"] == "*"
+        else:
+            assert int(col["Total"]) == sum(int(v) for k, v in col.items() if k != "Total")

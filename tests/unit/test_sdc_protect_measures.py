@@ -241,3 +241,12 @@ def test_bad_input() -> None:
     dup = pd.concat([measures_table().iloc[:1], measures_table().iloc[:1]])
     with pytest.raises(ConfigError, match="repeat a cell"):
         protect_measures(dup, "sdap")
+
+
+def test_pickle_round_trip() -> None:
+    import pickle
+
+    res = protect_measures(measures_table(), "nhs-sde")
+    back = pickle.loads(pickle.dumps(res))
+    assert back.published().equals(res.published())
+    assert dict(back.relations_added) == dict(res.relations_added)

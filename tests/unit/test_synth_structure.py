@@ -126,7 +126,8 @@ def test_refreshes_have_higher_ids_and_carry_the_full_month(extract: Path) -> No
         assert refresh > primary
         p = ref[ref.UniqueSubmissionID == primary].PathwayID
         r = ref[ref.UniqueSubmissionID == refresh].PathwayID
-        assert sorted(p) == sorted(r) and len(r) > 0
+        assert sorted(p) == sorted(r)
+        assert len(r) > 0
         pc_ = contacts[contacts.UniqueSubmissionID == primary].CareContactId
         rc_ = contacts[contacts.UniqueSubmissionID == refresh].CareContactId
         assert sorted(pc_) == sorted(rc_)
@@ -154,9 +155,11 @@ def test_open_referrals_are_resubmitted_every_month_until_discharge(extract: Pat
         final.Unique_MonthID[discharged] == 12 * (disch.dt.year - 1900) + disch.dt.month - 3
     ).all()
     assert (final.Unique_MonthID[~discharged] == last_month).all()
-    assert final.EndCode[discharged].notna().all() and final.EndCode[~discharged].isna().all()
+    assert final.EndCode[discharged].notna().all()
+    assert final.EndCode[~discharged].isna().all()
     earlier = counted.drop(g.tail(1).index)
-    assert earlier.ServDischDate.isna().all() and earlier.EndCode.isna().all()
+    assert earlier.ServDischDate.isna().all()
+    assert earlier.EndCode.isna().all()
 
 
 def test_people_match_referrals_in_each_submission(extract: Path) -> None:
@@ -167,6 +170,12 @@ def test_people_match_referrals_in_each_submission(extract: Path) -> None:
         mpi[["UniqueSubmissionID", "RecordNumber"]], how="left", indicator=True
     )
     assert (keys["_merge"] == "both").all()
+    # some people are referred more than once: one IDS001 row, several pathways
+    people = ref.merge(mpi, on=["UniqueSubmissionID", "RecordNumber"])
+    per_person = people.groupby("Person_ID").PathwayID.nunique()
+    assert 0.01 < (per_person > 1).mean() < 0.08
+    same = people.groupby("Person_ID")[["Gender", "EthnicCategory"]].nunique()
+    assert (same <= 1).all().all()
 
 
 def test_activity_appears_in_the_month_it_happens(extract: Path) -> None:
@@ -181,7 +190,8 @@ def test_activity_appears_in_the_month_it_happens(extract: Path) -> None:
     assert len(linked) == len(scores)
     assert "1098051000000103" in set(acts.CodeProcAndProcStatus)
     logs = _read(extract, "IDS205InternetTherLog")
-    assert (logs.DurationIntEnabledTher > 0).any() and (logs.DurationIntEnabledTher == 0).any()
+    assert (logs.DurationIntEnabledTher > 0).any()
+    assert (logs.DurationIntEnabledTher == 0).any()
 
 
 def test_scores_use_measure_codes_in_valid_ranges(extract: Path) -> None:
@@ -229,3 +239,11 @@ def test_bad_parameters_are_user_errors(
     args: dict[str, object] = {"pathways": 10, **kwargs}
     with pytest.raises(ConfigError, match=fragment):
         write_synthetic(tmp_path, **args)  # type: ignore[arg-type]
+
+
+def test_refuses_to_mix_with_other_table_files(tmp_path: Path) -> None:
+    write_synthetic(tmp_path, pathways=50, months=1, providers=1, fmt="csv")
+    write_synthetic(tmp_path, pathways=60, months=1, providers=1, fmt="csv")  # same format: ok
+    with pytest.raises(ConfigError, match=r"IDS000Header\.csv"):
+        write_synthetic(tmp_path, pathways=50, months=1, providers=1, fmt="parquet")
+    assert not (tmp_path / "IDS000Header.parquet").exists()

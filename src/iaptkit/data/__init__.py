@@ -18,6 +18,7 @@ from iaptkit.data.schema import (
     month_id,
     month_start,
 )
+from iaptkit.data.validation import Problem, ValidationReport, validate
 
 __all__ = [
     "CODE_LISTS",
@@ -25,9 +26,12 @@ __all__ = [
     "TABLES",
     "Extract",
     "FieldSpec",
+    "Problem",
     "TableSpec",
+    "ValidationReport",
     "canonical_table_name",
     "load_extract",
     "month_id",
     "month_start",
+    "validate",
 ]

@@ -112,6 +112,11 @@ def trim_text(value: ir.StringValue) -> ir.StringValue:
     ``'\\v'`` and ``'\\f'`` as the letters ``v`` and ``f``: ``"false"`` becomes ``"alse"``.
     This regular expression has no escapes, so DuckDB and Spark agree.
 
+    Notes
+    -----
+    Values are compared after trimming (data-model.md, "Where an extract lives": booleans and
+    numbers as text); codes themselves are kept exactly as received.
+
     Examples
     --------
     >>> import ibis
@@ -596,6 +601,11 @@ def _open_mapping(source: Mapping[str, pd.DataFrame]) -> Extract:
             raise ExtractError(
                 f"Table {key!r}: expected a pandas DataFrame, found {type(frame).__name__}."
             )
+        if len(frame.columns) == 0:
+            raise ExtractError(
+                f"Table {key!r} has no columns: expected the fields of {name} "
+                f"({', '.join(TABLES[name].required_fields)})."
+            )
         arrow = _frame_to_arrow(frame)
         relation = f"src_{name}"
         con.create_table(relation, arrow, overwrite=True)
@@ -743,7 +753,11 @@ def _open_spark(source: str | Path | Mapping[str, pd.DataFrame], spark: Any) -> 
                 )
             arrow = _frame_to_arrow(frame)
             view = f"{prefix}_{name.lower()}"
-            spark.createDataFrame(arrow.to_pandas()).createOrReplaceTempView(view)
+            from pyspark.sql.types import StringType, StructField, StructType
+
+            text_schema = StructType([StructField(c, StringType()) for c in arrow.column_names])
+            rows = list(zip(*(arrow[c].to_pylist() for c in arrow.column_names), strict=True))
+            spark.createDataFrame(rows, schema=text_schema).createOrReplaceTempView(view)
             kinds = {str(c): str(frame[c].dtype) for c in frame.columns}
             tables[name] = _make_source(name, view, kinds, f"table {key!r} (DataFrame)")
         return Extract(engine="spark", con=con, source="DataFrames (Spark)", tables=tables)

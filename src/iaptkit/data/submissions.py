@@ -70,6 +70,10 @@ EXCLUSION_REASONS: Mapping[str, str] = MappingProxyType(
 def submission_columns(table: str) -> tuple[str, ...]:
     """The fields :func:`submission_index` reads from a table.
 
+    Notes
+    -----
+    data-model.md: IDS000 calls the provider ``OrgIDProv``; every other table ``OrgID_Provider``.
+
     Examples
     --------
     >>> submission_columns("IDS000Header")
@@ -81,6 +85,11 @@ def submission_columns(table: str) -> tuple[str, ...]:
 
 def exclusion_columns(table: str) -> tuple[str, ...]:
     """The fields :func:`exclusion_counts` reads from a table.
+
+    Notes
+    -----
+    The submission fields, plus UsePathway_Flag and PathwayID for IDS101 (data-model.md rules
+    2 and 3) or the table's ``activity_key`` (rule 4).
 
     Examples
     --------
@@ -183,6 +192,11 @@ def latest_rows(
     first
         Further ``(column, ascending)`` tie-breakers before every remaining column (ascending,
         nulls last), so that the choice is fully deterministic and the same on every engine.
+
+    Notes
+    -----
+    data-model.md, "Monthly resubmission", rules 3 and 4 (the latest row counts). Orderings
+    state ``nulls_first=False`` explicitly: DuckDB and Spark differ in their default.
 
     Examples
     --------

@@ -47,6 +47,11 @@ class FaultInjector:
     rng
         Random generator (its own stream, so faults never change the clean data).
 
+    Notes
+    -----
+    Rule ids and ``Table.Column`` labels as reported by :mod:`iaptkit.data.validation`
+    (data-model.md code lists; measures.md §4 valid ranges).
+
     Examples
     --------
     >>> t = pa.table({"PersScore": ["3", "4"], "CodedAssToolType": [PHQ9_TOOL, PHQ9_TOOL]})

@@ -16,18 +16,17 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from iaptkit.data.synth_model import (
+from iaptkit.data.synth_codes import (
     A01,
     A02,
     A03,
     A05,
     ACT_ES,
-    ACT_NONE,
     DESCRIPTORS,
     MEASURES,
     SynthMeasure,
-    Truth,
 )
+from iaptkit.data.synth_model import Truth
 
 __all__ = ["EventIndex", "NhsFields", "build_index", "nhs_fields"]
 
@@ -103,12 +102,12 @@ def build_index(t: Truth) -> EventIndex:
     s_keys = np.concatenate([t.c_pw[session] * _K + t.c_date[session],
                              t.l_pw[log_ok] * _K + t.l_start[log_ok]])  # fmt: skip
     a_keys = t.c_pw[assessment] * _K + t.c_date[assessment]
-    assert ACT_NONE == 0
     scores = []
-    s_ok = t.s_date >= t.R[t.s_pw]
+    s_pw, s_date = t.s_pw, t.s_date
+    s_ok = s_date >= t.R[s_pw]
     for mi, m in enumerate(MEASURES):
         sel = (t.s_measure == mi) & s_ok & (t.s_value >= m.lo) & (t.s_value <= m.hi)
-        keys = t.s_pw[sel] * _K + t.s_date[sel]
+        keys = s_pw[sel] * _K + s_date[sel]
         vals = t.s_value[sel]
         order = np.lexsort((-vals, keys))
         keys, vals = keys[order], vals[order]

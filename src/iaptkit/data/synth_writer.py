@@ -26,7 +26,7 @@ import pyarrow.csv as pcsv
 import pyarrow.parquet as pq
 
 from iaptkit.data.schema import EMPLOYMENT_SUPPORT_CODE, NHS_DERIVED_FIELDS, TABLES
-from iaptkit.data.synth_model import (
+from iaptkit.data.synth_codes import (
     ACT_BOTH,
     ACT_ES,
     ACT_THERAPY,
@@ -42,9 +42,8 @@ from iaptkit.data.synth_model import (
     SECONDARY_CODES,
     SOURCES_OF_REFERRAL,
     THERAPY_CODES,
-    Truth,
-    month_of_day,
 )
+from iaptkit.data.synth_model import Truth, month_of_day
 from iaptkit.data.synth_nhs import EventIndex, nhs_fields
 
 __all__ = ["FAULT_DATE_COLUMNS", "MonthCutter", "TableSink", "arrow_schema"]
@@ -68,6 +67,12 @@ _REFRESH_OFFSET = 500
 
 def arrow_schema(table: str, *, with_nhs_fields: bool, faults: bool) -> pa.Schema:
     """The arrow schema of a written table: schema.TABLES types, codes and scores as text.
+
+    Notes
+    -----
+    Types follow ``iaptkit.data.schema`` (data-model.md): int -> int64, date -> date32,
+    bool -> bool, str/code/score -> string. With faults, the two date columns that receive
+    unparseable dates (:data:`FAULT_DATE_COLUMNS`) are written as text.
 
     Examples
     --------
@@ -124,7 +129,23 @@ def _scores(values: Arr, measure: Arr, null: Arr | None = None) -> pa.Array:
 
 @dataclass
 class TableSink:
-    """One output file per table; appends monthly pieces; counts rows."""
+    """One output file per table; appends monthly pieces; counts rows.
+
+    Notes
+    -----
+    Parquet (snappy, one row group per month) or CSV (header, codes quoted); file names are
+    the data-dictionary table names (data-model.md, "Where an extract lives").
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     schema = arrow_schema("IDS000Header", with_nhs_fields=False, faults=False)
+    ...     sink = TableSink(Path(d), "csv", {"IDS000Header": schema})
+    ...     sink.close()
+    ...     (Path(d) / "IDS000Header.csv").read_text().count(",")
+    4
+    """
 
     folder: Path
     fmt: Literal["parquet", "csv"]
@@ -162,7 +183,25 @@ class TableSink:
 
 @dataclass
 class MonthCutter:
-    """Build the pyarrow tables of every submission of one month from the truth."""
+    """Build the pyarrow tables of every submission of one month from the truth.
+
+    Notes
+    -----
+    data-model.md, "Monthly resubmission": each provider submits every month; open referrals
+    are resubmitted monthly; about ``refresh_rate`` of provider-months get a refresh with a
+    higher UniqueSubmissionID (primary ids ``100000 + 1000 * month + provider``, refresh
+    ``+ 500``).
+
+    Examples
+    --------
+    >>> from iaptkit.data.synth_model import simulate
+    >>> t = simulate(300, 639, 2, 2, np.random.default_rng(1))
+    >>> cutter = MonthCutter(t, None, np.random.default_rng(2))
+    >>> ids = pa.array([f"PW{i}" for i in range(300)])
+    >>> tables = cutter.month(0, ids)
+    >>> sorted(set(tables["IDS000Header"]["Unique_MonthID"].to_pylist()))
+    [1477]
+    """
 
     t: Truth
     index: EventIndex | None  # None: no NHS-derived fields
@@ -254,7 +293,7 @@ class MonthCutter:
         cols.update({
             "PathwayID": pathway_ids.take(pa.array(pw)),
             "ServiceRequestId": _ids("SR", pw, 9),
-            "RecordNumber": pa.array(pw + 1_000_000, type=pa.int64()),
+            "RecordNumber": pa.array(t.person[pw] + 1_000_000, type=pa.int64()),
             "OrgIDComm": self.comm_codes.take(pa.array(t.comm[pw])),
             "ReferralRequestReceivedDate": _dates(t.R[pw]),
             "SourceOfReferralMH": _vocab(SOURCES_OF_REFERRAL, t.source[pw]),
@@ -265,14 +304,17 @@ class MonthCutter:
         if self.index is not None:
             cols.update(self._nhs(pw, np.where(disc, t.D[pw], last_day), disc))
         out["IDS101Referral"] = pa.table(cols)
+        # one IDS001 row per person per submission (re-referred people have several pathways)
+        _, first = np.unique(sub.astype(np.int64) << 32 | t.person[pw], return_index=True)
+        pp = t.person[pw[first]].astype(np.int64)
         out["IDS001MPI"] = pa.table({
-            **common,
-            "RecordNumber": pa.array(pw + 1_000_000, type=pa.int64()),
-            "Person_ID": _ids("PSN", (pw * 7919 + 104729) % 1_000_000_007, 10),
-            "Gender": _vocab(GENDERS, t.gender[pw]),
-            "EthnicCategory": _vocab(ETHNIC, t.ethnic[pw]),
-            "IndicesOfDeprivationDecile": pa.array(t.imd[pw], type=pa.int64(), mask=t.imd[pw] == 0),
-            "OrgIDSubICBLocResidence": self.comm_codes.take(pa.array(t.comm[pw])),
+            **self._common(m, sub[first], t.prov[pp], pp.shape[0]),
+            "RecordNumber": pa.array(pp + 1_000_000, type=pa.int64()),
+            "Person_ID": _ids("PSN", (pp * 7919 + 104729) % 1_000_000_007, 10),
+            "Gender": _vocab(GENDERS, t.gender[pp]),
+            "EthnicCategory": _vocab(ETHNIC, t.ethnic[pp]),
+            "IndicesOfDeprivationDecile": pa.array(t.imd[pp], type=pa.int64(), mask=t.imd[pp] == 0),
+            "OrgIDSubICBLocResidence": self.comm_codes.take(pa.array(t.comm[pp])),
         })  # fmt: skip
         # ------------------------------------------------------------ IDS201 / IDS202
         c0, c1 = np.searchsorted(self._c_month, [m, m + 1])
@@ -348,7 +390,8 @@ class MonthCutter:
         r0, r1 = np.searchsorted(self._ref_m, [m, m + 1])
         new = self._ref_order[r0:r1]
         out["IDS603PresentingComplaints"] = self._complaints(m, new, pathway_ids)
-        er, esub, _ = self._expand(m, new, t.prov[new])
+        base = new[t.person[new] == new]  # employment recorded once per person
+        er, esub, _ = self._expand(m, base, t.prov[base])
         out["IDS004EmpStatus"] = pa.table({
             **self._common(m, esub, t.prov[er], er.shape[0]),
             "RecordNumber": pa.array(er + 1_000_000, type=pa.int64()),

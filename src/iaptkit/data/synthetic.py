@@ -157,6 +157,19 @@ def write_synthetic(
     if folder.exists() and not folder.is_dir():
         raise ConfigError(f"out: expected a folder, found a file at {folder}.")
     folder.mkdir(parents=True, exist_ok=True)
+    stale = sorted(
+        path.name
+        for path in folder.iterdir()
+        if path.is_file()
+        and path.name != f"{path.name.split('.')[0]}.{fmt}"
+        and path.name.split(".")[0].lower() in {t.lower() for t in TABLES}
+    )
+    if stale:
+        raise ConfigError(
+            f"out: {folder} already holds other table files ({', '.join(stale[:3])}"
+            f"{', ...' if len(stale) > 3 else ''}) that a loader would read with the new "
+            f"{fmt} files; choose an empty folder or remove them."
+        )
     model_seq, cut_seq, fault_seq = np.random.SeedSequence(seed).spawn(3)
     truth = simulate(pathways, month0, months, providers, np.random.default_rng(model_seq))
     index = build_index(truth) if with_nhs_fields else None

@@ -429,6 +429,7 @@ def _cross_rules(extract: Extract, out: _Collector) -> None:
             counted.filter(counted.PathwayID.notnull())
             .select(_iapt_pid=counted.PathwayID)
             .distinct()
+            .cache()
         )
         for name in _CHILD_TABLES:
             if name not in usable:

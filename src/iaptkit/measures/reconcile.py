@@ -123,13 +123,15 @@ def reconcile(
     ours = derive_pathways(extract, as_at, defs).set_index("PathwayID")
     refs = extract.referrals_as_at(as_at)
     theirs = refs.select("PathwayID", *present).execute().set_index("PathwayID")
+    theirs = theirs[~theirs.index.duplicated()].reindex(ours.index)
     rows = []
     for field in present:
         differing: list[str] = []
         nhs_missing = iaptkit_missing = 0
-        for pathway in ours.index:
-            mine = _normalise(field, ours.at[pathway, field])
-            nhs = _normalise(field, theirs.at[pathway, field]) if pathway in theirs.index else None
+        pairs = zip(ours.index, ours[field].tolist(), theirs[field].tolist(), strict=True)
+        for pathway, mine_raw, nhs_raw in pairs:
+            mine = _normalise(field, mine_raw)
+            nhs = _normalise(field, nhs_raw)
             if mine == nhs:
                 continue
             differing.append(str(pathway))

@@ -33,7 +33,7 @@ from typing import Any
 
 from iaptkit._version import __version__
 from iaptkit.errors import ReleaseError
-from iaptkit.release.register import Output, Release, sha256_file, write_atomic
+from iaptkit.release.register import Output, Release, _umask, sha256_file, write_atomic
 
 __all__ = ["MANIFEST_FORMAT", "BuildResult", "build", "build_command", "verify", "verify_command"]
 
@@ -181,6 +181,7 @@ def build(release_dir: str | Path, export_dir: str | Path) -> BuildResult:
         write_report(release, tmp / "report.html", mode="export", exported=uids)
         manifest = _manifest(release, tmp, exported, excluded)
         write_atomic(tmp / "manifest.json", json.dumps(manifest, indent=2).encode("utf-8"))
+        os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp makes 0700
         if target.exists():
             target.rmdir()  # empty (checked above); rename needs it gone or empty
         os.rename(tmp, target)
@@ -215,6 +216,7 @@ def _manifest(
         "iaptkit_version": __version__,
         "git_commit": git_commit(Path.cwd()),
         "extract_fingerprint": release.extract_fingerprint,
+        "extract_fingerprints": list(release.meta.get("extract_fingerprints") or []),
         "files": files,
         "outputs": [
             {

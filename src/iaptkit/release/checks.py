@@ -527,16 +527,23 @@ def check_paths(
 
 
 def check_command(
-    paths: Sequence[Path], *, policy: str = "nhs-sde", json_out: Path | None = None
+    paths: Sequence[Path],
+    *,
+    policy: str = "nhs-sde",
+    json_out: Path | None = None,
+    allow: Sequence[str] = (),
 ) -> int:
-    """``iaptkit check``: print findings to stderr, optionally write JSON; exit code 0 or 1."""
+    """``iaptkit check``: print findings to stderr, optionally write JSON; exit code 0 or 1.
+
+    ``allow``: extra file suffixes accepted for review instead of refused (the allow-list).
+    """
     from rich.console import Console
     from rich.markup import escape
 
     from iaptkit.release.register import write_atomic
 
     facts = policy_facts(policy)
-    reports = check_paths(paths, policy=facts)
+    reports = check_paths(paths, policy=facts, allow=allow)
     console = Console(stderr=True, soft_wrap=True, highlight=False)
     console.print(f"iaptkit check under policy {facts.id} {facts.version}")
     colour = {"pass": "green", "review": "yellow", "fail": "bold red"}

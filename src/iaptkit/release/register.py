@@ -153,11 +153,18 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 def write_atomic(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` atomically (temporary file in the same folder, then rename)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        os.fchmod(fd, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual file mode
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
@@ -281,7 +288,9 @@ class Release:
         """Open the release at ``path``, creating the folder and register if needed.
 
         Title, analyst and fingerprint given here fill in blanks of an existing release; a
-        different non-empty value replaces the old one (the latest notebook's view wins).
+        different non-empty value replaces the old one (the latest notebook's view wins), and
+        every extract fingerprint seen is kept in ``extract_fingerprints`` (shown to the
+        checker: outputs of one release should come from one extract).
         """
         folder = Path(path)
         if folder.exists() and not folder.is_dir():
@@ -298,6 +307,10 @@ class Release:
                 meta["analyst"] = analyst
             if extract_fingerprint:
                 meta["extract_fingerprint"] = extract_fingerprint
+                seen = list(meta.get("extract_fingerprints") or [])
+                if extract_fingerprint not in seen:
+                    seen.append(extract_fingerprint)  # outputs made from several extracts
+                meta["extract_fingerprints"] = seen
         return rel
 
     @classmethod

@@ -289,6 +289,12 @@ def render_report(release: Release, *, mode: Mode, exported: Sequence[str] = ())
         ("analyst", release.analyst),
         ("created", release.meta.get("created", "")),
         ("extract fingerprint", release.extract_fingerprint or ""),
+        (
+            "WARNING: several extracts",
+            ", ".join(release.meta.get("extract_fingerprints") or [])
+            if len(release.meta.get("extract_fingerprints") or []) > 1
+            else "",
+        ),
     ]
     counts = (
         " ".join(

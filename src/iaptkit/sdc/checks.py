@@ -100,6 +100,8 @@ class CheckRules:
         the largest. ``None`` when the policy defines no p% rule.
     min_residual_df
         Fewest residual degrees of freedom of a released regression. ``None``: not defined.
+    rounding_base
+        The policy's rounding base for counts (1: unrounded), for callers that show counts.
     """
 
     policy_id: str
@@ -110,6 +112,7 @@ class CheckRules:
     dominance_k: float | None = None
     p_percent: float | None = None
     min_residual_df: int | None = None
+    rounding_base: int = 1
 
     @classmethod
     def from_policy(cls, policy: object) -> CheckRules:
@@ -156,6 +159,7 @@ class CheckRules:
                     ),
                 )
             ),
+            rounding_base=int(_attr(policy, ("rounding_base", "rounding.base")) or 1),
         )
 
 
@@ -434,9 +438,10 @@ def summarise(
     Returns
     -------
     tuple
-        A long table (dims, ``statistic``, ``contributors``, ``value`` as text or ``"*"``, policy
-        id and version) and the :class:`CheckResult`. ``contributors`` is a count and is itself
-        shown as ``"*"`` below the threshold.
+        A long table for export (dims, ``statistic``, ``value`` as text or ``"*"``, policy id
+        and version) and the :class:`CheckResult` (whose mask has the contributor counts, for
+        the checker; they are not exported, since a count published beside a statistic could
+        undo the suppression of a linked count table).
 
     Notes
     -----
@@ -478,12 +483,12 @@ def summarise(
         number = float(series.quantile(0.5) if stat == "quantile" else getattr(series, stat)())
         values.append(f"{number:.{decimals}f}")
     out["value"] = values
-    out["contributors"] = [
-        str(n) if n >= rules.threshold else "*" for n in out["contributors"].astype(int)
-    ]
+
     out["policy_id"] = rules.policy_id
     out["policy_version"] = rules.policy_version
-    return out.drop(columns=["offending", "reason"]), result
+    # The contributor counts stay in result.mask (inside the environment): published beside
+    # the statistic they could undo the suppression of linked count tables.
+    return out.drop(columns=["offending", "reason", "contributors"]), result
 
 
 def check_regression(

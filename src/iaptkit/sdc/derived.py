@@ -35,6 +35,7 @@ from scipy import sparse
 
 from iaptkit.errors import ConfigError
 from iaptkit.sdc.policies import Policy, load_policy
+from iaptkit.sdc.protected import FrozenMappingsPickle
 from iaptkit.sdc.rules import primary_mask
 from iaptkit.sdc.solve import solve_cells
 from iaptkit.sdc.tables import CellTable
@@ -77,7 +78,7 @@ _CELL_KEY = ("period_start", "period_end", "breakdown", "group", "measure")
 
 
 @dataclass(frozen=True, eq=False)
-class ProtectedMeasures:
+class ProtectedMeasures(FrozenMappingsPickle):
     """The measures table after disclosure control.
 
     Attributes

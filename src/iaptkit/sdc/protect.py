@@ -12,7 +12,7 @@ that share cells jointly; :func:`audit_release` audits already-protected tables 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -23,6 +23,7 @@ import pandas as pd
 from scipy import sparse
 
 from iaptkit.errors import ConfigError
+from iaptkit.sdc.linking import implied_relations, merge_cells
 from iaptkit.sdc.policies import Policy, load_policy
 from iaptkit.sdc.protected import ProtectedTable, audit_release, cell_label, info_loss
 from iaptkit.sdc.solve import cells_frame, solve_cells
@@ -33,7 +34,6 @@ from iaptkit.sdc.tables import (
     build_cells,
     dim_structure,
     inner_counts,
-    merge_cells,
 )
 
 __all__ = [
@@ -167,6 +167,10 @@ def _protect_prepared(
         merged, positions = tables[0], [np.arange(tables[0].n_cells, dtype=np.int64)]
     else:
         merged, positions = merge_cells(tables, [_POP, *key_dims], fill)
+        implied = implied_relations(merged.keys, merged.values, key_dims, fill, group_by=[_POP])
+        merged = replace(
+            merged, relations=sparse.csr_matrix(sparse.vstack([merged.relations, implied]))
+        )
     n = merged.n_cells
     national = np.ones(n, dtype=bool)
     structural = np.zeros(n, dtype=bool)

@@ -23,15 +23,31 @@ from scipy import sparse
 
 from iaptkit.errors import ConfigError
 from iaptkit.sdc.cells import CellSpace
+from iaptkit.sdc.linking import implied_relations, merge_cells
 from iaptkit.sdc.policies import Policy
-from iaptkit.sdc.tables import TOTAL, CellTable, merge_cells
+from iaptkit.sdc.tables import TOTAL, CellTable
 
 if TYPE_CHECKING:
     from iaptkit.sdc.audit import AuditCertificate
 
-__all__ = ["ProtectedTable", "audit_release", "cell_label", "info_loss"]
+__all__ = ["FrozenMappingsPickle", "ProtectedTable", "audit_release", "cell_label", "info_loss"]
 
 _POP = "__population__"
+
+
+class FrozenMappingsPickle:
+    """Mixin: pickle frozen dataclasses whose fields hold read-only mappings.
+
+    ``types.MappingProxyType`` cannot be pickled; the release register pickles protected
+    tables for the cross-output audit. Mappings are stored as dicts and re-wrapped on load.
+    """
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {k: dict(v) if isinstance(v, MappingProxyType) else v for k, v in vars(self).items()}
+
+    def __setstate__(self, state: Mapping[str, Any]) -> None:
+        for k, v in state.items():
+            object.__setattr__(self, k, MappingProxyType(v) if isinstance(v, dict) else v)
 
 
 def cell_label(name: str, keys: Mapping[Any, Any], dims: Sequence[str]) -> str:
@@ -40,7 +56,7 @@ def cell_label(name: str, keys: Mapping[Any, Any], dims: Sequence[str]) -> str:
 
 
 @dataclass(frozen=True, eq=False)
-class ProtectedTable:
+class ProtectedTable(FrozenMappingsPickle):
     """A protected count table: what may be published, the truth for the checker, the audit.
 
     Attributes
@@ -275,6 +291,8 @@ def audit_release(tables: Sequence[ProtectedTable]) -> AuditCertificate:
             )
         )
     merged, positions = merge_cells(cts, [_POP, *key_dims], fill)
+    implied = implied_relations(merged.keys, merged.values, key_dims, fill, group_by=[_POP])
+    relations = sparse.vstack([merged.relations, implied])
     n = merged.n_cells
     lower = np.zeros(n)
     upper = np.full(n, np.inf)
@@ -298,7 +316,7 @@ def audit_release(tables: Sequence[ProtectedTable]) -> AuditCertificate:
             labels[j] = lab if not labels[j] else f"{labels[j]} | {lab}"
     space = CellSpace(
         values=merged.values,
-        relations=sparse.csr_matrix(merged.relations, dtype=np.float64),
+        relations=sparse.csr_matrix(relations, dtype=np.float64),
         published_lower=lower,
         published_upper=upper,
         suppressed_lower=lower,

@@ -73,7 +73,7 @@ def _singleton_pass(
                 lone_cell[r] = i
         if not lonely:
             return added
-        # how many lonely relations each eligible cell would fix
+        # how many lonely relations each eligible cell would fix (strongly preferred)
         sub = a[lonely]
         fixes = np.bincount(sub.indices, minlength=space.n_cells)
         for r in lonely:
@@ -83,7 +83,7 @@ def _singleton_pass(
             cand = cols[eligible[cols] & ~mask[cols]]
             if cand.size == 0:
                 continue  # nothing to add here; the attacker pass will report it
-            score = cost[cand] / (1.0 + fixes[cand])
+            score = cost[cand] / np.square(np.maximum(fixes[cand], 1.0))
             best = int(cand[np.lexsort((cand, score))[0]])
             mask[best] = True
             added += 1

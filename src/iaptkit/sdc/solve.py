@@ -174,10 +174,11 @@ def solve_cells(
     published = rules.published.copy()
     if derived.any():
         assert table.inner is not None
-        inner_mask = (~table.is_margin) & mask
+        # Rows of ``table.inner`` for derived totals point at inner cells only (never derived).
+        inner_mask = mask & ~derived
         under_suppressed = table.inner @ inner_mask.astype(np.int64)
         mask = mask | (derived & (under_suppressed > 0))
-        inner_pub = np.where(~table.is_margin, published, 0).astype(np.int64)
+        inner_pub = np.where(~derived, published, 0).astype(np.int64)
         sums = np.asarray(table.inner @ inner_pub, dtype=np.int64)
         published = np.where(derived, sums, published)
     certificate = _auditor().audit(space, mask)

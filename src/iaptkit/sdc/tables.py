@@ -4,9 +4,8 @@
 person: counted) and returns one row per inner cell. :func:`build_cells` adds the totals -- all
 marginal totals (every combination of dims summed over, labelled ``"Total"``) and/or given
 hierarchies (``child -> parent`` mappings, e.g. provider -> ICB -> England) -- and the relations
-``A x = 0`` linking each total to its parts. :func:`merge_cells` joins several tables into one
-cell space in which a cell shared by two tables (same dims values; a dim a table lacks = its
-total) is one cell.
+``A x = 0`` linking each total to its parts. :mod:`iaptkit.sdc.linking` joins several tables into
+one cell space.
 """
 
 from __future__ import annotations
@@ -29,7 +28,6 @@ __all__ = [
     "build_cells",
     "dim_structure",
     "inner_counts",
-    "merge_cells",
 ]
 
 #: Label of a marginal total.
@@ -439,108 +437,3 @@ def build_cells(inner: pd.DataFrame, structures: Sequence[DimStructure]) -> Cell
         relations=relations,
         inner=inner_cells,
     )
-
-
-def merge_cells(
-    tables: Sequence[CellTable], key_columns: Sequence[str], fill: Mapping[str, str]
-) -> tuple[CellTable, list[IntArray]]:
-    """Join tables into one cell space; cells with equal keys are one cell.
-
-    Parameters
-    ----------
-    tables
-        The tables.
-    key_columns
-        The union of their key columns, in order.
-    fill
-        For each key column, the label used for a table that lacks it (its total).
-
-    Returns
-    -------
-    merged, positions
-        The merged :class:`CellTable` (relations and inequalities of every table, re-indexed)
-        and, for each table, the merged index of each of its cells.
-
-    Raises
-    ------
-    ConfigError
-        Two tables give different true values for the same cell.
-
-    Notes
-    -----
-    Linked tables, disclosure-control.md ("the same cell appearing in several tables").
-
-    Examples
-    --------
-    >>> a = build_cells(pd.DataFrame({"x": ["p", "q"], "value": [3, 4]}),
-    ...                 [dim_structure("x", ["p", "q"], margins=True)])
-    >>> b = build_cells(pd.DataFrame({"y": ["r"], "value": [7]}),
-    ...                 [dim_structure("y", ["r"], margins=True)])
-    >>> m, pos = merge_cells([a, b], ["x", "y"], {"x": "Total", "y": "Total"})
-    >>> m.n_cells, [p.tolist() for p in pos]
-    (4, [[0, 1, 2], [3, 2]])
-    """
-    key_columns = list(key_columns)
-    index: dict[tuple[str, ...], int] = {}
-    key_rows: list[tuple[str, ...]] = []
-    values: list[int] = []
-    margin: list[bool] = []
-    level: list[int] = []
-    positions: list[IntArray] = []
-    for t_no, t in enumerate(tables):
-        cols = [
-            t.keys[c].astype(str).to_numpy()
-            if c in t.keys.columns
-            else np.full(t.n_cells, fill[c], dtype=object)
-            for c in key_columns
-        ]
-        pos = np.empty(t.n_cells, dtype=np.int64)
-        for i in range(t.n_cells):
-            key = tuple(str(col[i]) for col in cols)
-            j = index.get(key)
-            if j is None:
-                j = len(key_rows)
-                index[key] = j
-                key_rows.append(key)
-                values.append(int(t.values[i]))
-                margin.append(bool(t.is_margin[i]))
-                level.append(int(t.level[i]))
-            elif values[j] != int(t.values[i]):
-                raise ConfigError(
-                    f"Linked tables disagree on cell {dict(zip(key_columns, key, strict=True))}: "
-                    f"{values[j]} in an earlier table, {int(t.values[i])} in table {t_no + 1}; "
-                    "expected tables from the same population (a dim a table lacks = its total)."
-                )
-            else:
-                margin[j] = margin[j] or bool(t.is_margin[i])
-                level[j] = max(level[j], int(t.level[i]))
-            pos[i] = j
-        positions.append(pos)
-    n = len(key_rows)
-    rel_blocks: list[sparse.csr_matrix] = []
-    ineq_blocks: list[sparse.csr_matrix] = []
-    for t, pos in zip(tables, positions, strict=True):
-        remap = sparse.csr_matrix(
-            (np.ones(t.n_cells), (np.arange(t.n_cells), pos)), shape=(t.n_cells, n)
-        )
-        if t.relations.shape[0]:
-            rel_blocks.append(sparse.csr_matrix(t.relations @ remap))
-        if t.inequalities is not None and t.inequalities.shape[0]:
-            ineq_blocks.append(sparse.csr_matrix(t.inequalities @ remap))
-    relations = (
-        sparse.csr_matrix(sparse.vstack(rel_blocks))
-        if rel_blocks
-        else sparse.csr_matrix((0, n), dtype=np.float64)
-    )
-    inequalities = sparse.csr_matrix(sparse.vstack(ineq_blocks)) if ineq_blocks else None
-    keys = pd.DataFrame(key_rows, columns=key_columns, dtype=object)
-    merged = CellTable(
-        keys=keys,
-        values=np.asarray(values, dtype=np.int64),
-        is_margin=np.asarray(margin, dtype=bool),
-        level=np.asarray(level, dtype=np.int64),
-        relations=relations,
-        inner=None,
-        inequalities=inequalities,
-    )
-    return merged, positions

@@ -1,0 +1,127 @@
+"""Charts and derived rates come from the published values of protected tables only."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from iaptkit.plots import bar_chart, funnel_plot, line_chart, protected_rates, published_counts
+from iaptkit.sdc import protect
+
+
+class FakeTable:
+    """The export view of a protected table, as given."""
+
+    def __init__(self, dims: tuple[str, ...], rows: list[tuple[str, ...]]) -> None:
+        self.dims = dims
+        self._long = pd.DataFrame(rows, columns=[*dims, "value"])
+
+    def published_long(self) -> pd.DataFrame:
+        return self._long.assign(policy_id="test", policy_version="1")
+
+
+def _wilson(x: float, n: float, z: float = 1.959963984540054) -> tuple[float, float]:
+    p = x / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return 100 * (centre - half), 100 * (centre + half)
+
+
+@pytest.fixture
+def outcome_table() -> FakeTable:
+    return FakeTable(
+        ("provider", "outcome"),
+        [
+            ("A", "recovered", "60"),
+            ("A", "not recovered", "40"),
+            ("A", "Total", "100"),
+            ("B", "recovered", "*"),
+            ("B", "not recovered", "*"),
+            ("B", "Total", "20"),
+            ("C", "recovered", "0"),
+            ("C", "not recovered", "0"),
+            ("C", "Total", "0"),
+            ("Total", "recovered", "65"),
+            ("Total", "not recovered", "55"),
+            ("Total", "Total", "120"),
+        ],
+    )
+
+
+def test_rates_from_published_counts_with_wilson(outcome_table: FakeTable) -> None:
+    rates = protected_rates(
+        outcome_table, group="provider", category="outcome", numerator="recovered"
+    ).set_index("provider")
+    assert rates.loc["A", "rate"] == pytest.approx(60.0)
+    lo, hi = _wilson(60, 100)
+    assert rates.loc["A", "ci_lower"] == pytest.approx(lo)
+    assert rates.loc["A", "ci_upper"] == pytest.approx(hi)
+    assert rates.loc["A", "display"] == "60.0"
+    assert rates.loc["B", "display"] == "*"  # numerator suppressed
+    assert np.isnan(rates.loc["B", "rate"])
+    assert rates.loc["C", "display"] == "*"  # zero denominator: missing, not zero
+    assert rates.loc["Total", "rate"] == pytest.approx(100 * 65 / 120)
+
+
+def test_rate_with_summed_denominator(outcome_table: FakeTable) -> None:
+    rates = protected_rates(
+        outcome_table,
+        group="provider",
+        category="outcome",
+        numerator="recovered",
+        denominator=["recovered", "not recovered"],
+    ).set_index("provider")
+    assert rates.loc["Total", "denominator"] == 120
+    assert rates.loc["B", "display"] == "*"  # a suppressed part makes the denominator unknown
+
+
+def test_charts_show_published_not_true_values() -> None:
+    data = pd.DataFrame({"provider": ["A", "B", "C"], "n": [13, 4, 22]})
+    pt = protect(data, ["provider"], "n", policy="nhs-sde", name="t")
+    counts = published_counts(pt).set_index("provider")
+    # nhs-sde: under 10 suppressed, others to the nearest 5 (13 -> 15, 22 -> 20)
+    assert counts.loc["A", "count"] == 15
+    assert np.isnan(counts.loc["B", "count"])
+    assert counts.loc["C", "count"] == 20
+    fig = bar_chart(pt, "provider", order=["A", "B", "C"])
+    heights = [p.get_height() for p in fig.axes[0].patches]
+    assert heights == [15.0, 0.0, 20.0]
+    assert [t.get_text() for t in fig.axes[0].texts] == ["*"]
+    assert "Total" not in [t.get_text() for t in fig.axes[0].get_xticklabels()]
+
+
+def test_line_chart_gaps_where_suppressed() -> None:
+    table = FakeTable(("month",), [("2023-04", "15"), ("2023-05", "*"), ("2023-06", "25")])
+    y = line_chart(table, "month").axes[0].lines[0].get_ydata()
+    assert y[0] == 15.0
+    assert np.isnan(y[1])
+    assert y[2] == 25.0
+
+
+def test_funnel_plot_points_and_limits(outcome_table: FakeTable) -> None:
+    rates = protected_rates(
+        outcome_table, group="provider", category="outcome", numerator="recovered"
+    )
+    units = rates.loc[rates["provider"] != "Total"]
+    fig = funnel_plot(units, label="provider", target=54.0)
+    ax = fig.axes[0]
+    points = ax.collections[0].get_offsets()
+    assert points.tolist() == [[100.0, 60.0]]  # B and C suppressed: not plotted
+    assert len(ax.lines) == 5  # two limit pairs and the target line
+    lower95, upper95 = ax.lines[0], ax.lines[1]
+    assert np.isfinite(lower95.get_ydata()).all()
+    assert np.isfinite(upper95.get_ydata()).all()
+    at_100 = list(lower95.get_xdata()).index(100.0)
+    # normal approximation as an independent check of the exact limits' width at n = 100
+    half = 1.96 * math.sqrt(0.54 * 0.46 / 100) * 100
+    assert lower95.get_ydata()[at_100] == pytest.approx(54.0 - half, abs=1.5)
+    assert upper95.get_ydata()[at_100] == pytest.approx(54.0 + half, abs=1.5)
+    assert [t.get_text() for t in ax.texts] == ["A"]
+
+
+def test_bar_chart_rejects_extra_dims(outcome_table: FakeTable) -> None:
+    with pytest.raises(ValueError, match="extra dims"):
+        bar_chart(outcome_table, "provider")

@@ -1,0 +1,49 @@
+"""The report's two copies: what the export copy withholds, what the checker's copy shows."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from release_tables import hidden_values, leaky_table, recovery_table
+
+from iaptkit.release import Release
+from iaptkit.release.report import render_report
+
+
+def _release(tmp_path: Path) -> Release:
+    rel = Release.open_or_create(tmp_path / "rel", title="Report <test>")
+    rel.add_table(recovery_table("recovery"), description="<script>alert(1)</script>")
+    rel.add_table(leaky_table(), description="fails its audit")
+    return rel
+
+
+def test_export_copy_withholds_content_and_reasons_of_left_out_outputs(tmp_path: Path) -> None:
+    rel = _release(tmp_path)
+    page = render_report(rel, mode="export", exported=["recovery"])
+    leaky = rel.output("leaky")
+    assert leaky.status == "fail"
+    section = re.search(r'<section[^>]*data-uid="leaky".*?</section>', page, re.S)
+    assert section is not None
+    assert "Content withheld" in section.group(0)
+    assert not any(reason in section.group(0) for reason in leaky.reasons)
+    assert "<table" not in section.group(0)
+    # exported table shown, its suppressed cells highlighted, no underlying counts
+    shown = re.search(r'<section[^>]*data-uid="recovery".*?</section>', page, re.S)
+    assert shown is not None
+    stars = recovery_table().cells["display"].astype(str).eq("*").sum()
+    assert shown.group(0).count('<td class="suppressed">*</td>') == stars
+    assert not any(secret in page for secret in hidden_values(recovery_table()))
+    assert "CHECKER" not in page
+
+
+def test_checker_copy_shows_everything_and_escapes_text(tmp_path: Path) -> None:
+    rel = _release(tmp_path)
+    page = render_report(rel, mode="checker", exported=["recovery"])
+    assert "CHECKER&#x27;S COPY" in page  # escaped apostrophe
+    for secret in hidden_values(recovery_table()) | hidden_values(leaky_table()):
+        assert f"(true {secret})" in page
+    assert "audit failed" in page  # the leaky table's reasons are there for the checker
+    assert "<script>" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert "Report &lt;test&gt;" in page

@@ -44,9 +44,15 @@ lint: install-test
 typecheck: install-test
 	$(BIN)/mypy --strict src
 
+NBVAL := $(CURDIR)/build/nbval
+
 pytest: install-test
 	$(BIN)/python -m nbstripout --verify notebooks/*.ipynb
 	$(BIN)/pytest -q
+	rm -rf $(NBVAL)
+	$(BIN)/iaptkit synth $(NBVAL)/extract --pathways 1500 --providers 4 --with-nhs-fields
+	IAPTKIT_DEMO_EXTRACT=$(NBVAL)/extract\
+		$(BIN)/pytest -q -p no:cacheprovider -o addopts="" --nbval-lax notebooks/
 
 test: lint typecheck pytest
 

@@ -8,13 +8,13 @@ without a traceback; anything else is a bug and keeps its traceback.
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Optional, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from iaptkit.errors import IaptkitError
 
@@ -51,7 +51,7 @@ def run_user_command(fn: Callable[[], T]) -> T:
     try:
         return fn()
     except IaptkitError as exc:
-        err_console().print(f"[bold red]error:[/bold red] {exc.message}", highlight=False)
+        err_console().print(f"[bold red]error:[/bold red] {escape(exc.message)}", highlight=False)
         raise typer.Exit(code=1) from None
 
 
@@ -305,4 +305,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    main()

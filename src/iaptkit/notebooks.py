@@ -18,6 +18,7 @@ from __future__ import annotations
 import ast
 import multiprocessing
 import re
+import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -387,9 +388,15 @@ def _execute(
             notebook, dict(parameters), out, "failed", time.perf_counter() - started, message
         )
     except Exception as exc:  # kernel died, no such kernel, ...: isolated like a cell failure
+        hint = ""
+        if type(exc).__name__ == "NoSuchKernel":
+            hint = (
+                f" (install a kernel for this Python: {sys.executable} -m ipykernel install "
+                "--sys-prefix --name python3)"
+            )
         message = (
             f"notebook {notebook} with parameters {dict(parameters)} could not run: "
-            f"{type(exc).__name__}: {exc}"
+            f"{type(exc).__name__}: {exc}{hint}"
         )
         return RunResult(
             notebook, dict(parameters), out, "failed", time.perf_counter() - started, message

@@ -230,3 +230,15 @@ def test_measures_cli_user_errors(
     assert result.exit_code == 1
     assert message in result.output
     assert "Traceback" not in result.output
+
+
+def test_derive_cli_with_a_missing_definitions_file(extract_dir: Path, tmp_path: Path) -> None:
+    missing = tmp_path / "site.yaml"
+    result = runner.invoke(
+        app,
+        ["derive", str(extract_dir), "--as-at", END, "--definitions", str(missing), "-o",
+         str(tmp_path / "p.csv")],
+    )  # fmt: skip
+    assert result.exit_code == 1
+    assert "site.yaml" in result.output
+    assert "Traceback" not in result.output

@@ -41,6 +41,7 @@ def spark(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
         SparkSession.builder.master("local[2]")
         .appName("iaptkit-measures-tests")
         .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
         .config("spark.sql.shuffle.partitions", "2")
         .config("spark.sql.warehouse.dir", str(warehouse))
         .config("spark.driver.memory", "1g")
@@ -57,7 +58,7 @@ def engines(
 ) -> Iterator[tuple[Extract, Extract]]:
     folder = tmp_path_factory.mktemp("synth_spark")
     write_synthetic(
-        folder, pathways=400, start="2023-10", months=6, providers=3, seed=8, with_nhs_fields=True
+        folder, pathways=200, start="2023-10", months=6, providers=3, seed=8, with_nhs_fields=True
     )
     database = "iaptkit_measures_test"
     spark.sql(f"CREATE DATABASE IF NOT EXISTS {database}")
@@ -80,7 +81,7 @@ def test_derive_pathways_identical_on_spark_and_duckdb(
     both_pathways: tuple[pd.DataFrame, pd.DataFrame],
 ) -> None:
     a, b = both_pathways
-    assert len(a) == 400
+    assert len(a) == 200
     pd.testing.assert_frame_equal(a, b, check_dtype=False)
     assert a.CompletedTreatment_Flag.sum() > 0
 

@@ -250,3 +250,10 @@ def test_databricks_widgets_noop_outside_databricks() -> None:
 def test_databricks_widget_bad_value() -> None:
     with pytest.raises(NotebookError, match="parameter 'months' expects int"):
         databricks_widgets({"months": 3}, dbutils=_FakeDbutils({"months": "six"}))
+
+
+def test_unknown_kernel_is_isolated_with_a_hint(fixture_nb: Path, tmp_path: Path) -> None:
+    summary = run_grid(fixture_nb, [{"label": "k"}], tmp_path / "out", kernel_name="no-such-kernel")
+    assert summary.results[0].status == "failed"
+    assert "NoSuchKernel" in summary.results[0].error
+    assert "ipykernel install" in summary.results[0].error

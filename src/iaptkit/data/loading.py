@@ -585,9 +585,12 @@ def _frame_to_arrow(frame: pd.DataFrame) -> pa.Table:
     return pa.table(arrays) if arrays else pa.table({})
 
 
-def _open_mapping(source: Mapping[str, pd.DataFrame]) -> Extract:
-    con, tmp = _duckdb_connection()
-    tables: dict[str, SourceTable] = {}
+def _checked_frames(
+    source: Mapping[str, pd.DataFrame],
+) -> list[tuple[str, str, pd.DataFrame]]:
+    """``(canonical name, key given, frame)`` for each DataFrame, or an ExtractError."""
+    out: list[tuple[str, str, pd.DataFrame]] = []
+    seen: set[str] = set()
     for key, frame in source.items():
         name = canonical_table_name(str(key))
         if name is None:
@@ -595,7 +598,7 @@ def _open_mapping(source: Mapping[str, pd.DataFrame]) -> Extract:
                 f"Unknown table {key!r} in the tables given: expected one of "
                 f"{', '.join(TABLES)} (data-dictionary or lower case)."
             )
-        if name in tables:
+        if name in seen:
             raise ExtractError(f"Table {name} given twice (as {key!r}) in the tables given.")
         if not isinstance(frame, pd.DataFrame):
             raise ExtractError(
@@ -606,6 +609,16 @@ def _open_mapping(source: Mapping[str, pd.DataFrame]) -> Extract:
                 f"Table {key!r} has no columns: expected the fields of {name} "
                 f"({', '.join(TABLES[name].required_fields)})."
             )
+        seen.add(name)
+        out.append((name, str(key), frame))
+    return out
+
+
+def _open_mapping(source: Mapping[str, pd.DataFrame]) -> Extract:
+    checked = _checked_frames(source)
+    con, tmp = _duckdb_connection()
+    tables: dict[str, SourceTable] = {}
+    for name, key, frame in checked:
         arrow = _frame_to_arrow(frame)
         relation = f"src_{name}"
         con.create_table(relation, arrow, overwrite=True)
@@ -744,13 +757,7 @@ def _open_spark(source: str | Path | Mapping[str, pd.DataFrame], spark: Any) -> 
     tables: dict[str, SourceTable] = {}
     unknown: list[str] = []
     if isinstance(source, Mapping):
-        for key, frame in source.items():
-            name = canonical_table_name(str(key))
-            if name is None:
-                raise ExtractError(
-                    f"Unknown table {key!r} in the tables given: expected one of "
-                    f"{', '.join(TABLES)} (data-dictionary or lower case)."
-                )
+        for name, key, frame in _checked_frames(source):
             arrow = _frame_to_arrow(frame)
             view = f"{prefix}_{name.lower()}"
             from pyspark.sql.types import StringType, StructField, StructType
@@ -797,11 +804,12 @@ def _open_spark(source: str | Path | Mapping[str, pd.DataFrame], spark: Any) -> 
     for entry in sorted(spark.catalog.listTables(database), key=lambda t: t.name):
         if entry.isTemporary:
             continue
-        name = canonical_table_name(entry.name)
-        if name is None:
+        canonical = canonical_table_name(entry.name)
+        if canonical is None:
             if not entry.name.startswith("_"):
                 unknown.append(entry.name)
             continue
+        name = canonical
         if name in tables:
             raise ExtractError(
                 f"Table {name} appears twice in Spark database {database}: "

@@ -105,6 +105,7 @@ def _spark_session() -> Any:
         SparkSession.builder.master("local[*]")
         .appName("iaptkit")
         .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
         .getOrCreate()
     )
 

@@ -51,7 +51,7 @@ pytest: install-test
 	$(BIN)/pytest -q
 	rm -rf $(NBVAL)
 	$(BIN)/iaptkit synth $(NBVAL)/extract --pathways 1500 --providers 4 --with-nhs-fields
-	IAPTKIT_DEMO_EXTRACT=$(NBVAL)/extract\
+	IAPTKIT_DEMO_EXTRACT=$(NBVAL)/extract \
 		$(BIN)/pytest -q -p no:cacheprovider -o addopts="" --nbval-lax notebooks/
 
 test: lint typecheck pytest

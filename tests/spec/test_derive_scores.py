@@ -77,6 +77,10 @@ def test_same_day_scores_from_both_tables_are_one_scoring_day() -> None:
     row = derive(ex).loc["P1"]
     assert row.PHQ9_FirstScore == dec("20")
     assert row.PHQ9_LastScore is None  # one scoring day: not paired
+    excl = derivation_exclusions(ex, date(2024, 6, 30))
+    assert excl[["table", "reason", "rows"]].values.tolist() == [
+        ["IDS606CodedScoreAssessmentRefer", "score_same_day_not_counted", 1]
+    ]
 
 
 def test_activity_scores_are_dated_by_their_contact_even_if_not_attended() -> None:

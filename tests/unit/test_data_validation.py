@@ -43,25 +43,32 @@ def test_a_clean_extract_has_no_errors(clean: ValidationReport) -> None:
     assert clean.definitions_version
 
 
-def test_missing_table_is_fatal_only_for_required_tables() -> None:
-    report = report_for(lambda t: t.pop("IDS202CareActivity"))
-    problem = only(report, "missing_table")
+def drop_table_and_column(t: Tables) -> None:
+    t.pop("IDS202CareActivity")
+    t["IDS201CareContact"] = t["IDS201CareContact"].drop(columns=["AppType"])
+
+
+@pytest.fixture(scope="module")
+def incomplete() -> ValidationReport:
+    return report_for(drop_table_and_column)
+
+
+def test_missing_table_is_fatal_only_for_required_tables(incomplete: ValidationReport) -> None:
+    problem = only(incomplete, "missing_table")
     assert (problem.severity, problem.table, problem.rows) == ("fatal", "IDS202CareActivity", 0)
     assert problem.message.startswith(
         "Required table IDS202CareActivity is missing from DataFrames; tables present: "
         "IDS000Header, IDS001MPI, IDS101Referral, IDS201CareContact, "
     )
-    assert report.fatal
+    assert incomplete.fatal
     # IDS205 and IDS004 are optional and absent from the builder: no problem for them
-    assert not any(p.table in ("IDS205InternetTherLog", "IDS004EmpStatus") for p in report.problems)
+    assert not any(
+        p.table in ("IDS205InternetTherLog", "IDS004EmpStatus") for p in incomplete.problems
+    )
 
 
-def test_missing_column_is_fatal_for_required_columns_only() -> None:
-    def change(t: Tables) -> None:
-        t["IDS201CareContact"] = t["IDS201CareContact"].drop(columns=["AppType"])
-
-    report = report_for(change)
-    problem = only(report, "missing_column")
+def test_missing_column_is_fatal_for_required_columns_only(incomplete: ValidationReport) -> None:
+    problem = only(incomplete, "missing_column")
     assert (problem.severity, problem.table, problem.column) == (
         "fatal",
         "IDS201CareContact",
@@ -70,7 +77,7 @@ def test_missing_column_is_fatal_for_required_columns_only() -> None:
     assert "Required column AppType is missing from table 'IDS201CareContact'" in problem.message
     assert "columns present: UniqueSubmissionID, Unique_MonthID" in problem.message
     # the other rules still ran (lazy): superseded rows are still reported
-    assert any(p.rule == "superseded_submission" for p in report.problems)
+    assert any(p.rule == "superseded_submission" for p in incomplete.problems)
 
 
 def add_faults(t: Tables) -> None:
@@ -92,6 +99,7 @@ def add_faults(t: Tables) -> None:
     refer = t["IDS606CodedScoreAssessmentRefer"]
     refer.loc[1, "PersScore"] = "21"  # GAD-7 maximum: valid
     refer.loc[0, "CodedAssToolType"] = "932621000000100"  # unknown_score_tool (WSAS work)
+    refer.loc[0, "PathwayID"] = "P3"  # orphan_pathway: P3 is only in superseded submission 101
 
 
 @pytest.fixture(scope="module")
@@ -149,18 +157,26 @@ def test_code_not_in_list(faulty: ValidationReport) -> None:
     )
 
 
-def test_code_arriving_as_a_number_is_a_warning(tmp_path: Path) -> None:
+@pytest.fixture(scope="module")
+def from_folder(tmp_path_factory: pytest.TempPathFactory) -> ValidationReport:
+    """Parquet files, one code column written as integers, plus files that are not tables."""
+    folder = tmp_path_factory.mktemp("extract")
     for name, frame in frames().items():
         if name == "IDS201CareContact":
             frame = frame.assign(AttendOrDNACode=frame.AttendOrDNACode.astype("int64"))
-        frame.to_parquet(tmp_path / f"{name}.parquet")
-    with load_extract(tmp_path) as ex:
-        report = validate(ex)
-    problem = only(report, "code_numeric_type")
+        frame.to_parquet(folder / f"{name}.parquet")
+    (folder / "notes.xlsx").write_bytes(b"")
+    (folder / "_synth.json").write_text("{}")
+    with load_extract(folder) as ex:
+        return validate(ex)
+
+
+def test_code_arriving_as_a_number_is_a_warning(from_folder: ValidationReport) -> None:
+    problem = only(from_folder, "code_numeric_type")
     assert (problem.severity, problem.column, problem.rows) == ("warning", "AttendOrDNACode", 5)
     assert "arrived as a number (int64)" in problem.message
     assert "without zero-padding" in problem.message
-    assert report.ok  # still no error: the values are valid codes
+    assert from_folder.ok  # still no error: the values are valid codes
 
 
 def test_score_unparseable(faulty: ValidationReport) -> None:
@@ -195,17 +211,15 @@ def test_discharge_before_referral(faulty: ValidationReport) -> None:
 
 def test_orphan_pathway(faulty: ValidationReport) -> None:
     found = {p.table: p for p in faulty.problems if p.rule == "orphan_pathway"}
-    assert {t: p.rows for t, p in found.items()} == {"IDS201CareContact": 1}
+    # PX has no referral at all; P3 only one in a superseded submission
+    assert {t: p.rows for t, p in found.items()} == {
+        "IDS201CareContact": 1,
+        "IDS606CodedScoreAssessmentRefer": 1,
+    }
     assert found["IDS201CareContact"].examples == ("PathwayID='PX' UniqueSubmissionID=201",)
-
-
-def test_orphan_pathway_counts_pathways_seen_only_in_superseded_submissions() -> None:
-    def change(t: Tables) -> None:
-        # P3 exists only in the superseded submission 101
-        t["IDS606CodedScoreAssessmentRefer"].loc[0, "PathwayID"] = "P3"
-
-    problem = only(report_for(change), "orphan_pathway")
-    assert (problem.table, problem.rows) == ("IDS606CodedScoreAssessmentRefer", 1)
+    assert found["IDS606CodedScoreAssessmentRefer"].examples == (
+        "PathwayID='P3' UniqueSubmissionID=102",
+    )
 
 
 def test_orphan_record(faulty: ValidationReport) -> None:
@@ -255,13 +269,9 @@ def test_superseded_submission_and_pathway_flag_false_are_info(clean: Validation
     assert counts["pathway_flag_false"] == {"IDS101Referral.UniqueSubmissionID": 1}
 
 
-def test_unknown_file_is_info(tmp_path: Path) -> None:
-    for name, frame in frames().items():
-        frame.to_csv(tmp_path / f"{name}.csv", index=False)
-    (tmp_path / "notes.xlsx").write_bytes(b"")
-    (tmp_path / "_synth.json").write_text("{}")
-    with load_extract(tmp_path) as ex:
-        problem = only(validate(ex), "unknown_file")
+def test_unknown_file_is_info(from_folder: ValidationReport) -> None:
+    # _synth.json is iaptkit metadata, not an unknown file
+    problem = only(from_folder, "unknown_file")
     assert (problem.severity, problem.table, problem.rows) == ("info", "notes.xlsx", 1)
 
 

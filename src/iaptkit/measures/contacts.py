@@ -53,7 +53,19 @@ class ActivitySource(Protocol):
 
 
 def window_bounds(referrals: ir.Table) -> ir.Table:
-    """``PathwayID`` with the window bounds ``_R`` (received) and ``_D`` (discharge or null)."""
+    """``PathwayID`` with the window bounds ``_R`` (received) and ``_D`` (discharge or null).
+
+    Notes
+    -----
+    measures.md §1: R is ReferralRequestReceivedDate, D the ServDischDate (null if open at E).
+
+    Examples
+    --------
+    >>> t = ibis.memtable({"PathwayID": ["P1"], "ReferralRequestReceivedDate": [date(2024, 4, 1)],
+    ...                    "ServDischDate": [date(2024, 6, 1)]})
+    >>> window_bounds(t).columns
+    ('PathwayID', '_R', '_D')
+    """
     return referrals.select(
         PathwayID=referrals.PathwayID,
         _R=referrals.ReferralRequestReceivedDate,
@@ -107,6 +119,17 @@ def classified_contacts(
     treatment = attended, in the window, AppType 02/03/05 and not employment-support-only
     **(choice)**; assessment = attended, in the window, AppType 01/03. All codes come from the
     definitions file.
+
+    Examples
+    --------
+    >>> from datetime import date
+    >>> from iaptkit.measures._examples import example_extract
+    >>> from iaptkit.measures.definitions import load_definitions
+    >>> ex, E, defs = example_extract(), date(2024, 6, 30), load_definitions()
+    >>> c = classified_contacts(ex, ex.referrals_as_at(E), E, defs).execute()
+    >>> c = c.sort_values("CareContactId")
+    >>> c.is_treatment.tolist(), c.is_assessment.tolist(), c.reason.tolist()[3]
+    ([False, True, True, False], [True, False, False, False], 'contact_not_attended')
     """
     rules = defs.contacts
     contacts = extract.activity_as_at("IDS201CareContact", as_at)
@@ -167,6 +190,15 @@ def classified_iet_logs(
     measures.md §1 Contacts: an internet-enabled therapy log is a treatment session dated on its
     StartDateIntEnabledTherLog when that date is in the window and DurationIntEnabledTher > 0
     (the threshold is ``contacts.iet_min_duration_exclusive``).
+
+    Examples
+    --------
+    >>> from datetime import date
+    >>> from iaptkit.measures._examples import example_extract
+    >>> from iaptkit.measures.definitions import load_definitions
+    >>> ex, E, defs = example_extract(), date(2024, 6, 30), load_definitions()
+    >>> len(classified_iet_logs(ex, ex.referrals_as_at(E), E, defs).execute())  # no IDS205
+    0
     """
     logs = extract.activity_as_at("IDS205InternetTherLog", as_at)
     bounds = window_bounds(referrals).rename(_bP="PathwayID")
@@ -203,6 +235,18 @@ def contact_summary(
     -----
     measures.md §1 Fields: sessions are ordered by date; two sessions on one date give the same
     first and second date. Sessions are attended treatment contacts plus counted IET logs.
+
+    Examples
+    --------
+    >>> from datetime import date
+    >>> from iaptkit.measures._examples import example_extract
+    >>> from iaptkit.measures.definitions import load_definitions
+    >>> ex, E, defs = example_extract(), date(2024, 6, 30), load_definitions()
+    >>> row = contact_summary(ex, ex.referrals_as_at(E), E, defs).execute().iloc[0]
+    >>> str(row.Assessment_FirstDate.date()), str(row.TherapySession_SecondDate.date())
+    ('2024-04-03', '2024-04-17')
+    >>> int(row.TreatmentCareContact_Count)
+    2
     """
     contacts = classified_contacts(extract, referrals, as_at, defs)
     logs = classified_iet_logs(extract, referrals, as_at, defs)

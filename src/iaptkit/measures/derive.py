@@ -315,12 +315,13 @@ def derivation_exclusions(
     -------
     pandas.DataFrame
         Columns ``table``, ``reason``, ``rows`` (only reasons with rows > 0), sorted, and
-        ``definitions_version``. Contacts that are neither sessions nor assessments
-        (:data:`~iaptkit.measures.contacts.CONTACT_REASONS`),
-        IET logs (:data:`~iaptkit.measures.contacts.IET_REASONS`), score rows that are not scores
-        (:data:`~iaptkit.measures.scores.SCORE_REASONS`), score rows dropped by the one-per-day
-        rule (``score_same_day_not_counted``), and pathways whose ADSM has unpublished
-        thresholds (``adsm_thresholds_unpublished``, table ``pathways``).
+        ``definitions_version``. Counted: contacts that are neither treatment sessions nor
+        assessments (:data:`~iaptkit.measures.contacts.CONTACT_REASONS`; such a contact may
+        still date an IDS607 score), IET logs (:data:`~iaptkit.measures.contacts.IET_REASONS`),
+        score rows that are not scores (:data:`~iaptkit.measures.scores.SCORE_REASONS`), valid
+        scores not counted by the one-per-day rule (``score_same_day_not_counted``, under their
+        own table), and pathways whose ADSM has unpublished thresholds
+        (``adsm_thresholds_unpublished``, table ``pathways``).
 
     Notes
     -----
@@ -348,45 +349,40 @@ def derivation_exclusions(
     logs = classified_iet_logs(extract, refs, as_at, defs)
     parts.append(logs.select(table=ibis.literal("IDS205InternetTherLog"), reason=logs.reason))
     s = classified_scores(extract, refs, as_at, defs)
+    # a valid score that is not the one counted for its day (one score per measure per day)
+    day_rank = ibis.row_number().over(
+        group_by=[s.PathwayID, s.measure, s.score_date], order_by=ibis.desc(s.score)
+    )
+    s = s.mutate(
+        reason=ibis.ifelse(
+            s.reason.isnull() & (day_rank > 0),
+            ibis.literal("score_same_day_not_counted"),
+            s.reason,
+        )
+    )
     parts.append(s.select(table=s.source_table, reason=s.reason))
-    valid = s.filter(s.reason.isnull())
-    per_day = valid.group_by(["PathwayID", "measure", "score_date"]).aggregate(n=valid.count())
+    unusable = tuple(k for k in defs.adsm_keys if k not in usable_adsm_keys(defs))
+    if unusable:
+        problems = chosen_complaints(extract, as_at, defs)
+        fallback = problems.filter(problems.ADSM.isin(unusable))
+        fallback = fallback.semi_join(refs, fallback.PathwayID == refs.PathwayID)
+        parts.append(
+            fallback.select(
+                table=ibis.literal("pathways"), reason=ibis.literal("adsm_thresholds_unpublished")
+            )
+        )
     union = parts[0]
-    for p in parts[1:]:
-        union = union.union(p, distinct=False)
+    for part in parts[1:]:
+        union = union.union(part, distinct=False)
     union = union.filter(union.reason.notnull())
     counts = union.group_by(["table", "reason"]).aggregate(rows=union.count()).execute()
-    same_day = per_day.filter(per_day.n > 1)
-    extra = int(same_day.aggregate(x=(same_day.n - 1).sum()).execute()["x"].fillna(0).iloc[0])
-    problems = chosen_complaints(extract, as_at, defs)
-    unusable = tuple(k for k in defs.adsm_keys if k not in usable_adsm_keys(defs))
-    n_unusable = 0
-    if unusable:
-        joined = problems.filter(problems.ADSM.isin(unusable))
-        joined = joined.semi_join(refs, joined.PathwayID == refs.PathwayID)
-        n_unusable = int(joined.count().execute())
-    frames = [counts]
-    if extra:
-        frames.append(
-            pd.DataFrame(
-                {
-                    "table": ["IDS606/IDS607"],
-                    "reason": ["score_same_day_not_counted"],
-                    "rows": [extra],
-                }
-            )
-        )
-    if n_unusable:
-        frames.append(
-            pd.DataFrame(
-                {
-                    "table": ["pathways"],
-                    "reason": ["adsm_thresholds_unpublished"],
-                    "rows": [n_unusable],
-                }
-            )
-        )
-    out = pd.concat(frames, ignore_index=True)
+    out = pd.DataFrame(
+        {
+            "table": counts["table"].astype(object),
+            "reason": counts["reason"].astype(object),
+            "rows": counts["rows"],
+        }
+    )
     out["rows"] = out["rows"].astype("int64")
     out = out.sort_values(["table", "reason"], kind="stable").reset_index(drop=True)
     out["definitions_version"] = defs.version

@@ -51,7 +51,19 @@ def _rc(m: ScoreMeasure, d: ir.NumericValue) -> ir.BooleanValue:
 
 
 def usable_adsm_keys(defs: Definitions) -> tuple[str, ...]:
-    """ADSM values whose caseness and reliable-change thresholds are both published."""
+    """ADSM values whose caseness and reliable-change thresholds are both published.
+
+    Notes
+    -----
+    measures.md §4: an ADSM without published thresholds cannot be used for outcomes.
+
+    Examples
+    --------
+    >>> from iaptkit.measures.definitions import load_definitions
+    >>> keys = usable_adsm_keys(load_definitions())
+    >>> "BIQ" in keys, "PTSD" in keys
+    (False, True)
+    """
     return tuple(k for k in defs.adsm_keys if defs.measures[k].thresholds_published)
 
 
@@ -82,6 +94,17 @@ def add_outcome_flags(t: ir.Table, defs: Definitions) -> ir.Table:
     anx paired; Recovery = caseness, paired, neither last a case; improvement/deterioration
     exclude each other; NoChange = paired and neither; ReliableRecovery = Recovery and
     ReliableImprovement.
+
+    Examples
+    --------
+    >>> from iaptkit.measures.definitions import load_definitions
+    >>> t = ibis.memtable({"CompletedTreatment_Flag": [True], "PHQ9_FirstScore": ["15"],
+    ...     "PHQ9_LastScore": ["6"], "GAD_FirstScore": ["12"], "GAD_LastScore": ["5"],
+    ...     "ADSM": [None], "ADSM_FirstScore": [None], "ADSM_LastScore": [None]})
+    >>> t = t.cast({c: SCORE_TYPE for c in t.columns if c.endswith("Score")} | {"ADSM": "string"})
+    >>> out = ibis.duckdb.connect().execute(add_outcome_flags(t, load_definitions()))
+    >>> out[["anxiety_measure", "Recovery_Flag", "ReliableRecovery_Flag"]].values.tolist()
+    [['GAD7', True, True]]
     """
     phq = defs.depression
     gad = defs.default_anxiety

@@ -61,7 +61,19 @@ def category_expr(code: ir.StringValue, defs: Definitions) -> ir.StringValue:
 
 
 def adsm_expr(category: ir.StringValue, defs: Definitions) -> ir.StringValue:
-    """The ADSM value (measure key) of a problem descriptor column, null when GAD-7."""
+    """The ADSM value (measure key) of a problem descriptor column, null when GAD-7.
+
+    Notes
+    -----
+    measures.md §4, column ADSM (the ``adsm`` of each rule in the definitions file).
+
+    Examples
+    --------
+    >>> from iaptkit.measures.definitions import load_definitions
+    >>> t = ibis.memtable({"c": ["Agoraphobia", "Depression"]})
+    >>> ibis.duckdb.connect().execute(adsm_expr(t.c, load_definitions())).fillna("-").tolist()
+    ['AgoraAlone', '-']
+    """
     branches = [
         (category == rule.category, ibis.literal(rule.adsm))
         for rule in defs.problems.rules
@@ -107,6 +119,15 @@ def chosen_complaints(extract: ActivitySource, as_at: date, defs: Definitions) -
     secondary, then the latest PresCompDate, then the lowest code **(choice)**; the order is
     ``problem_descriptors.ids603_tiebreak``. A pathway with no record is ``Unspecified`` (the
     caller fills it in for pathways missing here).
+
+    Examples
+    --------
+    >>> from datetime import date
+    >>> from iaptkit.measures._examples import example_extract
+    >>> from iaptkit.measures.definitions import load_definitions
+    >>> ex, E, defs = example_extract(), date(2024, 6, 30), load_definitions()
+    >>> chosen_complaints(ex, E, defs).execute().fillna("-").values.tolist()
+    [['P1', 'F41.1', 'Generalised anxiety disorder', '-']]
     """
     t = extract.activity_as_at("IDS603PresentingComplaints", as_at)
     t = t.select("PathwayID", "PresComp", "PresCompCodSig", "PresCompDate")

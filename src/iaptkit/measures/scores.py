@@ -44,7 +44,17 @@ SCORE_REASONS: tuple[str, ...] = (
 
 
 def decimal_literal(value: object) -> ir.DecimalScalar:
-    """An exact decimal literal of :data:`SCORE_TYPE` (from a Decimal, int or text)."""
+    """An exact decimal literal of :data:`SCORE_TYPE` (from a Decimal, int or text).
+
+    Notes
+    -----
+    measures.md §1: thresholds and scores are compared exactly, in decimal arithmetic.
+
+    Examples
+    --------
+    >>> ibis.duckdb.connect().execute(decimal_literal("0.73") * 100)
+    Decimal('73.0000')
+    """
     return ibis.literal(str(value)).cast(SCORE_TYPE)
 
 
@@ -131,6 +141,16 @@ def classified_scores(
     measures.md §1 Scores: a score has a CodedAssToolType of a measure, a PersScore that parses
     as a number inside the measure's valid range (§4) and a date in the window; IDS607 scores
     are dated by the parent contact's CareContDate whether or not the contact was attended.
+
+    Examples
+    --------
+    >>> from datetime import date
+    >>> from iaptkit.measures._examples import example_extract
+    >>> from iaptkit.measures.definitions import load_definitions
+    >>> ex, E, defs = example_extract(), date(2024, 6, 30), load_definitions()
+    >>> s = classified_scores(ex, ex.referrals_as_at(E), E, defs).execute()
+    >>> sorted(s.measure), s.reason.isna().all()
+    (['GAD7', 'GAD7', 'PHQ9', 'PHQ9'], np.True_)
     """
     rows = _dated_scores(extract, as_at)
     bounds = window_bounds(referrals).rename(_bP="PathwayID")
@@ -160,6 +180,16 @@ def score_summary(
     measures.md §1 Scores: one score per measure per day (the highest, ``scores.same_day_rule``
     **(choice)**); FirstScore is the score of the earliest scoring day; LastScore that of the
     latest, null unless the measure was scored on at least ``scores.min_paired_days`` days.
+
+    Examples
+    --------
+    >>> from datetime import date
+    >>> from iaptkit.measures._examples import example_extract
+    >>> from iaptkit.measures.definitions import load_definitions
+    >>> ex, E, defs = example_extract(), date(2024, 6, 30), load_definitions()
+    >>> s = score_summary(ex, ex.referrals_as_at(E), E, defs).execute().sort_values("measure")
+    >>> [(m, str(f), str(l)) for m, f, l in s[["measure", "first_score", "last_score"]].values]
+    [('GAD7', '12.0000', '5.0000'), ('PHQ9', '15.0000', '6.0000')]
     """
     c = classified_scores(extract, referrals, as_at, defs)
     valid = c.filter(c.reason.isnull())

@@ -15,7 +15,16 @@ runner = CliRunner()
 def test_help_lists_every_command() -> None:
     result = runner.invoke(app, ["--help"])
     assert result.exit_code == 0
-    for command in ("validate", "synth", "derive", "measures", "protect", "check", "run", "release"):
+    for command in (
+        "validate",
+        "synth",
+        "derive",
+        "measures",
+        "protect",
+        "check",
+        "run",
+        "release",
+    ):
         assert command in result.output
 
 

@@ -53,4 +53,5 @@ def test_ci_runs_the_readme_test_command() -> None:
     ci = (ROOT / ".ci" / "run").read_text()
     readme = (ROOT / "README.md").read_text()
     assert "make test" in ci
-    assert "make test" in readme and "make demo" in readme
+    assert "make test" in readme
+    assert "make demo" in readme

@@ -70,10 +70,9 @@ def grid_space(
     n = v.size
     sz = np.zeros(n, dtype=bool)
     if structural_zero is not None:
+        # a margin is a structural zero when every cell it adds up is one
         sz_inner = np.asarray(structural_zero, dtype=bool)
-        sz_full = np.zeros(shape, dtype=bool)
-        sz_full[tuple(slice(0, s) for s in sz_inner.shape)] = sz_inner
-        sz = sz_full.reshape(-1)
+        sz = (with_margins((~sz_inner).astype(np.int64)) == 0).reshape(-1)
         assert (v[sz] == 0).all()
     primary = (v < threshold) & ~sz
     if rounding:

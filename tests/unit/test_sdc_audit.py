@@ -17,7 +17,7 @@ from sdc_solver_tables import (
     linprog_intervals,
 )
 
-from iaptkit.sdc.audit import audit
+from iaptkit.sdc.audit import attack, audit
 from iaptkit.sdc.cells import CellSpace
 
 # rows A, B, C; columns 1..3 (the differencing example of the brief)
@@ -234,3 +234,23 @@ def test_inconsistent_space_is_rejected() -> None:
     )
     with pytest.raises(ValueError, match="inconsistent"):
         audit(bad, space.primary)
+
+
+def test_sufficient_mode_reports_inner_bounds_that_prove_the_same_verdict() -> None:
+    rng = np.random.default_rng(5)
+    inner = rng.integers(0, 60, size=(4, 3, 3))
+    space = grid_space(inner, rounding=5)
+    sup = space.primary | (rng.random(space.n_cells) < 0.25)
+    exact = attack(space, sup)
+    quick = attack(space, sup, sufficient=True)
+    need = np.where(space.primary & (space.values >= 1), 10.0, 1.0)
+    idx = np.flatnonzero(sup)
+    # inner bounds lie inside the exact LP interval (never wider than the attacker's)
+    assert (quick.lower[idx] >= exact.lower[idx]).all()
+    assert (quick.upper[idx] <= exact.upper[idx]).all()
+    # and both give the same pass/fail verdict per cell
+    ok_exact = exact.upper[idx] - exact.lower[idx] >= need[idx]
+    ok_quick = quick.upper[idx] - quick.lower[idx] >= need[idx]
+    assert (ok_exact == ok_quick).all()
+    assert quick.n_lp <= exact.n_lp
+    assert exact.exact[idx].all()

@@ -369,7 +369,8 @@ def _solve_component(
         if seen_max[k] >= t_hi[k] - 1e-9:
             upper = float(t_hi[k])
         else:
-            res = lp.optimise(j, maximise=True)
+            target = float(seen_min[k] + t_need[k]) if sufficient else None
+            res = lp.optimise(j, maximise=True, target=target)
             absorb(res.x)
             upper = res.value
             if want_duals:

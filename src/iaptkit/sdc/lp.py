@@ -42,6 +42,7 @@ class LPResult:
     x: npt.NDArray[np.float64] | None
     reduced_costs: npt.NDArray[np.float64] | None
     row_duals: npt.NDArray[np.float64] | None = None
+    stopped_at_target: bool = False
 
 
 def _finite(a: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
@@ -104,8 +105,9 @@ class IntervalLP:
         self._highs = highspy.Highs()  # type: ignore[no-untyped-call]
         self._highs.setOptionValue("output_flag", False)
         self._highs.setOptionValue("presolve", "off")
-        # primal simplex: after an objective change the basis stays primal feasible
-        self._highs.setOptionValue("simplex_strategy", 4)
+        # the first solve (cold) uses the dual simplex; later ones the primal simplex, since
+        # after an objective change the previous optimal basis stays primal feasible
+        self._highs.setOptionValue("simplex_strategy", 1)
         lp = highspy.HighsLp()
         lp.num_col_ = n
         lp.num_row_ = int(matrix.shape[0])
@@ -131,6 +133,8 @@ class IntervalLP:
 
     def _run(self) -> tuple[str, float]:
         self._highs.run()
+        if self.n_solves == 0:
+            self._highs.setOptionValue("simplex_strategy", 4)
         self.n_solves += 1
         status = self._highs.getModelStatus()
         if status == highspy.HighsModelStatus.kOptimal:
@@ -142,16 +146,37 @@ class IntervalLP:
             return "unbounded", -INF
         if status == highspy.HighsModelStatus.kInfeasible:
             return "infeasible", INF
+        if status == highspy.HighsModelStatus.kObjectiveTarget:
+            return "target", float(self._highs.getInfo().objective_function_value)
         return self._highs.modelStatusToString(status), math.nan
 
     def optimise_direction(
-        self, idx: npt.NDArray[np.int32], cost: npt.NDArray[np.float64]
+        self,
+        idx: npt.NDArray[np.int32],
+        cost: npt.NDArray[np.float64],
+        target: float | None = None,
     ) -> LPResult:
-        """Minimise ``cost @ x[idx]``; the result's ``value`` is the objective value."""
+        """Minimise ``cost @ x[idx]``; the result's ``value`` is the objective value.
+
+        With ``target``, the simplex may stop at the first feasible point whose objective is
+        ``<= target`` (``stopped_at_target``; ``value`` is then that point's objective, not
+        the optimum).
+        """
         self._set_objective(idx, cost)
-        status, obj = self._run()
+        if target is not None:
+            self._highs.setOptionValue("objective_target", float(target))
+        try:
+            status, obj = self._run()
+        finally:
+            if target is not None:
+                self._highs.setOptionValue("objective_target", -INF)
+        if status == "target" and self._highs.getInfo().primal_solution_status != 2:
+            status, obj = self._run()  # not a primal feasible point: solve to optimality
         if status == "unbounded":
             return LPResult(-INF, None, None, None)
+        if status == "target":
+            x = np.asarray(self._highs.getSolution().col_value)
+            return LPResult(float(cost @ x[idx]), x, None, None, stopped_at_target=True)
         if status != "optimal":
             raise RuntimeError(f"HiGHS returned status {status!r} for an attacker LP")
         sol = self._highs.getSolution()
@@ -159,8 +184,17 @@ class IntervalLP:
             obj, np.asarray(sol.col_value), np.asarray(sol.col_dual), np.asarray(sol.row_dual)
         )
 
-    def optimise(self, j: int, *, maximise: bool) -> LPResult:
-        """Minimise or maximise variable ``j`` (``value`` is the optimum of ``x_j``)."""
+    def optimise(self, j: int, *, maximise: bool, target: float | None = None) -> LPResult:
+        """Minimise or maximise variable ``j`` (``value`` is the optimum of ``x_j``).
+
+        ``target`` (a value of ``x_j``): stop as soon as a feasible point reaches it.
+        """
         sense = -1.0 if maximise else 1.0
-        res = self.optimise_direction(np.array([j], dtype=np.int32), np.array([sense]))
-        return LPResult(sense * res.value, res.x, res.reduced_costs, res.row_duals)
+        res = self.optimise_direction(
+            np.array([j], dtype=np.int32),
+            np.array([sense]),
+            None if target is None else sense * target,
+        )
+        return LPResult(
+            sense * res.value, res.x, res.reduced_costs, res.row_duals, res.stopped_at_target
+        )

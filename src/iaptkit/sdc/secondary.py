@@ -76,6 +76,7 @@ def _singleton_pass(
         # how many lonely relations each eligible cell would fix (strongly preferred)
         sub = a[lonely]
         fixes = np.bincount(sub.indices, minlength=space.n_cells)
+        added_now = 0
         for r in lonely:
             cols = a.indices[a.indptr[r] : a.indptr[r + 1]]
             if int(mask[cols].sum()) != 1:
@@ -87,7 +88,8 @@ def _singleton_pass(
             best = int(cand[np.lexsort((cand, score))[0]])
             mask[best] = True
             added += 1
-        if not (eligible & ~mask).any():
+            added_now += 1
+        if added_now == 0 or not (eligible & ~mask).any():
             return added
 
 
@@ -173,6 +175,11 @@ def _attacker_pass(
             gain = np.concatenate(gain_list) if gain_list else np.zeros(0)
             if np.any(new_this_round[cand]):
                 continue  # a fresh suppression may already fix it: re-audit first
+            if cand.size == 0 and i in res.duals:
+                # the duals certify that relaxing every eligible cell leaves the bound as it is
+                if new_this_round.any():
+                    continue
+                raise AuditFailedError(_cannot_protect(space, i, res))
             if cand.size == 0:
                 # fallback: any eligible published cell sharing a relation with i
                 rows = adjacency.indices[adjacency.indptr[i] : adjacency.indptr[i + 1]]
@@ -194,9 +201,10 @@ def _attacker_pass(
 def _cannot_protect(space: CellSpace, i: int, res: Attack) -> str:
     return (
         f"Secondary suppression cannot protect {space.label(i)}: the attacker's interval is "
-        f"[{res.lower[i]:g}, {res.upper[i]:g}] and no cell sharing a relation with it is left "
-        "to suppress (all are suppressed already or structural zeros). The table is too small "
-        "or too sparse to protect under this policy: merge categories or drop the breakdown."
+        f"[{res.lower[i]:g}, {res.upper[i]:g}] and suppressing more cells cannot widen it (the "
+        "cells that bound it are suppressed already or structural zeros). The table is too "
+        "small or too sparse to protect under this policy: merge categories or drop the "
+        "breakdown."
     )
 
 

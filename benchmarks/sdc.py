@@ -17,7 +17,9 @@ from __future__ import annotations
 import argparse
 import itertools
 import math
+import os
 import sys
+import tempfile
 import time
 
 import numpy as np
@@ -115,7 +117,17 @@ def run_solver(name: str, df: pd.DataFrame, dims: list[str]) -> None:
     inner = df.set_index(dims)["count"].to_numpy().reshape([df[d].nunique() for d in dims])
     space = nhs_sde_space(inner)
     t0 = time.perf_counter()
-    mask = secondary_suppression(space)
+
+    def progress(stage: str, done: int, total: int) -> None:
+        if stage == "secondary":
+            print(
+                f"  [{time.perf_counter() - t0:7.1f}s] {name}: {done} suppressed, "
+                f"{total} cells still failing",
+                file=sys.stderr,
+                flush=True,
+            )
+
+    mask = secondary_suppression(space, progress=progress)
     t1 = time.perf_counter()
     cert = audit(space, mask)
     t2 = time.perf_counter()
@@ -168,12 +180,19 @@ def run_tauargus(name: str, df: pd.DataFrame, dims: list[str]) -> None:
     micro = df.loc[df.index.repeat(df["count"]), dims].reset_index(drop=True)
     micro["one"] = 1
     t0 = time.perf_counter()
-    try:
-        res = pytauargus.protect(micro, dims, "one", safety_rules="FREQ(10,0)", suppress="MOD(1)")
-        table = res.tables[0].dataframe()
-    except Exception as exc:  # the engine may be missing: report, do not fail the benchmark
-        print(f"[tau-argus] {name}: could not run ({type(exc).__name__}: {exc}); skipped")
-        return
+    here = os.getcwd()
+    with tempfile.TemporaryDirectory(prefix="iaptkit-tauargus-") as work:
+        os.chdir(work)  # the engine writes HiTaS.log / cspSCIP.* into the working directory
+        try:
+            res = pytauargus.protect(
+                micro, dims, "one", safety_rules="FREQ(10,0)", suppress="MOD(1)", workdir=work
+            )
+            table = res.tables[0].dataframe()
+        except Exception as exc:  # the engine may be missing: report, do not fail
+            print(f"[tau-argus] {name}: could not run ({type(exc).__name__}: {exc}); skipped")
+            return
+        finally:
+            os.chdir(here)
     dt = time.perf_counter() - t0
     status = table["status"].value_counts().to_dict()
     print(

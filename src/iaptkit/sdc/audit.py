@@ -17,7 +17,8 @@ How the work is reduced, without changing any reported number:
 
 So the certificate reports exact LP optima (method ``highs-lp-exact``). Counts are whole
 numbers, so a bound is rounded inward to an integer (``ceil`` of the minimum, ``floor`` of the
-maximum) after snapping values within ``1e-6`` relative of an integer to that integer.
+maximum) after snapping values within ``1e-6`` (plus ``1e-9`` relative; the simplex's
+feasibility tolerance is ``1e-7``) of an integer to that integer.
 """
 
 from __future__ import annotations
@@ -51,7 +52,7 @@ def _int_lower(v: float) -> float:
     if not math.isfinite(v):
         return v
     r = round(v)
-    if abs(v - r) <= _TOL * (1.0 + abs(v)):
+    if abs(v - r) <= _TOL + 1e-9 * abs(v):
         return float(r)
     return float(math.ceil(v))
 
@@ -61,7 +62,7 @@ def _int_upper(v: float) -> float:
     if not math.isfinite(v):
         return v
     r = round(v)
-    if abs(v - r) <= _TOL * (1.0 + abs(v)):
+    if abs(v - r) <= _TOL + 1e-9 * abs(v):
         return float(r)
     return float(math.floor(v))
 
@@ -168,7 +169,26 @@ class AuditCertificate:
 
 
 def required_width(space: CellSpace) -> npt.NDArray[np.float64]:
-    """Minimum ``upper - lower`` per cell if suppressed: protection width or 1 (not exact)."""
+    """Minimum ``upper - lower`` per cell if suppressed: protection width or 1 (not exact).
+
+    Notes
+    -----
+    Protection criterion of ``shared/domain/disclosure-control.md`` ("The attacker"): a
+    primary cell with a true value >= 1 needs its protection width; every other suppressed
+    cell must only not be determined exactly (whole numbers: width >= 1).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from scipy import sparse
+    >>> from iaptkit.sdc.cells import CellSpace
+    >>> v = np.array([3, 0, 12, 15])
+    >>> sp = CellSpace(v, sparse.csr_matrix([[1.0, 1.0, 1.0, -1.0]]), v * 1.0, v * 1.0,
+    ...                np.zeros(4), np.full(4, np.inf), v < 10, np.zeros(4, bool),
+    ...                np.full(4, 10.0), v * 1.0)
+    >>> required_width(sp).tolist()
+    [10.0, 1.0, 1.0, 1.0]
+    """
     primary_pos = space.primary & (space.values >= 1)
     width = np.where(primary_pos, np.asarray(space.protection_width, dtype=np.float64), 1.0)
     return np.maximum(width, 1.0)
@@ -238,11 +258,50 @@ def attack(
     sufficient: bool = False,
     want_duals: bool = False,
     progress: Callable[[str, int, int], None] | None = None,
+    only: npt.NDArray[np.bool_] | None = None,
 ) -> Attack:
-    """Compute the attacker's interval of every suppressed cell.
+    """Compute the attacker's interval of every suppressed cell (the audit's engine).
 
-    With ``sufficient=True`` an LP is skipped once feasible points prove the cell's interval
-    is at least its required width (then the bounds are inner bounds, ``exact`` false).
+    Parameters
+    ----------
+    space, suppressed
+        As for :func:`audit`.
+    sufficient
+        ``False``: exact LP optima for every suppressed cell. ``True``: stop as soon as
+        feasible points prove a cell's interval at least its required width (the simplex
+        may stop at that target); such cells get *inner* bounds (a sub-interval of the
+        attacker's, ``exact`` false) - enough for a pass/fail verdict, not for a certificate.
+    want_duals
+        Keep the duals of the limiting LPs of failing cells (for secondary suppression).
+    progress
+        Optional callback ``("audit", done, total)``.
+    only
+        Optional ``bool`` ``(n,)``: attack only these suppressed cells (the others get NaN
+        bounds). Used by secondary suppression, where cells that passed stay passing when
+        more cells are suppressed.
+
+    Returns
+    -------
+    Attack
+
+    Notes
+    -----
+    Attacker model: ``shared/domain/disclosure-control.md``, "The attacker". Every LP optimum
+    and the true table itself are feasible points; a bound reached by a feasible point at
+    the cell's a-priori bound is that LP's optimum, so the LP is skipped.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from scipy import sparse
+    >>> from iaptkit.sdc.cells import CellSpace
+    >>> v = np.array([3, 12, 15])
+    >>> sp = CellSpace(v, sparse.csr_matrix([[1.0, 1.0, -1.0]]), v * 1.0, v * 1.0,
+    ...                np.zeros(3), np.full(3, np.inf), v < 10, np.zeros(3, bool),
+    ...                np.full(3, 10.0), v * 1.0)
+    >>> res = attack(sp, np.array([True, True, False]))
+    >>> res.lower[:2].tolist(), res.upper[:2].tolist()
+    ([0.0, 0.0], [15.0, 15.0])
     """
     n = space.n_cells
     suppressed = np.asarray(suppressed, dtype=bool)
@@ -262,10 +321,13 @@ def attack(
     out.n_components = n_comp
     # suppressed cells that are not free: known exactly a priori
     fixed_sup = suppressed & ~free
+    if only is not None:
+        fixed_sup &= np.asarray(only, dtype=bool)
     out.lower[fixed_sup] = lo[fixed_sup]
     out.upper[fixed_sup] = hi[fixed_sup]
     out.exact[fixed_sup] = True
-    sup_free = np.flatnonzero(suppressed & free)
+    wanted = suppressed if only is None else suppressed & np.asarray(only, dtype=bool)
+    sup_free = np.flatnonzero(wanted & free)
     if sup_free.size == 0:
         return out
     # constants: fixed cells move to the right-hand side
@@ -454,7 +516,25 @@ def certificate_from_attack(
     seconds: float,
     method: str = METHOD_EXACT,
 ) -> AuditCertificate:
-    """Turn raw attacker results into a certificate (verdict per suppressed cell)."""
+    """Turn raw attacker results into a certificate (verdict per suppressed cell).
+
+    Notes
+    -----
+    Criterion: ``shared/domain/disclosure-control.md``, "The attacker"; see :func:`audit`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from scipy import sparse
+    >>> from iaptkit.sdc.cells import CellSpace
+    >>> v = np.array([3, 12, 15])
+    >>> sp = CellSpace(v, sparse.csr_matrix([[1.0, 1.0, -1.0]]), v * 1.0, v * 1.0,
+    ...                np.zeros(3), np.full(3, np.inf), v < 10, np.zeros(3, bool),
+    ...                np.full(3, 10.0), v * 1.0)
+    >>> sup = np.array([True, True, False])
+    >>> certificate_from_attack(sp, sup, attack(sp, sup), 0.0).passed
+    True
+    """
     need = required_width(space)
     intervals: list[CellInterval] = []
     for i_np in np.flatnonzero(suppressed):

@@ -139,10 +139,7 @@ class IntervalLP:
         status = self._highs.getModelStatus()
         if status == highspy.HighsModelStatus.kOptimal:
             return "optimal", float(self._highs.getInfo().objective_function_value)
-        if status in (
-            highspy.HighsModelStatus.kUnbounded,
-            highspy.HighsModelStatus.kUnboundedOrInfeasible,
-        ):
+        if status == highspy.HighsModelStatus.kUnbounded:
             return "unbounded", -INF
         if status == highspy.HighsModelStatus.kInfeasible:
             return "infeasible", INF
@@ -172,6 +169,15 @@ class IntervalLP:
                 self._highs.setOptionValue("objective_target", -INF)
         if status == "target" and self._highs.getInfo().primal_solution_status != 2:
             status, obj = self._run()  # not a primal feasible point: solve to optimality
+        if status not in ("optimal", "unbounded", "target"):
+            # numerical trouble on a warm start (the truth is feasible, so the LP is): solve
+            # again from scratch with the dual simplex before giving up
+            self._highs.clearSolver()
+            self._highs.setOptionValue("simplex_strategy", 1)
+            try:
+                status, obj = self._run()
+            finally:
+                self._highs.setOptionValue("simplex_strategy", 4)
         if status == "unbounded":
             return LPResult(-INF, None, None, None)
         if status == "target":

@@ -150,12 +150,18 @@ def _attacker_pass(
     g_csr = None if space.inequalities is None else sparse.csr_matrix(space.inequalities)
     cost = np.asarray(space.cost, dtype=np.float64)
     adjacency = sparse.csr_matrix(space.relations).T.tocsr()  # cell -> rows
+    # Suppressing more cells only relaxes the attacker's bounds (a published interval lies
+    # inside the suppressed one), so every feasible point stays feasible and a cell proven
+    # wide enough stays so: re-check only the cells that failed and the ones just suppressed.
+    monotone = bool(
+        (space.suppressed_lower <= space.published_lower).all()
+        and (space.suppressed_upper >= space.published_upper).all()
+    )
+    check = mask.copy()
     added = 0
-    rounds = 0
     while True:
-        rounds += 1
-        res = attack(space, mask, sufficient=True, want_duals=True)
-        failing = _failing(res, mask, need)
+        res = attack(space, mask, sufficient=True, want_duals=True, only=check)
+        failing = _failing(res, mask & check, need)
         if progress is not None:
             progress("secondary", int(mask.sum()), int(failing.size))
         if failing.size == 0:
@@ -196,6 +202,11 @@ def _attacker_pass(
             mask[best] = True
             new_this_round[best] = True
             added += 1
+        check = np.zeros(space.n_cells, dtype=bool)
+        check[failing] = True
+        check |= new_this_round
+        if not monotone:
+            check = mask.copy()
 
 
 def _cannot_protect(space: CellSpace, i: int, res: Attack) -> str:

@@ -147,6 +147,32 @@ def add_breakdown_attributes(referrals: ir.Table, definitions: Definitions) -> i
     )
 
 
+class _SharedRelations:
+    """An :class:`ActivitySource` that builds each relation once per derivation.
+
+    The derivations ask for the same relation several times (IDS201 and IDS202 feed both the
+    contacts and the dating of IDS607 scores; the referrals feed every window). Handing back
+    the same expression object lets the compiler emit it once (one common table expression)
+    instead of one copy per use, so each de-duplication window runs once.
+    """
+
+    def __init__(self, extract: ActivitySource) -> None:
+        self._extract = extract
+        self._relations: dict[tuple[str, date], ir.Table] = {}
+
+    def referrals_as_at(self, as_at: date) -> ir.Table:
+        key = ("", as_at)
+        if key not in self._relations:
+            self._relations[key] = self._extract.referrals_as_at(as_at)
+        return self._relations[key]
+
+    def activity_as_at(self, name: str, as_at: date) -> ir.Table:
+        key = (name, as_at)
+        if key not in self._relations:
+            self._relations[key] = self._extract.activity_as_at(name, as_at)
+        return self._relations[key]
+
+
 def _measure_scores(summary: ir.Table, key: str, prefix: str) -> ir.Table:
     s = summary.filter(summary.measure == key)
     return s.select(
@@ -198,6 +224,7 @@ def pathway_table(extract: ActivitySource, as_at: date, definitions: Definitions
     ('P1', 'Unspecified', 0)
     """
     defs = definitions
+    extract = _SharedRelations(extract)
     refs = add_breakdown_attributes(extract.referrals_as_at(as_at), defs)
     refs = refs.select(
         "PathwayID",

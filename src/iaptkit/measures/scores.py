@@ -86,15 +86,12 @@ def _measure_key(tool: ir.StringValue, defs: Definitions) -> ir.StringValue:
     return ibis.cases(*branches, else_=ibis.null("string"))
 
 
-def _in_range(key: ir.StringValue, score: ir.DecimalValue, defs: Definitions) -> ir.BooleanValue:
-    branches = [
-        (
-            key == m.key,
-            score.between(decimal_literal(m.valid_min), decimal_literal(m.valid_max)),
-        )
-        for m in defs.measures.values()
-    ]
-    return ibis.cases(*branches, else_=ibis.literal(False)).coalesce(ibis.literal(False))
+def _by_tool(
+    code: ir.StringValue, branches: list[tuple[tuple[str, ...], ir.DecimalScalar]]
+) -> ir.DecimalValue:
+    """The value of the first branch whose tool codes contain ``code`` (null if none)."""
+    cases = [(code.isin(codes), value) for codes, value in branches]
+    return ibis.cases(*cases, else_=ibis.null(SCORE_TYPE))
 
 
 def _dated_scores(extract: ActivitySource, as_at: date) -> ir.Table:
@@ -153,10 +150,23 @@ def classified_scores(
     (['GAD7', 'GAD7', 'PHQ9', 'PHQ9'], np.True_)
     """
     rows = _dated_scores(extract, as_at)
+    # Trim, look up and parse ONCE, in a projection under the join: the join keeps ibis from
+    # fusing (and so repeating) these expressions into every branch of the reason below.
+    code = rows.CodedAssToolType.strip()
+    measures = tuple(defs.measures.values())
+    parsed = rows.select(
+        "source_table",
+        "PathwayID",
+        "score_date",
+        measure=_measure_key(rows.CodedAssToolType, defs),
+        score=parse_score(rows.PersScore),
+        _vmin=_by_tool(code, [(m.tool_codes, decimal_literal(m.valid_min)) for m in measures]),
+        _vmax=_by_tool(code, [(m.tool_codes, decimal_literal(m.valid_max)) for m in measures]),
+    )
     bounds = window_bounds(referrals).rename(_bP="PathwayID")
-    t = rows.left_join(bounds, rows.PathwayID == bounds._bP)
-    t = t.mutate(measure=_measure_key(t.CodedAssToolType, defs), score=parse_score(t.PersScore))
-    in_range = _in_range(t.measure, t.score, defs)
+    t = parsed.left_join(bounds, parsed.PathwayID == bounds._bP)
+    # the valid range of the measure of the tool code (the first measure listing the code)
+    in_range = t.score.between(t._vmin, t._vmax).coalesce(ibis.literal(False))
     window = in_window(t.score_date, t._R, t._D, as_at)
     reason = ibis.cases(
         (t._bP.isnull(), ibis.literal("score_no_pathway")),

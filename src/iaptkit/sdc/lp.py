@@ -10,7 +10,10 @@ objective changes), which is far faster than building a fresh model per solve.
 from __future__ import annotations
 
 import math
+import os
+import sys
 from dataclasses import dataclass
+from typing import Any
 
 import highspy
 import numpy as np
@@ -20,6 +23,29 @@ from scipy import sparse
 __all__ = ["INF", "IntervalLP", "LPResult"]
 
 INF = math.inf
+
+
+def _quiet_highs() -> Any:
+    """A new ``highspy.Highs`` without its start-up banner on standard output.
+
+    HiGHS writes "Running HiGHS ..." from C++ when the solver is constructed, before any option
+    can be set; results of the CLI go to files and progress to stderr, so the banner is kept off
+    file descriptor 1 for the duration of the constructor only.
+    """
+    try:
+        sys.stdout.flush()
+        saved = os.dup(1)
+    except (OSError, ValueError):  # no usable fd 1 (unusual embedding): accept the banner
+        return highspy.Highs()  # type: ignore[no-untyped-call]
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 1)
+            try:
+                return highspy.Highs()  # type: ignore[no-untyped-call]
+            finally:
+                os.dup2(saved, 1)
+    finally:
+        os.close(saved)
 
 
 @dataclass(frozen=True)
@@ -102,7 +128,7 @@ class IntervalLP:
         matrix.sort_indices()
         self.n = n
         self.n_solves = 0
-        self._highs = highspy.Highs()  # type: ignore[no-untyped-call]
+        self._highs = _quiet_highs()
         self._highs.setOptionValue("output_flag", False)
         self._highs.setOptionValue("presolve", "off")
         # the first solve (cold) uses the dual simplex; later ones the primal simplex, since

@@ -147,13 +147,17 @@ def add_breakdown_attributes(referrals: ir.Table, definitions: Definitions) -> i
     )
 
 
+#: Activity relations read by more than one derivation (contacts and the dating of IDS607
+#: scores): computed once and cached on the backend (``Table.cache``, DuckDB and Spark).
+_SHARED = frozenset({"IDS201CareContact", "IDS202CareActivity"})
+
+
 class _SharedRelations:
     """An :class:`ActivitySource` that builds each relation once per derivation.
 
-    The derivations ask for the same relation several times (IDS201 and IDS202 feed both the
-    contacts and the dating of IDS607 scores; the referrals feed every window). Handing back
-    the same expression object lets the compiler emit it once (one common table expression)
-    instead of one copy per use, so each de-duplication window runs once.
+    The derivations ask for the same relation several times. Handing back the same expression
+    lets ibis emit it once; the relations in :data:`_SHARED` are cached, since ibis fuses each
+    consumer's projection into its own copy of the de-duplication window otherwise.
     """
 
     def __init__(self, extract: ActivitySource) -> None:
@@ -169,7 +173,8 @@ class _SharedRelations:
     def activity_as_at(self, name: str, as_at: date) -> ir.Table:
         key = (name, as_at)
         if key not in self._relations:
-            self._relations[key] = self._extract.activity_as_at(name, as_at)
+            relation = self._extract.activity_as_at(name, as_at)
+            self._relations[key] = relation.cache() if name in _SHARED else relation
         return self._relations[key]
 
 

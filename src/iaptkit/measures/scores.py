@@ -208,12 +208,11 @@ def score_summary(
         daily = grouped.aggregate(day_score=valid.score.max())
     else:
         daily = grouped.aggregate(day_score=valid.score.min())
-    first_day = daily.score_date.min().over(group_by=[daily.PathwayID, daily.measure])
-    last_day = daily.score_date.max().over(group_by=[daily.PathwayID, daily.measure])
-    daily = daily.mutate(_first=first_day, _last=last_day)
+    # one row per scoring day (score_date is never null here), so the earliest and latest
+    # days are unique: arg_min / arg_max (min_by / max_by on Spark) are deterministic
     per = daily.group_by(["PathwayID", "measure"]).aggregate(
-        first_score=daily.day_score.max(where=daily.score_date == daily._first),
-        _last_score=daily.day_score.max(where=daily.score_date == daily._last),
+        first_score=daily.day_score.argmin(daily.score_date),
+        _last_score=daily.day_score.argmax(daily.score_date),
         days=daily.score_date.count(),
     )
     paired = per.days >= defs.scores.min_paired_days

@@ -33,7 +33,7 @@ from iaptkit.sdc.lp import IntervalLP
 __all__ = ["InnerBounds", "inner_bounds"]
 
 _FEAS_TOL = 1e-7
-_DEPTHS = (2, 4, 8)
+_DEPTHS = (2, 3)
 
 
 @dataclass
@@ -61,7 +61,7 @@ def _neighbourhood(
     suppressed: npt.NDArray[np.bool_],
     cap: int,
 ) -> npt.NDArray[np.intp]:
-    """Free suppressed cells within ``depth`` relation steps of ``i``, capped at ``cap``."""
+    """Free cells within ``depth`` relation steps of ``i`` (suppressed first), capped."""
     seen = {i}
     frontier = [i]
     order = [i]
@@ -70,8 +70,9 @@ def _neighbourhood(
         for c in frontier:
             for r in cell_rows.indices[cell_rows.indptr[c] : cell_rows.indptr[c + 1]]:
                 cols = rows.indices[rows.indptr[r] : rows.indptr[r + 1]]
-                # suppressed cells give the room (published ones at most their rounding)
-                cols = cols[free[cols] & suppressed[cols]]
+                cols = cols[free[cols]]
+                # suppressed cells give the most room: visit them first
+                cols = cols[np.argsort(~suppressed[cols], kind="stable")]
                 for j in cols.tolist():
                     if j not in seen:
                         seen.add(j)
@@ -101,11 +102,10 @@ def _verified(
         return False
     if np.abs(a_cols @ delta).max(initial=0.0) > _FEAS_TOL:
         return False
-    if g_cols is not None and g_slack is not None:
-        # G (v + delta) = G v + G delta <= 0
-        if np.any(g_cols @ delta + g_slack > _FEAS_TOL):
-            return False
-    return True
+    # G (v + delta) = G v + G delta <= 0
+    return not (
+        g_cols is not None and g_slack is not None and np.any(g_cols @ delta + g_slack > _FEAS_TOL)
+    )
 
 
 def inner_bounds(
@@ -114,8 +114,9 @@ def inner_bounds(
     targets: npt.NDArray[np.intp],
     need: npt.NDArray[np.float64],
     *,
-    cap: int = 250,
+    cap: int = 600,
     depths: tuple[int, ...] = _DEPTHS,
+    give_up: tuple[int, float] | None = None,
 ) -> InnerBounds:
     """Prove suppressed cells protected from feasible points found by small local LPs.
 
@@ -131,6 +132,9 @@ def inner_bounds(
         Largest neighbourhood (cells) of one local LP.
     depths
         Neighbourhood radii tried in turn (relation steps) until the cell is proven.
+    give_up
+        Optional ``(k, rate)``: after ``k`` targets, stop trying (leave the rest unproven)
+        when fewer than ``rate`` of them were proven - the moves do not pay off here.
 
     Returns
     -------
@@ -179,10 +183,14 @@ def inner_bounds(
     cell_rows = sparse.csr_matrix(rows.T)
     g_val = None if g is None else np.asarray(g @ values, dtype=np.float64)
     out = InnerBounds(lower=values.copy(), upper=values.copy(), proven=np.zeros(n, dtype=bool))
+    n_tried = n_ok = 0
     for i_np in targets:
         i = int(i_np)
+        if give_up is not None and n_tried == give_up[0] and n_ok < give_up[1] * n_tried:
+            break
         if not free[i]:
             continue
+        n_tried += 1
         for depth in depths:
             if _proven(out.lower[i], out.upper[i], need[i]):
                 break
@@ -231,6 +239,7 @@ def inner_bounds(
                 np.minimum.at(out.lower, s, x_s)
                 np.maximum.at(out.upper, s, x_s)
             out.n_lp += lp.n_solves
+        n_ok += int(_proven(out.lower[i], out.upper[i], need[i]))
     sup_t = np.zeros(n, dtype=bool)
     sup_t[np.asarray(targets, dtype=np.intp)] = True
     sup_t &= suppressed

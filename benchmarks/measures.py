@@ -16,7 +16,7 @@ Each phase runs in its own child process so that its peak RSS (``wait4`` rusage)
 
 Targets (issue 3): DuckDB ≤ 60 s and ≤ 6 GB on 2 cores, ≥ 5x faster than pandas, the same
 England counts; the five-year run completes within the memory limit (DuckDB ``memory_limit``
-6GB, spilling to a temporary directory).
+5GB, spilling to a temporary directory).
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ BREAKDOWNS = (
     "problem_descriptor",
     "provider x age_band",
 )
-MEMORY_LIMIT = "6GB"
+MEMORY_LIMIT = "5GB"
 TARGET_SECONDS = 60.0
 TARGET_GB = 6.0
 TARGET_RATIO = 5.0

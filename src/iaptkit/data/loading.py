@@ -127,6 +127,21 @@ def trim_text(value: ir.StringValue) -> ir.StringValue:
     return value.re_replace(_BLANK_ENDS, "")
 
 
+def _already_typed(column: ir.Value, spec: FieldSpec) -> bool:
+    """Whether ``column`` already holds ``spec``'s type (integer or date), so no text parsing.
+
+    Its text form matches the pattern :func:`typed_column` accepts (dates: years 1 to 9999)
+    and parses back to the same value, so a cast gives the same result as the text route.
+    """
+    dtype = column.type()
+    if spec.type == "int":
+        # uint64 may not fit int64, where the text route gives null rather than an error
+        return bool(dtype.is_signed_integer() or (dtype.is_unsigned_integer() and dtype.nbytes < 8))
+    if spec.type == "date":
+        return bool(dtype.is_date())
+    return False
+
+
 def typed_column(value: ir.StringValue, spec: FieldSpec) -> ir.Value:
     """Convert a raw text column to the type of ``spec`` with try-casts (bad values -> null).
 
@@ -340,7 +355,18 @@ class Extract:
         cols: dict[str, ir.Value] = {}
         for f in fields:
             if f.name in src.columns:
-                cols[f.name] = typed_column(base[src.columns[f.name]].cast("string"), f)
+                column = base[src.columns[f.name]]
+                if _already_typed(column, f) and f.type == "date":
+                    # the text route only reads 4-digit years (yyyy-mm-dd)
+                    year = column.year()
+                    cols[f.name] = ibis.ifelse(
+                        year.between(1, 9999), column.cast("date"), ibis.null("date")
+                    )
+                elif _already_typed(column, f):
+                    # the text of an integer always parses back to the same value
+                    cols[f.name] = column.cast(IBIS_TYPES[f.type])
+                else:
+                    cols[f.name] = typed_column(column.cast("string"), f)
             else:
                 cols[f.name] = ibis.null(IBIS_TYPES[f.type])
         return base.select(**cols)

@@ -13,32 +13,23 @@ from typing import Any, Protocol
 
 import pandas as pd
 
+from iaptkit.data.schema import NHS_DERIVED_FIELDS
 from iaptkit.measures.contacts import ActivitySource
 from iaptkit.measures.definitions import Definitions, load_definitions
 from iaptkit.measures.derive import derive_pathways
 
 __all__ = ["RECONCILED_FIELDS", "reconcile"]
 
-#: NHS-derived IDS101 fields compared with the derivation (same names in the pathway table).
-RECONCILED_FIELDS: tuple[str, ...] = (
-    "Assessment_FirstDate",
-    "TherapySession_FirstDate",
-    "TherapySession_SecondDate",
-    "TherapySession_LastDate",
-    "TreatmentCareContact_Count",
-    "CompletedTreatment_Flag",
-    "PHQ9_FirstScore",
-    "PHQ9_LastScore",
-    "GAD_FirstScore",
-    "GAD_LastScore",
-    "ADSM",
-    "ADSM_FirstScore",
-    "ADSM_LastScore",
-    "NotCaseness_Flag",
-    "Recovery_Flag",
-    "ReliableImprovement_Flag",
-    "NoChange_Flag",
-    "ReliableDeterioration_Flag",
+#: NHS-derived fields that are not pathway derivations (the pathway filter) or are coded differently
+#: from iaptkit's ProblemDescriptor, so they are not compared.
+_NOT_RECONCILED = frozenset(
+    {"UsePathway_Flag", "PresentingComplaintHigherCategory", "PresentingComplaintLowerCategory"}
+)
+
+#: NHS-derived IDS101 fields compared with the derivation (same names in the pathway table),
+#: taken from the input contract so the two lists cannot drift apart.
+RECONCILED_FIELDS: tuple[str, ...] = tuple(
+    f.name for f in NHS_DERIVED_FIELDS if f.name not in _NOT_RECONCILED
 )
 
 _MAX_EXAMPLES = 5

@@ -29,6 +29,7 @@ from scipy import sparse
 
 from iaptkit.sdc.audit import audit
 from iaptkit.sdc.cells import CellSpace
+from iaptkit.sdc.hypercube import margins_grid
 from iaptkit.sdc.secondary import secondary_suppression
 
 AGE = ("18-25", "26-35", "36-45", "46-55", "56-64", "65+", "Unknown")
@@ -79,7 +80,7 @@ def grid_relations(shape: tuple[int, ...]) -> sparse.csr_matrix:
     )
 
 
-def nhs_sde_space(inner: npt.NDArray[np.int64]) -> CellSpace:
+def nhs_sde_space(inner: npt.NDArray[np.int64], grid: bool = True) -> CellSpace:
     """A CellSpace under nhs-sde: < 10 suppressed (zeros too), others rounded to nearest 5."""
     full = inner.astype(np.int64)
     for axis in range(full.ndim):
@@ -109,6 +110,7 @@ def nhs_sde_space(inner: npt.NDArray[np.int64]) -> CellSpace:
         protection_width=np.full(n, 10.0),
         cost=(v + 1.0) * (1.0 + level),
         labels=labels,
+        grids=(margins_grid(shape),) if grid else (),
     )
 
 

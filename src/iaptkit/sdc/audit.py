@@ -36,12 +36,13 @@ from scipy.sparse import csgraph
 
 from iaptkit.sdc.cells import CellSpace
 from iaptkit.sdc.cycles import inner_bounds
+from iaptkit.sdc.hypercube import hypercube_bounds
 from iaptkit.sdc.lp import IntervalLP, LPResult
 
 __all__ = ["AuditCertificate", "CellInterval", "audit"]
 
 METHOD_EXACT = "highs-lp-exact"
-METHOD_SUFFICIENT = "inner-bounds: local-lp moves + highs-lp"
+METHOD_SUFFICIENT = "inner-bounds: hypercube moves + local-lp moves + highs-lp"
 PROTECTION = (
     "no suppressed cell determined exactly (upper > lower); every primary-suppressed cell with "
     "a true value >= 1 has upper - lower >= its protection width (default: the threshold)"
@@ -342,6 +343,17 @@ def attack(
     sup_free = np.flatnonzero(wanted & free)
     if sup_free.size == 0:
         return out
+    if sufficient and space.grids:
+        # hypercube moves within the tables' grids prove most cells without any LP
+        h_lo, h_hi = hypercube_bounds(space, suppressed, sup_free, need)
+        ok = np.array([_proven(h_lo[i], h_hi[i], need[i]) for i in sup_free], dtype=bool)
+        done_h = sup_free[ok]
+        out.lower[done_h] = [_int_lower(float(x)) for x in h_lo[done_h]]
+        out.upper[done_h] = [_int_upper(float(x)) for x in h_hi[done_h]]
+        out.n_proven_local += int(done_h.size)
+        sup_free = sup_free[~ok]
+        if sup_free.size == 0:
+            return out
     use_pre = space.n_cells > PREPASS_ABOVE if prepass is None else prepass
     if sufficient and use_pre:
         # cheap pre-pass: feasible moves found by small local LPs prove most cells (inner

@@ -23,7 +23,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy import sparse
 
-__all__ = ["CellSpace", "CellStatus"]
+__all__ = ["AxisMoves", "CellGrid", "CellSpace", "CellStatus"]
 
 
 class CellStatus(IntEnum):
@@ -33,6 +33,49 @@ class CellStatus(IntEnum):
     PRIMARY = 1
     SECONDARY = 2
     STRUCTURAL_ZERO = 3
+
+
+@dataclass(frozen=True, eq=False)
+class AxisMoves:
+    """Elementary moves along one dimension of a table: signed node vectors that keep its sums.
+
+    Each row is a vector ``u`` over the dimension's nodes with ``M u = 0`` for the dimension's
+    own relations (every total equals the sum of its parts), e.g. ``+1`` on a category and
+    ``-1`` on another, or ``+1`` on a category and on its total. Rows are padded to a common
+    length.
+
+    Attributes
+    ----------
+    nodes
+        ``int64`` ``(m, L)``: node positions of each move; ``-1`` pads.
+    signs
+        ``int8`` ``(m, L)``: ``+1``/``-1`` per node; ``0`` pads.
+    """
+
+    nodes: npt.NDArray[np.int64]
+    signs: npt.NDArray[np.int8]
+
+
+@dataclass(frozen=True, eq=False)
+class CellGrid:
+    """Where the cells of one table sit on its dimensions' nodes, and how each axis may move.
+
+    The product of one :class:`AxisMoves` row per dimension is a *hypercube* move of the table
+    (``+1``/``-1`` on its corners) that keeps every sum of the table. Used to find feasible
+    points quickly (:mod:`iaptkit.sdc.hypercube`); every move used is checked on the full
+    relations, so a grid only ever proposes.
+
+    Attributes
+    ----------
+    index
+        ``int64`` array with one axis per dimension (its nodes): the cell index of each node
+        combination in the :class:`CellSpace`.
+    axes
+        One :class:`AxisMoves` per dimension.
+    """
+
+    index: npt.NDArray[np.int64]
+    axes: tuple[AxisMoves, ...]
 
 
 @dataclass(frozen=True, eq=False)
@@ -69,6 +112,9 @@ class CellSpace:
         (e.g. recovered <= at_caseness); ``None`` when there are none.
     labels
         Optional human-readable label per cell, for certificates and error messages.
+    grids
+        Optional :class:`CellGrid` per table (where its cells sit on its dimensions), for fast
+        hypercube proofs and secondary suppression; empty when unknown.
     """
 
     values: npt.NDArray[np.int64]
@@ -83,6 +129,7 @@ class CellSpace:
     cost: npt.NDArray[np.float64]
     inequalities: sparse.csr_matrix | None = None
     labels: tuple[str, ...] = field(default=())
+    grids: tuple[CellGrid, ...] = field(default=())
 
     @property
     def n_cells(self) -> int:

@@ -137,7 +137,7 @@ def _prepare(req: TableRequest) -> _Prepared:
 
 
 def _protect_prepared(
-    preps: Sequence[_Prepared], policy: Policy, rounding: str
+    preps: Sequence[_Prepared], policy: Policy, rounding: str, secondary: str = "auto"
 ) -> tuple[ProtectedTable, ...]:
     key_dims: list[str] = []
     fill: dict[str, str] = {_POP: ""}
@@ -161,6 +161,7 @@ def _protect_prepared(
                 level=p.table.level,
                 relations=p.table.relations,
                 inner=p.table.inner,
+                grids=p.table.grids,
             )
         )
     if len(tables) == 1:
@@ -168,8 +169,15 @@ def _protect_prepared(
     else:
         merged, positions = merge_cells(tables, [_POP, *key_dims], fill)
         implied = implied_relations(merged.keys, merged.values, key_dims, fill, group_by=[_POP])
+        grids = tuple(
+            replace(g, index=pos[g.index])
+            for t, pos in zip(tables, positions, strict=True)
+            for g in t.grids
+        )
         merged = replace(
-            merged, relations=sparse.csr_matrix(sparse.vstack([merged.relations, implied]))
+            merged,
+            relations=sparse.csr_matrix(sparse.vstack([merged.relations, implied])),
+            grids=grids,
         )
     n = merged.n_cells
     national = np.ones(n, dtype=bool)
@@ -204,6 +212,7 @@ def _protect_prepared(
             level=merged.level,
             relations=merged.relations,
             inner=sparse.csr_matrix(inner_m, dtype=np.int64),
+            grids=merged.grids,
         )
     names = [""] * n
     for p, pos in zip(preps, positions, strict=True):
@@ -219,6 +228,7 @@ def _protect_prepared(
         derived_total=derived,
         rounding=rounding,
         labels=names,
+        secondary=secondary,
     )
     out = []
     for p, pos in zip(preps, positions, strict=True):
@@ -259,6 +269,7 @@ def protect(
     population: str = "",
     description: str = "",
     geography: Sequence[str] | None = None,
+    secondary: str = "auto",
 ) -> ProtectedTable:
     """Protect a count table under a disclosure-control policy.
 
@@ -287,6 +298,11 @@ def protect(
         The geographic dims: a cell is national when all of them are at their total. Default:
         the dims with a hierarchy, else all dims (only the grand total is national). Pass
         ``()`` for a national table (every cell national).
+    secondary
+        Secondary suppression method: ``"lp"`` (attacker-LP guided: fewest and smallest
+        secondary cells, slow on large tables), ``"hypercube"`` (tau-Argus-style hypercubes:
+        fast, but hides more, including large totals) or ``"auto"`` (default:
+        ``"hypercube"`` above 2,000 cells, else ``"lp"``). The audit is the same for all.
 
     Returns
     -------
@@ -333,6 +349,7 @@ def protect(
         ],
         policy=policy,
         rounding=rounding,
+        secondary=secondary,
     )[0]
 
 
@@ -341,6 +358,7 @@ def protect_linked(
     policy: Policy | str | Path = "nhs-sde",
     *,
     rounding: str = "policy",
+    secondary: str = "auto",
 ) -> tuple[ProtectedTable, ...]:
     """Protect several tables that share cells jointly (one cell space, one audit).
 
@@ -352,6 +370,8 @@ def protect_linked(
         The policy (object, id or path).
     rounding
         ``"policy"`` or ``"midpoint6"``.
+    secondary
+        Secondary suppression method, as for :func:`protect`.
 
     Returns
     -------
@@ -378,4 +398,4 @@ def protect_linked(
     reqs = [_as_request(r) for r in requests]
     if not reqs:
         raise ConfigError("protect_linked: expected at least one table request, found none.")
-    return _protect_prepared([_prepare(r) for r in reqs], pol, rounding)
+    return _protect_prepared([_prepare(r) for r in reqs], pol, rounding, secondary)

@@ -35,11 +35,15 @@ from scipy import sparse
 from iaptkit.errors import AuditFailedError
 from iaptkit.sdc.audit import Attack, LimitingDuals, attack, required_width
 from iaptkit.sdc.cells import CellSpace
+from iaptkit.sdc.hypercube import hypercube_secondary
 
 __all__ = ["secondary_suppression"]
 
 Progress = Callable[[str, int, int], None]
 _RC_TOL = 1e-7
+#: With ``method="auto"``, spaces with grids and more cells than this start with hypercubes.
+HYPERCUBE_ABOVE = 2000
+METHODS = ("auto", "lp", "hypercube")
 
 
 def _singleton_pass(
@@ -246,6 +250,7 @@ def secondary_suppression(
     *,
     progress: Progress | None = None,
     cleanup_limit: int = 400,
+    method: str = "auto",
 ) -> npt.NDArray[np.bool_]:
     """Choose secondary suppressions so that the attacker audit passes.
 
@@ -259,6 +264,12 @@ def secondary_suppression(
     cleanup_limit
         Spaces with at most this many cells get the final clean-up pass (re-publishing
         unneeded secondary cells); larger ones skip it (each step is a re-audit).
+    method
+        ``"lp"``: singleton pass, then the attacker-guided pass. ``"hypercube"``: first the
+        hypercube pass of :func:`iaptkit.sdc.hypercube.hypercube_secondary` (needs
+        ``space.grids``), then the attacker-guided pass for anything still failing.
+        ``"auto"`` (default): ``"hypercube"`` for spaces with grids and more than
+        :data:`HYPERCUBE_ABOVE` cells, else ``"lp"``.
 
     Returns
     -------
@@ -305,9 +316,16 @@ def secondary_suppression(
         raise ValueError(f"{space.label(i)} is both a primary suppression and a structural zero")
     if not mask.any():
         return mask
+    if method not in METHODS:
+        raise ValueError(f"secondary suppression method must be one of {METHODS}, got {method!r}")
+    if method == "auto":
+        method = "hypercube" if space.grids and n > HYPERCUBE_ABOVE else "lp"
     need = required_width(space)
     eligible = ~np.asarray(space.structural_zero, dtype=bool)
-    _singleton_pass(space, mask, need, eligible)
+    if method == "hypercube" and space.grids:
+        hypercube_secondary(space, mask, need, eligible, progress=progress)
+    else:
+        _singleton_pass(space, mask, need, eligible)
     _attacker_pass(space, mask, need, eligible, progress)
     if n <= cleanup_limit:
         _cleanup(space, mask, need, progress)

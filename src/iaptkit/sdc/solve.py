@@ -85,6 +85,7 @@ def solve_cells(
     derived_total: BoolArray | None = None,
     rounding: str = "policy",
     labels: Sequence[str] = (),
+    secondary: str = "auto",
 ) -> SolvedCells:
     """Apply a policy to a cell table, choose secondary suppressions and audit the result.
 
@@ -102,6 +103,9 @@ def solve_cells(
         ``"policy"`` or ``"midpoint6"``.
     labels
         Readable cell names for the certificate.
+    secondary
+        Secondary suppression method (:func:`iaptkit.sdc.secondary.secondary_suppression`):
+        ``"auto"``, ``"lp"`` or ``"hypercube"``.
 
     Returns
     -------
@@ -170,9 +174,10 @@ def solve_cells(
             else sparse.csr_matrix(table.inequalities, dtype=np.float64)
         ),
         labels=tuple(labels),
+        grids=table.grids,
     )
     if rules.primary.any():
-        mask = np.asarray(_solver().secondary_suppression(space), dtype=bool)
+        mask = np.asarray(_solver().secondary_suppression(space, method=secondary), dtype=bool)
     else:
         mask = np.zeros(n, dtype=bool)
     mask = (mask | rules.primary) & ~sz

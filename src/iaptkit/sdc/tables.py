@@ -20,6 +20,8 @@ import pandas as pd
 from scipy import sparse
 
 from iaptkit.errors import ConfigError
+from iaptkit.sdc.cells import CellGrid
+from iaptkit.sdc.hypercube import axis_moves
 
 __all__ = [
     "TOTAL",
@@ -322,6 +324,9 @@ class CellTable:
         (the identity for an inner cell). ``None`` when unknown (merged tables).
     inequalities
         ``(k, n)`` sparse with ``inequalities @ values <= 0``, or ``None``.
+    grids
+        Where the cells of each table sit on its dimensions (for hypercube moves); empty when
+        unknown.
     """
 
     keys: pd.DataFrame
@@ -331,6 +336,7 @@ class CellTable:
     relations: sparse.csr_matrix
     inner: sparse.csr_matrix | None = None
     inequalities: sparse.csr_matrix | None = None
+    grids: tuple[CellGrid, ...] = ()
 
     @property
     def n_cells(self) -> int:
@@ -429,6 +435,11 @@ def build_cells(inner: pd.DataFrame, structures: Sequence[DimStructure]) -> Cell
     inner_cells = sparse.csr_matrix(
         (np.ones(coo.nnz, dtype=np.int64), (coo.row, leaf_cells[coo.col])), shape=(n, n)
     )
+    axes = []
+    for st in structures:
+        at = {x: i for i, x in enumerate(st.nodes)}
+        parts = {at[p]: [at[c] for c in cs] for p, cs in st.children.items()}
+        axes.append(axis_moves(len(st.nodes), parts))
     return CellTable(
         keys=keys,
         values=values,
@@ -436,4 +447,5 @@ def build_cells(inner: pd.DataFrame, structures: Sequence[DimStructure]) -> Cell
         level=level,
         relations=relations,
         inner=inner_cells,
+        grids=(CellGrid(index=cell_id, axes=tuple(axes)),),
     )

@@ -1,0 +1,189 @@
+"""Hypercube moves: axis moves keep sums, proofs are inner bounds, the fast secondary passes."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import sparse
+
+from iaptkit.sdc.audit import attack, audit, required_width
+from iaptkit.sdc.cells import AxisMoves, CellGrid, CellSpace
+from iaptkit.sdc.hypercube import axis_moves, hypercube_bounds, margins_grid
+from iaptkit.sdc.protect import protect
+from iaptkit.sdc.secondary import secondary_suppression
+from iaptkit.sdc.tables import build_cells, dim_structure
+
+
+def _grid_relations(shape: tuple[int, ...]) -> sparse.csr_matrix:
+    """Independent restatement: every line's parts minus its total (total last on each axis)."""
+    idx = np.arange(int(np.prod(shape))).reshape(shape)
+    rows = []
+    for axis, size in enumerate(shape):
+        lines = np.moveaxis(idx, axis, -1).reshape(-1, size)
+        for line in lines:
+            r = np.zeros(idx.size)
+            r[line[:-1]] = 1.0
+            r[line[-1]] = -1.0
+            rows.append(r)
+    return sparse.csr_matrix(np.array(rows))
+
+
+def _space(inner: np.ndarray, *, grid: bool = True, round5: bool = True) -> CellSpace:
+    full = inner.astype(np.int64)
+    for axis in range(full.ndim):
+        full = np.concatenate([full, full.sum(axis=axis, keepdims=True)], axis=axis)
+    v = full.reshape(-1)
+    n = v.size
+    if round5:
+        r = ((v + 2) // 5) * 5
+        lo = np.where(v >= 10, np.maximum(r - 2, 10), v).astype(float)
+        hi = np.where(v >= 10, r + 2, v).astype(float)
+    else:
+        lo = hi = v.astype(float)
+    return CellSpace(
+        values=v,
+        relations=_grid_relations(full.shape),
+        published_lower=lo,
+        published_upper=hi,
+        suppressed_lower=np.zeros(n),
+        suppressed_upper=np.full(n, np.inf),
+        primary=v < 10,
+        structural_zero=np.zeros(n, dtype=bool),
+        protection_width=np.full(n, 10.0),
+        cost=v + 1.0,
+        grids=(margins_grid(full.shape),) if grid else (),
+    )
+
+
+def test_axis_moves_keep_every_sum_of_a_hierarchy() -> None:
+    s = dim_structure(
+        "org",
+        ["A", "B", "C", "D"],
+        margins=True,
+        hierarchy={"A": "X", "B": "X", "C": "Y", "D": "Y", "X": "E", "Y": "E"},
+    )
+    t = build_cells(pd.DataFrame({"org": list("ABCD"), "value": [1, 2, 3, 4]}), [s])
+    pos = {x: i for i, x in enumerate(s.nodes)}
+    moves = axis_moves(len(s.nodes), {pos[p]: [pos[c] for c in k] for p, k in s.children.items()})
+    dense = np.zeros((moves.nodes.shape[0], len(s.nodes)))
+    for r, (nodes, signs) in enumerate(zip(moves.nodes, moves.signs, strict=True)):
+        for x, sg in zip(nodes, signs, strict=True):
+            if x >= 0:
+                dense[r, x] = sg
+    # every move satisfies the relations the table itself states
+    assert np.abs(t.relations @ dense.T).max() == 0
+    # chains: 4 leaves; pairs: 6 -> a leaf to another under the other parent crosses both
+    assert dense.shape[0] == 10
+    a_to_c = dense[(dense[:, pos["A"]] == 1) & (dense[:, pos["C"]] == -1)][0]
+    assert a_to_c[pos["X"]] == 1
+    assert a_to_c[pos["Y"]] == -1
+    assert a_to_c[pos["E"]] == 0
+
+
+def test_grid_of_build_cells_is_its_cell_order() -> None:
+    inner = pd.DataFrame(
+        {"a": ["x", "x", "y", "y"], "b": ["p", "q", "p", "q"], "value": [3, 4, 5, 6]}
+    )
+    t = build_cells(
+        inner,
+        [
+            dim_structure("a", ["x", "y"], margins=True),
+            dim_structure("b", ["p", "q"], margins=True),
+        ],
+    )
+    (g,) = t.grids
+    assert g.index.shape == (3, 3)
+    keys = t.keys.to_numpy()
+    assert list(keys[g.index[1, 0]]) == ["y", "p"]
+    assert list(keys[g.index[2, 2]]) == ["Total", "Total"]
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_hypercube_bounds_lie_inside_the_exact_lp_interval(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    inner = rng.poisson(rng.choice([3.0, 15.0, 40.0], size=(4, 3, 3)))
+    space = _space(inner)
+    sup = space.primary | (rng.random(space.n_cells) < 0.3)
+    targets = np.flatnonzero(sup)
+    lo_h, hi_h = hypercube_bounds(space, sup, targets)
+    exact = attack(space, sup)
+    for i in targets:
+        assert exact.lower[i] - 1e-6 <= lo_h[i] <= space.values[i]
+        assert space.values[i] <= hi_h[i] <= exact.upper[i] + 1e-6
+    # they prove something: some cell moves
+    assert (hi_h[targets] - lo_h[targets]).max() > 0
+
+
+def test_a_wrong_grid_proves_nothing() -> None:
+    """Moves are checked on the relations: a grid claiming free axes is rejected."""
+    space = _space(np.array([[3, 20], [30, 40]]), round5=False)
+    n = space.n_cells
+    free_axes = tuple(
+        AxisMoves(np.arange(3, dtype=np.int64)[:, None], np.ones((3, 1), np.int8)) for _ in range(2)
+    )
+    wrong = CellSpace(**{**space.__dict__, "grids": (CellGrid(space.grids[0].index, free_axes),)})
+    sup = np.isin(np.arange(n), [0, 1, 3, 4])
+    lo, hi = hypercube_bounds(wrong, sup, np.flatnonzero(sup))
+    assert np.array_equal(lo, space.values.astype(float))
+    assert np.array_equal(hi, space.values.astype(float))
+    lo, hi = hypercube_bounds(space, sup, np.flatnonzero(sup))
+    assert (lo[0], hi[0]) == (0.0, 23.0)  # the rectangle: 3 - 3 .. 3 + min(20, 30)
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_hypercube_secondary_passes_the_exact_audit(seed: int) -> None:
+    rng = np.random.default_rng(100 + seed)
+    shape = tuple(int(x) for x in rng.integers(2, 5, size=int(rng.integers(2, 4))))
+    inner = rng.poisson(rng.choice([2.0, 12.0, 60.0], size=shape))
+    space = _space(inner)
+    mask = secondary_suppression(space, method="hypercube")
+    assert (mask & space.primary).sum() == space.primary.sum()
+    cert = audit(space, mask, mode="exact")
+    assert cert.passed, [c.reason for c in cert.failures()][:3]
+    # an independent check of the criterion on the exact intervals
+    need = required_width(space)
+    for c in cert.intervals:
+        assert c.upper - c.lower >= need[c.index] - 1e-9
+
+
+def test_sufficient_audit_with_grids_agrees_with_exact() -> None:
+    rng = np.random.default_rng(7)
+    space = _space(rng.poisson(rng.choice([3.0, 30.0], size=(5, 4, 3))))
+    mask = secondary_suppression(space, method="lp")
+    suff = audit(space, mask, mode="sufficient")
+    exact = audit(space, mask, mode="exact")
+    assert suff.passed == exact.passed
+    by_index = {c.index: c for c in exact.intervals}
+    for c in suff.intervals:
+        e = by_index[c.index]
+        assert e.lower <= c.lower
+        assert c.upper <= e.upper
+
+
+def test_protect_large_table_uses_hypercubes_and_publishes_policy_values() -> None:
+    rng = np.random.default_rng(11)
+    dims = {
+        "provider": [f"P{i:02d}" for i in range(24)],
+        "age": list("abcdef"),
+        "sex": ["F", "M", "O"],
+        "eth": list("wxyz"),
+    }
+    rows = list(itertools.product(*dims.values()))
+    df = pd.DataFrame(rows, columns=list(dims))
+    df["n"] = rng.poisson(rng.choice([2.0, 9.0, 40.0], size=len(df)))
+    pt = protect(df, list(dims), "n", policy="nhs-sde")
+    cells = pt.cells
+    assert len(cells) == 25 * 7 * 4 * 5
+    assert pt.audit_passed
+    shown = cells[cells["status"] == "published"]
+    # nhs-sde: published counts are the truth rounded to the nearest 5 (halves up), >= 10
+    expect = ((shown["value"] + 2) // 5) * 5
+    assert (shown["published"].astype(int) == expect).all()
+    assert (shown["value"] >= 10).all()
+    hidden = cells[cells["status"].isin(["primary", "secondary"])]
+    assert (hidden["display"] == "*").all()
+    assert (cells.loc[cells["value"] < 10, "status"] != "published").all()
+    assert "hypercube" in pt.certificate.method

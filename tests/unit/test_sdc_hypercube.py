@@ -187,3 +187,32 @@ def test_protect_large_table_uses_hypercubes_and_publishes_policy_values() -> No
     assert (hidden["display"] == "*").all()
     assert (cells.loc[cells["value"] < 10, "status"] != "published").all()
     assert "hypercube" in pt.certificate.method
+
+
+def test_cleanup_only_publishes_again_and_keeps_the_proofs() -> None:
+    from iaptkit.sdc.hypercube import hypercube_cleanup, hypercube_secondary, proven_by_points
+
+    rng = np.random.default_rng(21)
+    space = _space(rng.poisson(rng.choice([2.0, 12.0, 60.0], size=(6, 4, 3))))
+    need = required_width(space)
+    mask = space.primary.copy()
+    points: list[tuple[np.ndarray, np.ndarray]] = []
+    left = hypercube_secondary(space, mask, need, np.ones(space.n_cells, bool), points=points)
+    before = mask.copy()
+    removed = hypercube_cleanup(space, mask, need, points, limit=10_000)
+    assert removed == int(before.sum() - mask.sum())
+    assert not (mask & ~before).any()  # nothing newly suppressed
+    assert (mask & space.primary).sum() == space.primary.sum()
+    proven = proven_by_points(space, mask, need, points)
+    # every primary the hypercube pass protected is still shown protected by verified points
+    assert (proven | ~(space.primary & ~left)).all()
+    assert audit(space, mask, mode="exact").passed or left.any()
+
+
+def test_hypercube_method_is_deterministic() -> None:
+    rng = np.random.default_rng(5)
+    space = _space(rng.poisson(rng.choice([2.0, 12.0, 60.0], size=(8, 4, 3, 2))))
+    a = secondary_suppression(space, method="hypercube")
+    b = secondary_suppression(space, method="hypercube")
+    assert np.array_equal(a, b)
+    assert audit(space, a, mode="sufficient").passed

@@ -35,7 +35,12 @@ from scipy import sparse
 from iaptkit.errors import AuditFailedError
 from iaptkit.sdc.audit import Attack, LimitingDuals, attack, required_width
 from iaptkit.sdc.cells import CellSpace
-from iaptkit.sdc.hypercube import hypercube_secondary
+from iaptkit.sdc.hypercube import (
+    Move,
+    hypercube_cleanup,
+    hypercube_secondary,
+    proven_by_points,
+)
 
 __all__ = ["secondary_suppression"]
 
@@ -148,8 +153,13 @@ def _attacker_pass(
     need: npt.NDArray[np.float64],
     eligible: npt.NDArray[np.bool_],
     progress: Progress | None,
+    first_check: npt.NDArray[np.bool_] | None = None,
 ) -> int:
-    """Suppress cells guided by the attacker's LP duals until the audit passes (in place)."""
+    """Suppress cells guided by the attacker's LP duals until the audit passes (in place).
+
+    ``first_check``: the suppressed cells to attack first (default: all); the others must be
+    known to pass already.
+    """
     a_csr = sparse.csr_matrix(space.relations, dtype=np.float64)
     g_csr = None if space.inequalities is None else sparse.csr_matrix(space.inequalities)
     cost = np.asarray(space.cost, dtype=np.float64)
@@ -161,7 +171,7 @@ def _attacker_pass(
         (space.suppressed_lower <= space.published_lower).all()
         and (space.suppressed_upper >= space.published_upper).all()
     )
-    check = mask.copy()
+    check = mask.copy() if first_check is None else mask & first_check
     added = 0
     while True:
         res = attack(space, mask, sufficient=True, want_duals=True, only=check)
@@ -322,11 +332,17 @@ def secondary_suppression(
         method = "hypercube" if space.grids and n > HYPERCUBE_ABOVE else "lp"
     need = required_width(space)
     eligible = ~np.asarray(space.structural_zero, dtype=bool)
+    check = None
     if method == "hypercube" and space.grids:
-        hypercube_secondary(space, mask, need, eligible, progress=progress)
+        points: list[Move] = []
+        hypercube_secondary(space, mask, need, eligible, progress=progress, points=points)
+        hypercube_cleanup(space, mask, need, points)
+        # the points the hypercube pass found, verified, show most cells protected already:
+        # the attacker pass starts from the others
+        check = mask & ~proven_by_points(space, mask, need, points)
     else:
         _singleton_pass(space, mask, need, eligible)
-    _attacker_pass(space, mask, need, eligible, progress)
+    _attacker_pass(space, mask, need, eligible, progress, check)
     if n <= cleanup_limit:
         _cleanup(space, mask, need, progress)
     return mask

@@ -196,6 +196,13 @@ def protect(
     audit: Annotated[
         Optional[Path], typer.Option(help="Write the audit certificate (JSON) here.")
     ] = None,
+    secondary: Annotated[
+        str,
+        typer.Option(
+            help="Secondary suppression: auto (hypercube above 2,000 cells, else lp), lp "
+            "(fewest cells hidden, slow on big tables) or hypercube (fast, hides more)."
+        ),
+    ] = "auto",
 ) -> None:
     """Protect a count table: primary and secondary suppression, rounding, audit."""
     from iaptkit.sdc.commands import protect_command
@@ -209,6 +216,7 @@ def protect(
             policy=policy,
             margins=margins,
             audit=audit,
+            secondary=secondary,
         )
     )
 

@@ -97,3 +97,34 @@ def test_missing_input_file(tmp_path: Path) -> None:
     )
     assert code == 1
     assert "not found" in output
+
+
+def test_protect_secondary_method_option(tmp_path: Path) -> None:
+    """--secondary hypercube protects the margin-differencing grid too; bad values are refused."""
+    src = tmp_path / "grid.csv"
+    src.write_text(GRID)
+    out = tmp_path / "hc.csv"
+    audit = tmp_path / "hc.json"
+    code, output = _run(
+        ["protect", str(src), "--dims", "r,c", "--value", "n", "--policy", "sdap",
+         "--margins", "--secondary", "hypercube", "-o", str(out), "--audit", str(audit)]
+    )  # fmt: skip
+    assert code == 0, output
+    got = pd.read_csv(out, dtype=str).set_index(["r", "c"])["value"]
+    assert got[("A", "Y")] == "*"
+    assert got[("Total", "Total")] == "193"
+    doc = json.loads(audit.read_text())
+    assert doc["secondary_method"] == "hypercube"
+    assert doc["certificate"]["passed"] is True
+    ay = next(iv for iv in doc["certificate"]["intervals"] if iv["label"].endswith("r=A, c=Y"))
+    assert ay["upper"] - ay["lower"] >= 10
+    # at least a rectangle: A/Y cannot be alone in its row or column
+    assert (got.loc["A"] == "*").sum() >= 2
+    assert (got.xs("Y", level="c") == "*").sum() >= 2
+    code, output = _run(
+        ["protect", str(src), "--dims", "r,c", "--value", "n", "--secondary", "magic",
+         "-o", str(tmp_path / "x.csv")]
+    )  # fmt: skip
+    assert code != 0
+    assert "auto, lp, hypercube" in output
+    assert not (tmp_path / "x.csv").exists()

@@ -25,6 +25,7 @@ def protect_command(
     policy: str = "nhs-sde",
     margins: bool = False,
     audit: Path | None = None,
+    secondary: str = "auto",
 ) -> ProtectedTable:
     """Protect the count table in a CSV file and write the export view (and the audit).
 
@@ -45,6 +46,9 @@ def protect_command(
         Add all marginal totals.
     audit
         Where to write the export-safe audit certificate (JSON).
+    secondary
+        Secondary suppression method: ``auto`` (default), ``lp`` or ``hypercube`` (see
+        :func:`iaptkit.sdc.protect.protect`).
 
     Returns
     -------
@@ -72,6 +76,8 @@ def protect_command(
     'F,30,sdap,1.0'
     """
     console = Console(stderr=True)
+    if secondary not in ("auto", "lp", "hypercube"):
+        raise ConfigError(f"--secondary must be one of auto, lp, hypercube; found {secondary!r}.")
     path = Path(table)
     if not path.is_file():
         raise ConfigError(f"Table file {path} not found (expected a CSV with one row per cell).")
@@ -92,6 +98,7 @@ def protect_command(
         policy=pol,
         margins=margins,
         name=path.stem,
+        secondary=secondary,
     )
     pt.to_csv(output)
     if audit is not None:
@@ -101,6 +108,7 @@ def protect_command(
             "table": pt.name,
             "policy_id": pol.id,
             "policy_version": pol.version,
+            "secondary_method": secondary,
             "certificate": pt.certificate.to_dict(internal=False),
         }
         audit_path.write_text(json.dumps(doc, indent=2), encoding="utf-8")

@@ -686,6 +686,7 @@ def hypercube_cleanup(
     *,
     limit: int = 300,
     max_steps: int = 12,
+    max_broken: int = 40,
 ) -> int:
     """Publish again secondary cells the hypercube proofs do not need (costliest first).
 
@@ -704,6 +705,8 @@ def hypercube_cleanup(
         Secondary cells tried, costliest first (deterministic: no time budget).
     max_steps
         Hypercube moves combined per direction when a cell must be shown protected again.
+    max_broken
+        A cell on which more points rest than this stays suppressed (not tried).
 
     Returns
     -------
@@ -755,6 +758,9 @@ def hypercube_cleanup(
             for k in members.get(j, [])
             if alive[k] and not lo[j] - 1e-9 <= v[j] + pts[k][j] <= hi[j] + 1e-9
         ]
+        if len(bad) > max_broken:
+            mask[j] = True  # too many proofs rest on it: keep it suppressed
+            continue
         for k in bad:
             alive[k] = False
         affected = sorted({c for k in bad for c in pts[k] if c != j and mask[c]})

@@ -187,6 +187,20 @@ def test_protect_large_table_uses_hypercubes_and_publishes_policy_values() -> No
     assert (hidden["display"] == "*").all()
     assert (cells.loc[cells["value"] < 10, "status"] != "published").all()
     assert "hypercube" in pt.certificate.method
+    # joint audits of a release (after a pickle round trip, as the register stores tables)
+    import pickle
+
+    from iaptkit.release.crossaudit import implied_relations_audit
+    from iaptkit.sdc.protected import audit_release
+
+    again = pickle.loads(pickle.dumps(pt))
+    assert again.grid is not None
+    assert np.array_equal(again.grid.index, pt.grid.index)
+    joint = audit_release([again, again])
+    assert joint.passed
+    assert joint.n_suppressed == int(cells["display"].eq("*").sum())
+    assert joint.n_lp < 50  # proven by hypercube points, not thousands of LPs
+    assert implied_relations_audit([again]).passed
 
 
 def test_cleanup_only_publishes_again_and_keeps_the_proofs() -> None:

@@ -76,11 +76,14 @@ def implied_relations_audit(tables: Sequence[Any]) -> AuditCertificate:
     Attacker model: disclosure-control.md, "The attacker" ("all the additive relations between
     cells ... and the same cell appearing in several tables of one release").
     """
+    from dataclasses import replace
+
     import numpy as np
     from scipy import sparse
 
     from iaptkit.sdc.audit import audit
     from iaptkit.sdc.cells import CellSpace
+    from iaptkit.sdc.protected import SUFFICIENT_AUDIT_ABOVE
 
     key_dims: list[str] = []
     for t in tables:
@@ -97,6 +100,7 @@ def implied_relations_audit(tables: Sequence[Any]) -> AuditCertificate:
     width: list[float] = []
     labels: list[str] = []
     rows: list[dict[int, float]] = []
+    grids: list[Any] = []
     for t in tables:
         cells = t.cells
         keys = [
@@ -127,6 +131,9 @@ def implied_relations_audit(tables: Sequence[Any]) -> AuditCertificate:
             width[j] = max(
                 width[j], float(getattr(t.policy, "protection_width", t.policy.threshold))
             )
+        grid = getattr(t, "grid", None)
+        if grid is not None:
+            grids.append(replace(grid, index=np.asarray(positions, dtype=np.int64)[grid.index]))
         relations = getattr(t, "relations", None)
         if relations is not None:
             coo = sparse.coo_matrix(relations)
@@ -171,8 +178,11 @@ def implied_relations_audit(tables: Sequence[Any]) -> AuditCertificate:
         protection_width=np.array(width),
         cost=np.ones(n),
         labels=tuple(labels),
+        grids=tuple(grids),
     )
-    result: AuditCertificate = audit(space, flag[:, 0])
+    # large joint spaces: proven inner bounds (hypercube moves first), as protect() does
+    mode = "sufficient" if n > SUFFICIENT_AUDIT_ABOVE else "exact"
+    result: AuditCertificate = audit(space, flag[:, 0], mode=mode)
     return result
 
 

@@ -9,6 +9,7 @@ Used by :func:`iaptkit.sdc.protect_linked` and :func:`iaptkit.sdc.audit_release`
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 
 import numpy as np
 import numpy.typing as npt
@@ -117,6 +118,11 @@ def merge_cells(
     )
     inequalities = sparse.csr_matrix(sparse.vstack(ineq_blocks)) if ineq_blocks else None
     keys = pd.DataFrame(key_rows, columns=key_columns, dtype=object)
+    grids = tuple(
+        replace(g, index=pos[g.index])
+        for t, pos in zip(tables, positions, strict=True)
+        for g in t.grids
+    )
     merged = CellTable(
         keys=keys,
         values=np.asarray(values, dtype=np.int64),
@@ -125,6 +131,7 @@ def merge_cells(
         relations=relations,
         inner=None,
         inequalities=inequalities,
+        grids=grids,
     )
     return merged, positions
 

@@ -169,15 +169,8 @@ def _protect_prepared(
     else:
         merged, positions = merge_cells(tables, [_POP, *key_dims], fill)
         implied = implied_relations(merged.keys, merged.values, key_dims, fill, group_by=[_POP])
-        grids = tuple(
-            replace(g, index=pos[g.index])
-            for t, pos in zip(tables, positions, strict=True)
-            for g in t.grids
-        )
         merged = replace(
-            merged,
-            relations=sparse.csr_matrix(sparse.vstack([merged.relations, implied])),
-            grids=grids,
+            merged, relations=sparse.csr_matrix(sparse.vstack([merged.relations, implied]))
         )
     n = merged.n_cells
     national = np.ones(n, dtype=bool)
@@ -247,6 +240,7 @@ def _protect_prepared(
                 relations=p.table.relations,
                 totals=MappingProxyType({s.name: s.top for s in p.structures if s.top}),
                 rounding=rounding,
+                grid=p.table.grids[0] if p.table.grids else None,
             )
         )
     return tuple(out)

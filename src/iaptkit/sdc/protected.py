@@ -22,10 +22,14 @@ import pandas as pd
 from scipy import sparse
 
 from iaptkit.errors import ConfigError
-from iaptkit.sdc.cells import CellSpace
+from iaptkit.sdc.cells import CellGrid, CellSpace
 from iaptkit.sdc.linking import implied_relations, merge_cells
 from iaptkit.sdc.policies import Policy
 from iaptkit.sdc.tables import TOTAL, CellTable
+
+#: Joint audits of more cells than this prove the criterion with feasible points (as
+#: :data:`iaptkit.sdc.solve.SUFFICIENT_AUDIT_ABOVE`).
+SUFFICIENT_AUDIT_ABOVE = 2000
 
 if TYPE_CHECKING:
     from iaptkit.sdc.audit import AuditCertificate
@@ -48,6 +52,12 @@ class FrozenMappingsPickle:
     def __setstate__(self, state: Mapping[str, Any]) -> None:
         for k, v in state.items():
             object.__setattr__(self, k, MappingProxyType(v) if isinstance(v, dict) else v)
+
+
+def _grids_of(table: ProtectedTable) -> tuple[CellGrid, ...]:
+    """The table's grid as a tuple (tables pickled before grids were kept have none)."""
+    grid = getattr(table, "grid", None)
+    return () if grid is None else (grid,)
 
 
 def cell_label(name: str, keys: Mapping[Any, Any], dims: Sequence[str]) -> str:
@@ -81,6 +91,9 @@ class ProtectedTable(FrozenMappingsPickle):
         For each dim, the label of its grand total (``"Total"`` or a hierarchy root).
     rounding
         The rounding used (``"policy"`` or ``"midpoint6"``).
+    grid
+        Where the table's cells (rows of ``cells``) sit on its dimensions, for fast hypercube
+        proofs in joint audits; ``None`` when unknown (e.g. a table pickled by an older version).
     """
 
     name: str
@@ -95,6 +108,7 @@ class ProtectedTable(FrozenMappingsPickle):
     inequalities: sparse.csr_matrix | None = field(default=None, repr=False)
     totals: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     rounding: str = "policy"
+    grid: CellGrid | None = field(default=None, repr=False)
 
     @property
     def audit_passed(self) -> bool:
@@ -288,6 +302,7 @@ def audit_release(tables: Sequence[ProtectedTable]) -> AuditCertificate:
                 level=t.cells["is_margin"].to_numpy(dtype=np.int64),
                 relations=t.relations,
                 inequalities=t.inequalities,
+                grids=_grids_of(t),
             )
         )
     merged, positions = merge_cells(cts, [_POP, *key_dims], fill)
@@ -331,6 +346,10 @@ def audit_release(tables: Sequence[ProtectedTable]) -> AuditCertificate:
             else sparse.csr_matrix(merged.inequalities, dtype=np.float64)
         ),
         labels=tuple(labels),
+        grids=merged.grids,
     )
-    cert: AuditCertificate = importlib.import_module("iaptkit.sdc.audit").audit(space, mask)
+    mode = "sufficient" if n > SUFFICIENT_AUDIT_ABOVE else "exact"
+    cert: AuditCertificate = importlib.import_module("iaptkit.sdc.audit").audit(
+        space, mask, mode=mode
+    )
     return cert

@@ -204,7 +204,8 @@ def test_protect_large_table_uses_hypercubes_and_publishes_policy_values() -> No
 
 
 def test_cleanup_only_publishes_again_and_keeps_the_proofs() -> None:
-    from iaptkit.sdc.hypercube import hypercube_cleanup, hypercube_secondary, proven_by_points
+    from iaptkit.sdc.hypercube import proven_by_points
+    from iaptkit.sdc.hypercube_select import hypercube_cleanup, hypercube_secondary
 
     rng = np.random.default_rng(21)
     space = _space(rng.poisson(rng.choice([2.0, 12.0, 60.0], size=(6, 4, 3))))

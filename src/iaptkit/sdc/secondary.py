@@ -35,12 +35,8 @@ from scipy import sparse
 from iaptkit.errors import AuditFailedError
 from iaptkit.sdc.audit import Attack, LimitingDuals, attack, required_width
 from iaptkit.sdc.cells import CellSpace
-from iaptkit.sdc.hypercube import (
-    Move,
-    hypercube_cleanup,
-    hypercube_secondary,
-    proven_by_points,
-)
+from iaptkit.sdc.hypercube import Move, proven_by_points
+from iaptkit.sdc.hypercube_select import hypercube_cleanup, hypercube_secondary
 
 __all__ = ["secondary_suppression"]
 
@@ -276,7 +272,7 @@ def secondary_suppression(
         unneeded secondary cells); larger ones skip it (each step is a re-audit).
     method
         ``"lp"``: singleton pass, then the attacker-guided pass. ``"hypercube"``: first the
-        hypercube pass of :func:`iaptkit.sdc.hypercube.hypercube_secondary` (needs
+        hypercube pass of :func:`iaptkit.sdc.hypercube_select.hypercube_secondary` (needs
         ``space.grids``), then the attacker-guided pass for anything still failing.
         ``"auto"`` (default): ``"hypercube"`` for spaces with grids and more than
         :data:`HYPERCUBE_ABOVE` cells, else ``"lp"``.

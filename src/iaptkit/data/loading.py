@@ -180,7 +180,12 @@ def typed_column(value: ir.StringValue, spec: FieldSpec) -> ir.Value:
     """
     kind = spec.type
     if kind in ("str", "code", "score"):
-        return ibis.ifelse(trim_text(value).length() == 0, ibis.null("string"), value)
+        # A value whose first character sorts after the space (every printable character, and
+        # every multi-byte one) is not blank: keep it without running the trimming regular
+        # expression. Only empty, null and blank-led values take the (exact) slow route.
+        blank = trim_text(value).length() == 0
+        slow = ibis.ifelse(blank, ibis.null("string"), value)
+        return ibis.ifelse(value.substr(0, 1) > ibis.literal(" "), value, slow)
     trimmed = trim_text(value)
     if kind == "int":
         return ibis.ifelse(
@@ -399,8 +404,13 @@ class Extract:
         people = self.counted("IDS001MPI") if "IDS001MPI" in self.tables else None
         return submissions.referrals_as_at(self.counted("IDS101Referral"), people, as_at)
 
-    def activity_as_at(self, name: str, as_at: date) -> ir.Table:
-        """Union of counted submissions up to ``as_at``'s month, deduplicated (rule 4)."""
+    def activity_as_at(
+        self, name: str, as_at: date, *, pathways: ir.Table | None = None
+    ) -> ir.Table:
+        """Union of counted submissions up to ``as_at``'s month, deduplicated (rule 4).
+
+        With ``pathways`` (a table with a PathwayID column), only these pathways' activity.
+        """
         spec = self.spec(name)
         if spec.activity_key is None:
             raise ExtractError(
@@ -409,7 +419,7 @@ class Extract:
             )
         if spec.name not in self.tables:
             return self._empty(spec)
-        return submissions.activity_as_at(self.counted(spec.name), spec, as_at)
+        return submissions.activity_as_at(self.counted(spec.name), spec, as_at, pathways)
 
     def _empty(self, spec: TableSpec) -> ir.Table:
         schema = ibis.schema({f.name: IBIS_TYPES[f.type] for f in spec.fields})

@@ -286,8 +286,23 @@ def referrals_as_at(referrals: ir.Table, people: ir.Table | None, as_at: date) -
     return joined.select(*latest.columns, *DEMOGRAPHIC_FIELDS)
 
 
-def activity_as_at(counted: ir.Table, spec: TableSpec, as_at: date) -> ir.Table:
+def activity_as_at(
+    counted: ir.Table, spec: TableSpec, as_at: date, pathways: ir.Table | None = None
+) -> ir.Table:
     """Union of counted rows up to ``as_at``'s month, one per ``spec.activity_key`` (latest).
+
+    Parameters
+    ----------
+    counted
+        Counted rows of the table (:func:`counted_rows`).
+    spec
+        The table; its ``activity_key`` must include PathwayID when ``pathways`` is given.
+    as_at
+        The date E.
+    pathways
+        Optional table with a ``PathwayID`` column: only the activity of these pathways. The
+        rows are filtered before the de-duplication (PathwayID is part of every activity key,
+        so each record keeps all its rows or none): the same rows as filtering afterwards.
 
     Notes
     -----
@@ -308,6 +323,11 @@ def activity_as_at(counted: ir.Table, spec: TableSpec, as_at: date) -> ir.Table:
     if spec.activity_key is None:
         raise ValueError(f"{spec.name} has no activity key")
     rows = counted.filter(counted.Unique_MonthID <= month_id(as_at))
+    if pathways is not None:
+        if "PathwayID" not in spec.activity_key:
+            raise ValueError(f"{spec.name}: its activity key has no PathwayID")
+        wanted = pathways.select(_iapt_pathway=pathways.PathwayID)
+        rows = rows.semi_join(wanted, rows.PathwayID == wanted._iapt_pathway)
     return latest_rows(rows, list(spec.activity_key))
 
 

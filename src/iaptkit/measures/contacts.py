@@ -49,7 +49,9 @@ class ActivitySource(Protocol):
 
     def referrals_as_at(self, as_at: date) -> ir.Table: ...
 
-    def activity_as_at(self, name: str, as_at: date) -> ir.Table: ...
+    def activity_as_at(
+        self, name: str, as_at: date, *, pathways: ir.Table | None = None
+    ) -> ir.Table: ...
 
 
 def window_bounds(referrals: ir.Table) -> ir.Table:

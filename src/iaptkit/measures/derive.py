@@ -11,8 +11,10 @@ Scores in the pandas output are :class:`decimal.Decimal` objects with four decim
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
 from decimal import Decimal
+from types import MappingProxyType
 
 import ibis
 import ibis.expr.types as ir
@@ -148,8 +150,33 @@ def add_breakdown_attributes(referrals: ir.Table, definitions: Definitions) -> i
 
 
 #: Activity relations read by more than one derivation (contacts and the dating of IDS607
-#: scores): computed once and cached on the backend (``Table.cache``, DuckDB and Spark).
-_SHARED = frozenset({"IDS201CareContact", "IDS202CareActivity"})
+#: scores): computed once and cached on the backend (``Table.cache``, DuckDB and Spark), with
+#: only the columns the derivations read (the cache is held for the whole derivation).
+_SHARED: Mapping[str, tuple[str, ...]] = MappingProxyType(
+    {
+        "IDS201CareContact": (
+            "PathwayID",
+            "CareContactId",
+            "CareContDate",
+            "AppType",
+            "AttendOrDNACode",
+            "PlannedCareContIndicator",
+        ),
+        "IDS202CareActivity": (
+            "PathwayID",
+            "CareContactId",
+            "CareActId",
+            "CodeProcAndProcStatus",
+        ),
+    }
+)
+
+
+#: The tables the contact-derived fields come from (sessions, assessments).
+_CONTACT_TABLES = frozenset({"IDS201CareContact", "IDS202CareActivity", "IDS205InternetTherLog"})
+
+#: Treatment sessions a discharged pathway needs to have finished treatment (measures.md §1).
+_MIN_SESSIONS = 2
 
 
 class _SharedRelations:
@@ -163,6 +190,16 @@ class _SharedRelations:
     def __init__(self, extract: ActivitySource) -> None:
         self._extract = extract
         self._relations: dict[tuple[str, date], ir.Table] = {}
+        self._cached: set[tuple[str, date]] = set()
+        #: when set (before the first contact table is asked for), the tables of
+        #: :data:`_CONTACT_TABLES` hold only these pathways' activity
+        self.contact_pathways: ir.Table | None = None
+
+    def release_shared(self) -> None:
+        """Drop the cached relations of :data:`_SHARED` (once nothing lazy reads them)."""
+        for key in [k for k in self._relations if k in self._cached]:
+            self._relations.pop(key).release()
+            self._cached.discard(key)
 
     def referrals_as_at(self, as_at: date) -> ir.Table:
         key = ("", as_at)
@@ -170,11 +207,21 @@ class _SharedRelations:
             self._relations[key] = self._extract.referrals_as_at(as_at)
         return self._relations[key]
 
-    def activity_as_at(self, name: str, as_at: date) -> ir.Table:
+    def activity_as_at(
+        self, name: str, as_at: date, *, pathways: ir.Table | None = None
+    ) -> ir.Table:
+        if pathways is not None:
+            return self._extract.activity_as_at(name, as_at, pathways=pathways)
         key = (name, as_at)
         if key not in self._relations:
-            relation = self._extract.activity_as_at(name, as_at)
-            self._relations[key] = relation.cache() if name in _SHARED else relation
+            if name in _CONTACT_TABLES and self.contact_pathways is not None:
+                relation = self._extract.activity_as_at(name, as_at, pathways=self.contact_pathways)
+            else:
+                relation = self._extract.activity_as_at(name, as_at)
+            if name in _SHARED:
+                relation = relation.select(*_SHARED[name]).cache()
+                self._cached.add(key)
+            self._relations[key] = relation
         return self._relations[key]
 
 
@@ -189,7 +236,13 @@ def _measure_scores(summary: ir.Table, key: str, prefix: str) -> ir.Table:
     )
 
 
-def pathway_table(extract: ActivitySource, as_at: date, definitions: Definitions) -> ir.Table:
+def pathway_table(
+    extract: ActivitySource,
+    as_at: date,
+    definitions: Definitions,
+    *,
+    outcomes_finished_in: tuple[date, date] | None = None,
+) -> ir.Table:
     """The lazy pathway table as at ``as_at``: one row per PathwayID.
 
     Parameters
@@ -201,6 +254,16 @@ def pathway_table(extract: ActivitySource, as_at: date, definitions: Definitions
         The date E: pathway state and activity as at E.
     definitions
         Measure definitions (every number, code list and choice).
+    outcomes_finished_in
+        A period ``(start, end)`` for published measures: scores and outcome flags only for
+        the pathways that finished treatment in it (ServDischDate in the period and
+        CompletedTreatment_Flag), null scores and false flags for the others; contacts only
+        for the pathways not discharged before ``start`` (the others have no contact fields).
+        Every published measure of the period is the same (they count outcome flags of
+        finished pathways only, and contact dates in the period only), for much less work on
+        long extracts. The contact and score parts are then each computed and cached by their
+        own engine pass (less memory at once). The default (``None``) derives every field of
+        every pathway, lazily.
 
     Returns
     -------
@@ -242,9 +305,38 @@ def pathway_table(extract: ActivitySource, as_at: date, definitions: Definitions
         "ReferralRequestReceivedDate",
         "ServDischDate",
     )
+    staged = outcomes_finished_in is not None
+    if staged:
+        # read by every part of the derivation (window bounds, restrictions, the result):
+        # computed once (the as-at window over IDS101 and IDS001) and cached on the backend
+        refs = refs.cache()
+    if outcomes_finished_in is not None:
+        # a pathway discharged before the period has no contact-derived date in it and is not
+        # finished in it: its sessions and assessments change no published measure
+        early = refs.ServDischDate < outcomes_finished_in[0]
+        extract.contact_pathways = refs.filter(~early.fill_null(False)).select("PathwayID")
     contacts = contact_summary(extract, refs, as_at, defs).rename(_cP="PathwayID")
     problems = chosen_complaints(extract, as_at, defs).rename(_pP="PathwayID")
-    summary = score_summary(extract, refs, as_at, defs)
+    problems = problems.drop("PresComp")
+    if staged:
+        # one engine pass per part, each with the memory budget (long extracts)
+        contacts = contacts.cache()
+    scored = None
+    if outcomes_finished_in is not None:
+        # the finished cohort of measures.md §2: discharged in the period, >= 2 sessions
+        start, end = outcomes_finished_in
+        ended = refs.filter(refs.ServDischDate.between(start, end))
+        treated = contacts.filter(contacts.TreatmentCareContact_Count >= _MIN_SESSIONS)
+        scored = ended.semi_join(treated, ended.PathwayID == treated._cP).select("PathwayID")
+        scored = scored.cache()
+    bounds = refs
+    if scored is not None:
+        # these pathways' scores are dated against their own window bounds only
+        bounds = refs.semi_join(scored, refs.PathwayID == scored.PathwayID)
+    summary = score_summary(extract, bounds, as_at, defs, scored)
+    if staged:
+        summary = summary.cache()
+        extract.release_shared()
     phq = _measure_scores(summary, defs.depression.key, "PHQ9")
     gad = _measure_scores(summary, defs.default_anxiety.key, "GAD")
     adsm = summary.select(
@@ -254,7 +346,7 @@ def pathway_table(extract: ActivitySource, as_at: date, definitions: Definitions
         ADSM_LastScore=summary.last_score,
     )
     t = refs.left_join(contacts, refs.PathwayID == contacts._cP)
-    t = t.left_join(problems.drop("PresComp"), t.PathwayID == problems._pP)
+    t = t.left_join(problems, t.PathwayID == problems._pP)
     t = t.left_join(phq, t.PathwayID == phq._PHQ9P)
     t = t.left_join(gad, t.PathwayID == gad._GADP)
     t = t.left_join(adsm, (t.PathwayID == adsm._aP) & (adsm._aM == t.ADSM))
@@ -262,7 +354,7 @@ def pathway_table(extract: ActivitySource, as_at: date, definitions: Definitions
     t = t.mutate(
         ProblemDescriptor=t.ProblemDescriptor.coalesce(ibis.literal(defs.problems.unspecified)),
         TreatmentCareContact_Count=count,
-        CompletedTreatment_Flag=(t.ServDischDate.notnull() & (count >= 2)),
+        CompletedTreatment_Flag=(t.ServDischDate.notnull() & (count >= _MIN_SESSIONS)),
         wait_to_first_treatment=t.TherapySession_FirstDate.delta(
             t.ReferralRequestReceivedDate, unit="day"
         ).cast("int64"),

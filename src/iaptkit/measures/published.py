@@ -485,7 +485,11 @@ def published_measures_with_count(
     else:
         from iaptkit.measures.derive import pathway_table
 
-        pathways = pathway_table(extract, end, defs)
+        # outcome flags count only for pathways finished in the period (indicator_table):
+        # on DuckDB, derive only what the period's measures read, in cached stages (Spark
+        # keeps one lazy plan: its cached stages would nest every plan in the next)
+        staged = (start, end) if extract.engine == "duckdb" else None
+        pathways = pathway_table(extract, end, defs, outcomes_finished_in=staged)
         version = defs.version
     return _compute(
         pathways,

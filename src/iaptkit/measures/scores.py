@@ -94,20 +94,34 @@ def _by_tool(
     return ibis.cases(*cases, else_=ibis.null(SCORE_TYPE))
 
 
-def _dated_scores(extract: ActivitySource, as_at: date) -> ir.Table:
+def _dated_scores(
+    extract: ActivitySource, as_at: date, pathways: ir.Table | None = None
+) -> ir.Table:
     """IDS606 and IDS607 rows with their date (IDS607 via IDS202 -> IDS201 CareContDate)."""
-    refer = extract.activity_as_at("IDS606CodedScoreAssessmentRefer", as_at)
-    act = extract.activity_as_at("IDS607CodedScoreAssessmentAct", as_at)
+    if pathways is None:
+        refer = extract.activity_as_at("IDS606CodedScoreAssessmentRefer", as_at)
+        act = extract.activity_as_at("IDS607CodedScoreAssessmentAct", as_at)
+    else:
+        refer = extract.activity_as_at("IDS606CodedScoreAssessmentRefer", as_at, pathways=pathways)
+        act = extract.activity_as_at("IDS607CodedScoreAssessmentAct", as_at, pathways=pathways)
     activities = extract.activity_as_at("IDS202CareActivity", as_at)
     contacts = extract.activity_as_at("IDS201CareContact", as_at)
+    if pathways is not None:
+        # only these pathways' IDS607 rows are dated: only their activities and contacts
+        wanted = pathways.select(_wP=pathways.PathwayID)
+        activities = activities.semi_join(wanted, activities.PathwayID == wanted._wP)
+        contacts = contacts.semi_join(wanted, contacts.PathwayID == wanted._wP)
     parents = activities.select(
         _aP=activities.PathwayID, _aA=activities.CareActId, _aC=activities.CareContactId
     )
     dates = contacts.select(
         _cP=contacts.PathwayID, _cC=contacts.CareContactId, _cD=contacts.CareContDate
     )
-    a = act.left_join(parents, (act.PathwayID == parents._aP) & (act.CareActId == parents._aA))
-    a = a.left_join(dates, (a.PathwayID == dates._cP) & (a._aC == dates._cC))
+    # date each activity first (IDS202 -> IDS201, one row per activity), then each IDS607 row:
+    # the same rows as joining IDS607 to IDS202 and then to IDS201, with smaller join inputs
+    dated = parents.left_join(dates, (parents._aP == dates._cP) & (parents._aC == dates._cC))
+    dated = dated.select("_aP", "_aA", "_cD")
+    a = act.left_join(dated, (act.PathwayID == dated._aP) & (act.CareActId == dated._aA))
     from_act = a.select(
         source_table=ibis.literal("IDS607CodedScoreAssessmentAct"),
         PathwayID=a.PathwayID,
@@ -126,12 +140,17 @@ def _dated_scores(extract: ActivitySource, as_at: date) -> ir.Table:
 
 
 def classified_scores(
-    extract: ActivitySource, referrals: ir.Table, as_at: date, defs: Definitions
+    extract: ActivitySource,
+    referrals: ir.Table,
+    as_at: date,
+    defs: Definitions,
+    pathways: ir.Table | None = None,
 ) -> ir.Table:
     """Every IDS606/IDS607 row as at E with its measure, parsed score, date and ``reason``.
 
     Columns: source_table, PathwayID, measure, score (decimal(12,4)), score_date, reason
-    (null for a valid score, else the first of :data:`SCORE_REASONS` that applies).
+    (null for a valid score, else the first of :data:`SCORE_REASONS` that applies). With
+    ``pathways`` (a table with a PathwayID column), only the rows of these pathways.
 
     Notes
     -----
@@ -149,7 +168,7 @@ def classified_scores(
     >>> sorted(s.measure), s.reason.isna().all()
     (['GAD7', 'GAD7', 'PHQ9', 'PHQ9'], np.True_)
     """
-    rows = _dated_scores(extract, as_at)
+    rows = _dated_scores(extract, as_at, pathways)
     # Trim, look up and parse ONCE, in a projection under the join: the join keeps ibis from
     # fusing (and so repeating) these expressions into every branch of the reason below.
     code = rows.CodedAssToolType.strip()
@@ -181,9 +200,17 @@ def classified_scores(
 
 
 def score_summary(
-    extract: ActivitySource, referrals: ir.Table, as_at: date, defs: Definitions
+    extract: ActivitySource,
+    referrals: ir.Table,
+    as_at: date,
+    defs: Definitions,
+    pathways: ir.Table | None = None,
 ) -> ir.Table:
     """Per (PathwayID, measure): ``first_score``, ``last_score`` (null unless paired), ``days``.
+
+    With ``pathways`` (a table with a PathwayID column), only these pathways are summarised:
+    their IDS606/IDS607 rows are selected before the as-at de-duplication, which is much less
+    work when few pathways need scores (published measures: those finished in the period).
 
     Notes
     -----
@@ -201,7 +228,7 @@ def score_summary(
     >>> [(m, str(f), str(l)) for m, f, l in s[["measure", "first_score", "last_score"]].values]
     [('GAD7', '12.0000', '5.0000'), ('PHQ9', '15.0000', '6.0000')]
     """
-    c = classified_scores(extract, referrals, as_at, defs)
+    c = classified_scores(extract, referrals, as_at, defs, pathways)
     valid = c.filter(c.reason.isnull())
     grouped = valid.group_by(["PathwayID", "measure", "score_date"])
     if defs.scores.same_day_rule == "highest":

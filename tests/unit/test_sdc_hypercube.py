@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import itertools
+import sys
+from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
-from scipy import sparse
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from sdc_solver_tables import grid_space
 
 from iaptkit.sdc.audit import attack, audit, required_width
 from iaptkit.sdc.cells import AxisMoves, CellGrid, CellSpace
@@ -17,45 +22,13 @@ from iaptkit.sdc.secondary import secondary_suppression
 from iaptkit.sdc.tables import build_cells, dim_structure
 
 
-def _grid_relations(shape: tuple[int, ...]) -> sparse.csr_matrix:
-    """Independent restatement: every line's parts minus its total (total last on each axis)."""
-    idx = np.arange(int(np.prod(shape))).reshape(shape)
-    rows = []
-    for axis, size in enumerate(shape):
-        lines = np.moveaxis(idx, axis, -1).reshape(-1, size)
-        for line in lines:
-            r = np.zeros(idx.size)
-            r[line[:-1]] = 1.0
-            r[line[-1]] = -1.0
-            rows.append(r)
-    return sparse.csr_matrix(np.array(rows))
-
-
 def _space(inner: np.ndarray, *, grid: bool = True, round5: bool = True) -> CellSpace:
-    full = inner.astype(np.int64)
-    for axis in range(full.ndim):
-        full = np.concatenate([full, full.sum(axis=axis, keepdims=True)], axis=axis)
-    v = full.reshape(-1)
-    n = v.size
-    if round5:
-        r = ((v + 2) // 5) * 5
-        lo = np.where(v >= 10, np.maximum(r - 2, 10), v).astype(float)
-        hi = np.where(v >= 10, r + 2, v).astype(float)
-    else:
-        lo = hi = v.astype(float)
-    return CellSpace(
-        values=v,
-        relations=_grid_relations(full.shape),
-        published_lower=lo,
-        published_upper=hi,
-        suppressed_lower=np.zeros(n),
-        suppressed_upper=np.full(n, np.inf),
-        primary=v < 10,
-        structural_zero=np.zeros(n, dtype=bool),
-        protection_width=np.full(n, 10.0),
-        cost=v + 1.0,
-        grids=(margins_grid(full.shape),) if grid else (),
-    )
+    """A margined grid (threshold 10, nearest-5 rounding) with its hypercube grid attached."""
+    space = grid_space(inner, rounding=5 if round5 else 0)
+    if not grid:
+        return space
+    shape = tuple(int(s) + 1 for s in np.shape(inner))
+    return replace(space, grids=(margins_grid(shape),))
 
 
 def test_axis_moves_keep_every_sum_of_a_hierarchy() -> None:

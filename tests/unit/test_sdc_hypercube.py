@@ -160,6 +160,7 @@ def test_protect_large_table_uses_hypercubes_and_publishes_policy_values() -> No
     assert (hidden["display"] == "*").all()
     assert (cells.loc[cells["value"] < 10, "status"] != "published").all()
     assert "hypercube" in pt.certificate.method
+    assert pt.certificate.n_lp < 50  # proven by hypercube points, not an LP per cell
     # joint audits of a release (after a pickle round trip, as the register stores tables)
     import pickle
 
@@ -194,7 +195,9 @@ def test_cleanup_only_publishes_again_and_keeps_the_proofs() -> None:
     proven = proven_by_points(space, mask, need, points)
     # every primary the hypercube pass protected is still shown protected by verified points
     assert (proven | ~(space.primary & ~left)).all()
-    assert audit(space, mask, mode="exact").passed or left.any()
+    assert not left.any()  # this table: every primary protected by hypercubes alone
+    assert proven[space.primary].all()
+    assert audit(space, mask, mode="exact").passed
 
 
 def test_hypercube_method_is_deterministic() -> None:
@@ -248,3 +251,11 @@ def test_protect_hierarchy_and_linked_tables_with_hypercubes() -> None:
     assert ta.sort_index().tolist() == tb.sort_index().tolist()
     for t in (a, b):
         assert (t.cells.loc[t.cells["value"] < 10, "status"] != "published").all()
+
+
+def test_unknown_secondary_method_is_a_user_error() -> None:
+    from iaptkit.errors import ConfigError
+
+    df = pd.DataFrame({"sex": ["F", "M"], "n": [3, 40]})
+    with pytest.raises(ConfigError, match="auto, lp, hypercube; found 'magic'"):
+        protect(df, ["sex"], "n", secondary="magic")

@@ -11,7 +11,7 @@ from rich.console import Console
 
 from iaptkit.errors import ConfigError
 from iaptkit.sdc.policies import load_policy
-from iaptkit.sdc.protect import ProtectedTable, protect
+from iaptkit.sdc.protect import ProtectedTable, check_secondary_method, protect
 
 __all__ = ["protect_command"]
 
@@ -76,8 +76,7 @@ def protect_command(
     'F,30,sdap,1.0'
     """
     console = Console(stderr=True)
-    if secondary not in ("auto", "lp", "hypercube"):
-        raise ConfigError(f"--secondary must be one of auto, lp, hypercube; found {secondary!r}.")
+    check_secondary_method(secondary)  # before reading a possibly large file
     path = Path(table)
     if not path.is_file():
         raise ConfigError(f"Table file {path} not found (expected a CSV with one row per cell).")

@@ -78,12 +78,13 @@ def hypercube_secondary(
     Notes
     -----
     Criterion: ``shared/domain/disclosure-control.md`` ("The attacker"). As in tau-Argus'
-    hypercube method (GHMITER), primaries are visited one by one (smallest value first). A
-    primary already hidden by moves within the current pattern (suppressed cells and the
-    rounding ranges of published ones) is skipped; otherwise every hypercube through it is
-    scored as if its published corners were suppressed, and the cheapest (``space.cost`` of
-    the newly suppressed corners) that covers the missing width is taken, then the cell is
-    checked again. The result is a proposal: the audit decides.
+    hypercube method (GHMITER), primaries are visited one by one (widest protection first,
+    then smallest value). A primary already hidden by moves within the current pattern
+    (suppressed cells and the rounding ranges of published ones) is skipped. Otherwise the
+    cheapest hypercube is taken whose corners without enough room, once suppressed, cover the
+    missing width (``space.cost`` of those corners), and the cell is checked again. Totals are
+    used in tiers: inner cells first, then one level of totals at a time, the grand total
+    last. The result is a proposal: the audit decides.
 
     Examples
     --------

@@ -136,9 +136,31 @@ def _prepare(req: TableRequest) -> _Prepared:
     return _Prepared(req, structures, table, national, structural)
 
 
+def check_secondary_method(secondary: str) -> None:
+    """Refuse an unknown secondary suppression method before any work is done.
+
+    Raises
+    ------
+    ConfigError
+        ``secondary`` is not one of ``auto``, ``lp``, ``hypercube``.
+
+    Examples
+    --------
+    >>> check_secondary_method("lp")
+    """
+    from iaptkit.sdc.secondary import METHODS
+
+    if secondary not in METHODS:
+        raise ConfigError(
+            f"Secondary suppression method must be one of {', '.join(METHODS)}; "
+            f"found {secondary!r}."
+        )
+
+
 def _protect_prepared(
     preps: Sequence[_Prepared], policy: Policy, rounding: str, secondary: str = "auto"
 ) -> tuple[ProtectedTable, ...]:
+    check_secondary_method(secondary)
     key_dims: list[str] = []
     fill: dict[str, str] = {_POP: ""}
     for p in preps:

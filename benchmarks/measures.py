@@ -90,7 +90,11 @@ def phase_duckdb(folder: Path, start: date, end: date) -> dict[str, object]:
     # results are sorted explicitly, so row order inside DuckDB need not be kept (less memory)
     ex.con.raw_sql("SET preserve_insertion_order = false")
     t0 = time.perf_counter()
-    table, pathways = published_measures_with_count(ex, start, end, BREAKDOWNS)
+
+    def progress(message: str) -> None:
+        print(f"  {time.perf_counter() - t0:7.1f} s  {message}", file=sys.stderr, flush=True)
+
+    table, pathways = published_measures_with_count(ex, start, end, BREAKDOWNS, progress=progress)
     seconds = time.perf_counter() - t0
     eng = table[(table.breakdown == "england") & (table.kind == "count")]
     ex.close()

@@ -161,6 +161,15 @@ def measures(
         Optional[Path], typer.Option(help="A site's own definitions file (YAML).")
     ] = None,
     engine: Annotated[str, typer.Option(help="duckdb (default) or spark.")] = "duckdb",
+    parts: Annotated[
+        Optional[int],
+        typer.Option(
+            help=(
+                "Derive in this many slices of the pathways, one after another (less memory; "
+                "same results). Default: chosen from the extract's size and DuckDB's memory limit."
+            )
+        ),
+    ] = None,
 ) -> None:
     """Compute the published measures for a period, by breakdown."""
     from iaptkit.measures.commands import measures_command
@@ -176,6 +185,7 @@ def measures(
             policy=policy,
             definitions=definitions,
             engine=engine,
+            parts=parts,
         )
     )
 

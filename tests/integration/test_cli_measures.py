@@ -220,6 +220,7 @@ def test_derive_cli_writes_one_row_per_pathway(extract_dir: Path, tmp_path: Path
         (["--start", START, "--end", END, "--by", "england,region", "-o", "x.csv"], "region"),
         (["--start", "01/07/2023", "--end", END, "-o", "x.csv"], "YYYY-MM-DD"),
         (["--start", START, "--end", END, "--engine", "sqlite", "-o", "x.csv"], "sqlite"),
+        (["--start", START, "--end", END, "--parts", "0", "-o", "x.csv"], "parts"),
     ],
 )
 def test_measures_cli_user_errors(
@@ -242,3 +243,30 @@ def test_derive_cli_with_a_missing_definitions_file(extract_dir: Path, tmp_path:
     assert result.exit_code == 1
     assert "site.yaml" in result.output
     assert "Traceback" not in result.output
+
+
+def test_measures_cli_in_parts_writes_the_same_table_and_summary(
+    extract_dir: Path, tmp_path: Path
+) -> None:
+    outputs = {}
+    for parts in ("1", "3"):
+        out = tmp_path / parts / "m.csv"
+        out.parent.mkdir()
+        result = runner.invoke(
+            app,
+            [
+                "measures", str(extract_dir), "--start", START, "--end", END,
+                "--by", "england,provider x age_band", "--policy", "none", "--parts", parts,
+                "-o", str(out),
+            ],
+        )  # fmt: skip
+        assert result.exit_code == 0, result.output
+        assert ("part 3 of 3" in result.output) == (parts == "3")
+        # the summary (pathways seen, rows not used by reason), after the progress lines
+        text = result.output.replace(str(out), "OUT")
+        outputs[parts] = (pd.read_csv(out), text[text.index("Measures ") :])
+    pd.testing.assert_frame_equal(outputs["3"][0], outputs["1"][0])
+    assert outputs["3"][1] == outputs["1"][1]
+    # the derivation's own exclusions (counted per part and added up) are in the summary
+    assert "contact_not_attended" in outputs["3"][1]
+    assert _england(outputs["3"][0])["finished_treatment"] > 50

@@ -76,3 +76,23 @@ def test_nhs_flags_identical_on_spark_and_duckdb(engines: tuple[Extract, Extract
     a = published_measures(on_duckdb, START, AS_AT, ("england", "provider"), use_nhs_flags=True)
     b = published_measures(on_spark, START, AS_AT, ("england", "provider"), use_nhs_flags=True)
     pd.testing.assert_frame_equal(a, b)
+
+
+def test_blank_stripping_is_the_same_on_spark_and_never_eats_letters(spark: Any) -> None:
+    import ibis
+
+    from iaptkit.data.text import strip_blanks, trim_text
+
+    values = ["fv", " v ", "\x0bf\x0c", "\t02\r\n", "", "  ", "false", None]
+    frame = pd.DataFrame({"x": pd.Series(values, dtype=object)})
+    con = ibis.pyspark.connect(spark)
+    t = con.create_table(
+        "iaptkit_strip_test", ibis.memtable(frame, schema={"x": "str"}), overwrite=True
+    )
+    got = t.select(s=strip_blanks(t.x), r=trim_text(t.x)).execute()
+    con.drop_table("iaptkit_strip_test", force=True)
+    stripped = [None if v is None or v != v else v for v in got["s"]]
+    trimmed = [None if v is None or v != v else v for v in got["r"]]
+    # ibis's own strip() on Spark would turn "fv" into "" and "false" into "alse"
+    assert stripped == [None if v is None else v.strip(" \t\n\r\x0b\x0c") for v in values]
+    assert trimmed == [None if v is None else v.strip(" \t\r\n") for v in values]

@@ -40,6 +40,7 @@ from iaptkit.data.schema import (
     TableSpec,
     canonical_table_name,
 )
+from iaptkit.data.text import trim_text
 from iaptkit.errors import ExtractError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -62,7 +63,6 @@ IBIS_TYPES: Mapping[str, str] = MappingProxyType(
     }
 )
 
-_BLANK_ENDS = "^[ \t\r\n]+|[ \t\r\n]+$"
 _INT_PATTERN = r"^[+-]?[0-9]+(\.0*)?$"
 _DATE_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}([ T].*)?$"
 _SUFFIXES: tuple[tuple[str, str], ...] = (
@@ -103,28 +103,6 @@ class SourceTable:
     location: str
     files: tuple[Path, ...] = ()
     database: str | None = None
-
-
-def trim_text(value: ir.StringValue) -> ir.StringValue:
-    """Remove leading and trailing blanks (space, tab, CR, LF), the same on every engine.
-
-    ibis's ``strip()`` compiles for Spark to ``TRIM(' \\t\\n\\r\\v\\f' FROM x)``, and Spark reads
-    ``'\\v'`` and ``'\\f'`` as the letters ``v`` and ``f``: ``"false"`` becomes ``"alse"``.
-    This regular expression has no escapes, so DuckDB and Spark agree.
-
-    Notes
-    -----
-    Values are compared after trimming (data-model.md, "Where an extract lives": booleans and
-    numbers as text); codes themselves are kept exactly as received.
-
-    Examples
-    --------
-    >>> import ibis
-    >>> t = ibis.memtable({"x": [" false\t", "fv"]})
-    >>> ibis.duckdb.connect().execute(trim_text(t.x)).tolist()
-    ['false', 'fv']
-    """
-    return value.re_replace(_BLANK_ENDS, "")
 
 
 def _already_typed(column: ir.Value, spec: FieldSpec) -> bool:
@@ -399,10 +377,18 @@ class Extract:
         spec = self.spec(name)
         return submissions.counted_rows(self.table(spec.name), spec, self.submissions())
 
-    def referrals_as_at(self, as_at: date) -> ir.Table:
-        """One row per PathwayID: its state as at ``as_at`` (data-model.md rule 3)."""
+    def referrals_as_at(self, as_at: date, *, nhs_fields: bool = True) -> ir.Table:
+        """One row per PathwayID: its state as at ``as_at`` (data-model.md rule 3).
+
+        With ``nhs_fields=False``, without the NHS-derived IDS101 fields (a narrower, cheaper
+        de-duplication; the other fields are the same, see
+        :func:`submissions.without_nhs_fields`).
+        """
         people = self.counted("IDS001MPI") if "IDS001MPI" in self.tables else None
-        return submissions.referrals_as_at(self.counted("IDS101Referral"), people, as_at)
+        referrals = self.counted("IDS101Referral")
+        if not nhs_fields:
+            referrals = submissions.without_nhs_fields(referrals)
+        return submissions.referrals_as_at(referrals, people, as_at)
 
     def activity_as_at(
         self, name: str, as_at: date, *, pathways: ir.Table | None = None

@@ -28,7 +28,7 @@ import ibis
 import ibis.expr.types as ir
 import pandas as pd
 
-from iaptkit.data.schema import TABLES, TableSpec, month_id
+from iaptkit.data.schema import NHS_DERIVED_FIELDS, TABLES, TableSpec, month_id
 
 __all__ = [
     "DEMOGRAPHIC_FIELDS",
@@ -41,6 +41,7 @@ __all__ = [
     "referrals_as_at",
     "submission_columns",
     "submission_index",
+    "without_nhs_fields",
 ]
 
 #: IDS001 fields joined onto referrals as at a date.
@@ -218,6 +219,27 @@ def latest_rows(
     window = ibis.window(group_by=[table[c] for c in key], order_by=order)
     ranked = table.mutate(_iapt_rank=ibis.row_number().over(window))
     return ranked.filter(ranked._iapt_rank == 0).drop("_iapt_rank")
+
+
+def without_nhs_fields(referrals: ir.Table) -> ir.Table:
+    """IDS101 rows without the NHS-derived fields (``schema.NHS_DERIVED_FIELDS``).
+
+    Notes
+    -----
+    The NHS-derived fields come last in IDS101's field order, so they are the last
+    tie-breakers of :func:`referrals_as_at`. Rows that tie on every other field are equal on
+    every field kept here, so the as-at state of the kept fields is the same with or without
+    them (data-model.md, "Monthly resubmission", rule 3), at a much narrower sort.
+
+    Examples
+    --------
+    >>> import ibis
+    >>> t = ibis.memtable({"PathwayID": ["P"], "Recovery_Flag": [True]})
+    >>> without_nhs_fields(t).columns
+    ('PathwayID',)
+    """
+    derived = {f.name for f in NHS_DERIVED_FIELDS}
+    return referrals.select(*(c for c in referrals.columns if c not in derived))
 
 
 def referrals_as_at(referrals: ir.Table, people: ir.Table | None, as_at: date) -> ir.Table:

@@ -191,10 +191,21 @@ def _definitions(path: Path | None) -> Definitions:
     return load_definitions(path)
 
 
-def _exclusions(extract: Extract, as_at: date, defs: Definitions) -> pd.DataFrame:
+def _exclusions(extract: Extract, as_at: date, defs: Definitions, parts: int = 1) -> pd.DataFrame:
     from iaptkit.measures.derive import derivation_exclusions
+    from iaptkit.measures.partitions import PathwayPart
 
-    frames = [extract.exclusions(as_at), derivation_exclusions(extract, as_at, defs)]
+    if parts == 1:
+        derived = derivation_exclusions(extract, as_at, defs)
+    else:
+        # every row is in exactly one part: the counts of the parts add up
+        each = [
+            derivation_exclusions(PathwayPart(extract, k, parts), as_at, defs) for k in range(parts)
+        ]
+        joined = pd.concat(each, ignore_index=True)
+        summed = joined.groupby(["table", "reason"], sort=True)["rows"].sum()
+        derived = summed.reset_index().assign(definitions_version=defs.version)
+    frames = [extract.exclusions(as_at), derived]
     frames = [f for f in frames if len(f)]
     if not frames:
         return pd.DataFrame({"table": [], "reason": [], "rows": []})
@@ -284,6 +295,7 @@ def measures_command(
     policy: str,
     definitions: Path | None,
     engine: str,
+    parts: int | None = None,
 ) -> None:
     """``iaptkit measures``: the published measures of a period, by breakdown.
 
@@ -306,11 +318,14 @@ def measures_command(
         A site's definitions YAML, or ``None``.
     engine
         ``duckdb`` or ``spark``.
+    parts
+        Derive in this many slices of the pathways (DuckDB; ``None``: chosen from the
+        extract's size and the memory limit, see ``published_measures``).
 
     Raises
     ------
     ConfigError
-        Bad dates, breakdowns, output suffix or engine.
+        Bad dates, breakdowns, output suffix, engine or parts.
     PolicyError
         A policy other than ``none`` while protection is unavailable, or an unknown policy.
 
@@ -327,6 +342,7 @@ def measures_command(
     iaptkit.errors.ConfigError: period: the end 2024-03-31 is before the start 2024-04-01.
     """
     from iaptkit.measures.catalogue import parse_breakdowns
+    from iaptkit.measures.partitions import auto_parts, check_parts
     from iaptkit.measures.published import published_measures_with_count
 
     s = parse_date(start, what="--start")
@@ -334,11 +350,14 @@ def measures_command(
     if e < s:
         raise ConfigError(f"period: the end {e} is before the start {s}.")
     breakdowns = parse_breakdowns(by)
+    check_parts(parts)
     _output_format(output)
     defs = _definitions(definitions)
     console = _console()
     ex = open_extract(extract, engine)
     try:
+        n = parts if parts is not None else auto_parts(ex)
+        n = n if ex.engine == "duckdb" else 1
         with _status(console, f"Measures {s} to {e} ({engine})") as update:
             table, pathways = published_measures_with_count(
                 ex,
@@ -348,9 +367,10 @@ def measures_command(
                 defs,
                 use_nhs_flags,
                 progress=update,
+                parts=n,
             )
             update("Counting excluded rows")
-            excluded = _exclusions(ex, e, defs)
+            excluded = _exclusions(ex, e, defs, n)
             if policy.strip().lower() == "none":
                 result = table
             else:

@@ -12,6 +12,7 @@ from typing import Protocol
 import ibis
 import ibis.expr.types as ir
 
+from iaptkit.data.text import strip_blanks
 from iaptkit.measures.definitions import Definitions
 
 __all__ = [
@@ -47,7 +48,7 @@ IET_REASONS: tuple[str, ...] = (
 class ActivitySource(Protocol):
     """What the derivations need from an :class:`iaptkit.data.Extract` (INTERFACES.md)."""
 
-    def referrals_as_at(self, as_at: date) -> ir.Table: ...
+    def referrals_as_at(self, as_at: date, *, nhs_fields: bool = True) -> ir.Table: ...
 
     def activity_as_at(
         self, name: str, as_at: date, *, pathways: ir.Table | None = None
@@ -100,8 +101,8 @@ def in_window(
 
 def _attended(c: ir.Table, defs: Definitions) -> ir.BooleanValue:
     rules = defs.contacts
-    code = c.AttendOrDNACode.strip()
-    planned = c.PlannedCareContIndicator.strip().upper()
+    code = strip_blanks(c.AttendOrDNACode)
+    planned = strip_blanks(c.PlannedCareContIndicator).upper()
     cond = code.isin(rules.attended_codes) | (planned == rules.unplanned_indicator)
     return cond.coalesce(ibis.literal(False))
 
@@ -139,7 +140,7 @@ def classified_contacts(
     emp_codes = rules.employment_support_codes or ("",)
     acts = activities.group_by(_aP=activities.PathwayID, _aC=activities.CareContactId).aggregate(
         _n_acts=activities.CareActId.count(),
-        _n_emp=activities.CodeProcAndProcStatus.strip().isin(emp_codes).ifelse(1, 0).sum(),
+        _n_emp=strip_blanks(activities.CodeProcAndProcStatus).isin(emp_codes).ifelse(1, 0).sum(),
     )
     bounds = window_bounds(referrals).rename(_bP="PathwayID")
     c = contacts.select(
@@ -152,7 +153,7 @@ def classified_contacts(
     )
     c = c.left_join(bounds, c.PathwayID == bounds._bP)
     c = c.left_join(acts, (c.PathwayID == acts._aP) & (c.CareContactId == acts._aC))
-    app = c.AppType.strip()
+    app = strip_blanks(c.AppType)
     attended = _attended(c, defs)
     window = in_window(c.CareContDate, c._R, c._D, as_at)
     emp_only = (c._n_acts.coalesce(0) > 0) & (c._n_acts == c._n_emp)

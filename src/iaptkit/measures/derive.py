@@ -20,6 +20,7 @@ import ibis
 import ibis.expr.types as ir
 import pandas as pd
 
+from iaptkit.data.text import strip_blanks
 from iaptkit.measures.contacts import (
     ActivitySource,
     classified_contacts,
@@ -125,13 +126,13 @@ def add_breakdown_attributes(referrals: ir.Table, definitions: Definitions) -> i
         if band.maximum is not None:
             cond = cond & (age <= band.maximum)
         age_branches.append((cond, ibis.literal(band.label)))
-    gender = referrals.Gender.strip().upper()
-    ethnic = referrals.EthnicCategory.strip().upper()
+    gender = strip_blanks(referrals.Gender).upper()
+    ethnic = strip_blanks(referrals.EthnicCategory).upper()
     imd = referrals.IndicesOfDeprivationDecile
     unknown = ibis.literal(b.unknown)
     return referrals.mutate(
-        provider=referrals.OrgID_Provider.strip().nullif("").coalesce(unknown),
-        commissioner=referrals.OrgIDComm.strip().nullif("").coalesce(unknown),
+        provider=strip_blanks(referrals.OrgID_Provider).nullif("").coalesce(unknown),
+        commissioner=strip_blanks(referrals.OrgIDComm).nullif("").coalesce(unknown),
         age_band=ibis.cases(*age_branches, else_=ibis.literal(b.age_unknown)),
         gender=ibis.cases(
             *((gender == code, ibis.literal(label)) for code, label in b.gender.items()),
@@ -201,10 +202,10 @@ class _SharedRelations:
             self._relations.pop(key).release()
             self._cached.discard(key)
 
-    def referrals_as_at(self, as_at: date) -> ir.Table:
-        key = ("", as_at)
+    def referrals_as_at(self, as_at: date, *, nhs_fields: bool = True) -> ir.Table:
+        key = ("" if not nhs_fields else "+nhs", as_at)
         if key not in self._relations:
-            self._relations[key] = self._extract.referrals_as_at(as_at)
+            self._relations[key] = self._extract.referrals_as_at(as_at, nhs_fields=nhs_fields)
         return self._relations[key]
 
     def activity_as_at(
@@ -293,7 +294,8 @@ def pathway_table(
     """
     defs = definitions
     extract = _SharedRelations(extract)
-    refs = add_breakdown_attributes(extract.referrals_as_at(as_at), defs)
+    # the derivation reads no NHS-derived field: without them (a narrower de-duplication)
+    refs = add_breakdown_attributes(extract.referrals_as_at(as_at, nhs_fields=False), defs)
     refs = refs.select(
         "PathwayID",
         "provider",
@@ -327,12 +329,13 @@ def pathway_table(
         start, end = outcomes_finished_in
         ended = refs.filter(refs.ServDischDate.between(start, end))
         treated = contacts.filter(contacts.TreatmentCareContact_Count >= _MIN_SESSIONS)
-        scored = ended.semi_join(treated, ended.PathwayID == treated._cP).select("PathwayID")
+        # with their window bounds: the scores are checked against these pathways' bounds
+        # only (a cached table, so the engine cannot re-apply the restriction to every score)
+        scored = ended.semi_join(treated, ended.PathwayID == treated._cP).select(
+            "PathwayID", "ReferralRequestReceivedDate", "ServDischDate"
+        )
         scored = scored.cache()
-    bounds = refs
-    if scored is not None:
-        # these pathways' scores are dated against their own window bounds only
-        bounds = refs.semi_join(scored, refs.PathwayID == scored.PathwayID)
+    bounds = refs if scored is None else scored
     summary = score_summary(extract, bounds, as_at, defs, scored)
     if staged:
         summary = summary.cache()
@@ -466,7 +469,7 @@ def derivation_exclusions(
     0
     """
     defs = definitions if definitions is not None else load_definitions()
-    refs = extract.referrals_as_at(as_at)
+    refs = extract.referrals_as_at(as_at, nhs_fields=False)
     parts: list[ir.Table] = []
     c = classified_contacts(extract, refs, as_at, defs)
     parts.append(c.select(table=ibis.literal("IDS201CareContact"), reason=c.reason))

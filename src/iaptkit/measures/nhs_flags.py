@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 import ibis
 import ibis.expr.types as ir
 
+from iaptkit.data.text import strip_blanks
 from iaptkit.errors import ExtractError
 
 if TYPE_CHECKING:
@@ -198,4 +199,4 @@ def nhs_pathway_table(extract: Extract, as_at: date, definitions: Definitions) -
 def _score(t: ir.Table, name: str) -> ir.Value:
     if name not in t.columns:
         return ibis.null(_SCORE_TYPE)
-    return t[name].cast("string").strip().try_cast(_SCORE_TYPE)
+    return strip_blanks(t[name].cast("string")).try_cast(_SCORE_TYPE)

@@ -12,6 +12,7 @@ from datetime import date
 import ibis
 import ibis.expr.types as ir
 
+from iaptkit.data.text import strip_blanks
 from iaptkit.measures.contacts import ActivitySource
 from iaptkit.measures.definitions import Definitions
 
@@ -90,7 +91,9 @@ def _sort_keys(t: ir.Table, keys: tuple[str, ...]) -> list[ir.Value]:
     by_key: dict[str, list[ir.Value]] = {
         "non_null_prescomp": [code_null],
         "primary_first": [
-            (t.PresCompCodSig.strip().upper() == "P").coalesce(ibis.literal(False)).ifelse(0, 1)
+            (strip_blanks(t.PresCompCodSig).upper() == "P")
+            .coalesce(ibis.literal(False))
+            .ifelse(0, 1)
         ],
         # latest date first; null dates last; the date itself is only compared among non-nulls
         "latest_date": [

@@ -17,6 +17,7 @@ Counts are of distinct PathwayIDs: the pathway table has one row per PathwayID, 
 
 from __future__ import annotations
 
+import gc
 import re
 from collections.abc import Callable, Sequence
 from datetime import date
@@ -333,19 +334,9 @@ def measures_from_pathways(
     return table
 
 
-def _compute(
-    pathways: ir.Table | pd.DataFrame,
-    start: date,
-    end: date,
-    by: str | Sequence[str],
-    definitions_version: str,
-    params: PublishedParameters | None,
-    progress: Callable[[str], None] | None,
-) -> tuple[pd.DataFrame, int]:
-    if end < start:
-        raise ConfigError(f"period: the end {end} is before the start {start}.")
-    breakdowns = parse_breakdowns(by)
-    params = params or PublishedParameters()
+def _checked_table(
+    pathways: ir.Table | pd.DataFrame, breakdowns: tuple[tuple[str, ...], ...]
+) -> ir.Table:
     table = ibis.memtable(pathways) if isinstance(pathways, pd.DataFrame) else pathways
     missing = [
         c
@@ -364,13 +355,27 @@ def _compute(
             f"pathway table: expected columns {missing} (INTERFACES.md, 'Pathway table'); "
             f"found {list(table.columns)}."
         )
+    return table
+
+
+def _counts(
+    pathways: ir.Table | pd.DataFrame,
+    start: date,
+    end: date,
+    breakdowns: tuple[tuple[str, ...], ...],
+    params: PublishedParameters,
+    progress: Callable[[str], None] | None,
+    label: str = "",
+) -> tuple[pd.DataFrame, int]:
+    """Counts per breakdown and group (one row each) and the number of pathways."""
+    table = _checked_table(pathways, breakdowns)
     ind = indicator_table(table, start, end, breakdowns, params)
     if progress:
-        progress("deriving pathways and cohorts")
+        progress(f"{label}deriving pathways and cohorts")
     cached = ind.cache()
     try:
         if progress:
-            progress("counting by breakdown")
+            progress(f"{label}counting by breakdown")
         check = cached.aggregate(rows=cached.count(), ids=cached.PathwayID.nunique()).execute()
         rows, ids = int(check["rows"].iloc[0]), int(check["ids"].iloc[0])
         if rows != ids:
@@ -381,6 +386,36 @@ def _compute(
         counts = _aggregate(cached, breakdowns).execute()
     finally:
         cached.release()
+    return counts, rows
+
+
+def _added(parts: list[pd.DataFrame]) -> pd.DataFrame:
+    """The counts of disjoint sets of pathways, added up per (breakdown, group)."""
+    if len(parts) == 1:
+        return parts[0]
+    frame = pd.concat(parts, ignore_index=True)
+    values = [*COUNT_MEASURES, SESSIONS, "pathways"]
+    for c in values:
+        frame[c] = pd.to_numeric(frame[c]).fillna(0).astype("int64")
+    summed = frame.groupby(["breakdown", "group"], sort=False, as_index=False)[values].sum()
+    return summed
+
+
+def _compute(
+    pathways: ir.Table | pd.DataFrame,
+    start: date,
+    end: date,
+    by: str | Sequence[str],
+    definitions_version: str,
+    params: PublishedParameters | None,
+    progress: Callable[[str], None] | None,
+) -> tuple[pd.DataFrame, int]:
+    if end < start:
+        raise ConfigError(f"period: the end {end} is before the start {start}.")
+    breakdowns = parse_breakdowns(by)
+    counts, rows = _counts(
+        pathways, start, end, breakdowns, params or PublishedParameters(), progress
+    )
     return _long_table(counts, breakdowns, start, end, definitions_version), rows
 
 
@@ -393,6 +428,7 @@ def published_measures(
     use_nhs_flags: bool = False,
     *,
     progress: Callable[[str], None] | None = None,
+    parts: int | None = None,
 ) -> pd.DataFrame:
     """All published measures of a period, by breakdown, from an extract.
 
@@ -411,6 +447,11 @@ def published_measures(
         (:func:`iaptkit.measures.nhs_flags.nhs_pathway_table`).
     progress
         Called with a short message before each engine pass.
+    parts
+        Derive in this many disjoint slices of the pathways, one after another, and add up
+        their counts (the same result, less memory at once; DuckDB only). ``None`` chooses from
+        the extract's size and the DuckDB memory limit
+        (:func:`iaptkit.measures.partitions.auto_parts`): 1 unless the extract is large.
 
     Returns
     -------
@@ -421,13 +462,14 @@ def published_measures(
     Raises
     ------
     ConfigError
-        If the period or a breakdown is invalid.
+        If the period, a breakdown or ``parts`` is invalid.
     ExtractError
         If ``use_nhs_flags`` and the extract lacks the NHS-derived fields.
 
     Notes
     -----
-    measures.md §2 and §3; INTERFACES.md "Published measures".
+    measures.md §2 and §3; INTERFACES.md "Published measures". Every measure is a count or a
+    sum over pathways, so the counts of disjoint parts add up to those of the whole.
 
     Examples
     --------
@@ -436,7 +478,7 @@ def published_measures(
     24
     """
     table, _ = published_measures_with_count(
-        extract, start, end, by, definitions, use_nhs_flags, progress=progress
+        extract, start, end, by, definitions, use_nhs_flags, progress=progress, parts=parts
     )
     return table
 
@@ -450,12 +492,13 @@ def published_measures_with_count(
     use_nhs_flags: bool = False,
     *,
     progress: Callable[[str], None] | None = None,
+    parts: int | None = None,
 ) -> tuple[pd.DataFrame, int]:
     """:func:`published_measures` and the number of pathways in the pathway table.
 
     Parameters
     ----------
-    extract, start, end, by, definitions, use_nhs_flags, progress
+    extract, start, end, by, definitions, use_nhs_flags, progress, parts
         As for :func:`published_measures`.
 
     Returns
@@ -473,30 +516,60 @@ def published_measures_with_count(
     True
     """
     from iaptkit.measures.definitions import load_definitions
+    from iaptkit.measures.partitions import check_parts
 
     defs = definitions if definitions is not None else load_definitions()
     if end < start:
         raise ConfigError(f"period: the end {end} is before the start {start}.")
+    breakdowns = parse_breakdowns(by)
+    params = PublishedParameters.from_definitions(defs)
+    check_parts(parts)
     if use_nhs_flags:
         from iaptkit.measures.nhs_flags import nhs_pathway_table, nhs_version
 
+        # one table read once (IDS101 and IDS001): no parts needed
         pathways = nhs_pathway_table(extract, end, defs)
-        version = nhs_version(defs)
-    else:
+        counts, rows = _counts(pathways, start, end, breakdowns, params, progress)
+        return _long_table(counts, breakdowns, start, end, nhs_version(defs)), rows
+    if extract.engine != "duckdb":
         from iaptkit.measures.derive import pathway_table
 
+        # Spark keeps one lazy plan (cached stages would nest every plan in the next) and
+        # spreads it over its own cluster: no parts
+        pathways = pathway_table(extract, end, defs)
+        counts, rows = _counts(pathways, start, end, breakdowns, params, progress)
+        return _long_table(counts, breakdowns, start, end, defs.version), rows
+    counts, rows = _counts_in_parts(extract, start, end, breakdowns, defs, params, progress, parts)
+    return _long_table(counts, breakdowns, start, end, defs.version), rows
+
+
+def _counts_in_parts(
+    extract: Extract,
+    start: date,
+    end: date,
+    breakdowns: tuple[tuple[str, ...], ...],
+    defs: Definitions,
+    params: PublishedParameters,
+    progress: Callable[[str], None] | None,
+    parts: int | None,
+) -> tuple[pd.DataFrame, int]:
+    """Derive and count on DuckDB, in ``parts`` slices of the pathways (automatic if None)."""
+    from iaptkit.measures.derive import pathway_table
+    from iaptkit.measures.partitions import PathwayPart, auto_parts
+
+    n = parts if parts is not None else auto_parts(extract)
+    counted: list[pd.DataFrame] = []
+    rows = 0
+    for k in range(n):
+        source = extract if n == 1 else PathwayPart(extract, k, n)
         # outcome flags count only for pathways finished in the period (indicator_table):
-        # on DuckDB, derive only what the period's measures read, in cached stages (Spark
-        # keeps one lazy plan: its cached stages would nest every plan in the next)
-        staged = (start, end) if extract.engine == "duckdb" else None
-        pathways = pathway_table(extract, end, defs, outcomes_finished_in=staged)
-        version = defs.version
-    return _compute(
-        pathways,
-        start,
-        end,
-        by,
-        version,
-        PublishedParameters.from_definitions(defs),
-        progress,
-    )
+        # derive only what the period's measures read, in cached stages
+        pathways = pathway_table(source, end, defs, outcomes_finished_in=(start, end))
+        label = "" if n == 1 else f"part {k + 1} of {n}: "
+        part, part_rows = _counts(pathways, start, end, breakdowns, params, progress, label)
+        counted.append(part)
+        rows += part_rows
+        # drop this part's cached stages before the next part is derived
+        del pathways
+        gc.collect()
+    return _added(counted), rows

@@ -13,6 +13,7 @@ import ibis
 import ibis.expr.datatypes as dt
 import ibis.expr.types as ir
 
+from iaptkit.data.text import strip_blanks
 from iaptkit.measures.contacts import ActivitySource, in_window, window_bounds
 from iaptkit.measures.definitions import Definitions
 
@@ -72,7 +73,7 @@ def parse_score(raw: ir.StringValue) -> ir.DecimalValue:
     >>> [str(v) for v in ibis.duckdb.connect().execute(parse_score(t.s))]
     ['2.3000', 'None', 'None', '12.0000']
     """
-    text = raw.strip()
+    text = strip_blanks(raw)
     return ibis.ifelse(
         text.re_search(SCORE_PATTERN).coalesce(ibis.literal(False)),
         text.try_cast(SCORE_TYPE),
@@ -81,7 +82,7 @@ def parse_score(raw: ir.StringValue) -> ir.DecimalValue:
 
 
 def _measure_key(tool: ir.StringValue, defs: Definitions) -> ir.StringValue:
-    code = tool.strip()
+    code = strip_blanks(tool)
     branches = [(code.isin(m.tool_codes), ibis.literal(m.key)) for m in defs.measures.values()]
     return ibis.cases(*branches, else_=ibis.null("string"))
 
@@ -171,7 +172,7 @@ def classified_scores(
     rows = _dated_scores(extract, as_at, pathways)
     # Trim, look up and parse ONCE, in a projection under the join: the join keeps ibis from
     # fusing (and so repeating) these expressions into every branch of the reason below.
-    code = rows.CodedAssToolType.strip()
+    code = strip_blanks(rows.CodedAssToolType)
     measures = tuple(defs.measures.values())
     parsed = rows.select(
         "source_table",

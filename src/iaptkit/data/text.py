@@ -1,0 +1,91 @@
+"""Blank trimming of text columns that is cheap and gives the same result on every engine.
+
+Two trims, both written once for DuckDB and Spark:
+
+- :func:`trim_text` removes space, tab, CR and LF at either end (how values such as booleans
+  and numbers arrive as text, data-model.md "Where an extract lives");
+- :func:`strip_blanks` removes the ASCII whitespace of Python's ``str.strip`` (also vertical
+  tab and form feed), and is what the derivations compare codes with.
+
+Most values have no blank at either end. Both trims test the first and last character and
+only run the regular expression for the few values that need it, which is several times
+faster than ``TRIM`` with a character list on tens of millions of rows.
+"""
+
+from __future__ import annotations
+
+import ibis
+import ibis.expr.types as ir
+
+__all__ = ["strip_blanks", "trim_text"]
+
+#: What :func:`trim_text` removes at either end.
+_BLANK_ENDS = "^[ \t\r\n]+|[ \t\r\n]+$"
+
+#: What :func:`strip_blanks` removes: Python's ASCII whitespace. The vertical tab and form feed
+#: are written as the regular-expression escapes ``\x0b`` and ``\x0c`` (a backslash in the
+#: pattern): as characters, they reach Spark's SQL text as ``'\v'`` and ``'\f'``, which Spark
+#: reads as the letters ``v`` and ``f``. Both engines' regular expressions read ``\x0b``.
+_WHITESPACE_ENDS = "^[ \t\n\r\\x0b\\x0c]+|[ \t\n\r\\x0b\\x0c]+$"
+
+
+def _ends_plain(value: ir.StringValue) -> ir.BooleanValue:
+    """True when the first and last characters sort after the space (so neither is a blank).
+
+    Every blank removed here sorts before the space or is the space; every printable and every
+    multi-byte character sorts after it. Null and empty values are not plain.
+    """
+    space = ibis.literal(" ")
+    plain = (value.substr(0, 1) > space) & (value.right(1) > space)
+    result: ir.BooleanValue = plain.fill_null(False)
+    return result
+
+
+def trim_text(value: ir.StringValue) -> ir.StringValue:
+    """Remove leading and trailing blanks (space, tab, CR, LF), the same on every engine.
+
+    ibis's ``strip()`` compiles for Spark to ``TRIM(' \\t\\n\\r\\v\\f' FROM x)``, and Spark reads
+    ``'\\v'`` and ``'\\f'`` as the letters ``v`` and ``f``: ``"false"`` becomes ``"alse"``.
+    This regular expression has no escapes, so DuckDB and Spark agree. It only runs for values
+    with a blank (or nothing) at either end.
+
+    Notes
+    -----
+    Values are compared after trimming (data-model.md, "Where an extract lives"); codes
+    themselves are kept exactly as received.
+
+    Examples
+    --------
+    >>> import ibis
+    >>> t = ibis.memtable({"x": [" false\\t", "fv", "", None]})
+    >>> ibis.duckdb.connect().execute(trim_text(t.x)).fillna("<null>").tolist()
+    ['false', 'fv', '', '<null>']
+    """
+    trimmed: ir.StringValue = ibis.ifelse(
+        _ends_plain(value), value, value.re_replace(_BLANK_ENDS, "")
+    )
+    return trimmed
+
+
+def strip_blanks(value: ir.StringValue) -> ir.StringValue:
+    """Python's ``str.strip()`` of ASCII whitespace, the same on DuckDB and Spark, and cheap.
+
+    Removes space, tab, LF, CR, vertical tab and form feed at either end; null stays null.
+    Unlike ibis's ``strip()`` on Spark, it never removes the letters ``v`` or ``f``.
+
+    Notes
+    -----
+    measures.md §1 compares codes (AppType, AttendOrDNACode, tool codes, scores ...) after
+    removing surrounding blanks; data-model.md lists such messy values among what arrives.
+
+    Examples
+    --------
+    >>> import ibis
+    >>> t = ibis.memtable({"x": [" 02\\x0b", "fv", "\\t\\n", None, "a b"]})
+    >>> ibis.duckdb.connect().execute(strip_blanks(t.x)).fillna("<null>").tolist()
+    ['02', 'fv', '', '<null>', 'a b']
+    """
+    stripped: ir.StringValue = ibis.ifelse(
+        _ends_plain(value), value, value.re_replace(_WHITESPACE_ENDS, "")
+    )
+    return stripped

@@ -1,0 +1,183 @@
+"""Pathway parts: derive a long extract in slices of its pathways, to bound memory.
+
+Every published measure is a count (or a sum) over pathways, and every derivation reads only the
+rows of one pathway. So an extract can be split by PathwayID into disjoint *parts*, each part's
+pathway table derived and counted on its own, and the counts added up: the result is exactly that
+of one pass, while the engine holds one part's rows at a time. :class:`PathwayPart` is one part of
+an :class:`iaptkit.data.Extract` (an ``ActivitySource``); :func:`auto_parts` chooses how many
+parts a DuckDB extract needs for its memory limit.
+
+Rows are assigned to a part by a hash of their typed PathwayID *before* the as-at
+de-duplication, so each part de-duplicates only its own rows (the de-duplication keys of IDS101
+and every activity table include PathwayID). IDS001 is keyed by submission and record, not by
+pathway: each part reads all of it, joined to its own referrals.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from datetime import date
+from typing import TYPE_CHECKING
+
+import ibis
+import ibis.expr.types as ir
+
+from iaptkit.data import submissions
+from iaptkit.errors import ConfigError
+
+if TYPE_CHECKING:
+    from iaptkit.data.loading import Extract
+
+__all__ = ["ROWS_PER_GIB", "PathwayPart", "auto_parts", "check_parts", "memory_limit_bytes"]
+
+#: Source rows (IDS001, IDS101 and the activity tables together) one part may hold per GiB of
+#: the engine's memory limit. Measured on the benchmark extracts: a national year (51 M rows)
+#: peaks at about 4.2 GB under a 5 GB (4.66 GiB) limit in one part (``benchmarks/measures.py``).
+ROWS_PER_GIB = 12_000_000
+
+#: The tables whose row counts decide the number of parts.
+_SIZED_TABLES = (
+    "IDS001MPI",
+    "IDS101Referral",
+    "IDS201CareContact",
+    "IDS202CareActivity",
+    "IDS205InternetTherLog",
+    "IDS603PresentingComplaints",
+    "IDS606CodedScoreAssessmentRefer",
+    "IDS607CodedScoreAssessmentAct",
+)
+
+_UNITS = {"B": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12}
+_UNITS.update({"KIB": 2**10, "MIB": 2**20, "GIB": 2**30, "TIB": 2**40})
+
+
+def check_parts(parts: int | None) -> int | None:
+    """Return ``parts`` if it is ``None`` (automatic) or a whole number of at least 1.
+
+    Raises
+    ------
+    ConfigError
+        For anything else (zero, negative, not a whole number).
+
+    Examples
+    --------
+    >>> check_parts(4), check_parts(None)
+    (4, None)
+    """
+    if parts is None:
+        return None
+    if isinstance(parts, bool) or not isinstance(parts, int) or parts < 1:
+        raise ConfigError(
+            f"parts: expected a whole number of at least 1 (or automatic), found {parts!r}."
+        )
+    return parts
+
+
+class PathwayPart:
+    """The pathways of one part of an extract: an ``ActivitySource`` for the derivations.
+
+    Parameters
+    ----------
+    extract
+        The loaded extract.
+    index, parts
+        This part is number ``index`` (0-based) of ``parts``.
+
+    Notes
+    -----
+    A pathway is in part ``hash(PathwayID) mod parts`` (the engine's hash of the typed
+    PathwayID). Its referral and activity rows are all in that part, so the pathway table of a
+    part is the rows of the whole pathway table for those pathways (data-model.md rules 3 and 4
+    are per PathwayID).
+
+    Examples
+    --------
+    >>> from datetime import date
+    >>> from iaptkit.measures._examples import example_extract
+    >>> ex = example_extract()
+    >>> sizes = [PathwayPart(ex, k, 3).referrals_as_at(date(2024, 6, 30)).count().execute()
+    ...          for k in range(3)]
+    >>> sum(sizes) == ex.referrals_as_at(date(2024, 6, 30)).count().execute()
+    True
+    """
+
+    def __init__(self, extract: Extract, index: int, parts: int) -> None:
+        if check_parts(parts) is None or not 0 <= index < parts:
+            raise ConfigError(f"pathway part: expected 0 <= index < {parts}, found {index}.")
+        self._extract = extract
+        self.index = index
+        self.parts = parts
+        self.engine = extract.engine
+
+    def _in_part(self, rows: ir.Table) -> ir.Table:
+        if self.parts == 1:
+            return rows
+        n = ibis.literal(self.parts)
+        # the engine's hash may be signed (Spark): a non-negative remainder either way
+        bucket = (rows.PathwayID.hash() % n + n) % n
+        return rows.filter(bucket == self.index)
+
+    def referrals_as_at(self, as_at: date, *, nhs_fields: bool = True) -> ir.Table:
+        """This part's pathways as at ``as_at`` (as :meth:`Extract.referrals_as_at`)."""
+        ex = self._extract
+        people = ex.counted("IDS001MPI") if ex.has_table("IDS001MPI") else None
+        referrals = self._in_part(ex.counted("IDS101Referral"))
+        if not nhs_fields:
+            referrals = submissions.without_nhs_fields(referrals)
+        return submissions.referrals_as_at(referrals, people, as_at)
+
+    def activity_as_at(
+        self, name: str, as_at: date, *, pathways: ir.Table | None = None
+    ) -> ir.Table:
+        """This part's activity as at ``as_at`` (as :meth:`Extract.activity_as_at`)."""
+        ex = self._extract
+        spec = ex.spec(name)
+        if not ex.has_table(spec.name) or spec.activity_key is None:
+            # an absent table is empty, and a wrong name raises, as for the whole extract
+            return ex.activity_as_at(name, as_at, pathways=pathways)
+        rows = self._in_part(ex.counted(spec.name))
+        return submissions.activity_as_at(rows, spec, as_at, pathways)
+
+
+def memory_limit_bytes(extract: Extract) -> int | None:
+    """The DuckDB connection's ``memory_limit`` in bytes (``None`` if unknown or not DuckDB).
+
+    Examples
+    --------
+    >>> from iaptkit.measures._examples import example_extract
+    >>> ex = example_extract()
+    >>> _ = ex.con.raw_sql("SET memory_limit = '2GB'")  # DuckDB shows it as 1.8 GiB
+    >>> round(memory_limit_bytes(ex) / 1e9, 1)
+    1.9
+    """
+    if extract.engine != "duckdb":
+        return None
+    text = str(extract.con.raw_sql("SELECT current_setting('memory_limit')").fetchall()[0][0])
+    match = re.fullmatch(r"\s*([0-9.]+)\s*([A-Za-z]*)\s*", text)
+    if match is None or match.group(2).upper() not in _UNITS:
+        return None
+    return int(float(match.group(1)) * _UNITS[match.group(2).upper()])
+
+
+def auto_parts(extract: Extract) -> int:
+    """How many pathway parts a DuckDB extract needs under its memory limit (1 when small).
+
+    The source rows of :data:`_SIZED_TABLES` divided by :data:`ROWS_PER_GIB` times the memory
+    limit in GiB, rounded up. Spark, and extracts whose limit is unknown, use one part.
+
+    Examples
+    --------
+    >>> from iaptkit.measures._examples import example_extract
+    >>> auto_parts(example_extract())
+    1
+    """
+    limit = memory_limit_bytes(extract)
+    if limit is None:
+        return 1
+    rows = 0
+    for name in _SIZED_TABLES:
+        if extract.has_table(name):
+            rows += int(extract.raw(name).count().execute())
+    budget = max(1.0, ROWS_PER_GIB * limit / 2**30)
+    return max(1, math.ceil(rows / budget))

@@ -1,0 +1,163 @@
+"""Deriving in pathway parts gives exactly the measures of one pass; blank trimming is exact.
+
+- :class:`PathwayPart` slices an extract by PathwayID: the parts' pathway tables are disjoint
+  and together are the whole pathway table, field for field;
+- ``published_measures(..., parts=n)`` publishes the same values for every n, and the same as
+  the measures of the full pathway table; the automatic choice splits an extract when the
+  DuckDB memory limit is small, and leaves no cached tables behind;
+- :func:`strip_blanks` and :func:`trim_text` (which skip their regular expression for values
+  without blank ends) equal Python's ``str.strip`` of the same characters.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+
+import ibis
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from iaptkit.data import Extract, load_extract
+from iaptkit.data.synthetic import write_synthetic
+from iaptkit.data.text import strip_blanks, trim_text
+from iaptkit.errors import ConfigError
+from iaptkit.measures.definitions import load_definitions
+from iaptkit.measures.derive import derive_pathways, pathway_table
+from iaptkit.measures.partitions import PathwayPart, auto_parts, memory_limit_bytes
+from iaptkit.measures.published import measures_from_pathways, published_measures
+
+AS_AT = date(2024, 3, 31)
+START = date(2023, 10, 1)
+BREAKDOWNS = ("england", "provider", "age_band", "problem_descriptor", "provider x gender")
+
+
+@pytest.fixture(scope="module")
+def extract_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("parts")
+    write_synthetic(folder, pathways=2_500, months=12, providers=4, seed=5, faults=0.02)
+    return folder
+
+
+@pytest.fixture
+def ex(extract_folder: Path) -> Iterator[Extract]:
+    extract = load_extract(extract_folder)
+    yield extract
+    extract.close()
+
+
+def _temp_tables(ex: Extract) -> int:
+    sql = "SELECT count(*) FROM duckdb_tables() WHERE temporary"
+    return int(ex.con.raw_sql(sql).fetchall()[0][0])
+
+
+def test_parts_are_disjoint_and_together_the_whole_pathway_table(ex: Extract) -> None:
+    defs = load_definitions()
+    whole = derive_pathways(ex, AS_AT, defs).set_index("PathwayID")
+    frames = [derive_pathways(PathwayPart(ex, k, 3), AS_AT, defs) for k in range(3)]
+    sizes = [len(f) for f in frames]
+    assert all(s > 400 for s in sizes)  # each part holds about a third
+    parts = pd.concat(frames).set_index("PathwayID").sort_index()
+    assert parts.index.is_unique
+    assert list(parts.index) == list(whole.index)
+    # every field, scores and flags included
+    assert whole["Recovery_Flag"].sum() > 50
+    pd.testing.assert_frame_equal(parts, whole)
+
+
+@pytest.mark.parametrize("parts", [2, 5])
+def test_measures_in_parts_equal_one_pass_and_the_full_pathway_table(
+    ex: Extract, parts: int
+) -> None:
+    defs = load_definitions()
+    one = published_measures(ex, START, AS_AT, BREAKDOWNS, defs, parts=1)
+    split = published_measures(ex, START, AS_AT, BREAKDOWNS, defs, parts=parts)
+    pd.testing.assert_frame_equal(split, one)
+    full = measures_from_pathways(
+        pathway_table(ex, AS_AT, defs), START, AS_AT, BREAKDOWNS, definitions_version=defs.version
+    )
+    pd.testing.assert_frame_equal(split, full)
+    england = split[(split.breakdown == "england") & (split.measure == "finished_treatment")]
+    assert float(england["value"].iloc[0]) > 100
+
+
+def test_automatic_parts_follow_the_memory_limit(ex: Extract) -> None:
+    defs = load_definitions()
+    assert auto_parts(ex) == 1  # the default limit is most of the machine's memory
+    one = published_measures(ex, START, AS_AT, BREAKDOWNS, defs)
+    ex.con.raw_sql("SET memory_limit = '2MB'")
+    assert memory_limit_bytes(ex) is not None
+    n = auto_parts(ex)
+    assert n > 1
+    ex.con.raw_sql("SET memory_limit = '1GB'")  # enough to run; the split is chosen above
+    messages: list[str] = []
+    split = published_measures(
+        ex, START, AS_AT, BREAKDOWNS, defs, parts=n, progress=messages.append
+    )
+    pd.testing.assert_frame_equal(split, one)
+    assert f"part {n} of {n}: counting by breakdown" in messages
+    # each part's cached stages were dropped: only the extract's own submission index is left
+    assert _temp_tables(ex) <= 1
+
+
+@pytest.mark.parametrize("bad", [0, -2, 1.5, True, "3"])
+def test_parts_must_be_a_whole_number_of_at_least_one(ex: Extract, bad: object) -> None:
+    with pytest.raises(ConfigError, match="parts"):
+        published_measures(ex, START, AS_AT, ("england",), parts=bad)  # type: ignore[arg-type]
+
+
+def test_a_part_number_outside_the_parts_is_refused(ex: Extract) -> None:
+    with pytest.raises(ConfigError, match="0 <= index < 3"):
+        PathwayPart(ex, 3, 3)
+
+
+_TEXT = st.lists(st.text(alphabet=" \t\r\n\x0b\x0cabfv0é", max_size=5) | st.none(), max_size=12)
+
+
+def _run(expr_of: object, values: list[str | None]) -> list[str | None]:
+    t = ibis.memtable(pd.DataFrame({"x": pd.Series(values, dtype=object)}), schema={"x": "str"})
+    got = ibis.duckdb.connect().execute(expr_of(t.x)).tolist()  # type: ignore[operator]
+    return [None if v is None or v != v else v for v in got]
+
+
+@settings(max_examples=80, deadline=None)
+@given(_TEXT)
+def test_strip_blanks_is_python_strip_of_ascii_whitespace(values: list[str | None]) -> None:
+    expected = [None if v is None else v.strip(" \t\n\r\x0b\x0c") for v in values]
+    assert _run(strip_blanks, values) == expected
+
+
+@settings(max_examples=80, deadline=None)
+@given(_TEXT)
+def test_trim_text_removes_space_tab_cr_lf_only(values: list[str | None]) -> None:
+    expected = [None if v is None else v.strip(" \t\r\n") for v in values]
+    assert _run(trim_text, values) == expected
+
+
+def test_nhs_derived_fields_are_the_last_tie_breakers_of_ids101() -> None:
+    # without_nhs_fields relies on it: dropping the last tie-breakers keeps the kept fields
+    from iaptkit.data.schema import NHS_DERIVED_FIELDS, TABLES
+
+    names = [f.name for f in TABLES["IDS101Referral"].fields]
+    derived = [f.name for f in NHS_DERIVED_FIELDS]
+    assert names[-len(derived) :] == derived
+
+
+def test_referrals_without_nhs_fields_are_the_same_rows(tmp_path: Path) -> None:
+    write_synthetic(
+        tmp_path, pathways=600, months=12, providers=3, seed=3, faults=0.05, with_nhs_fields=True
+    )
+    with load_extract(tmp_path) as extract:
+        full = extract.referrals_as_at(AS_AT).execute()
+        narrow = extract.referrals_as_at(AS_AT, nhs_fields=False).execute()
+    assert "Recovery_Flag" in full.columns
+    assert "Recovery_Flag" not in narrow.columns
+    assert len(narrow) > 500
+    keep = list(narrow.columns)
+    pd.testing.assert_frame_equal(
+        narrow.sort_values("PathwayID").reset_index(drop=True),
+        full[keep].sort_values("PathwayID").reset_index(drop=True),
+    )

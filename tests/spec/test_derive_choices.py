@@ -79,3 +79,33 @@ def test_missing_commissioner_label_is_configurable(tmp_path: Path) -> None:
     site = site_definitions(tmp_path, settings={"breakdowns.unknown": "Not recorded"})
     assert derive(ex).loc["P1", "commissioner"] == "Unknown"
     assert derive(ex, definitions=site).loc["P1", "commissioner"] == "Not recorded"
+
+
+def test_sessions_needed_to_finish_treatment_is_a_setting(tmp_path: Path) -> None:
+    ex = build(
+        """
+        PathwayID | ServDischDate
+        P1        | 2024-06-20
+        P2        | 2024-06-20
+        P3        | 2024-06-20
+        """,
+        contacts="""
+        PathwayID | CareContDate
+        P1        | 2024-04-10
+        P2        | 2024-04-10
+        P2        | 2024-04-17
+        P3        | 2024-04-10
+        P3        | 2024-04-17
+        P3        | 2024-04-24
+        """,
+    )
+
+    def finished(**settings: int) -> list[bool]:
+        defs = site_definitions(tmp_path, settings=settings) if settings else None
+        rows = derive(ex, definitions=defs)
+        return [bool(rows.loc[p, "CompletedTreatment_Flag"]) for p in ("P1", "P2", "P3")]
+
+    # measures.md §1: at least two sessions by default
+    assert finished() == [False, True, True]
+    assert finished(**{"contacts.min_treatment_sessions": 1}) == [True, True, True]
+    assert finished(**{"contacts.min_treatment_sessions": 3}) == [False, False, True]

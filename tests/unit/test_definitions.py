@@ -61,6 +61,7 @@ def test_packaged_contact_rules_and_published_numbers() -> None:
     assert c.employment_support_codes == ("1098051000000103",)
     assert c.exclude_employment_support_only is True
     assert c.iet_min_duration_exclusive == 0
+    assert c.min_treatment_sessions == 2
     assert d.scores.same_day_rule == "highest"
     assert d.scores.strict_comparison is False
     assert d.wait_thresholds_days == (42, 126)
@@ -137,6 +138,10 @@ def test_site_can_set_unpublished_thresholds(tmp_path: Path) -> None:
         (lambda raw: raw["contacts"].pop("attended_codes"), "contacts.attended_codes"),
         (lambda raw: raw["contacts"]["attended_codes"].pop("source"), "attended_codes.source"),
         (lambda raw: raw["scores"]["same_day_rule"].update(value="mean"), "same_day_rule"),
+        (
+            lambda raw: raw["contacts"]["min_treatment_sessions"].update(value=0),
+            "contacts.min_treatment_sessions",
+        ),
         (
             lambda raw: raw["problem_descriptors"]["ids603_tiebreak"].update(value=["newest"]),
             "ids603_tiebreak[0]",

@@ -257,7 +257,16 @@ def parse_definitions(raw: object, where: str) -> Definitions:
             r.setting(c, "iet_min_duration_exclusive", "contacts"),
             "contacts.iet_min_duration_exclusive",
         ),
+        min_treatment_sessions=r.integer(
+            r.setting(c, "min_treatment_sessions", "contacts"), "contacts.min_treatment_sessions"
+        ),
     )
+    if contacts.min_treatment_sessions < 1:
+        raise r.fail(
+            "contacts.min_treatment_sessions",
+            "a whole number >= 1",
+            contacts.min_treatment_sessions,
+        )
 
     s = r.mapping(r.get(top, "scores", ""), "scores")
     strict = r.boolean(r.setting(s, "strict_comparison", "scores"), "scores.strict_comparison")

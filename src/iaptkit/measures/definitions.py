@@ -114,6 +114,8 @@ class ContactRules:
     employment_support_codes: tuple[str, ...]
     exclude_employment_support_only: bool
     iet_min_duration_exclusive: int
+    #: treatment sessions a discharged pathway needs to have finished treatment
+    min_treatment_sessions: int
 
 
 @dataclass(frozen=True)

@@ -176,9 +176,6 @@ _SHARED: Mapping[str, tuple[str, ...]] = MappingProxyType(
 #: The tables the contact-derived fields come from (sessions, assessments).
 _CONTACT_TABLES = frozenset({"IDS201CareContact", "IDS202CareActivity", "IDS205InternetTherLog"})
 
-#: Treatment sessions a discharged pathway needs to have finished treatment (measures.md §1).
-_MIN_SESSIONS = 2
-
 
 class _SharedRelations:
     """An :class:`ActivitySource` that builds each relation once per derivation.
@@ -325,10 +322,12 @@ def pathway_table(
         contacts = contacts.cache()
     scored = None
     if outcomes_finished_in is not None:
-        # the finished cohort of measures.md §2: discharged in the period, >= 2 sessions
+        # the finished cohort of measures.md §2: discharged in the period, enough sessions
         start, end = outcomes_finished_in
         ended = refs.filter(refs.ServDischDate.between(start, end))
-        treated = contacts.filter(contacts.TreatmentCareContact_Count >= _MIN_SESSIONS)
+        treated = contacts.filter(
+            contacts.TreatmentCareContact_Count >= defs.contacts.min_treatment_sessions
+        )
         # with their window bounds: the scores are checked against these pathways' bounds
         # only (a cached table, so the engine cannot re-apply the restriction to every score)
         scored = ended.semi_join(treated, ended.PathwayID == treated._cP).select(
@@ -357,7 +356,9 @@ def pathway_table(
     t = t.mutate(
         ProblemDescriptor=t.ProblemDescriptor.coalesce(ibis.literal(defs.problems.unspecified)),
         TreatmentCareContact_Count=count,
-        CompletedTreatment_Flag=(t.ServDischDate.notnull() & (count >= _MIN_SESSIONS)),
+        CompletedTreatment_Flag=(
+            t.ServDischDate.notnull() & (count >= defs.contacts.min_treatment_sessions)
+        ),
         wait_to_first_treatment=t.TherapySession_FirstDate.delta(
             t.ReferralRequestReceivedDate, unit="day"
         ).cast("int64"),

@@ -125,13 +125,28 @@ def derive(
         Optional[Path], typer.Option(help="A site's own definitions file (YAML).")
     ] = None,
     engine: Annotated[str, typer.Option(help="duckdb (default) or spark.")] = "duckdb",
+    parts: Annotated[
+        Optional[int],
+        typer.Option(
+            help=(
+                "Derive and write in this many PathwayID ranges, one after another (less "
+                "memory; same file). Default: about a million pathways per part, more if "
+                "DuckDB's memory limit needs it."
+            )
+        ),
+    ] = None,
 ) -> None:
     """Derive one row per pathway (measures.md section 1) as at a date."""
     from iaptkit.measures.commands import derive_command
 
     run_user_command(
         lambda: derive_command(
-            extract, as_at=as_at, output=output, definitions=definitions, engine=engine
+            extract,
+            as_at=as_at,
+            output=output,
+            definitions=definitions,
+            engine=engine,
+            parts=parts,
         )
     )
 

@@ -263,10 +263,41 @@ def test_measures_cli_in_parts_writes_the_same_table_and_summary(
         assert result.exit_code == 0, result.output
         assert ("part 3 of 3" in result.output) == (parts == "3")
         # the summary (pathways seen, rows not used by reason), after the progress lines
-        text = result.output.replace(str(out), "OUT")
-        outputs[parts] = (pd.read_csv(out), text[text.index("Measures ") :])
+        text = result.output  # the summary, up to the output's (wrapped) path
+        outputs[parts] = (pd.read_csv(out), text[text.index("Measures ") : text.index("Written")])
     pd.testing.assert_frame_equal(outputs["3"][0], outputs["1"][0])
     assert outputs["3"][1] == outputs["1"][1]
     # the derivation's own exclusions (counted per part and added up) are in the summary
     assert "contact_not_attended" in outputs["3"][1]
     assert _england(outputs["3"][0])["finished_treatment"] > 50
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_derive_cli_in_parts_writes_the_same_file(
+    extract_dir: Path, tmp_path: Path, suffix: str
+) -> None:
+    files = {}
+    for parts in ("1", "4"):
+        out = tmp_path / parts / f"pathways{suffix}"
+        result = runner.invoke(
+            app, ["derive", str(extract_dir), "--as-at", END, "--parts", parts, "-o", str(out)]
+        )
+        assert result.exit_code == 0, result.output
+        assert ("part 4 of 4" in result.output) == (parts == "4")
+        text = result.output  # the summary, up to the output's (wrapped) path
+        files[parts] = (out, text[text.index("Pathways as at") : text.index("Written")])
+        # nothing but the output is left in its folder (the temporary file was renamed)
+        assert [p.name for p in out.parent.iterdir()] == [out.name]
+        # with the permissions of any new file there (not those of a private temporary file)
+        plain = tmp_path / f"plain-{parts}"
+        plain.write_text("x")
+        assert out.stat().st_mode & 0o777 == plain.stat().st_mode & 0o777
+    one, four = files["1"][0], files["4"][0]
+    if suffix == ".csv":
+        assert one.read_bytes() == four.read_bytes()
+    else:
+        pd.testing.assert_frame_equal(pd.read_parquet(four), pd.read_parquet(one))
+    table = pd.read_csv(one) if suffix == ".csv" else pd.read_parquet(one)
+    assert len(table) == table.PathwayID.nunique() > 1000
+    assert table.PathwayID.is_monotonic_increasing
+    assert files["4"][1] == files["1"][1]  # the same summary

@@ -161,3 +161,37 @@ def test_referrals_without_nhs_fields_are_the_same_rows(tmp_path: Path) -> None:
         narrow.sort_values("PathwayID").reset_index(drop=True),
         full[keep].sort_values("PathwayID").reset_index(drop=True),
     )
+
+
+def test_range_parts_cover_every_pathway_once_in_pathway_order(ex: Extract) -> None:
+    from iaptkit.measures.partitions import range_parts
+
+    defs = load_definitions()
+    parts = range_parts(ex, 4)
+    assert len(parts) == 4
+    frames = [derive_pathways(p, AS_AT, defs) for p in parts]
+    assert all(len(f) > 300 for f in frames)
+    joined = pd.concat(frames, ignore_index=True)
+    whole = derive_pathways(ex, AS_AT, defs)
+    pd.testing.assert_frame_equal(joined, whole)  # same rows, same order
+
+
+def test_pathway_writer_leaves_nothing_when_the_run_fails(ex: Extract, tmp_path: Path) -> None:
+    from iaptkit.measures.pathway_files import PathwayWriter
+
+    frame = derive_pathways(ex, AS_AT, load_definitions())
+    out = tmp_path / "p.parquet"
+
+    def interrupted() -> None:
+        with PathwayWriter(out) as writer:
+            writer.write(frame.iloc[:10])
+            raise RuntimeError("interrupted")
+
+    with pytest.raises(RuntimeError):
+        interrupted()
+    assert list(tmp_path.iterdir()) == []
+    with PathwayWriter(out) as writer:
+        writer.write(frame.iloc[:0])
+    back = pd.read_parquet(out)
+    assert len(back) == 0
+    assert str(back.columns[0]) == "PathwayID"

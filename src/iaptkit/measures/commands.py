@@ -21,6 +21,7 @@ from rich.console import Console
 from rich.table import Table
 
 from iaptkit.errors import ConfigError, PolicyError
+from iaptkit.measures.partitions import auto_parts, check_parts, range_parts, written_parts
 from iaptkit.measures.periods import parse_date
 
 if TYPE_CHECKING:
@@ -191,21 +192,34 @@ def _definitions(path: Path | None) -> Definitions:
     return load_definitions(path)
 
 
-def _exclusions(extract: Extract, as_at: date, defs: Definitions, parts: int = 1) -> pd.DataFrame:
+def _exclusions(
+    extract: Extract,
+    as_at: date,
+    defs: Definitions,
+    parts: int = 1,
+    progress: Callable[[str], None] | None = None,
+) -> pd.DataFrame:
     from iaptkit.measures.derive import derivation_exclusions
     from iaptkit.measures.partitions import PathwayPart
 
+    if progress:
+        progress("Counting rows not used: superseded submissions and earlier states")
+    loaded = extract.exclusions(as_at)
     if parts == 1:
+        if progress:
+            progress("Counting rows not used by the derivation")
         derived = derivation_exclusions(extract, as_at, defs)
     else:
         # every row is in exactly one part: the counts of the parts add up
-        each = [
-            derivation_exclusions(PathwayPart(extract, k, parts), as_at, defs) for k in range(parts)
-        ]
+        each = []
+        for k in range(parts):
+            if progress:
+                progress(f"Counting rows not used by the derivation: part {k + 1} of {parts}")
+            each.append(derivation_exclusions(PathwayPart(extract, k, parts), as_at, defs))
         joined = pd.concat(each, ignore_index=True)
         summed = joined.groupby(["table", "reason"], sort=True)["rows"].sum()
         derived = summed.reset_index().assign(definitions_version=defs.version)
-    frames = [extract.exclusions(as_at), derived]
+    frames = [loaded, derived]
     frames = [f for f in frames if len(f)]
     if not frames:
         return pd.DataFrame({"table": [], "reason": [], "rows": []})
@@ -213,7 +227,13 @@ def _exclusions(extract: Extract, as_at: date, defs: Definitions, parts: int = 1
 
 
 def derive_command(
-    extract: str, *, as_at: str, output: Path, definitions: Path | None, engine: str
+    extract: str,
+    *,
+    as_at: str,
+    output: Path,
+    definitions: Path | None,
+    engine: str,
+    parts: int | None = None,
 ) -> None:
     """``iaptkit derive``: one row per pathway as at a date, written to CSV or parquet.
 
@@ -229,11 +249,15 @@ def derive_command(
         A site's definitions YAML, or ``None`` for the packaged default.
     engine
         ``duckdb`` or ``spark``.
+    parts
+        Derive and write the pathways in this many PathwayID ranges, one after another (DuckDB;
+        ``None``: about a million pathways per part, more if the memory limit needs it,
+        ``iaptkit.measures.partitions.written_parts``). The file is the same.
 
     Raises
     ------
     ConfigError
-        Bad date, output suffix or engine.
+        Bad date, output suffix, engine or parts.
     ExtractError
         The extract cannot be read.
 
@@ -250,18 +274,29 @@ def derive_command(
     """
     when = parse_date(as_at, what="--as-at")
     _output_format(output)
+    check_parts(parts)
     defs = _definitions(definitions)
     console = _console()
+    from iaptkit.measures.contacts import ActivitySource
     from iaptkit.measures.derive import derive_pathways
+    from iaptkit.measures.pathway_files import PathwayWriter
 
     ex = open_extract(extract, engine)
     try:
+        n = parts if parts is not None else written_parts(ex)
+        n = n if ex.engine == "duckdb" else 1
         with _status(console, f"Deriving pathways as at {when} ({engine})") as update:
-            frame = derive_pathways(ex, when, defs)
-            update(f"Derived {len(frame):,} pathways; counting excluded rows")
-            excluded = _exclusions(ex, when, defs)
-            write_table(frame, output)
-        _print_summary(console, f"Pathways as at {when}", len(frame), excluded, output)
+            # in PathwayID ranges, each derived, converted and written before the next: the
+            # file is that of the whole table, with one part's rows in memory at a time
+            slices: list[ActivitySource] = [*range_parts(ex, n)] if n > 1 else [ex]
+            with PathwayWriter(output) as writer:
+                for k, source in enumerate(slices):
+                    if len(slices) > 1:
+                        update(f"part {k + 1} of {len(slices)}: deriving pathways")
+                    writer.write(derive_pathways(source, when, defs))
+            update(f"Derived {writer.rows:,} pathways")
+            excluded = _exclusions(ex, when, defs, n, update)
+        _print_summary(console, f"Pathways as at {when}", writer.rows, excluded, output)
     finally:
         ex.close()
 
@@ -342,7 +377,6 @@ def measures_command(
     iaptkit.errors.ConfigError: period: the end 2024-03-31 is before the start 2024-04-01.
     """
     from iaptkit.measures.catalogue import parse_breakdowns
-    from iaptkit.measures.partitions import auto_parts, check_parts
     from iaptkit.measures.published import published_measures_with_count
 
     s = parse_date(start, what="--start")
@@ -369,8 +403,7 @@ def measures_command(
                 progress=update,
                 parts=n,
             )
-            update("Counting excluded rows")
-            excluded = _exclusions(ex, e, defs, n)
+            excluded = _exclusions(ex, e, defs, n, update)
             if policy.strip().lower() == "none":
                 result = table
             else:

@@ -18,7 +18,7 @@ import contextlib
 import hashlib
 import tempfile
 import weakref
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -377,25 +377,42 @@ class Extract:
         spec = self.spec(name)
         return submissions.counted_rows(self.table(spec.name), spec, self.submissions())
 
-    def referrals_as_at(self, as_at: date, *, nhs_fields: bool = True) -> ir.Table:
+    def referrals_as_at(
+        self,
+        as_at: date,
+        *,
+        nhs_fields: bool = True,
+        where: Callable[[ir.Table], ir.Table] | None = None,
+    ) -> ir.Table:
         """One row per PathwayID: its state as at ``as_at`` (data-model.md rule 3).
 
         With ``nhs_fields=False``, without the NHS-derived IDS101 fields (a narrower, cheaper
         de-duplication; the other fields are the same, see
-        :func:`submissions.without_nhs_fields`).
+        :func:`submissions.without_nhs_fields`). ``where`` restricts the counted IDS101 rows
+        before the de-duplication (it must keep or drop all rows of a PathwayID, e.g. a
+        filter on PathwayID: :class:`iaptkit.measures.partitions.PathwayPart`).
         """
         people = self.counted("IDS001MPI") if "IDS001MPI" in self.tables else None
         referrals = self.counted("IDS101Referral")
+        if where is not None:
+            referrals = where(referrals)
         if not nhs_fields:
             referrals = submissions.without_nhs_fields(referrals)
         return submissions.referrals_as_at(referrals, people, as_at)
 
     def activity_as_at(
-        self, name: str, as_at: date, *, pathways: ir.Table | None = None
+        self,
+        name: str,
+        as_at: date,
+        *,
+        pathways: ir.Table | None = None,
+        where: Callable[[ir.Table], ir.Table] | None = None,
     ) -> ir.Table:
         """Union of counted submissions up to ``as_at``'s month, deduplicated (rule 4).
 
         With ``pathways`` (a table with a PathwayID column), only these pathways' activity.
+        ``where`` restricts the counted rows before the de-duplication (it must keep or drop
+        all rows of a PathwayID, as for :meth:`referrals_as_at`).
         """
         spec = self.spec(name)
         if spec.activity_key is None:
@@ -405,7 +422,10 @@ class Extract:
             )
         if spec.name not in self.tables:
             return self._empty(spec)
-        return submissions.activity_as_at(self.counted(spec.name), spec, as_at, pathways)
+        rows = self.counted(spec.name)
+        if where is not None:
+            rows = where(rows)
+        return submissions.activity_as_at(rows, spec, as_at, pathways)
 
     def _empty(self, spec: TableSpec) -> ir.Table:
         schema = ibis.schema({f.name: IBIS_TYPES[f.type] for f in spec.fields})

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 import ibis
 import ibis.expr.types as ir
 
-from iaptkit.data import submissions
+from iaptkit.data.schema import TABLES
 from iaptkit.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -50,16 +50,11 @@ ROWS_PER_GIB = 12_000_000
 #: the 100k benchmark extract), held with its copies while it is written.
 PATHWAYS_PER_WRITTEN_PART = 1_000_000
 
-#: The tables whose row counts decide the number of parts.
+#: The tables whose row counts decide the number of parts: IDS001, IDS101 and the activity tables.
 _SIZED_TABLES = (
     "IDS001MPI",
     "IDS101Referral",
-    "IDS201CareContact",
-    "IDS202CareActivity",
-    "IDS205InternetTherLog",
-    "IDS603PresentingComplaints",
-    "IDS606CodedScoreAssessmentRefer",
-    "IDS607CodedScoreAssessmentAct",
+    *(name for name, spec in TABLES.items() if spec.activity_key is not None),
 )
 
 _UNITS = {"B": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12}
@@ -134,24 +129,13 @@ class PathwayPart:
 
     def referrals_as_at(self, as_at: date, *, nhs_fields: bool = True) -> ir.Table:
         """This part's pathways as at ``as_at`` (as :meth:`Extract.referrals_as_at`)."""
-        ex = self._extract
-        people = ex.counted("IDS001MPI") if ex.has_table("IDS001MPI") else None
-        referrals = self._in_part(ex.counted("IDS101Referral"))
-        if not nhs_fields:
-            referrals = submissions.without_nhs_fields(referrals)
-        return submissions.referrals_as_at(referrals, people, as_at)
+        return self._extract.referrals_as_at(as_at, nhs_fields=nhs_fields, where=self._in_part)
 
     def activity_as_at(
         self, name: str, as_at: date, *, pathways: ir.Table | None = None
     ) -> ir.Table:
         """This part's activity as at ``as_at`` (as :meth:`Extract.activity_as_at`)."""
-        ex = self._extract
-        spec = ex.spec(name)
-        if not ex.has_table(spec.name) or spec.activity_key is None:
-            # an absent table is empty, and a wrong name raises, as for the whole extract
-            return ex.activity_as_at(name, as_at, pathways=pathways)
-        rows = self._in_part(ex.counted(spec.name))
-        return submissions.activity_as_at(rows, spec, as_at, pathways)
+        return self._extract.activity_as_at(name, as_at, pathways=pathways, where=self._in_part)
 
 
 class PathwayRange(PathwayPart):

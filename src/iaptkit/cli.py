@@ -47,11 +47,26 @@ def err_console() -> Console:
 
 
 def run_user_command(fn: Callable[[], T]) -> T:
-    """Run ``fn``; turn an :class:`IaptkitError` into a one-line message and exit code 1."""
+    """Run ``fn``; turn an :class:`IaptkitError` into a one-line message and exit code 1.
+
+    DuckDB running out of memory is a user's matter too (the limit, or the parts): it is said
+    in the same way, with what to change.
+    """
+    import duckdb
+
     try:
         return fn()
     except IaptkitError as exc:
         err_console().print(f"[bold red]error:[/bold red] {escape(exc.message)}", highlight=False)
+        raise typer.Exit(code=1) from None
+    except duckdb.OutOfMemoryException as exc:
+        first = str(exc).splitlines()[0] if str(exc) else "out of memory"
+        message = (
+            f"DuckDB ran out of memory ({first}). Give it more with --memory-limit (e.g. 8GB), "
+            "or, where the command has it, split the work with --parts N (a larger N needs "
+            "less memory at once)."
+        )
+        err_console().print(f"[bold red]error:[/bold red] {escape(message)}", highlight=False)
         raise typer.Exit(code=1) from None
 
 
@@ -135,6 +150,13 @@ def derive(
             )
         ),
     ] = None,
+    memory_limit: Annotated[
+        Optional[str],
+        typer.Option(
+            "--memory-limit",
+            help="DuckDB's memory limit, e.g. 8GB (default: 80% of the machine's memory).",
+        ),
+    ] = None,
 ) -> None:
     """Derive one row per pathway (measures.md section 1) as at a date."""
     from iaptkit.measures.commands import derive_command
@@ -147,6 +169,7 @@ def derive(
             definitions=definitions,
             engine=engine,
             parts=parts,
+            memory_limit=memory_limit,
         )
     )
 
@@ -185,6 +208,13 @@ def measures(
             )
         ),
     ] = None,
+    memory_limit: Annotated[
+        Optional[str],
+        typer.Option(
+            "--memory-limit",
+            help="DuckDB's memory limit, e.g. 8GB (default: 80% of the machine's memory).",
+        ),
+    ] = None,
 ) -> None:
     """Compute the published measures for a period, by breakdown."""
     from iaptkit.measures.commands import measures_command
@@ -201,6 +231,7 @@ def measures(
             definitions=definitions,
             engine=engine,
             parts=parts,
+            memory_limit=memory_limit,
         )
     )
 

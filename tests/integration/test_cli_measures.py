@@ -221,6 +221,22 @@ def test_derive_cli_writes_one_row_per_pathway(extract_dir: Path, tmp_path: Path
         (["--start", "01/07/2023", "--end", END, "-o", "x.csv"], "YYYY-MM-DD"),
         (["--start", START, "--end", END, "--engine", "sqlite", "-o", "x.csv"], "sqlite"),
         (["--start", START, "--end", END, "--parts", "0", "-o", "x.csv"], "parts"),
+        (["--start", START, "--end", END, "--memory-limit", "lots", "-o", "x.csv"], "8GB"),
+        (
+            [
+                "--start",
+                START,
+                "--end",
+                END,
+                "--engine",
+                "spark",
+                "--memory-limit",
+                "1GB",
+                "-o",
+                "x.csv",
+            ],
+            "duckdb only",
+        ),
     ],
 )
 def test_measures_cli_user_errors(
@@ -301,3 +317,38 @@ def test_derive_cli_in_parts_writes_the_same_file(
     assert len(table) == table.PathwayID.nunique() > 1000
     assert table.PathwayID.is_monotonic_increasing
     assert files["4"][1] == files["1"][1]  # the same summary
+
+
+def test_memory_limit_is_applied_and_running_out_is_a_clear_error(
+    extract_dir: Path, tmp_path: Path
+) -> None:
+    from iaptkit.measures.commands import open_extract
+    from iaptkit.measures.partitions import memory_limit_bytes
+
+    ex = open_extract(str(extract_dir), "duckdb", "1GB")
+    try:
+        assert memory_limit_bytes(ex) == pytest.approx(1e9, rel=0.05)
+    finally:
+        ex.close()
+    tables = {}
+    for limit in ("1GB", "20MB"):
+        out = tmp_path / limit / "m.csv"
+        result = runner.invoke(
+            app,
+            [
+                "measures", str(extract_dir), "--start", START, "--end", END,
+                "--by", "england,provider", "--policy", "none", "--memory-limit", limit,
+                "-o", str(out),
+            ],
+        )  # fmt: skip
+        if limit == "1GB":
+            assert result.exit_code == 0, result.output
+            tables[limit] = pd.read_csv(out)
+        else:
+            # too little for DuckDB itself: said plainly, with what to change, and no file
+            assert result.exit_code == 1
+            assert "ran out of memory" in result.output
+            assert "--memory-limit" in result.output
+            assert "Traceback" not in result.output
+            assert not out.exists()
+    assert _england(tables["1GB"])["finished_treatment"] > 50

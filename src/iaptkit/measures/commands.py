@@ -10,6 +10,7 @@ exclusions plus :func:`iaptkit.measures.derive.derivation_exclusions`). User err
 from __future__ import annotations
 
 import importlib
+import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date
@@ -111,7 +112,7 @@ def _spark_session() -> Any:
     )
 
 
-def open_extract(source: str, engine: str) -> Extract:
+def open_extract(source: str, engine: str, memory_limit: str | None = None) -> Extract:
     """Open an extract on DuckDB, or on Spark (starting a local session if none is active).
 
     Parameters
@@ -120,6 +121,9 @@ def open_extract(source: str, engine: str) -> Extract:
         Extract folder, DuckDB file, or Spark database name.
     engine
         ``"duckdb"`` or ``"spark"``.
+    memory_limit
+        DuckDB's memory limit, e.g. ``"8GB"`` (DuckDB only; ``None``: DuckDB's default, 80 % of
+        the machine's memory). Larger work spills to disk, and is split into more parts.
 
     Returns
     -------
@@ -129,7 +133,7 @@ def open_extract(source: str, engine: str) -> Extract:
     Raises
     ------
     ConfigError
-        If the engine is unknown or pyspark is missing.
+        If the engine is unknown, pyspark is missing, or the memory limit is not a size.
     ExtractError
         If the extract cannot be opened.
 
@@ -145,11 +149,21 @@ def open_extract(source: str, engine: str) -> Extract:
     """
     from iaptkit.data.loading import load_extract
 
-    if engine == "duckdb":
-        return load_extract(source, engine="duckdb")
+    if engine not in ("duckdb", "spark"):
+        raise ConfigError(f"--engine: expected duckdb or spark, found {engine!r}.")
+    if memory_limit is not None:
+        if engine != "duckdb":
+            raise ConfigError("--memory-limit: applies to --engine duckdb only.")
+        if re.fullmatch(r"[0-9]+(\.[0-9]+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)", memory_limit) is None:
+            raise ConfigError(
+                f"--memory-limit: expected a size such as 8GB or 512MiB, found {memory_limit!r}."
+            )
     if engine == "spark":
         return load_extract(source, spark=_spark_session(), engine="spark")
-    raise ConfigError(f"--engine: expected duckdb or spark, found {engine!r}.")
+    extract = load_extract(source, engine="duckdb")
+    if memory_limit is not None:
+        extract.con.raw_sql(f"SET memory_limit = '{memory_limit}'")
+    return extract
 
 
 def _print_summary(
@@ -234,6 +248,7 @@ def derive_command(
     definitions: Path | None,
     engine: str,
     parts: int | None = None,
+    memory_limit: str | None = None,
 ) -> None:
     """``iaptkit derive``: one row per pathway as at a date, written to CSV or parquet.
 
@@ -253,6 +268,8 @@ def derive_command(
         Derive and write the pathways in this many PathwayID ranges, one after another (DuckDB;
         ``None``: about a million pathways per part, more if the memory limit needs it,
         ``iaptkit.measures.partitions.written_parts``). The file is the same.
+    memory_limit
+        DuckDB's memory limit, e.g. ``"8GB"`` (see :func:`open_extract`).
 
     Raises
     ------
@@ -281,7 +298,7 @@ def derive_command(
     from iaptkit.measures.derive import derive_pathways
     from iaptkit.measures.pathway_files import PathwayWriter
 
-    ex = open_extract(extract, engine)
+    ex = open_extract(extract, engine, memory_limit)
     try:
         n = parts if parts is not None else written_parts(ex)
         n = n if ex.engine == "duckdb" else 1
@@ -331,6 +348,7 @@ def measures_command(
     definitions: Path | None,
     engine: str,
     parts: int | None = None,
+    memory_limit: str | None = None,
 ) -> None:
     """``iaptkit measures``: the published measures of a period, by breakdown.
 
@@ -356,6 +374,8 @@ def measures_command(
     parts
         Derive in this many slices of the pathways (DuckDB; ``None``: chosen from the
         extract's size and the memory limit, see ``published_measures``).
+    memory_limit
+        DuckDB's memory limit, e.g. ``"8GB"`` (see :func:`open_extract`).
 
     Raises
     ------
@@ -388,7 +408,7 @@ def measures_command(
     _output_format(output)
     defs = _definitions(definitions)
     console = _console()
-    ex = open_extract(extract, engine)
+    ex = open_extract(extract, engine, memory_limit)
     try:
         n = parts if parts is not None else auto_parts(ex)
         n = n if ex.engine == "duckdb" else 1

@@ -130,6 +130,15 @@ def synth(
 
 # --------------------------------------------------------------------------- measures
 
+#: ``--memory-limit`` of the commands that derive pathways (DuckDB's memory limit).
+_MemoryLimit = Annotated[
+    Optional[str],
+    typer.Option(
+        "--memory-limit",
+        help="DuckDB's memory limit, e.g. 8GB (default: 80% of the machine's memory).",
+    ),
+]
+
 
 @app.command()
 def derive(
@@ -150,13 +159,7 @@ def derive(
             )
         ),
     ] = None,
-    memory_limit: Annotated[
-        Optional[str],
-        typer.Option(
-            "--memory-limit",
-            help="DuckDB's memory limit, e.g. 8GB (default: 80% of the machine's memory).",
-        ),
-    ] = None,
+    memory_limit: _MemoryLimit = None,
 ) -> None:
     """Derive one row per pathway (measures.md section 1) as at a date."""
     from iaptkit.measures.commands import derive_command
@@ -208,13 +211,7 @@ def measures(
             )
         ),
     ] = None,
-    memory_limit: Annotated[
-        Optional[str],
-        typer.Option(
-            "--memory-limit",
-            help="DuckDB's memory limit, e.g. 8GB (default: 80% of the machine's memory).",
-        ),
-    ] = None,
+    memory_limit: _MemoryLimit = None,
 ) -> None:
     """Compute the published measures for a period, by breakdown."""
     from iaptkit.measures.commands import measures_command

@@ -11,7 +11,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
@@ -35,18 +34,9 @@ START = date(2023, 10, 1)
 BREAKDOWNS = ("england", "provider", "age_band", "problem_descriptor", "provider x gender")
 
 
-@pytest.fixture(scope="module")
-def extract_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("parts")
-    write_synthetic(folder, pathways=2_500, months=12, providers=4, seed=5, faults=0.02)
-    return folder
-
-
 @pytest.fixture
-def ex(extract_folder: Path) -> Iterator[Extract]:
-    extract = load_extract(extract_folder)
-    yield extract
-    extract.close()
+def ex(faulty_extract: Extract) -> Extract:
+    return faulty_extract
 
 
 def _temp_tables(ex: Extract) -> int:

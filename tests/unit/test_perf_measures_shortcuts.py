@@ -11,9 +11,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import date
-from pathlib import Path
 
 import ibis
 import pandas as pd
@@ -21,10 +19,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from iaptkit.data import Extract, load_extract
+from iaptkit.data import Extract
 from iaptkit.data.loading import typed_column
 from iaptkit.data.schema import FieldSpec
-from iaptkit.data.synthetic import write_synthetic
 from iaptkit.measures.definitions import load_definitions
 from iaptkit.measures.derive import pathway_table
 from iaptkit.measures.published import measures_from_pathways, published_measures
@@ -94,18 +91,9 @@ def test_text_fields_match_python_strip_on_any_string(values: list[str | None]) 
     assert got == [expected_text(v) for v in values]
 
 
-@pytest.fixture(scope="module")
-def extract_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("perf-measures")
-    write_synthetic(folder, pathways=3_000, months=12, providers=4, seed=11, faults=0.02)
-    return folder
-
-
 @pytest.fixture
-def ex(extract_folder: Path) -> Iterator[Extract]:
-    extract = load_extract(extract_folder)
-    yield extract
-    extract.close()
+def ex(faulty_extract: Extract) -> Extract:
+    return faulty_extract
 
 
 def test_activity_for_some_pathways_is_the_full_result_filtered(ex: Extract) -> None:

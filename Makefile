@@ -35,7 +35,7 @@ install: $(VENV)/.stamp-install
 install-test: $(VENV)/.stamp-install-test
 
 demo: $(VENV)/.stamp-install
-	$(PY) -m iaptkit.demo --out $(DEMO)
+	$(PY) -m iaptkit.cli.demo --out $(DEMO)
 
 lint: install-test
 	$(BIN)/ruff check src tests benchmarks

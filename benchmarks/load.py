@@ -1,6 +1,6 @@
 """Benchmark: loading, as-at state and validation of a large synthetic extract.
 
-Generates a synthetic extract (``iaptkit.data.synthetic.write_synthetic``) with tables of about a
+Generates a synthetic extract (``iaptkit.synth.generate.write_synthetic``) with tables of about a
 million rows, then times, in the same run and over the same files:
 
 - ``load_extract`` (opening: DuckDB views, no data read),
@@ -34,7 +34,7 @@ import duckdb
 import pyarrow.parquet as pq
 
 from iaptkit.data import load_extract
-from iaptkit.data.synthetic import write_synthetic
+from iaptkit.synth.generate import write_synthetic
 
 
 def timed(label: str, fn: Callable[[], Any], results: list[tuple[str, float, str]]) -> Any:

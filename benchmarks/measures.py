@@ -50,7 +50,7 @@ TARGET_RATIO = 5.0
 
 
 def _extract(pathways: int, months: int, start: str, providers: int) -> Path:
-    from iaptkit.data.synthetic import write_synthetic
+    from iaptkit.synth.generate import write_synthetic
 
     CACHE.mkdir(parents=True, exist_ok=True)
     ignore = CACHE / ".gitignore"
@@ -110,7 +110,7 @@ def phase_pandas(folder: Path, start: date, end: date) -> dict[str, object]:
     sys.path.insert(0, str(HERE))
     from pandas_reference import derive_pandas, england_counts
 
-    from iaptkit.measures.definitions import load_definitions
+    from iaptkit.definitions.model import load_definitions
 
     defs = load_definitions()
     t0 = time.perf_counter()

@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from iaptkit.data.schema import TABLES, month_id
-from iaptkit.measures.definitions import Definitions, ScoreMeasure
+from iaptkit.definitions.model import Definitions, ScoreMeasure
 
 SCALE = 10_000
 SCORE_RE = r"^[+-]?(?:[0-9]{1,8}(?:\.[0-9]{0,4})?|\.[0-9]{1,4})$"

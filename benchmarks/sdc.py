@@ -34,8 +34,8 @@ import pandas as pd
 from scipy import sparse
 
 from iaptkit.sdc.audit import audit
-from iaptkit.sdc.cells import CellSpace
-from iaptkit.sdc.hypercube import margins_grid
+from iaptkit.sdc.solver.cells import CellSpace
+from iaptkit.sdc.solver.hypercube import margins_grid
 from iaptkit.sdc.secondary import secondary_suppression
 
 AGE = ("18-25", "26-35", "36-45", "46-55", "56-64", "65+", "Unknown")

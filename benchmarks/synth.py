@@ -28,7 +28,7 @@ TARGET_RATE = 20_000
 
 
 def _one(pathways: int, out: str, nhs: bool) -> None:
-    from iaptkit.data.synthetic import write_synthetic
+    from iaptkit.synth.generate import write_synthetic
 
     started = time.perf_counter()
     cpu = time.process_time()

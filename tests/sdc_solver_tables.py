@@ -17,7 +17,7 @@ import numpy.typing as npt
 from scipy import sparse
 from scipy.optimize import linprog
 
-from iaptkit.sdc.cells import CellSpace
+from iaptkit.sdc.solver.cells import CellSpace
 
 
 def with_margins(inner: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:

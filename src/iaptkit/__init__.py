@@ -30,13 +30,13 @@ from iaptkit.errors import (
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from iaptkit.data.loading import Extract, load_extract
-    from iaptkit.data.synthetic import write_synthetic
+    from iaptkit.synth.generate import write_synthetic
     from iaptkit.data.validation import ValidationReport, validate
-    from iaptkit.measures.definitions import Definitions, load_definitions
+    from iaptkit.definitions.model import Definitions, load_definitions
     from iaptkit.measures.derive import derive_pathways, pathway_table
     from iaptkit.measures.published import published_measures
     from iaptkit.measures.reconcile import reconcile
-    from iaptkit.notebooks import run_grid, run_notebook
+    from iaptkit.notebooks.runner import run_grid, run_notebook
     from iaptkit.release.register import Release
     from iaptkit.sdc.derived import protect_measures
     from iaptkit.sdc.policies import Policy, load_policy
@@ -77,17 +77,17 @@ __all__ = [
 _LAZY: dict[str, str] = {
     "Extract": "iaptkit.data.loading",
     "load_extract": "iaptkit.data.loading",
-    "write_synthetic": "iaptkit.data.synthetic",
+    "write_synthetic": "iaptkit.synth.generate",
     "ValidationReport": "iaptkit.data.validation",
     "validate": "iaptkit.data.validation",
-    "Definitions": "iaptkit.measures.definitions",
-    "load_definitions": "iaptkit.measures.definitions",
+    "Definitions": "iaptkit.definitions.model",
+    "load_definitions": "iaptkit.definitions.model",
     "derive_pathways": "iaptkit.measures.derive",
     "pathway_table": "iaptkit.measures.derive",
     "published_measures": "iaptkit.measures.published",
     "reconcile": "iaptkit.measures.reconcile",
-    "run_grid": "iaptkit.notebooks",
-    "run_notebook": "iaptkit.notebooks",
+    "run_grid": "iaptkit.notebooks.runner",
+    "run_notebook": "iaptkit.notebooks.runner",
     "Release": "iaptkit.release.register",
     "Policy": "iaptkit.sdc.policies",
     "load_policy": "iaptkit.sdc.policies",

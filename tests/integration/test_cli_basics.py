@@ -7,7 +7,7 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from iaptkit import __version__
-from iaptkit.cli import app
+from iaptkit.cli.app import app
 
 runner = CliRunner()
 

@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from iaptkit.cli import app
+from iaptkit.cli.app import app
 from iaptkit.data import load_extract
 from iaptkit.measures.published import published_measures
 
@@ -33,7 +33,7 @@ PATHWAY_COLUMNS = [
 
 @pytest.fixture(scope="module")
 def extract_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from iaptkit.data.synthetic import write_synthetic
+    from iaptkit.synth.generate import write_synthetic
 
     folder = tmp_path_factory.mktemp("measures") / "extract"
     write_synthetic(
@@ -50,7 +50,7 @@ def extract_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def plain_extract_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from iaptkit.data.synthetic import write_synthetic
+    from iaptkit.synth.generate import write_synthetic
 
     folder = tmp_path_factory.mktemp("measures_plain") / "extract"
     write_synthetic(folder, pathways=200, start="2023-04", months=6, providers=2, seed=5)
@@ -322,7 +322,7 @@ def test_derive_cli_in_parts_writes_the_same_file(
 def test_memory_limit_is_applied_and_running_out_is_a_clear_error(
     extract_dir: Path, tmp_path: Path
 ) -> None:
-    from iaptkit.measures.commands import open_extract
+    from iaptkit.cli.measures import open_extract
     from iaptkit.measures.partitions import memory_limit_bytes
 
     ex = open_extract(str(extract_dir), "duckdb", "1GB")

@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 from typer.testing import CliRunner
 
-from iaptkit.cli import app
+from iaptkit.cli.app import app
 
 GRID = "r,c,n\nA,X,25\nA,Y,3\nA,Z,40\nB,X,12\nB,Y,30\nB,Z,18\nC,X,50\nC,Y,15\nC,Z,0\n"
 

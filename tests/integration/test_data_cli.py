@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from iaptkit.data.synthetic import write_synthetic
+from iaptkit.synth.generate import write_synthetic
 
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "iaptkit.cli", *args],
+        [sys.executable, "-m", "iaptkit.cli.app", *args],
         capture_output=True,
         text=True,
         timeout=300,

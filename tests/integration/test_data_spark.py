@@ -14,7 +14,7 @@ import pytest
 
 from iaptkit.data import TABLES, load_extract
 from iaptkit.data.loading import Extract
-from iaptkit.data.synthetic import write_synthetic
+from iaptkit.synth.generate import write_synthetic
 from iaptkit.errors import ExtractError
 
 pytest.importorskip("pyspark", reason="pyspark is an optional extra (iaptkit[spark])")

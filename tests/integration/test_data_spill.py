@@ -9,7 +9,7 @@ import duckdb
 import pytest
 
 from iaptkit.data import load_extract
-from iaptkit.data.synthetic import write_synthetic
+from iaptkit.synth.generate import write_synthetic
 
 AS_AT = date(2024, 3, 31)
 LIMIT = "30MB"  # below what the as-at state needs in memory (about 40 MB), above the spill floor

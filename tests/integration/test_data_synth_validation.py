@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from iaptkit.data import load_extract
-from iaptkit.data.synthetic import write_synthetic
+from iaptkit.synth.generate import write_synthetic
 from iaptkit.data.validation import validate
 
 SEVERE = ("fatal", "error", "warning")

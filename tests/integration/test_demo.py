@@ -1,4 +1,4 @@
-"""The end-to-end demo (``python -m iaptkit.demo``) on a small synthetic extract."""
+"""The end-to-end demo (``python -m iaptkit.cli.demo``) on a small synthetic extract."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from iaptkit.demo import ensure_extract, main, run_demo
+from iaptkit.cli.demo import ensure_extract, main, run_demo
 from iaptkit.release import Release, verify
 
 pytestmark = pytest.mark.slow

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from iaptkit.cli import app
+from iaptkit.cli.app import app
 
 FOLDER = Path(__file__).resolve().parents[1] / "data" / "check_files"
 runner = CliRunner()

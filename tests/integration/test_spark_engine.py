@@ -17,7 +17,7 @@ import pytest
 pytest.importorskip("pyspark", reason="pyspark is an optional extra (iaptkit[spark])")
 
 from iaptkit.data import Extract, load_extract
-from iaptkit.data.synthetic import write_synthetic
+from iaptkit.synth.generate import write_synthetic
 from iaptkit.measures.derive import derive_pathways
 from iaptkit.measures.published import published_measures
 

@@ -14,10 +14,10 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from iaptkit.cli import app
+from iaptkit.cli.app import app
 from iaptkit.data import load_extract
-from iaptkit.data.synthetic import write_synthetic
-from iaptkit.measures.definitions import load_definitions
+from iaptkit.synth.generate import write_synthetic
+from iaptkit.definitions.model import load_definitions
 from iaptkit.measures.derive import derive_pathways
 from iaptkit.measures.published import published_measures
 

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from iaptkit.plots import bar_chart, funnel_plot, line_chart, protected_rates, published_counts
+from iaptkit.charts.plots import bar_chart, funnel_plot, line_chart, protected_rates, published_counts
 from iaptkit.sdc import protect
 
 

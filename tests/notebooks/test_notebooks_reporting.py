@@ -9,9 +9,9 @@ import pandas as pd
 import pytest
 
 from iaptkit.data import load_extract
-from iaptkit.data.synthetic import write_synthetic
+from iaptkit.synth.generate import write_synthetic
 from iaptkit.errors import ConfigError
-from iaptkit.reporting import (
+from iaptkit.notebooks.context import (
     default_release_dir,
     field_quality,
     find_demo_extract,

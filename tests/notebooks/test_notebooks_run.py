@@ -16,8 +16,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from iaptkit.data.synthetic import write_synthetic
-from iaptkit.notebooks import RunSummary, run_grid
+from iaptkit.synth.generate import write_synthetic
+from iaptkit.notebooks.runner import RunSummary, run_grid
 from iaptkit.release import Release, build, verify
 
 pytestmark = pytest.mark.slow

@@ -6,9 +6,9 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from iaptkit.data.synth_codes import MEASURES
-from iaptkit.data.synth_model import simulate
-from iaptkit.data.synth_nhs import build_index, nhs_fields
+from iaptkit.synth.codes import MEASURES
+from iaptkit.synth.model import simulate
+from iaptkit.synth.nhs import build_index, nhs_fields
 
 sizes = st.tuples(
     st.integers(min_value=1, max_value=400),  # pathways

@@ -24,7 +24,7 @@ import pandas as pd
 
 from iaptkit.data import Extract, load_extract
 from iaptkit.data.schema import month_id
-from iaptkit.measures.definitions import Definitions, load_definitions
+from iaptkit.definitions.model import Definitions, load_definitions
 from iaptkit.measures.derive import derive_pathways
 
 #: The default as-at date E of the spec tests.
@@ -201,9 +201,9 @@ def site_definitions(folder: Any, **changes: Any) -> Definitions:
 
     import yaml
 
-    from iaptkit.measures import definitions as module
+    from iaptkit.definitions import model as module
 
-    packaged = Path(module.__file__).parent / "definitions" / "iapt-v2.yaml"
+    packaged = Path(module.__file__).parent / "iapt-v2.yaml"
     raw = yaml.safe_load(packaged.read_text(encoding="utf-8"))
     raw["version"] = "site-test"
     if changes.get("strict"):

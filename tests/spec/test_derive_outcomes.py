@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 from builders import build, derive, site_definitions
 
-from iaptkit.measures.definitions import Definitions
+from iaptkit.definitions.model import Definitions
 from iaptkit.measures.derive import derivation_exclusions
 
 FLAGS = [

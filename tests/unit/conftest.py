@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from iaptkit.data import Extract, load_extract
-from iaptkit.data.synthetic import write_synthetic
+from iaptkit.synth.generate import write_synthetic
 
 
 @pytest.fixture(scope="session")

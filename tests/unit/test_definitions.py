@@ -9,9 +9,9 @@ import pytest
 import yaml
 
 from iaptkit.errors import DefinitionsError
-from iaptkit.measures.definitions import load_definitions
+from iaptkit.definitions.model import load_definitions
 
-PACKAGED = Path(__file__).parents[2] / "src/iaptkit/measures/definitions/iapt-v2.yaml"
+PACKAGED = Path(__file__).parents[2] / "src/iaptkit/definitions/iapt-v2.yaml"
 
 
 def _write(tmp_path: Path, mutate: object) -> Path:

@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 from iaptkit.data import Extract
 from iaptkit.data.loading import typed_column
 from iaptkit.data.schema import FieldSpec
-from iaptkit.measures.definitions import load_definitions
+from iaptkit.definitions.model import load_definitions
 from iaptkit.measures.derive import pathway_table
 from iaptkit.measures.published import measures_from_pathways, published_measures
 

@@ -1,4 +1,4 @@
-"""Unit tests of the notebook runner (iaptkit.notebooks) with a small fixture notebook.
+"""Unit tests of the notebook runner (iaptkit.notebooks.runner) with a small fixture notebook.
 
 The fixture (tests/notebooks/fixtures/runner_fixture.ipynb) divides 10 by ``divisor`` and raises
 on purpose when ``fail`` is true, so isolation of failures and the error message can be shown.
@@ -15,9 +15,9 @@ import nbformat
 import pytest
 from typer.testing import CliRunner
 
-from iaptkit.cli import app
+from iaptkit.cli.app import app
 from iaptkit.errors import ConfigError, NotebookError
-from iaptkit.notebooks import (
+from iaptkit.notebooks.runner import (
     databricks_widgets,
     notebook_parameters,
     output_name,

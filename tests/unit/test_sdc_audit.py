@@ -18,7 +18,7 @@ from sdc_solver_tables import (
 )
 
 from iaptkit.sdc.audit import attack, audit
-from iaptkit.sdc.cells import CellSpace
+from iaptkit.sdc.solver.cells import CellSpace
 
 # rows A, B, C; columns 1..3 (the differencing example of the brief)
 DIFF = np.array([[25, 3, 40], [12, 30, 18], [50, 15, 0]])

@@ -1,4 +1,4 @@
-"""Inner bounds from local feasible moves (iaptkit.sdc.cycles) against the exact LP audit."""
+"""Inner bounds from local feasible moves (iaptkit.sdc.solver.cycles) against the exact LP audit."""
 
 from __future__ import annotations
 
@@ -16,8 +16,8 @@ from iaptkit.sdc.audit import (
     audit,
     required_width,
 )
-from iaptkit.sdc.cells import CellSpace
-from iaptkit.sdc.cycles import inner_bounds
+from iaptkit.sdc.solver.cells import CellSpace
+from iaptkit.sdc.solver.cycles import inner_bounds
 
 
 def _grid_relations(shape: tuple[int, ...]) -> sparse.csr_matrix:

@@ -15,8 +15,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from sdc_solver_tables import grid_space
 
 from iaptkit.sdc.audit import attack, audit, required_width
-from iaptkit.sdc.cells import AxisMoves, CellGrid, CellSpace
-from iaptkit.sdc.hypercube import axis_moves, hypercube_bounds, margins_grid
+from iaptkit.sdc.solver.cells import AxisMoves, CellGrid, CellSpace
+from iaptkit.sdc.solver.hypercube import axis_moves, hypercube_bounds, margins_grid
 from iaptkit.sdc.protect import protect
 from iaptkit.sdc.secondary import secondary_suppression
 from iaptkit.sdc.tables import build_cells, dim_structure
@@ -178,8 +178,8 @@ def test_protect_large_table_uses_hypercubes_and_publishes_policy_values() -> No
 
 
 def test_cleanup_only_publishes_again_and_keeps_the_proofs() -> None:
-    from iaptkit.sdc.hypercube import proven_by_points
-    from iaptkit.sdc.hypercube_select import hypercube_cleanup, hypercube_secondary
+    from iaptkit.sdc.solver.hypercube import proven_by_points
+    from iaptkit.sdc.solver.hypercube_select import hypercube_cleanup, hypercube_secondary
 
     rng = np.random.default_rng(21)
     space = _space(rng.poisson(rng.choice([2.0, 12.0, 60.0], size=(6, 4, 3))))

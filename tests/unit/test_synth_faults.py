@@ -11,7 +11,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from iaptkit.data.synthetic import write_synthetic
+from iaptkit.synth.generate import write_synthetic
 
 
 @pytest.fixture(scope="module")

@@ -12,15 +12,15 @@ from typing import Any
 import numpy as np
 import pytest
 
-from iaptkit.data.synth_codes import (
+from iaptkit.synth.codes import (
     ACT_ES,
     ACT_NONE,
     ACT_THERAPY,
     DESCRIPTORS,
     MEASURE_INDEX,
 )
-from iaptkit.data.synth_model import Truth
-from iaptkit.data.synth_nhs import NhsFields, build_index, nhs_fields
+from iaptkit.synth.model import Truth
+from iaptkit.synth.nhs import NhsFields, build_index, nhs_fields
 
 R0 = 19448  # 2023-04-01
 APP = {"01": 0, "02": 1, "03": 2, "05": 3, "06": 4}

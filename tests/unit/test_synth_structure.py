@@ -12,7 +12,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from iaptkit.data.schema import CODE_LISTS, NHS_DERIVED_FIELDS, TABLES, month_id
-from iaptkit.data.synthetic import write_synthetic
+from iaptkit.synth.generate import write_synthetic
 from iaptkit.errors import ConfigError
 
 _ARROW = {

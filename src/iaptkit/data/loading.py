@@ -47,7 +47,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from pyspark.sql import SparkSession
 
     from iaptkit.data.validation import ValidationReport
-    from iaptkit.measures.definitions import Definitions
+    from iaptkit.definitions.model import Definitions
 
 __all__ = ["IBIS_TYPES", "Extract", "SourceTable", "load_extract", "trim_text", "typed_column"]
 

@@ -28,7 +28,7 @@ from iaptkit.data.submissions import counted_rows, exclusion_columns, exclusion_
 if TYPE_CHECKING:  # pragma: no cover
     from rich.console import Console
 
-    from iaptkit.measures.definitions import Definitions
+    from iaptkit.definitions.model import Definitions
 
 __all__ = [
     "RULES",
@@ -534,7 +534,7 @@ def validate(
     >>> ex.close()
     """
     if definitions is None:
-        from iaptkit.measures.definitions import load_definitions
+        from iaptkit.definitions.model import load_definitions
 
         definitions = load_definitions()
     out = _Collector([], max_examples)

@@ -20,7 +20,7 @@ import importlib
 from typing import Any
 
 from iaptkit.measures.catalogue import MEASURES, MeasureSpec, parse_breakdowns
-from iaptkit.measures.definitions import Definitions, ScoreMeasure, load_definitions
+from iaptkit.definitions.model import Definitions, ScoreMeasure, load_definitions
 from iaptkit.measures.periods import financial_year, month, parse_period, quarter
 from iaptkit.measures.published import measures_from_pathways, published_measures
 from iaptkit.measures.statistics import flag_outliers, funnel_limits, rate, wilson_interval

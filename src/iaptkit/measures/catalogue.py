@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Literal
 from iaptkit.errors import ConfigError
 
 if TYPE_CHECKING:
-    from iaptkit.measures.definitions import Definitions
+    from iaptkit.definitions.model import Definitions
 
 __all__ = [
     "BREAKDOWN_COLUMNS",

@@ -13,7 +13,7 @@ import ibis
 import ibis.expr.types as ir
 
 from iaptkit.data.text import strip_blanks
-from iaptkit.measures.definitions import Definitions
+from iaptkit.definitions.model import Definitions
 
 __all__ = [
     "CONTACT_REASONS",
@@ -126,8 +126,8 @@ def classified_contacts(
     Examples
     --------
     >>> from datetime import date
-    >>> from iaptkit.measures._examples import example_extract
-    >>> from iaptkit.measures.definitions import load_definitions
+    >>> from iaptkit.measures.examples import example_extract
+    >>> from iaptkit.definitions.model import load_definitions
     >>> ex, E, defs = example_extract(), date(2024, 6, 30), load_definitions()
     >>> c = classified_contacts(ex, ex.referrals_as_at(E), E, defs).execute()
     >>> c = c.sort_values("CareContactId")
@@ -197,8 +197,8 @@ def classified_iet_logs(
     Examples
     --------
     >>> from datetime import date
-    >>> from iaptkit.measures._examples import example_extract
-    >>> from iaptkit.measures.definitions import load_definitions
+    >>> from iaptkit.measures.examples import example_extract
+    >>> from iaptkit.definitions.model import load_definitions
     >>> ex, E, defs = example_extract(), date(2024, 6, 30), load_definitions()
     >>> len(classified_iet_logs(ex, ex.referrals_as_at(E), E, defs).execute())  # no IDS205
     0
@@ -242,8 +242,8 @@ def contact_summary(
     Examples
     --------
     >>> from datetime import date
-    >>> from iaptkit.measures._examples import example_extract
-    >>> from iaptkit.measures.definitions import load_definitions
+    >>> from iaptkit.measures.examples import example_extract
+    >>> from iaptkit.definitions.model import load_definitions
     >>> ex, E, defs = example_extract(), date(2024, 6, 30), load_definitions()
     >>> row = contact_summary(ex, ex.referrals_as_at(E), E, defs).execute().iloc[0]
     >>> str(row.Assessment_FirstDate.date()), str(row.TherapySession_SecondDate.date())

@@ -27,7 +27,7 @@ from iaptkit.measures.contacts import (
     classified_iet_logs,
     contact_summary,
 )
-from iaptkit.measures.definitions import Definitions, load_definitions
+from iaptkit.definitions.model import Definitions, load_definitions
 from iaptkit.measures.outcomes import FLAG_COLUMNS, add_outcome_flags, usable_adsm_keys
 from iaptkit.measures.problems import chosen_complaints
 from iaptkit.measures.scores import SCORE_TYPE, classified_scores, score_summary
@@ -108,7 +108,7 @@ def add_breakdown_attributes(referrals: ir.Table, definitions: Definitions) -> i
 
     Examples
     --------
-    >>> from iaptkit.measures.definitions import load_definitions
+    >>> from iaptkit.definitions.model import load_definitions
     >>> t = ibis.memtable({"OrgID_Provider": ["R1A"], "OrgIDComm": [None],
     ...     "Age_ReferralRequest_ReceivedDate": [18], "Gender": ["2"], "EthnicCategory": ["H"],
     ...     "IndicesOfDeprivationDecile": [3]}).cast({"OrgIDComm": "string"})

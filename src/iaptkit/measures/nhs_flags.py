@@ -36,7 +36,7 @@ from iaptkit.errors import ExtractError
 
 if TYPE_CHECKING:
     from iaptkit.data.loading import Extract
-    from iaptkit.measures.definitions import Definitions
+    from iaptkit.definitions.model import Definitions
 
 __all__ = ["REQUIRED_NHS_FIELDS", "nhs_pathway_table", "nhs_version"]
 
@@ -76,7 +76,7 @@ def nhs_version(definitions: Definitions) -> str:
 
     Examples
     --------
-    >>> from iaptkit.measures.definitions import load_definitions
+    >>> from iaptkit.definitions.model import load_definitions
     >>> nhs_version(load_definitions()).startswith("nhs-derived-fields; breakdowns ")
     True
     """
@@ -125,7 +125,7 @@ def nhs_pathway_table(extract: Extract, as_at: date, definitions: Definitions) -
     --------
     >>> import pandas as pd
     >>> from iaptkit.data import load_extract
-    >>> from iaptkit.measures.definitions import load_definitions
+    >>> from iaptkit.definitions.model import load_definitions
     >>> ex = load_extract({"IDS101Referral": pd.DataFrame({"PathwayID": ["a"]})})
     >>> try:
     ...     nhs_pathway_table(ex, date(2024, 3, 31), load_definitions())

@@ -11,7 +11,7 @@ from decimal import Decimal
 import ibis
 import ibis.expr.types as ir
 
-from iaptkit.measures.definitions import Definitions, ScoreMeasure
+from iaptkit.definitions.model import Definitions, ScoreMeasure
 from iaptkit.measures.scores import SCORE_TYPE, decimal_literal
 
 __all__ = ["FLAG_COLUMNS", "add_outcome_flags", "compare", "usable_adsm_keys"]
@@ -59,7 +59,7 @@ def usable_adsm_keys(defs: Definitions) -> tuple[str, ...]:
 
     Examples
     --------
-    >>> from iaptkit.measures.definitions import load_definitions
+    >>> from iaptkit.definitions.model import load_definitions
     >>> keys = usable_adsm_keys(load_definitions())
     >>> "BIQ" in keys, "PTSD" in keys
     (False, True)
@@ -97,7 +97,7 @@ def add_outcome_flags(t: ir.Table, defs: Definitions) -> ir.Table:
 
     Examples
     --------
-    >>> from iaptkit.measures.definitions import load_definitions
+    >>> from iaptkit.definitions.model import load_definitions
     >>> t = ibis.memtable({"CompletedTreatment_Flag": [True], "PHQ9_FirstScore": ["15"],
     ...     "PHQ9_LastScore": ["6"], "GAD_FirstScore": ["12"], "GAD_LastScore": ["5"],
     ...     "ADSM": [None], "ADSM_FirstScore": [None], "ADSM_LastScore": [None]})

@@ -103,7 +103,7 @@ class PathwayPart:
     Examples
     --------
     >>> from datetime import date
-    >>> from iaptkit.measures._examples import example_extract
+    >>> from iaptkit.measures.examples import example_extract
     >>> ex = example_extract()
     >>> sizes = [PathwayPart(ex, k, 3).referrals_as_at(date(2024, 6, 30)).count().execute()
     ...          for k in range(3)]
@@ -160,7 +160,7 @@ class PathwayRange(PathwayPart):
     Examples
     --------
     >>> from datetime import date
-    >>> from iaptkit.measures._examples import example_extract
+    >>> from iaptkit.measures.examples import example_extract
     >>> ex = example_extract()
     >>> parts = range_parts(ex, 2)
     >>> sum(p.referrals_as_at(date(2024, 6, 30)).count().execute() for p in parts) == (
@@ -196,7 +196,7 @@ def range_parts(extract: Extract, parts: int, *, sample: int = 100_000) -> list[
 
     Examples
     --------
-    >>> from iaptkit.measures._examples import example_extract
+    >>> from iaptkit.measures.examples import example_extract
     >>> [(p.lower, p.upper) for p in range_parts(example_extract(), 1)]
     [(None, None)]
     """
@@ -225,7 +225,7 @@ def memory_limit_bytes(extract: Extract) -> int | None:
 
     Examples
     --------
-    >>> from iaptkit.measures._examples import example_extract
+    >>> from iaptkit.measures.examples import example_extract
     >>> ex = example_extract()
     >>> _ = ex.con.raw_sql("SET memory_limit = '2GB'")  # DuckDB shows it as 1.8 GiB
     >>> round(memory_limit_bytes(ex) / 1e9, 1)
@@ -248,7 +248,7 @@ def auto_parts(extract: Extract) -> int:
 
     Examples
     --------
-    >>> from iaptkit.measures._examples import example_extract
+    >>> from iaptkit.measures.examples import example_extract
     >>> auto_parts(example_extract())
     1
     """
@@ -271,7 +271,7 @@ def written_parts(extract: Extract) -> int:
 
     Examples
     --------
-    >>> from iaptkit.measures._examples import example_extract
+    >>> from iaptkit.measures.examples import example_extract
     >>> written_parts(example_extract())
     1
     """

@@ -54,7 +54,7 @@ class PathwayWriter:
     --------
     >>> import tempfile
     >>> from datetime import date
-    >>> from iaptkit.measures._examples import example_extract
+    >>> from iaptkit.measures.examples import example_extract
     >>> from iaptkit.measures.derive import derive_pathways
     >>> frame = derive_pathways(example_extract(), date(2024, 6, 30))
     >>> with tempfile.TemporaryDirectory() as d:

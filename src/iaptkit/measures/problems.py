@@ -14,7 +14,7 @@ import ibis.expr.types as ir
 
 from iaptkit.data.text import strip_blanks
 from iaptkit.measures.contacts import ActivitySource
-from iaptkit.measures.definitions import Definitions
+from iaptkit.definitions.model import Definitions
 
 __all__ = ["adsm_expr", "category_expr", "chosen_complaints", "normalised_code_expr"]
 
@@ -41,7 +41,7 @@ def category_expr(code: ir.StringValue, defs: Definitions) -> ir.StringValue:
 
     Examples
     --------
-    >>> from iaptkit.measures.definitions import load_definitions
+    >>> from iaptkit.definitions.model import load_definitions
     >>> t = ibis.memtable({"c": ["F32.1", "83482000", "X1", None]}).cast({"c": "string"})
     >>> ibis.duckdb.connect().execute(category_expr(t.c, load_definitions())).tolist()
     ['Depression', 'Body dysmorphic disorder', 'Other', 'Unspecified']
@@ -70,7 +70,7 @@ def adsm_expr(category: ir.StringValue, defs: Definitions) -> ir.StringValue:
 
     Examples
     --------
-    >>> from iaptkit.measures.definitions import load_definitions
+    >>> from iaptkit.definitions.model import load_definitions
     >>> t = ibis.memtable({"c": ["Agoraphobia", "Depression"]})
     >>> ibis.duckdb.connect().execute(adsm_expr(t.c, load_definitions())).fillna("-").tolist()
     ['AgoraAlone', '-']
@@ -126,8 +126,8 @@ def chosen_complaints(extract: ActivitySource, as_at: date, defs: Definitions) -
     Examples
     --------
     >>> from datetime import date
-    >>> from iaptkit.measures._examples import example_extract
-    >>> from iaptkit.measures.definitions import load_definitions
+    >>> from iaptkit.measures.examples import example_extract
+    >>> from iaptkit.definitions.model import load_definitions
     >>> ex, E, defs = example_extract(), date(2024, 6, 30), load_definitions()
     >>> chosen_complaints(ex, E, defs).execute().fillna("-").values.tolist()
     [['P1', 'F41.1', 'Generalised anxiety disorder', '-']]

@@ -63,7 +63,7 @@ SESSIONS = "sessions_finished"
 
 if TYPE_CHECKING:
     from iaptkit.data.loading import Extract
-    from iaptkit.measures.definitions import Definitions
+    from iaptkit.definitions.model import Definitions
 
 __all__ = [
     "indicator_table",
@@ -515,7 +515,7 @@ def published_measures_with_count(
     >>> callable(published_measures_with_count)
     True
     """
-    from iaptkit.measures.definitions import load_definitions
+    from iaptkit.definitions.model import load_definitions
     from iaptkit.measures.partitions import check_parts
 
     defs = definitions if definitions is not None else load_definitions()

@@ -15,7 +15,7 @@ import pandas as pd
 
 from iaptkit.data.schema import NHS_DERIVED_FIELDS
 from iaptkit.measures.contacts import ActivitySource
-from iaptkit.measures.definitions import Definitions, load_definitions
+from iaptkit.definitions.model import Definitions, load_definitions
 from iaptkit.measures.derive import derive_pathways
 
 __all__ = ["RECONCILED_FIELDS", "reconcile"]

@@ -15,7 +15,7 @@ import ibis.expr.types as ir
 
 from iaptkit.data.text import strip_blanks
 from iaptkit.measures.contacts import ActivitySource, in_window, window_bounds
-from iaptkit.measures.definitions import Definitions
+from iaptkit.definitions.model import Definitions
 
 __all__ = [
     "SCORE_PATTERN",
@@ -162,8 +162,8 @@ def classified_scores(
     Examples
     --------
     >>> from datetime import date
-    >>> from iaptkit.measures._examples import example_extract
-    >>> from iaptkit.measures.definitions import load_definitions
+    >>> from iaptkit.measures.examples import example_extract
+    >>> from iaptkit.definitions.model import load_definitions
     >>> ex, E, defs = example_extract(), date(2024, 6, 30), load_definitions()
     >>> s = classified_scores(ex, ex.referrals_as_at(E), E, defs).execute()
     >>> sorted(s.measure), s.reason.isna().all()
@@ -222,8 +222,8 @@ def score_summary(
     Examples
     --------
     >>> from datetime import date
-    >>> from iaptkit.measures._examples import example_extract
-    >>> from iaptkit.measures.definitions import load_definitions
+    >>> from iaptkit.measures.examples import example_extract
+    >>> from iaptkit.definitions.model import load_definitions
     >>> ex, E, defs = example_extract(), date(2024, 6, 30), load_definitions()
     >>> s = score_summary(ex, ex.referrals_as_at(E), E, defs).execute().sort_values("measure")
     >>> [(m, str(f), str(l)) for m, f, l in s[["measure", "first_score", "last_score"]].values]

@@ -82,7 +82,7 @@ def implied_relations_audit(tables: Sequence[Any]) -> AuditCertificate:
     from scipy import sparse
 
     from iaptkit.sdc.audit import audit
-    from iaptkit.sdc.cells import CellSpace
+    from iaptkit.sdc.solver.cells import CellSpace
     from iaptkit.sdc.protected import SUFFICIENT_AUDIT_ABOVE
 
     key_dims: list[str] = []

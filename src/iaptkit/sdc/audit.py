@@ -3,7 +3,7 @@
 For each suppressed cell the attacker of ``shared/domain/disclosure-control.md`` ("The
 attacker") solves two linear programs, minimise and maximise ``x_i`` subject to the relations
 ``A x = 0``, the known inequalities ``G x <= 0`` and what each cell's display tells them
-(:meth:`iaptkit.sdc.cells.CellSpace.attacker_bounds`). The **protection criterion**: no
+(:meth:`iaptkit.sdc.solver.cells.CellSpace.attacker_bounds`). The **protection criterion**: no
 suppressed cell is determined exactly, and every primary cell with a true value of at least 1
 has an interval at least its protection width wide.
 
@@ -34,10 +34,10 @@ import numpy.typing as npt
 from scipy import sparse
 from scipy.sparse import csgraph
 
-from iaptkit.sdc.cells import CellSpace
-from iaptkit.sdc.cycles import inner_bounds
-from iaptkit.sdc.hypercube import hypercube_bounds
-from iaptkit.sdc.lp import IntervalLP, LPResult
+from iaptkit.sdc.solver.cells import CellSpace
+from iaptkit.sdc.solver.cycles import inner_bounds
+from iaptkit.sdc.solver.hypercube import hypercube_bounds
+from iaptkit.sdc.solver.lp import IntervalLP, LPResult
 
 __all__ = ["AuditCertificate", "CellInterval", "audit"]
 
@@ -91,7 +91,7 @@ class CellInterval:
     Attributes
     ----------
     index, label
-        The cell in its :class:`~iaptkit.sdc.cells.CellSpace`.
+        The cell in its :class:`~iaptkit.sdc.solver.cells.CellSpace`.
     lower, upper
         The attacker's feasible interval (whole numbers; ``upper`` may be ``inf``).
     published_as_suppressed
@@ -191,7 +191,7 @@ def required_width(space: CellSpace) -> npt.NDArray[np.float64]:
     --------
     >>> import numpy as np
     >>> from scipy import sparse
-    >>> from iaptkit.sdc.cells import CellSpace
+    >>> from iaptkit.sdc.solver.cells import CellSpace
     >>> v = np.array([3, 0, 12, 15])
     >>> sp = CellSpace(v, sparse.csr_matrix([[1.0, 1.0, 1.0, -1.0]]), v * 1.0, v * 1.0,
     ...                np.zeros(4), np.full(4, np.inf), v < 10, np.zeros(4, bool),
@@ -307,7 +307,7 @@ def attack(
     --------
     >>> import numpy as np
     >>> from scipy import sparse
-    >>> from iaptkit.sdc.cells import CellSpace
+    >>> from iaptkit.sdc.solver.cells import CellSpace
     >>> v = np.array([3, 12, 15])
     >>> sp = CellSpace(v, sparse.csr_matrix([[1.0, 1.0, -1.0]]), v * 1.0, v * 1.0,
     ...                np.zeros(3), np.full(3, np.inf), v < 10, np.zeros(3, bool),
@@ -510,7 +510,7 @@ def audit(
     mode
         ``"exact"`` (default): every interval is the attacker's exact LP interval.
         ``"sufficient"``: intervals are proven *inner* bounds (sub-intervals of the
-        attacker's, from verified feasible points: :mod:`iaptkit.sdc.cycles`), exact only for
+        attacker's, from verified feasible points: :mod:`iaptkit.sdc.solver.cycles`), exact only for
         cells that could not be proven that way; the verdict is the same as the exact one,
         much faster on large tables (method ``METHOD_SUFFICIENT``).
 
@@ -534,7 +534,7 @@ def audit(
 
     >>> import numpy as np
     >>> from scipy import sparse
-    >>> from iaptkit.sdc.cells import CellSpace
+    >>> from iaptkit.sdc.solver.cells import CellSpace
     >>> v = np.array([3, 12, 15])
     >>> space = CellSpace(
     ...     values=v, relations=sparse.csr_matrix([[1.0, 1.0, -1.0]]),
@@ -584,7 +584,7 @@ def certificate_from_attack(
     --------
     >>> import numpy as np
     >>> from scipy import sparse
-    >>> from iaptkit.sdc.cells import CellSpace
+    >>> from iaptkit.sdc.solver.cells import CellSpace
     >>> v = np.array([3, 12, 15])
     >>> sp = CellSpace(v, sparse.csr_matrix([[1.0, 1.0, -1.0]]), v * 1.0, v * 1.0,
     ...                np.zeros(3), np.full(3, np.inf), v < 10, np.zeros(3, bool),

@@ -2,7 +2,7 @@
 
 :func:`protect` turns a long count table (or microdata) into a :class:`ProtectedTable`:
 margins or hierarchies are added (:mod:`iaptkit.sdc.tables`), the policy's rules are applied
-cell by cell (:mod:`iaptkit.sdc.rules`), a :class:`~iaptkit.sdc.cells.CellSpace` is built and
+cell by cell (:mod:`iaptkit.sdc.rules`), a :class:`~iaptkit.sdc.solver.cells.CellSpace` is built and
 handed to the solver (:func:`iaptkit.sdc.secondary.secondary_suppression`), and the result is
 audited (:func:`iaptkit.sdc.audit.audit`); an output whose audit fails is refused
 (:class:`~iaptkit.errors.AuditFailedError`). :func:`protect_linked` protects several tables

@@ -22,7 +22,7 @@ import pandas as pd
 from scipy import sparse
 
 from iaptkit.errors import ConfigError
-from iaptkit.sdc.cells import CellGrid, CellSpace
+from iaptkit.sdc.solver.cells import CellGrid, CellSpace
 from iaptkit.sdc.linking import implied_relations, merge_cells
 from iaptkit.sdc.policies import Policy
 from iaptkit.sdc.tables import TOTAL, CellTable

@@ -4,7 +4,7 @@ Pure functions over ``numpy`` arrays of true counts. :func:`apply_policy` gives,
 whether the policy suppresses it (primary suppression), the value it would be published as
 (rounded per policy, halves up, or by midpoint 6), and the attacker's bounds on the true value
 when the cell is published and when it is shown as ``*`` -- the inputs of a
-:class:`~iaptkit.sdc.cells.CellSpace`.
+:class:`~iaptkit.sdc.solver.cells.CellSpace`.
 
 The attacker model is the one of ``shared/domain/disclosure-control.md`` ("The attacker"): they
 know the policy, so a value published after rounding to the nearest ``b`` (halves up) means

@@ -1,6 +1,6 @@
 """Secondary (complementary) suppression: extra cells so that the attacker audit passes.
 
-Given a :class:`~iaptkit.sdc.cells.CellSpace` whose primary cells are suppressed,
+Given a :class:`~iaptkit.sdc.solver.cells.CellSpace` whose primary cells are suppressed,
 :func:`secondary_suppression` chooses further cells to show as ``*`` so that the protection
 criterion of ``shared/domain/disclosure-control.md`` ("The attacker") holds, preferring few and
 cheap cells (``space.cost``) and never a structural zero. A cell shared by linked tables has
@@ -34,9 +34,9 @@ from scipy import sparse
 
 from iaptkit.errors import AuditFailedError
 from iaptkit.sdc.audit import Attack, LimitingDuals, attack, required_width
-from iaptkit.sdc.cells import CellSpace
-from iaptkit.sdc.hypercube import Move, proven_by_points
-from iaptkit.sdc.hypercube_select import hypercube_cleanup, hypercube_secondary
+from iaptkit.sdc.solver.cells import CellSpace
+from iaptkit.sdc.solver.hypercube import Move, proven_by_points
+from iaptkit.sdc.solver.hypercube_select import hypercube_cleanup, hypercube_secondary
 
 __all__ = ["secondary_suppression"]
 
@@ -272,7 +272,7 @@ def secondary_suppression(
         unneeded secondary cells); larger ones skip it (each step is a re-audit).
     method
         ``"lp"``: singleton pass, then the attacker-guided pass. ``"hypercube"``: first the
-        hypercube pass of :func:`iaptkit.sdc.hypercube_select.hypercube_secondary` (needs
+        hypercube pass of :func:`iaptkit.sdc.solver.hypercube_select.hypercube_secondary` (needs
         ``space.grids``), then the attacker-guided pass for anything still failing.
         ``"auto"`` (default): ``"hypercube"`` for spaces with grids and more than
         :data:`HYPERCUBE_ABOVE` cells, else ``"lp"``.
@@ -301,7 +301,7 @@ def secondary_suppression(
 
     >>> import numpy as np
     >>> from scipy import sparse
-    >>> from iaptkit.sdc.cells import CellSpace
+    >>> from iaptkit.sdc.solver.cells import CellSpace
     >>> v = np.array([3, 20, 23, 30, 40, 70, 33, 60, 93])  # rows r1, r2, column totals
     >>> rel = sparse.csr_matrix(np.array([
     ...     [1, 1, -1, 0, 0, 0, 0, 0, 0], [0, 0, 0, 1, 1, -1, 0, 0, 0],

@@ -2,7 +2,7 @@
 
 :func:`solve_cells` is the one place where the table-building side (:mod:`iaptkit.sdc.tables`,
 :mod:`iaptkit.sdc.rules`) meets the solver side: it builds the
-:class:`~iaptkit.sdc.cells.CellSpace`, calls :func:`iaptkit.sdc.secondary.secondary_suppression`
+:class:`~iaptkit.sdc.solver.cells.CellSpace`, calls :func:`iaptkit.sdc.secondary.secondary_suppression`
 and :func:`iaptkit.sdc.audit.audit`, and raises :class:`~iaptkit.errors.AuditFailedError` when
 the final pattern fails the audit. Used by :mod:`iaptkit.sdc.protect` and
 :mod:`iaptkit.sdc.derived`.
@@ -21,7 +21,7 @@ import pandas as pd
 from scipy import sparse
 
 from iaptkit.errors import AuditFailedError, ConfigError
-from iaptkit.sdc.cells import CellSpace
+from iaptkit.sdc.solver.cells import CellSpace
 from iaptkit.sdc.policies import Policy
 from iaptkit.sdc.rules import CellRules, apply_policy
 from iaptkit.sdc.tables import CellTable

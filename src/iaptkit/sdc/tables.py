@@ -20,8 +20,8 @@ import pandas as pd
 from scipy import sparse
 
 from iaptkit.errors import ConfigError
-from iaptkit.sdc.cells import CellGrid
-from iaptkit.sdc.hypercube import axis_moves
+from iaptkit.sdc.solver.cells import CellGrid
+from iaptkit.sdc.solver.hypercube import axis_moves
 
 __all__ = [
     "TOTAL",

@@ -1,10 +1,10 @@
 """Realistic synthetic IAPT v2.x extracts (never real data).
 
-:func:`write_synthetic` simulates pathways (:mod:`iaptkit.data.synth_model`), cuts them into
-monthly submissions with resubmissions and refreshes (:mod:`iaptkit.data.synth_writer`),
+:func:`write_synthetic` simulates pathways (:mod:`iaptkit.synth.model`), cuts them into
+monthly submissions with resubmissions and refreshes (:mod:`iaptkit.synth.writer`),
 optionally computes the NHS-derived IDS101 fields from its own truth
-(:mod:`iaptkit.data.synth_nhs`) and injects data-quality faults
-(:mod:`iaptkit.data.synth_faults`). It writes one file per IDS table, named as
+(:mod:`iaptkit.synth.nhs`) and injects data-quality faults
+(:mod:`iaptkit.synth.faults`). It writes one file per IDS table, named as
 :data:`iaptkit.data.schema.TABLES`, plus ``_synth.json`` describing the run. The same seed gives
 the same files byte for byte (no timestamps anywhere).
 """
@@ -26,10 +26,10 @@ import pyarrow.compute as pc
 
 from iaptkit._version import __version__
 from iaptkit.data.schema import TABLES
-from iaptkit.data.synth_faults import FaultInjector
-from iaptkit.data.synth_model import simulate
-from iaptkit.data.synth_nhs import build_index
-from iaptkit.data.synth_writer import MonthCutter, TableSink, arrow_schema
+from iaptkit.synth.faults import FaultInjector
+from iaptkit.synth.model import simulate
+from iaptkit.synth.nhs import build_index
+from iaptkit.synth.writer import MonthCutter, TableSink, arrow_schema
 from iaptkit.errors import ConfigError
 
 __all__ = ["SynthSummary", "synth_command", "write_synthetic"]
@@ -196,7 +196,7 @@ def write_synthetic(
         sink.close()
     fault_counts = injector.counts() if injector is not None else {}
     meta: dict[str, Any] = {
-        "generator": "iaptkit.data.synthetic",
+        "generator": "iaptkit.synth.generate",
         "iaptkit_version": __version__,
         "note": "Synthetic data: never real patients.",
         "parameters": {

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from iaptkit.data.synth_codes import (
+from iaptkit.synth.codes import (
     A01,
     A02,
     A03,
@@ -26,7 +26,7 @@ from iaptkit.data.synth_codes import (
     MEASURES,
     SynthMeasure,
 )
-from iaptkit.data.synth_model import Truth
+from iaptkit.synth.model import Truth
 
 __all__ = ["EventIndex", "NhsFields", "build_index", "nhs_fields"]
 
@@ -86,7 +86,7 @@ def build_index(t: Truth) -> EventIndex:
 
     Examples
     --------
-    >>> from iaptkit.data.synth_model import simulate
+    >>> from iaptkit.synth.model import simulate
     >>> idx = build_index(simulate(100, 639, 2, 2, np.random.default_rng(2)))
     >>> bool(np.all(np.diff(idx.sessions.keys) >= 0))
     True
@@ -183,7 +183,7 @@ def nhs_fields(t: Truth, idx: EventIndex, pw: Arr, cutoff: Arr, discharged: Arr)
 
     Examples
     --------
-    >>> from iaptkit.data.synth_model import simulate
+    >>> from iaptkit.synth.model import simulate
     >>> t = simulate(300, 639, 6, 2, np.random.default_rng(3))
     >>> f = nhs_fields(t, build_index(t), np.arange(300), t.D, np.ones(300, bool))
     >>> bool((f.recovery <= f.completed).all())

@@ -3,7 +3,7 @@
 In a table with totals, moving ``+t`` on some cells and ``-t`` on others keeps every sum when
 the moved cells are the corners of a *hypercube*: along each dimension either two categories
 (``+1``/``-1``: their total does not change) or a category and its total (``+1``/``+1``), or
-more generally one row of :class:`~iaptkit.sdc.cells.AxisMoves` per dimension (a path up
+more generally one row of :class:`~iaptkit.sdc.solver.cells.AxisMoves` per dimension (a path up
 and down a hierarchy). ``v + t d`` stays inside the attacker's knowledge of
 ``shared/domain/disclosure-control.md`` ("The attacker") while every corner stays within its
 bounds (a suppressed corner in ``[0, inf)``, a published one within its rounding interval), so
@@ -15,7 +15,7 @@ never gives a wrong one).
 
 * :func:`hypercube_bounds` proves suppressed cells for the audit
   (:func:`iaptkit.sdc.audit.attack` in sufficient mode).
-* :mod:`iaptkit.sdc.hypercube_select` chooses secondary suppressions with the same moves, the
+* :mod:`iaptkit.sdc.solver.hypercube_select` chooses secondary suppressions with the same moves, the
   way tau-Argus' hypercube method (GHMITER; Repsilber, 1994; Giessing, 2004) does.
 
 Both are vectorised over the hypercubes through one cell (``prod(m_k)`` candidates of
@@ -31,7 +31,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy import sparse
 
-from iaptkit.sdc.cells import AxisMoves, CellGrid, CellSpace
+from iaptkit.sdc.solver.cells import AxisMoves, CellGrid, CellSpace
 
 __all__ = ["axis_moves", "hypercube_bounds", "margins_grid", "proven_by_points"]
 
@@ -348,7 +348,7 @@ def hypercube_bounds(
     the rectangle moves cell 0 from 0 up to 3 + 20.
 
     >>> import numpy as np
-    >>> from iaptkit.sdc.cells import CellSpace
+    >>> from iaptkit.sdc.solver.cells import CellSpace
     >>> g = margins_grid((3, 3))
     >>> v = np.array([3, 20, 23, 30, 40, 70, 33, 60, 93])
     >>> from scipy import sparse
@@ -426,7 +426,7 @@ def proven_by_points(
     --------
     >>> import numpy as np
     >>> from scipy import sparse
-    >>> from iaptkit.sdc.cells import CellSpace
+    >>> from iaptkit.sdc.solver.cells import CellSpace
     >>> v = np.array([3, 12, 15])
     >>> sp = CellSpace(v, sparse.csr_matrix([[1.0, 1.0, -1.0]]), v * 1.0, v * 1.0,
     ...                np.zeros(3), np.full(3, np.inf), v < 10, np.zeros(3, bool),

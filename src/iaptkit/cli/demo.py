@@ -1,4 +1,4 @@
-"""The end-to-end demo: ``python -m iaptkit.demo --out demo`` (what ``make demo`` runs).
+"""The end-to-end demo: ``python -m iaptkit.cli.demo --out demo`` (what ``make demo`` runs).
 
 Steps, each reported on stderr:
 
@@ -69,7 +69,7 @@ def notebooks_dir() -> Path:
 
 def ensure_extract(folder: Path, *, pathways: int, console: Console) -> Path:
     """Write the synthetic extract unless one made with the same size is already there."""
-    from iaptkit.data.synthetic import write_synthetic
+    from iaptkit.synth.generate import write_synthetic
 
     meta = folder / "_synth.json"
     if meta.is_file():
@@ -111,11 +111,11 @@ def run_demo(
 
     Notes
     -----
-    Everything is synthetic (iaptkit.data.synthetic); outputs are protected under the default
+    Everything is synthetic (iaptkit.synth.generate); outputs are protected under the default
     policy ``nhs-sde`` (disclosure-control.md).
     """
     from iaptkit.data import load_extract
-    from iaptkit.notebooks import run_grid
+    from iaptkit.notebooks.runner import run_grid
     from iaptkit.release import Release, build, verify
 
     started = time.perf_counter()
@@ -215,8 +215,8 @@ def run_demo(
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m iaptkit.demo [--out DIR] [--pathways N]``; exit 1 if any notebook failed."""
-    parser = argparse.ArgumentParser(prog="python -m iaptkit.demo", description=__doc__)
+    """``python -m iaptkit.cli.demo [--out DIR] [--pathways N]``; exit 1 if any notebook failed."""
+    parser = argparse.ArgumentParser(prog="python -m iaptkit.cli.demo", description=__doc__)
     parser.add_argument("--out", default="demo", help="demo folder (default: demo)")
     parser.add_argument("--pathways", type=int, default=20_000, help="synthetic pathways")
     parser.add_argument("--workers", type=int, default=2, help="notebook runs at once")

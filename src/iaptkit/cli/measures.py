@@ -27,7 +27,7 @@ from iaptkit.measures.periods import parse_date
 
 if TYPE_CHECKING:
     from iaptkit.data.loading import Extract
-    from iaptkit.measures.definitions import Definitions
+    from iaptkit.definitions.model import Definitions
 
 __all__ = [
     "derive_command",
@@ -201,7 +201,7 @@ def _status(console: Console, message: str) -> Iterator[Callable[[str], None]]:
 
 
 def _definitions(path: Path | None) -> Definitions:
-    from iaptkit.measures.definitions import load_definitions
+    from iaptkit.definitions.model import load_definitions
 
     return load_definitions(path)
 

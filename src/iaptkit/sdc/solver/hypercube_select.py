@@ -1,7 +1,7 @@
 """Secondary suppression with hypercubes (tau-Argus' GHMITER approach), and a clean-up pass.
 
 :func:`hypercube_secondary` visits the primary cells one by one: a cell already hidden by the
-moves of :mod:`iaptkit.sdc.hypercube` within the current pattern (suppressed cells and the
+moves of :mod:`iaptkit.sdc.solver.hypercube` within the current pattern (suppressed cells and the
 rounding ranges of published ones) is skipped; otherwise the cheapest hypercube through it whose
 short corners, once suppressed, cover the missing width is suppressed (Repsilber, 1994; Giessing,
 2004). :func:`hypercube_cleanup` then publishes again the secondary cells no proof needs. Both
@@ -14,8 +14,8 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-from iaptkit.sdc.cells import CellSpace
-from iaptkit.sdc.hypercube import (
+from iaptkit.sdc.solver.cells import CellSpace
+from iaptkit.sdc.solver.hypercube import (
     BoolArray,
     FloatArray,
     IntArray,
@@ -90,8 +90,8 @@ def hypercube_secondary(
     --------
     >>> import numpy as np
     >>> from scipy import sparse
-    >>> from iaptkit.sdc.cells import CellSpace
-    >>> from iaptkit.sdc.hypercube import margins_grid
+    >>> from iaptkit.sdc.solver.cells import CellSpace
+    >>> from iaptkit.sdc.solver.hypercube import margins_grid
     >>> v = np.array([3, 20, 23, 30, 40, 70, 33, 60, 93])
     >>> rel = sparse.csr_matrix(np.array([
     ...     [1, 1, -1, 0, 0, 0, 0, 0, 0], [0, 0, 0, 1, 1, -1, 0, 0, 0],

@@ -1,7 +1,7 @@
 """The generator's vocabularies: codes, score measures and problem descriptors.
 
-Index-coded vocabularies used in the simulated truth (:mod:`iaptkit.data.synth_model`) and
-written as text by :mod:`iaptkit.data.synth_writer`: AppType, AttendOrDNACode, EndCode, Gender,
+Index-coded vocabularies used in the simulated truth (:mod:`iaptkit.synth.model`) and
+written as text by :mod:`iaptkit.synth.writer`: AppType, AttendOrDNACode, EndCode, Gender,
 EthnicCategory (``shared/domain/data-model.md`` code lists), the score measures with their SNOMED
 tool codes, valid ranges and the measures.md §4 default thresholds, and the problem-descriptor
 mix with PresComp codes (measures.md §4). Immutable data only.

@@ -194,7 +194,7 @@ def pathway_indicators(
     start, end
         The period (``datetime.date``).
     definitions
-        :class:`~iaptkit.measures.definitions.Definitions`; ``None`` for the packaged default.
+        :class:`~iaptkit.definitions.model.Definitions`; ``None`` for the packaged default.
     provider
         Keep only this provider's pathways (``""``: all).
 
@@ -217,7 +217,7 @@ def pathway_indicators(
     import pandas as pd
 
     from iaptkit.measures.catalogue import PublishedParameters
-    from iaptkit.measures.definitions import load_definitions
+    from iaptkit.definitions.model import load_definitions
     from iaptkit.measures.derive import pathway_table
     from iaptkit.measures.published import indicator_table
 

@@ -111,7 +111,7 @@ def synth(
     ] = 0.0,
 ) -> None:
     """Write a realistic synthetic IAPT v2.x extract (never real data)."""
-    from iaptkit.data.synthetic import synth_command
+    from iaptkit.synth.generate import synth_command
 
     run_user_command(
         lambda: synth_command(
@@ -162,7 +162,7 @@ def derive(
     memory_limit: _MemoryLimit = None,
 ) -> None:
     """Derive one row per pathway (measures.md section 1) as at a date."""
-    from iaptkit.measures.commands import derive_command
+    from iaptkit.cli.measures import derive_command
 
     run_user_command(
         lambda: derive_command(
@@ -214,7 +214,7 @@ def measures(
     memory_limit: _MemoryLimit = None,
 ) -> None:
     """Compute the published measures for a period, by breakdown."""
-    from iaptkit.measures.commands import measures_command
+    from iaptkit.cli.measures import measures_command
 
     run_user_command(
         lambda: measures_command(
@@ -258,7 +258,7 @@ def protect(
     ] = "auto",
 ) -> None:
     """Protect a count table: primary and secondary suppression, rounding, audit."""
-    from iaptkit.sdc.commands import protect_command
+    from iaptkit.cli.protect import protect_command
 
     run_user_command(
         lambda: protect_command(
@@ -339,7 +339,7 @@ def run_notebooks(
     workers: Annotated[int, typer.Option(help="Notebooks run at once.")] = 1,
 ) -> None:
     """Run a parameterised notebook once, or once per parameter set of a grid."""
-    from iaptkit.notebooks import run_command
+    from iaptkit.notebooks.runner import run_command
 
     code = run_user_command(
         lambda: run_command(notebook, output=output, params=param or [], grid=grid, workers=workers)

@@ -26,7 +26,7 @@ import pyarrow.csv as pcsv
 import pyarrow.parquet as pq
 
 from iaptkit.data.schema import EMPLOYMENT_SUPPORT_CODE, NHS_DERIVED_FIELDS, TABLES
-from iaptkit.data.synth_codes import (
+from iaptkit.synth.codes import (
     ACT_BOTH,
     ACT_ES,
     ACT_THERAPY,
@@ -43,8 +43,8 @@ from iaptkit.data.synth_codes import (
     SOURCES_OF_REFERRAL,
     THERAPY_CODES,
 )
-from iaptkit.data.synth_model import Truth, month_of_day
-from iaptkit.data.synth_nhs import EventIndex, nhs_fields
+from iaptkit.synth.model import Truth, month_of_day
+from iaptkit.synth.nhs import EventIndex, nhs_fields
 
 __all__ = ["FAULT_DATE_COLUMNS", "MonthCutter", "TableSink", "arrow_schema"]
 
@@ -194,7 +194,7 @@ class MonthCutter:
 
     Examples
     --------
-    >>> from iaptkit.data.synth_model import simulate
+    >>> from iaptkit.synth.model import simulate
     >>> t = simulate(300, 639, 2, 2, np.random.default_rng(1))
     >>> cutter = MonthCutter(t, None, np.random.default_rng(2))
     >>> ids = pa.array([f"PW{i}" for i in range(300)])

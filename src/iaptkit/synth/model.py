@@ -3,8 +3,8 @@
 :func:`simulate` draws, with numpy only (no per-pathway Python loops), one row per pathway
 (provider, commissioner, demographics, referral and discharge dates, problem descriptor, the
 route through the service) and the events that follow from it: care contacts, care activities,
-scores and internet-enabled therapy logs. :mod:`iaptkit.data.synth_writer` cuts these into
-monthly submissions; :mod:`iaptkit.data.synth_nhs` computes the NHS-derived fields from them.
+scores and internet-enabled therapy logs. :mod:`iaptkit.synth.writer` cuts these into
+monthly submissions; :mod:`iaptkit.synth.nhs` computes the NHS-derived fields from them.
 
 Nothing here is real data. The proportions are calibrated so that England-level measures over
 a year land near the published national figures (``shared/domain/national-annual-figures.csv``):
@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from iaptkit.data.synth_codes import (
+from iaptkit.synth.codes import (
     A01,
     A02,
     A03,

@@ -27,8 +27,8 @@ import numpy as np
 import numpy.typing as npt
 from scipy import sparse
 
-from iaptkit.sdc.cells import CellSpace
-from iaptkit.sdc.lp import IntervalLP
+from iaptkit.sdc.solver.cells import CellSpace
+from iaptkit.sdc.solver.lp import IntervalLP
 
 __all__ = ["InnerBounds", "inner_bounds"]
 
@@ -155,7 +155,7 @@ def inner_bounds(
 
     >>> import numpy as np
     >>> from scipy import sparse
-    >>> from iaptkit.sdc.cells import CellSpace
+    >>> from iaptkit.sdc.solver.cells import CellSpace
     >>> v = np.array([3, 20, 23, 30, 40, 70, 33, 60, 93])
     >>> rel = sparse.csr_matrix(np.array([
     ...     [1, 1, -1, 0, 0, 0, 0, 0, 0], [0, 0, 0, 1, 1, -1, 0, 0, 0],

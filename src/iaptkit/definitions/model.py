@@ -2,7 +2,7 @@
 
 measures.md asks that thresholds, code lists and every **(choice)** live in one versioned
 configuration, never in code. This module loads that configuration (the packaged default
-``iaptkit/measures/definitions/iapt-v2.yaml`` or a site's own file) into frozen dataclasses,
+``iaptkit/definitions/iapt-v2.yaml`` or a site's own file) into frozen dataclasses,
 validating it with :class:`~iaptkit.errors.DefinitionsError` messages that name the file, the
 key, what was expected and what was found. Thresholds and valid ranges are :class:`~decimal.Decimal`
 so that scores are compared exactly (a Mobility Inventory change 2.30 -> 1.57 is 0.73).
@@ -270,7 +270,7 @@ def load_definitions(path: str | Path | None = None) -> Definitions:
     ----------
     path
         A site's own definitions file, or ``None`` for the packaged default
-        (``iaptkit/measures/definitions/iapt-v2.yaml``).
+        (``iaptkit/definitions/iapt-v2.yaml``).
 
     Returns
     -------
@@ -299,7 +299,7 @@ def load_definitions(path: str | Path | None = None) -> Definitions:
     (Decimal('10'), '>=')
     """
     if path is None:
-        resource = resources.files("iaptkit.measures") / "definitions" / DEFAULT_DEFINITIONS
+        resource = resources.files("iaptkit.definitions") / DEFAULT_DEFINITIONS
         where = f"(packaged) {DEFAULT_DEFINITIONS}"
         text = resource.read_text(encoding="utf-8")
     else:
@@ -314,6 +314,6 @@ def load_definitions(path: str | Path | None = None) -> Definitions:
         raw = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise DefinitionsError(f"Definitions file {where} is not valid YAML: {exc}") from None
-    from iaptkit.measures._definitions_parse import parse_definitions
+    from iaptkit.definitions.parse import parse_definitions
 
     return parse_definitions(raw, where)

@@ -62,7 +62,7 @@ class CellGrid:
 
     The product of one :class:`AxisMoves` row per dimension is a *hypercube* move of the table
     (``+1``/``-1`` on its corners) that keeps every sum of the table. Used to find feasible
-    points quickly (:mod:`iaptkit.sdc.hypercube`); every move used is checked on the full
+    points quickly (:mod:`iaptkit.sdc.solver.hypercube`); every move used is checked on the full
     relations, so a grid only ever proposes.
 
     Attributes

@@ -1,4 +1,4 @@
-"""Parsing and validation of a measure definitions YAML (see :mod:`iaptkit.measures.definitions`).
+"""Parsing and validation of a measure definitions YAML (see :mod:`iaptkit.definitions.model`).
 
 Every problem raises :class:`~iaptkit.errors.DefinitionsError` naming the file, the key, what was
 expected and what was found.
@@ -12,7 +12,7 @@ from types import MappingProxyType
 from typing import Any
 
 from iaptkit.errors import DefinitionsError
-from iaptkit.measures.definitions import (
+from iaptkit.definitions.model import (
     IDS603_TIEBREAK_KEYS,
     AgeBand,
     BreakdownRules,

@@ -1,0 +1,5 @@
+"""The solvers under disclosure control: cell spaces, LPs, hypercube moves and cycle proofs.
+
+Nothing here knows about policies or tables; :mod:`iaptkit.sdc` builds the cell spaces and
+reads the results.
+"""

@@ -10,7 +10,7 @@ PY     := $(BIN)/python
 PIP    := $(PY) -m pip --disable-pip-version-check
 DEMO   := demo
 
-.PHONY: demo test lint typecheck pytest bench clean install install-test help
+.PHONY: demo test lint typecheck pytest bench clean install install-test peers help
 
 help:
 	@echo "make demo   - install into .venv, make a synthetic extract, run the end-to-end job"
@@ -34,6 +34,20 @@ $(VENV)/.stamp-install-test: pyproject.toml $(VENV)/.stamp-install
 install: $(VENV)/.stamp-install
 install-test: $(VENV)/.stamp-install-test
 
+# The output checkers' own tools, each in its own virtual environment (ACRO pins pandas <= 2.3.3),
+# so the tests drive the real programs: ACRO 1.0.2 (results.json) and the SACRO viewer 0.2.1.
+ACRO_VENV  := .venv-acro
+SACRO_VENV := .venv-sacro
+$(ACRO_VENV)/.stamp:
+	$(PYTHON) -m venv $(ACRO_VENV)
+	$(ACRO_VENV)/bin/python -m pip install -q --disable-pip-version-check "acro==1.0.2"
+	touch $@
+$(SACRO_VENV)/.stamp:
+	$(PYTHON) -m venv $(SACRO_VENV)
+	$(SACRO_VENV)/bin/python -m pip install -q --disable-pip-version-check "sacroviewer==0.2.1"
+	touch $@
+peers: $(ACRO_VENV)/.stamp $(SACRO_VENV)/.stamp
+
 demo: $(VENV)/.stamp-install
 	$(PY) -m iaptkit.cli.demo --out $(DEMO)
 
@@ -46,7 +60,7 @@ typecheck: install-test
 
 NBVAL := $(CURDIR)/build/nbval
 
-pytest: install-test
+pytest: install-test peers
 	$(BIN)/python -m nbstripout --verify notebooks/*.ipynb
 	$(BIN)/pytest -q
 	rm -rf $(NBVAL)
@@ -63,4 +77,4 @@ bench: install-test
 	$(PY) benchmarks/sdc.py
 
 clean:
-	rm -rf $(VENV) $(DEMO) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(ACRO_VENV) $(SACRO_VENV) $(DEMO) .pytest_cache .mypy_cache .ruff_cache

@@ -9,7 +9,7 @@ Usage::
 The synthetic extract is written once to ``benchmarks/.cache/`` (git-ignored) and reused.
 Each phase runs in its own child process so that its peak RSS (``wait4`` rusage) is its own:
 
-- ``duckdb``: ``published_measures`` over every breakdown of measures.md §3 plus a combined one
+- ``duckdb``: ``published_measures`` over every breakdown of docs/measures.md §3 plus a combined one
   (provider x age_band) — the pathway derivation as at the period end and all measures;
 - ``pandas``: :mod:`pandas_reference` (a straightforward pandas derivation) and its England
   counts.
@@ -110,7 +110,7 @@ def phase_pandas(folder: Path, start: date, end: date) -> dict[str, object]:
     sys.path.insert(0, str(HERE))
     from pandas_reference import derive_pandas, england_counts
 
-    from iaptkit.definitions.model import load_definitions
+    from iaptkit.definitions import load_definitions
 
     defs = load_definitions()
     t0 = time.perf_counter()

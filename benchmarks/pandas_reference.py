@@ -1,8 +1,8 @@
 """A straightforward pandas implementation of the pathway derivation (benchmark reference).
 
 This is what an analyst would write by hand with pandas: read the parquet files of an extract
-folder into memory, apply the resubmission rules (data-model.md), derive one row per pathway as
-at a date (measures.md §1) and count the England published measures (§2). It is written
+folder into memory, apply the resubmission rules (docs/data-model.md), derive one row per pathway as
+at a date (docs/measures.md §1) and count the England published measures (§2). It is written
 independently of iaptkit's ibis code (only the definitions' numbers and code lists are shared)
 and serves two purposes in ``benchmarks/measures.py``: a speed/memory baseline, and a cross-check
 that both implementations give the same England counts.
@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from iaptkit.data.schema import TABLES, month_id
-from iaptkit.definitions.model import Definitions, ScoreMeasure
+from iaptkit.definitions import Definitions, ScoreMeasure
 
 SCALE = 10_000
 SCORE_RE = r"^[+-]?(?:[0-9]{1,8}(?:\.[0-9]{0,4})?|\.[0-9]{1,4})$"
@@ -259,7 +259,7 @@ def _rc(m: ScoreMeasure, d: pd.Series) -> pd.Series:
 
 
 def derive_pandas(folder: Path, as_at: date, defs: Definitions) -> pd.DataFrame:
-    """One row per pathway as at ``as_at`` (measures.md §1), in plain pandas."""
+    """One row per pathway as at ``as_at`` (docs/measures.md §1), in plain pandas."""
     counted = _counted_ids(folder)
     ref = _referrals(folder, as_at, counted)
     sessions, assess = _sessions(folder, ref, as_at, counted, defs)
@@ -328,7 +328,7 @@ def derive_pandas(folder: Path, as_at: date, defs: Definitions) -> pd.DataFrame:
 def england_counts(
     p: pd.DataFrame, start: date, end: date, waits: tuple[int, int] = (42, 126), gap: int = 90
 ) -> dict[str, int]:
-    """The England count measures of measures.md §2 from a pandas pathway table."""
+    """The England count measures of docs/measures.md §2 from a pandas pathway table."""
     s, e = pd.Timestamp(start), pd.Timestamp(end)
 
     def within(col: str) -> pd.Series:

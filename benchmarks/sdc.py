@@ -34,9 +34,9 @@ import pandas as pd
 from scipy import sparse
 
 from iaptkit.sdc.audit import audit
+from iaptkit.sdc.secondary import secondary_suppression
 from iaptkit.sdc.solver.cells import CellSpace
 from iaptkit.sdc.solver.hypercube import margins_grid
-from iaptkit.sdc.secondary import secondary_suppression
 
 AGE = ("18-25", "26-35", "36-45", "46-55", "56-64", "65+", "Unknown")
 AGE_P = (0.22, 0.24, 0.19, 0.16, 0.10, 0.07, 0.02)

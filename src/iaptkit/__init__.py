@@ -29,10 +29,12 @@ from iaptkit.errors import (
 )
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
-    from iaptkit.data.loading import Extract, load_extract
-    from iaptkit.synth.generate import write_synthetic
-    from iaptkit.data.validation import ValidationReport, validate
-    from iaptkit.definitions.model import Definitions, load_definitions
+    from iaptkit.data.extract import Extract
+    from iaptkit.data.loading import load_extract
+    from iaptkit.data.validation import validate
+    from iaptkit.data.validation_report import ValidationReport
+    from iaptkit.definitions.loading import load_definitions
+    from iaptkit.definitions.model import Definitions
     from iaptkit.measures.derive import derive_pathways, pathway_table
     from iaptkit.measures.published import published_measures
     from iaptkit.measures.reconcile import reconcile
@@ -41,6 +43,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from iaptkit.sdc.derived import protect_measures
     from iaptkit.sdc.policies import Policy, load_policy
     from iaptkit.sdc.protect import protect, protect_linked
+    from iaptkit.synth.generate import write_synthetic
 
 __all__ = [
     "AuditFailedError",
@@ -75,13 +78,13 @@ __all__ = [
 ]
 
 _LAZY: dict[str, str] = {
-    "Extract": "iaptkit.data.loading",
+    "Extract": "iaptkit.data.extract",
     "load_extract": "iaptkit.data.loading",
     "write_synthetic": "iaptkit.synth.generate",
-    "ValidationReport": "iaptkit.data.validation",
+    "ValidationReport": "iaptkit.data.validation_report",
     "validate": "iaptkit.data.validation",
     "Definitions": "iaptkit.definitions.model",
-    "load_definitions": "iaptkit.definitions.model",
+    "load_definitions": "iaptkit.definitions.loading",
     "derive_pathways": "iaptkit.measures.derive",
     "pathway_table": "iaptkit.measures.derive",
     "published_measures": "iaptkit.measures.published",

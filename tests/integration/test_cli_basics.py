@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import re
+import subprocess
+import sys
 from pathlib import Path
 
+import typer
 from typer.testing import CliRunner
 
 from iaptkit import __version__
@@ -12,20 +16,34 @@ from iaptkit.cli.app import app
 runner = CliRunner()
 
 
+COMMANDS = ("validate", "synth", "derive", "measures", "protect", "check", "run", "demo", "release")
+
+
+def _panel_rows(output: str) -> dict[str, str]:
+    """The rows of rich's Commands panel: command name -> the first line of its help."""
+    rows: dict[str, str] = {}
+    panel = output.split("Commands", 1)[1]
+    for line in panel.splitlines():
+        match = re.match(r"^│ (\S+)\s{2,}(.*?)\s*│$", line)
+        if match:
+            rows[match.group(1)] = match.group(2)
+    return rows
+
+
 def test_help_lists_every_command() -> None:
     result = runner.invoke(app, ["--help"])
     assert result.exit_code == 0
-    for command in (
-        "validate",
-        "synth",
-        "derive",
-        "measures",
-        "protect",
-        "check",
-        "run",
-        "release",
-    ):
-        assert command in result.output
+    rows = _panel_rows(result.output)
+    assert set(COMMANDS) <= set(rows), f"missing from --help: {set(COMMANDS) - set(rows)}"
+    commands = typer.main.get_command(app).commands  # type: ignore[attr-defined]
+    for name in COMMANDS:
+        summary = (commands[name].help or "").split()
+        assert summary, f"{name} has no help text"
+        # the row shows the start of the command's own help, not some other text
+        assert rows[name].split()[:3] == summary[:3], (name, rows[name])
+    release = runner.invoke(app, ["release", "--help"])
+    assert release.exit_code == 0
+    assert {"build", "verify"} <= set(_panel_rows(release.output))
 
 
 def test_version() -> None:
@@ -41,3 +59,39 @@ def test_user_error_is_one_message_without_traceback(tmp_path: Path) -> None:
     assert "Traceback" not in result.output
     assert "error:" in result.output
     assert str(missing.name) in result.output
+
+
+def test_python_dash_m_iaptkit(tmp_path: Path) -> None:
+    """``python -m iaptkit`` is the ``iaptkit`` command (src/iaptkit/__main__.py)."""
+    version = subprocess.run(
+        [sys.executable, "-m", "iaptkit", "--version"], capture_output=True, text=True, check=False
+    )
+    assert version.returncode == 0, version.stderr
+    assert version.stdout == f"iaptkit {__version__}\n"
+    missing = tmp_path / "no-such-extract"
+    failed = subprocess.run(
+        [sys.executable, "-m", "iaptkit", "validate", str(missing)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert failed.returncode == 1
+    assert failed.stdout == ""  # user errors go to stderr
+    assert "error:" in failed.stderr
+    assert "no-such-extract" in " ".join(failed.stderr.split())
+    assert "Traceback" not in failed.stderr
+
+
+def test_demo_module_and_command_share_options() -> None:
+    module = subprocess.run(
+        [sys.executable, "-m", "iaptkit.cli.demo", "--help"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert module.returncode == 0, module.stderr
+    command = runner.invoke(app, ["demo", "--help"])
+    assert command.exit_code == 0
+    for option in ("--out", "--pathways", "--workers"):
+        assert option in module.stdout
+        assert option in command.output

@@ -58,7 +58,7 @@ def plain_extract_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def nhs_state_as_at(folder: Path, as_at: date) -> pd.DataFrame:
-    """Each pathway's IDS101 row as at ``as_at``, by data-model.md's rules, in plain pandas."""
+    """Each pathway's IDS101 row as at ``as_at``, by docs/data-model.md's rules, in plain pandas."""
     ref = pd.read_parquet(folder / "IDS101Referral.parquet")
     header = pd.read_parquet(folder / "IDS000Header.parquet")
     subs = pd.concat(

@@ -13,9 +13,9 @@ import pyarrow.parquet as pq
 import pytest
 
 from iaptkit.data import TABLES, load_extract
-from iaptkit.data.loading import Extract
-from iaptkit.synth.generate import write_synthetic
+from iaptkit.data.extract import Extract
 from iaptkit.errors import ExtractError
+from iaptkit.synth.generate import write_synthetic
 
 pytest.importorskip("pyspark", reason="pyspark is an optional extra (iaptkit[spark])")
 

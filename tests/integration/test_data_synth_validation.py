@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from iaptkit.data import load_extract
-from iaptkit.synth.generate import write_synthetic
 from iaptkit.data.validation import validate
+from iaptkit.synth.generate import write_synthetic
 
 SEVERE = ("fatal", "error", "warning")
 

@@ -7,7 +7,9 @@ from pathlib import Path
 
 import pytest
 from rich.console import Console
+from typer.testing import CliRunner
 
+from iaptkit.cli.app import app
 from iaptkit.cli.demo import ensure_extract, main, run_demo
 from iaptkit.release import Release, verify
 
@@ -52,4 +54,17 @@ def test_demo_refuses_foreign_release_folder(tmp_path: Path) -> None:
     (tmp_path / "demo" / "release").mkdir(parents=True)
     (tmp_path / "demo" / "release" / "keep.txt").write_text("not a release", encoding="utf-8")
     assert main(["--out", str(tmp_path / "demo"), "--pathways", "300"]) == 1
+    assert (tmp_path / "demo" / "release" / "keep.txt").is_file()
+
+
+def test_iaptkit_demo_command_reports_a_user_error(tmp_path: Path) -> None:
+    """``iaptkit demo`` is the same demo; a user error is one message and exit code 1."""
+    (tmp_path / "demo" / "release").mkdir(parents=True)
+    (tmp_path / "demo" / "release" / "keep.txt").write_text("not a release", encoding="utf-8")
+    result = CliRunner().invoke(app, ["demo", "--out", str(tmp_path / "demo"), "--pathways", "300"])
+    assert result.exit_code == 1
+    text = " ".join(result.output.split())
+    assert "error:" in text
+    assert "is not an iaptkit release (no release.json)" in text
+    assert "Traceback" not in result.output
     assert (tmp_path / "demo" / "release" / "keep.txt").is_file()

@@ -17,9 +17,9 @@ import pytest
 pytest.importorskip("pyspark", reason="pyspark is an optional extra (iaptkit[spark])")
 
 from iaptkit.data import Extract, load_extract
-from iaptkit.synth.generate import write_synthetic
 from iaptkit.measures.derive import derive_pathways
 from iaptkit.measures.published import published_measures
+from iaptkit.synth.generate import write_synthetic
 
 pytestmark = pytest.mark.spark
 
@@ -71,11 +71,30 @@ def test_published_measures_identical_on_spark_and_duckdb(engines: tuple[Extract
     assert set(a.breakdown) == set(BY)
 
 
-def test_nhs_flags_identical_on_spark_and_duckdb(engines: tuple[Extract, Extract]) -> None:
+def test_nhs_flags_identical_on_spark_and_duckdb(
+    engines: tuple[Extract, Extract], spark: Any
+) -> None:
     on_duckdb, on_spark = engines
     a = published_measures(on_duckdb, START, AS_AT, ("england", "provider"), use_nhs_flags=True)
     b = published_measures(on_spark, START, AS_AT, ("england", "provider"), use_nhs_flags=True)
     pd.testing.assert_frame_equal(a, b)
+    assert set(a.breakdown) == {"england", "provider"}
+    finished = a.loc[a.measure == "finished_treatment"].set_index("breakdown")
+    # independently, from the NHS-derived IDS101 fields as stored in Spark: the latest submission
+    # per provider and month, each pathway's last state, discharged in the period and completed
+    ids101 = spark.table("iaptkit_measures_test.IDS101Referral").toPandas()
+    ids101["UniqueSubmissionID"] = ids101["UniqueSubmissionID"].astype(int)
+    ids101["Unique_MonthID"] = ids101["Unique_MonthID"].astype(int)
+    latest = ids101.groupby(["OrgID_Provider", "Unique_MonthID"])["UniqueSubmissionID"]
+    rows = ids101.loc[ids101["UniqueSubmissionID"] == latest.transform("max")]
+    state = rows.sort_values(["Unique_MonthID", "UniqueSubmissionID"]).groupby("PathwayID").tail(1)
+    discharged = pd.to_datetime(state["ServDischDate"]).dt.date
+    completed = state["CompletedTreatment_Flag"].astype(str).str.lower().isin({"true", "1", "y"})
+    expected = int((discharged.between(START, AS_AT) & completed).sum())
+    assert expected > 0
+    assert int(finished.loc["england", "value"]) == expected
+    assert int(finished.loc["provider", "value"].sum()) == expected
+    assert len(finished.loc["provider"]) == 3
 
 
 def test_blank_stripping_is_the_same_on_spark_and_never_eats_letters(spark: Any) -> None:

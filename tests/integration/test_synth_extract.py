@@ -16,10 +16,10 @@ from typer.testing import CliRunner
 
 from iaptkit.cli.app import app
 from iaptkit.data import load_extract
-from iaptkit.synth.generate import write_synthetic
-from iaptkit.definitions.model import load_definitions
+from iaptkit.definitions import load_definitions
 from iaptkit.measures.derive import derive_pathways
 from iaptkit.measures.published import published_measures
+from iaptkit.synth.generate import write_synthetic
 
 runner = CliRunner()
 FIELDS = (

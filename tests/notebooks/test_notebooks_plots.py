@@ -7,8 +7,12 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+from matplotlib.colors import to_hex
 
-from iaptkit.charts.plots import bar_chart, funnel_plot, line_chart, protected_rates, published_counts
+from iaptkit.charts import palette, plots
+from iaptkit.charts.plots import bar_chart, funnel_plot, line_chart
+from iaptkit.charts.published import protected_rates, published_counts
+from iaptkit.errors import ConfigError
 from iaptkit.sdc import protect
 
 
@@ -125,3 +129,42 @@ def test_funnel_plot_points_and_limits(outcome_table: FakeTable) -> None:
 def test_bar_chart_rejects_extra_dims(outcome_table: FakeTable) -> None:
     with pytest.raises(ValueError, match="extra dims"):
         bar_chart(outcome_table, "provider")
+
+
+def test_true_counts_are_refused() -> None:
+    counts = pd.DataFrame({"provider": ["A", "B"], "n": [13, 4]})
+    for chart in (plots.bar_chart, plots.line_chart):
+        with pytest.raises(ConfigError, match=r"protected tables only: .*found DataFrame"):
+            chart(counts, "provider")
+
+
+def test_charts_use_the_palette() -> None:
+    table = FakeTable(("provider",), [("A", "15"), ("B", "*"), ("Total", "20")])
+    ax = bar_chart(table, "provider").axes[0]
+    assert {to_hex(p.get_facecolor()) for p in ax.patches} == {palette.PUBLISHED}
+    assert [to_hex(t.get_color()) for t in ax.texts] == [palette.SUPPRESSED]
+    two = FakeTable(
+        ("provider", "sex"),
+        [("A", "F", "15"), ("A", "M", "20"), ("B", "F", "*"), ("B", "M", "10")],
+    )
+    ax = bar_chart(two, "provider", "sex").axes[0]
+    assert [to_hex(p.get_facecolor()) for p in ax.patches] == [
+        *[palette.SERIES[0]] * 2,
+        *[palette.SERIES[1]] * 2,
+    ]
+    assert [p.get_height() for p in ax.patches] == [15.0, 0.0, 20.0, 10.0]
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["F", "M"]
+    star = ax.texts[0]
+    suppressed_bar = ax.patches[1]  # B, F
+    assert star.get_position()[0] == pytest.approx(
+        suppressed_bar.get_x() + suppressed_bar.get_width() / 2
+    )
+
+
+def test_palette_is_one_immutable_source() -> None:
+    assert set(palette.CELL_FILL) == set(palette.CELL_STATES) == set(palette.CELL_TEXT)
+    with pytest.raises(TypeError):
+        palette.CELL_FILL["suppressed"] = "#000000"  # type: ignore[index]
+    css = palette.css_variables()
+    assert "--iaptkit-cell-structural-zero: #e3e3e3;" in css
+    assert "--iaptkit-status-review-accent: #ffb81c;" in css

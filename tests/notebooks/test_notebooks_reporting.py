@@ -9,7 +9,6 @@ import pandas as pd
 import pytest
 
 from iaptkit.data import load_extract
-from iaptkit.synth.generate import write_synthetic
 from iaptkit.errors import ConfigError
 from iaptkit.notebooks.context import (
     default_release_dir,
@@ -18,6 +17,7 @@ from iaptkit.notebooks.context import (
     pathway_indicators,
     setup_notebook,
 )
+from iaptkit.synth.generate import write_synthetic
 
 BASE = {
     "extract": "/x/extract",
@@ -65,7 +65,7 @@ def test_pathway_indicators_cohorts_and_provider_filter(small_extract: Path) -> 
     start, end = date(2023, 4, 1), date(2023, 9, 30)
     everyone = pathway_indicators(ext, start, end)
     assert everyone["PathwayID"].is_unique
-    # cohort flags agree with the dates they are defined by (measures.md section 2)
+    # cohort flags agree with the dates they are defined by (docs/measures.md section 2)
     period = everyone["ReferralRequestReceivedDate"].between(pd.Timestamp(start), pd.Timestamp(end))
     assert (everyone["referrals_received"] == period).all()
     finished = everyone["finished_treatment"]

@@ -16,9 +16,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from iaptkit.synth.generate import write_synthetic
 from iaptkit.notebooks.runner import RunSummary, run_grid
 from iaptkit.release import Release, build, verify
+from iaptkit.synth.generate import write_synthetic
 
 pytestmark = pytest.mark.slow
 

@@ -1,7 +1,7 @@
 """Property: the as-at state and activity unions equal a plain-Python reading of the rules.
 
-The reference below re-states data-model.md "Monthly resubmission" in a few lines of Python over
-lists of dicts, independently of the ibis code, and Hypothesis draws small random extracts with
+The reference below re-states docs/data-model.md "Monthly resubmission" in a few lines of Python
+over lists of dicts, independently of the ibis code, and Hypothesis draws small random extracts with
 refreshes, UsePathway_Flag false rows and discharges before/after the as-at date.
 """
 

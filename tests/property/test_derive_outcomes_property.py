@@ -1,8 +1,8 @@
-"""Property: derived scores and outcome flags agree with a plain-Python reading of measures.md.
+"""Property: derived scores and outcome flags agree with a plain-Python reading of docs/measures.md.
 
 Hypothesis draws batches of finished or open pathways with random PHQ-9, GAD-7 and ADSM scores
 (several per day, paired or not); the whole batch is derived once and every pathway is compared
-with an oracle written directly from measures.md §1 and §4 (thresholds typed in here, not read
+with an oracle written directly from docs/measures.md §1 and §4 (thresholds typed in here, not read
 from the definitions file).
 """
 
@@ -22,7 +22,7 @@ from builders import build, derive
 
 START = date(2024, 4, 1)
 
-# measures.md §4: (case threshold, case strict?, rc threshold, rc strict?)
+# docs/measures.md §4: (case threshold, case strict?, rc threshold, rc strict?)
 THRESHOLDS = {
     "PHQ9": (Decimal(10), False, Decimal(6), False),
     "GAD7": (Decimal(8), False, Decimal(4), False),

@@ -58,7 +58,7 @@ def test_nhs_fields_are_consistent(args: tuple[int, int, int, int]) -> None:
     usable = np.array([m.usable for m in MEASURES])[np.maximum(f.adsm, 0)] & (f.adsm >= 0)
     anx_paired = (usable & (f.adsm_last >= 0)) | (f.gad_last >= 0)
     paired = f.completed & (f.phq_last >= 0) & anx_paired
-    # improvement, deterioration and no change partition the paired pathways (measures.md §1)
+    # improvement, deterioration and no change partition the paired pathways (docs/measures.md §1)
     assert (flags.sum(axis=0) == paired).all()
     # as at an earlier day, nothing is counted that is not counted later
     early = nhs_fields(t, idx, pw, t.R + 30, np.zeros(n, bool))

@@ -24,7 +24,7 @@ import pandas as pd
 
 from iaptkit.data import Extract, load_extract
 from iaptkit.data.schema import month_id
-from iaptkit.definitions.model import Definitions, load_definitions
+from iaptkit.definitions import Definitions, load_definitions
 from iaptkit.measures.derive import derive_pathways
 
 #: The default as-at date E of the spec tests.

@@ -1,4 +1,4 @@
-"""Spec: breakdown attributes of the pathway table (measures.md §3)."""
+"""Spec: breakdown attributes of the pathway table (docs/measures.md §3)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Spec: every (choice) of measures.md is a setting of the definitions file, and changing it
+"""Spec: every (choice) of docs/measures.md is a setting of the definitions file, and changing it
 changes the derivation (a site's own file, loaded with ``load_definitions(path)``).
 """
 
@@ -105,7 +105,7 @@ def test_sessions_needed_to_finish_treatment_is_a_setting(tmp_path: Path) -> Non
         rows = derive(ex, definitions=defs)
         return [bool(rows.loc[p, "CompletedTreatment_Flag"]) for p in ("P1", "P2", "P3")]
 
-    # measures.md §1: at least two sessions by default
+    # docs/measures.md §1: at least two sessions by default
     assert finished() == [False, True, True]
     assert finished(**{"contacts.min_treatment_sessions": 1}) == [True, True, True]
     assert finished(**{"contacts.min_treatment_sessions": 3}) == [False, False, True]

@@ -1,4 +1,4 @@
-"""Spec: treatment sessions, assessments and completion (measures.md §1 Contacts, Fields).
+"""Spec: treatment sessions, assessments and completion (docs/measures.md §1 Contacts, Fields).
 
 Each test is one rule: a tiny extract written as inline tables, and the derived fields expected.
 As-at date E is 2024-06-30 unless a test says otherwise; referrals are received 2024-04-01.

@@ -1,4 +1,4 @@
-"""Spec: anxiety measure choice and outcome flags (measures.md §1, §4).
+"""Spec: anxiety measure choice and outcome flags (docs/measures.md §1, §4).
 
 Every pathway here finished treatment (discharged 2024-06-20 after two sessions) unless a test
 says otherwise; its scores are given per measure as first -> last (first on 2024-04-03, last on
@@ -15,7 +15,7 @@ import pandas as pd
 from builders import build, derive, site_definitions
 
 from iaptkit.definitions.model import Definitions
-from iaptkit.measures.derive import derivation_exclusions
+from iaptkit.measures.exclusions import derivation_exclusions
 
 FLAGS = [
     "NotCaseness_Flag",

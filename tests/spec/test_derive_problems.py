@@ -1,4 +1,4 @@
-"""Spec: problem descriptor and ADSM (measures.md §1 ProblemDescriptor, §4).
+"""Spec: problem descriptor and ADSM (docs/measures.md §1 ProblemDescriptor, §4).
 
 One IDS603 record per pathway: a non-null PresComp first, then primary (P) over secondary (S),
 then the latest PresCompDate, then the lowest code (choice). Codes are compared upper case

@@ -1,4 +1,4 @@
-"""Spec: reconciling the derivation with NHS-derived IDS101 fields (data-model.md)."""
+"""Spec: reconciling the derivation with NHS-derived IDS101 fields (docs/data-model.md)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Spec: scores, one per day, first and last, pairing (measures.md §1 Scores).
+"""Spec: scores, one per day, first and last, pairing (docs/measures.md §1 Scores).
 
 Scores in IDS606 are dated by AssToolCompDate; in IDS607 by the parent contact's CareContDate
 (through IDS202). Tool names (PHQ9, GAD7, AgoraAlone...) stand for their SNOMED codes.
@@ -11,7 +11,7 @@ from datetime import date
 
 from builders import build, dec, derive
 
-from iaptkit.measures.derive import derivation_exclusions
+from iaptkit.measures.exclusions import derivation_exclusions
 
 
 def test_first_and_last_scores_by_date_and_pairing() -> None:

@@ -1,4 +1,4 @@
-"""Spec: which rows count (data-model.md rules 1-4) as seen through the pathway table.
+"""Spec: which rows count (docs/data-model.md rules 1-4) as seen through the pathway table.
 
 Submissions are written out explicitly here: Sub (UniqueSubmissionID), Month
 (Unique_MonthID). May 2024 is month 1490 and June 2024 month 1491.

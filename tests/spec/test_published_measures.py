@@ -1,4 +1,4 @@
-"""Spec: the published measures of measures.md §2, one rule at a time.
+"""Spec: the published measures of docs/measures.md §2, one rule at a time.
 
 Each test writes a few pathways (already derived as at the period end) as a small table, and
 states the published figures an analyst expects for the period January 2024. Blank cells are
@@ -55,7 +55,7 @@ DEFAULTS = {
 
 
 def pathways(text: str) -> pd.DataFrame:
-    """Parse a ``|`` table of pathways into the pathway table (INTERFACES.md columns)."""
+    """Parse a ``|`` table of pathways into the pathway table (docs/module-contracts.md columns)."""
     lines = [ln.strip() for ln in text.strip().splitlines() if ln.strip()]
     header = [h.strip() for h in lines[0].split("|")]
     rows = []

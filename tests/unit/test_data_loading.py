@@ -1,4 +1,4 @@
-"""Loading: formats, names, types, errors (iaptkit.data.loading)."""
+"""Loading: formats, names, types, errors (iaptkit.data.loading, sources, extract)."""
 
 from __future__ import annotations
 

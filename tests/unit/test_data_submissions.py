@@ -1,4 +1,5 @@
-"""Monthly resubmission rules (data-model.md "Monthly resubmission"), on tiny inline extracts."""
+"""Monthly resubmission rules (docs/data-model.md "Monthly resubmission"), on tiny inline
+extracts."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import pytest
 from data_builder import AS_AT_AUGUST, AS_AT_JULY, AS_AT_MID_AUGUST, AUG, JUL, frames
 
 from iaptkit.data import load_extract
-from iaptkit.data.loading import Extract
+from iaptkit.data.extract import Extract
 from iaptkit.errors import ExtractError
 
 

@@ -10,8 +10,10 @@ import pandas as pd
 import pytest
 from data_builder import frames
 
+from iaptkit.cli.data import validate_command
 from iaptkit.data import load_extract
-from iaptkit.data.validation import Problem, ValidationReport, validate, validate_command
+from iaptkit.data.validation import validate
+from iaptkit.data.validation_report import Problem, ValidationReport
 
 Tables = dict[str, pd.DataFrame]
 

@@ -1,4 +1,4 @@
-"""Unit tests of the measure definitions file and its loader (measures.md §1, §3, §4)."""
+"""Unit tests of the measure definitions file and its loader (docs/measures.md §1, §3, §4)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from iaptkit.definitions import load_definitions
 from iaptkit.errors import DefinitionsError
-from iaptkit.definitions.model import load_definitions
 
 PACKAGED = Path(__file__).parents[2] / "src/iaptkit/definitions/iapt-v2.yaml"
 
@@ -25,7 +25,7 @@ def _write(tmp_path: Path, mutate: object) -> Path:
 def test_packaged_thresholds_match_measures_md_table() -> None:
     d = load_definitions()
     expected = {
-        # key: (tool code, min, max, case, case op, rc, rc op) — measures.md §4
+        # key: (tool code, min, max, case, case op, rc, rc op) — docs/measures.md §4
         "PHQ9": ("720433000", "0", "27", "10", ">=", "6", ">="),
         "GAD7": ("445455005", "0", "21", "8", ">=", "4", ">="),
         "AgoraAlone": ("473355002", "1.00", "5.00", "2.3", ">", "0.73", ">="),

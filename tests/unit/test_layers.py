@@ -7,7 +7,8 @@ The order (lowest first) is the house layering::
 
 Every ``import`` of an iaptkit module counts, wherever it stands (module level, inside a function,
 under ``TYPE_CHECKING``), so a circle cannot hide behind a deferred import. The package facades
-(``iaptkit/__init__.py`` and ``__main__.py``) may name any layer: they are the public API, not a layer.
+(``iaptkit/__init__.py`` and ``__main__.py``) may name any layer: they are the public API,
+not a layer.
 """
 
 from __future__ import annotations
@@ -156,14 +157,17 @@ def test_no_private_name_across_modules() -> None:
     private += [
         f"{e.where}: {e.source} imports the private module {e.target}"
         for e in EDGES
-        if any(part.startswith("_") and part not in {"__init__", "_version"} for part in e.target.split("."))
+        if any(
+            part.startswith("_") and part not in {"__init__", "_version"}
+            for part in e.target.split(".")
+        )
     ]
     assert not private, "private names used across modules:\n" + "\n".join(private)
 
 
 def test_no_importlib_for_own_modules() -> None:
     found = []
-    for name, path in KNOWN.items():
+    for _name, path in KNOWN.items():
         tree = ast.parse(path.read_text(encoding="utf-8"))
         lazy_init = path.name == "__init__.py"
         for node in ast.walk(tree):
@@ -181,9 +185,12 @@ def test_only_the_cli_prints() -> None:
             continue
         tree = ast.parse(path.read_text(encoding="utf-8"))
         for node in ast.walk(tree):
-            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
-                if node.func.id == "print":
-                    found.append(f"{path}:{node.lineno}: print(...)")
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Name)
+                and node.func.id == "print"
+            ):
+                found.append(f"{path}:{node.lineno}: print(...)")
             if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("rich"):
                 found.append(f"{path}:{node.lineno}: imports {node.module}")
             if isinstance(node, ast.Import) and any(a.name.startswith("rich") for a in node.names):

@@ -80,7 +80,7 @@ def random_pathways(n: int, seed: int = 7) -> pd.DataFrame:
 
 
 def expected_counts(p: pd.DataFrame, key: pd.Series) -> pd.DataFrame:
-    """Plain pandas, straight from measures.md §2."""
+    """Plain pandas, straight from docs/measures.md §2."""
 
     def within(col: str) -> pd.Series:
         d = pd.to_datetime(p[col])

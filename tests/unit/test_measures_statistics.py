@@ -1,14 +1,15 @@
 """Rates, Wilson intervals and funnel-plot limits (iaptkit.measures.statistics).
 
-Expected values are computed independently: by statsmodels' Wilson interval, by a brute-force
-binomial search written here, and from the published national figures.
+Expected values are computed independently: by statsmodels' Wilson interval, by the formula
+written out here, by a brute-force binomial search written here, and from the published national
+figures (NHS Talking Therapies / IAPT annual reports, England, copied below).
 """
 
 from __future__ import annotations
 
 import csv
+import io
 import math
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -19,7 +20,20 @@ from statsmodels.stats.proportion import proportion_confint
 from iaptkit.errors import ConfigError
 from iaptkit.measures.statistics import flag_outliers, funnel_limits, rate, wilson_interval
 
-FIGURES = Path("/work/shared/domain/national-annual-figures.csv")
+#: England, NHS Talking Therapies / IAPT annual reports (published annual main CSVs, NHS Digital /
+#: NHS England): the counts and the published rates (per cent, one decimal). The recovery rate is
+#: recovered / (finished_treatment - not_at_caseness).
+NATIONAL_ANNUAL_FIGURES = """\
+year,finished_treatment,not_at_caseness,recovery_rate,reliable_improvement_rate,reliable_recovery_rate,reliable_deterioration_rate,waited_6_weeks_rate,waited_18_weeks_rate,recovered,reliably_recovered,reliably_improved,reliably_deteriorated,waited_6_weeks,waited_18_weeks
+2017-18,554709,36767,50.8,66.4,48.3,5.9,89.1,98.8,263295,250395,368518,32931,494021,548300
+2018-19,582556,35706,52.1,67.4,49.5,5.8,89.4,99.0,284810,270763,392662,33660,520794,576792
+2019-20,606192,36054,51.1,67.0,48.5,5.8,87.4,98.4,291371,276261,406118,35316,529984,596324
+2020-21,634649,37267,51.4,68.3,48.7,5.4,90.0,98.0,306990,291091,433327,34535,571035,622012
+2021-22,664087,38168,50.2,66.9,47.3,5.8,91.1,98.6,313919,296070,444555,38267,605241,655033
+2022-23,672193,37805,49.9,66.5,46.8,5.9,89.3,98.3,316251,297186,446968,39919,600286,661005
+2023-24,671648,37164,50.1,66.8,47.1,5.9,90.5,98.4,318013,298780,448634,39870,607635,661078
+2024-25,670419,35234,50.5,67.5,47.5,5.8,91.6,98.7,321061,301815,452284,39157,614104,661723
+"""
 
 
 def _round_half_up(x: float, digits: int = 1) -> float:
@@ -31,7 +45,7 @@ def _round_half_up(x: float, digits: int = 1) -> float:
 
 
 def test_june_2020_recovery_rate_is_51_8() -> None:
-    # measures.md §2: 57,060 finished, 3,200 not at caseness, 27,884 recovered.
+    # docs/measures.md §2: 57,060 finished, 3,200 not at caseness, 27,884 recovered.
     value = float(rate(27_884, 57_060 - 3_200))
     assert _round_half_up(value) == 51.8
     assert value == pytest.approx(27_884 / 53_860 * 100)
@@ -43,13 +57,16 @@ def test_june_2020_reliable_improvement_rate_is_69_1() -> None:
 
 
 def _annual_rows() -> list[dict[str, str]]:
-    with FIGURES.open() as fh:
-        lines = [line for line in fh if not line.startswith("#")]
-    return list(csv.DictReader(lines))
+    return list(csv.DictReader(io.StringIO(NATIONAL_ANNUAL_FIGURES)))
 
 
-@pytest.mark.skipif(not FIGURES.exists(), reason="shared domain figures are not available")
-@pytest.mark.parametrize("row", _annual_rows() if FIGURES.exists() else [], ids=lambda r: r["year"])
+def test_the_national_figures_are_eight_years() -> None:
+    assert [r["year"] for r in _annual_rows()] == [
+        f"{y}-{(y + 1) % 100:02d}" for y in range(2017, 2025)
+    ]
+
+
+@pytest.mark.parametrize("row", _annual_rows(), ids=lambda r: r["year"])
 def test_national_annual_recovery_rate_recomputed_from_counts(row: dict[str, str]) -> None:
     at_caseness = int(row["finished_treatment"]) - int(row["not_at_caseness"])
     recovery = float(rate(int(row["recovered"]), at_caseness))
@@ -58,8 +75,7 @@ def test_national_annual_recovery_rate_recomputed_from_counts(row: dict[str, str
     assert abs(reliable_recovery - float(row["reliable_recovery_rate"])) <= 0.051
 
 
-@pytest.mark.skipif(not FIGURES.exists(), reason="shared domain figures are not available")
-@pytest.mark.parametrize("row", _annual_rows() if FIGURES.exists() else [], ids=lambda r: r["year"])
+@pytest.mark.parametrize("row", _annual_rows(), ids=lambda r: r["year"])
 def test_national_annual_finished_rates_recomputed_from_counts(row: dict[str, str]) -> None:
     finished = int(row["finished_treatment"])
     for count, published in (
@@ -105,6 +121,21 @@ def test_wilson_formula_by_hand_for_3_of_12_at_99_percent() -> None:
     lo, hi = wilson_interval(3, 12, level=0.99)
     assert float(lo) == pytest.approx((centre - half) * 100)
     assert float(hi) == pytest.approx((centre + half) * 100)
+
+
+@pytest.mark.parametrize("level", [0.95, 0.99, 0.998])
+def test_wilson_edges_match_statsmodels_and_are_exact(level: float) -> None:
+    # x = 0 and x = n, small and large n, vectorised in one call
+    x = np.array([0, 0, 0, 1, 7, 1_000, 53_860])
+    n = np.array([1, 7, 1_000, 1, 7, 1_000, 53_860])
+    lo, hi = wilson_interval(x, n, level=level, per=1.0)
+    exp_lo, exp_hi = proportion_confint(x, n, alpha=1 - level, method="wilson")
+    np.testing.assert_allclose(lo, exp_lo, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(hi, exp_hi, rtol=0, atol=1e-12)
+    assert lo[:3].tolist() == [0.0, 0.0, 0.0]  # no successes: the lower bound is 0
+    assert hi[3:].tolist() == [1.0, 1.0, 1.0, 1.0]  # all successes: the upper bound is 1
+    assert np.all(hi[:3] > 0)
+    assert np.all(lo[3:] < 1)
 
 
 def test_wilson_zero_denominator_is_missing_and_vectorised() -> None:

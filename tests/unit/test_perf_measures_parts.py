@@ -21,13 +21,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from iaptkit.data import Extract, load_extract
-from iaptkit.synth.generate import write_synthetic
 from iaptkit.data.text import strip_blanks, trim_text
+from iaptkit.definitions import load_definitions
 from iaptkit.errors import ConfigError
-from iaptkit.definitions.model import load_definitions
 from iaptkit.measures.derive import derive_pathways, pathway_table
 from iaptkit.measures.partitions import PathwayPart, auto_parts, memory_limit_bytes
 from iaptkit.measures.published import measures_from_pathways, published_measures
+from iaptkit.synth.generate import write_synthetic
 
 AS_AT = date(2024, 3, 31)
 START = date(2023, 10, 1)

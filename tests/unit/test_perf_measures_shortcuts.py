@@ -20,9 +20,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from iaptkit.data import Extract
-from iaptkit.data.loading import typed_column
+from iaptkit.data.parsing import typed_column
 from iaptkit.data.schema import FieldSpec
-from iaptkit.definitions.model import load_definitions
+from iaptkit.definitions import load_definitions
 from iaptkit.measures.derive import pathway_table
 from iaptkit.measures.published import measures_from_pathways, published_measures
 
@@ -47,7 +47,7 @@ SCORES = (
 
 
 def expected_text(value: str | None) -> str | None:
-    """data-model.md: a text value that is blank (spaces, tabs, CR, LF only) is missing."""
+    """docs/data-model.md: a text value that is blank (spaces, tabs, CR, LF only) is missing."""
     if value is None or value.strip(" \t\r\n") == "":
         return None
     return value

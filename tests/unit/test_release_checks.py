@@ -8,14 +8,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from iaptkit.release.checks import (
-    PolicyFacts,
-    check_file,
-    check_frame,
-    is_nhs_number,
-    policy_facts,
-)
-from iaptkit.sdc.policies import load_policy
+from iaptkit.release.checks import check_file
+from iaptkit.release.checks_tables import check_frame
+from iaptkit.release.findings import PolicyFacts, policy_facts
+from iaptkit.release.identifiers import is_nhs_number
+from iaptkit.sdc import load_policy
 
 
 def _rules(frame: pd.DataFrame, policy: str = "nhs-sde") -> list[tuple[str, str]]:

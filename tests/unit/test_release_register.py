@@ -15,7 +15,7 @@ from release_tables import hidden_values, recovery_table, small_table, with_fail
 from iaptkit.errors import ReleaseError
 from iaptkit.release import Release
 from iaptkit.release.checks import check_file
-from iaptkit.release.register import combine_status
+from iaptkit.release.outputs import combine_status
 from iaptkit.sdc import protect
 
 

@@ -1,4 +1,4 @@
-"""Unit tests of the notebook runner (iaptkit.notebooks.runner) with a small fixture notebook.
+"""Unit tests of the notebook runner (iaptkit.notebooks: parameters, runner, databricks; cli.run).
 
 The fixture (tests/notebooks/fixtures/runner_fixture.ipynb) divides 10 by ``divisor`` and raises
 on purpose when ``fail`` is true, so isolation of failures and the error message can be shown.
@@ -17,15 +17,15 @@ from typer.testing import CliRunner
 
 from iaptkit.cli.app import app
 from iaptkit.errors import ConfigError, NotebookError
-from iaptkit.notebooks.runner import (
-    databricks_widgets,
+from iaptkit.notebooks.databricks import databricks_widgets
+from iaptkit.notebooks.parameters import (
     notebook_parameters,
     output_name,
     parse_param_args,
-    run_grid,
-    run_notebook,
+    read_grid,
     validate_parameters,
 )
+from iaptkit.notebooks.runner import run_grid, run_notebook
 
 FIXTURE = Path(__file__).parents[1] / "notebooks" / "fixtures" / "runner_fixture.ipynb"
 
@@ -120,7 +120,39 @@ def test_output_names_differ_per_parameter_set() -> None:
     assert named == "runner_fixture__label-extract.ipynb"
 
 
+def test_shipped_grids_read_and_fit_the_outcomes_notebook() -> None:
+    grids = Path(__file__).parents[2] / "notebooks" / "grids"
+    notebook = grids.parent / "02_outcomes_report.ipynb"
+    quarters = read_grid(grids / "outcomes_by_quarter.yaml")
+    assert quarters[0] == {"start": "2023-04-01", "end": "2023-06-30"}
+    assert [q["end"] for q in quarters] == ["2023-06-30", "2023-09-30", "2023-12-31", "2024-03-31"]
+    providers = read_grid(grids / "outcomes_by_provider.yaml")
+    assert providers == [{"provider": p} for p in ("", "RAA", "RAB", "RAC")]
+    for params in quarters + providers:
+        assert validate_parameters(notebook, params, from_text=True) == params
+
+
+def test_grid_must_hold_mappings(tmp_path: Path) -> None:
+    grid = tmp_path / "grid.yaml"
+    grid.write_text("- 1\n- 2\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="expected a list of parameter sets"):
+        read_grid(grid)
+    with pytest.raises(ConfigError, match="found nothing there"):
+        read_grid(tmp_path / "missing.yaml")
+
+
 # --------------------------------------------------------------------------- running
+
+
+def test_progress_is_reported_through_the_callback(fixture_nb: Path, tmp_path: Path) -> None:
+    calls: list[tuple[str, int, int]] = []
+    grid = [{"label": "a"}, {"label": "b"}]
+    run_grid(fixture_nb, grid, tmp_path / "out", progress=lambda *a: calls.append(a))
+    assert calls == [
+        ("runner_fixture.ipynb", 0, 2),
+        ("runner_fixture__label-a.ipynb", 1, 2),
+        ("runner_fixture__label-b.ipynb", 2, 2),
+    ]
 
 
 def test_run_notebook_executes_with_parameters(fixture_nb: Path, tmp_path: Path) -> None:

@@ -17,7 +17,8 @@ from sdc_solver_tables import (
     linprog_intervals,
 )
 
-from iaptkit.sdc.audit import attack, audit
+from iaptkit.sdc.attack import attack
+from iaptkit.sdc.audit import audit
 from iaptkit.sdc.solver.cells import CellSpace
 
 # rows A, B, C; columns 1..3 (the differencing example of the brief)

@@ -9,15 +9,11 @@ import numpy.typing as npt
 import pytest
 from scipy import sparse
 
-from iaptkit.sdc.audit import (
-    METHOD_EXACT,
-    METHOD_SUFFICIENT,
-    attack,
-    audit,
-    required_width,
-)
+from iaptkit.sdc.attack import attack
+from iaptkit.sdc.audit import METHOD_EXACT, METHOD_SUFFICIENT, audit
 from iaptkit.sdc.solver.cells import CellSpace
 from iaptkit.sdc.solver.cycles import inner_bounds
+from iaptkit.sdc.solver.intervals import required_width
 
 
 def _grid_relations(shape: tuple[int, ...]) -> sparse.csr_matrix:

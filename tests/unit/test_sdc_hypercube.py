@@ -14,11 +14,13 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from sdc_solver_tables import grid_space
 
-from iaptkit.sdc.audit import attack, audit, required_width
-from iaptkit.sdc.solver.cells import AxisMoves, CellGrid, CellSpace
-from iaptkit.sdc.solver.hypercube import axis_moves, hypercube_bounds, margins_grid
+from iaptkit.sdc.attack import attack
+from iaptkit.sdc.audit import audit
 from iaptkit.sdc.protect import protect
 from iaptkit.sdc.secondary import secondary_suppression
+from iaptkit.sdc.solver.cells import AxisMoves, CellGrid, CellSpace
+from iaptkit.sdc.solver.hypercube import axis_moves, hypercube_bounds, margins_grid
+from iaptkit.sdc.solver.intervals import required_width
 from iaptkit.sdc.tables import build_cells, dim_structure
 
 

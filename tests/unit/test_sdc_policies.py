@@ -1,4 +1,4 @@
-"""Policies: the packaged YAML files match disclosure-control.md; bad files fail clearly."""
+"""Policies: the packaged YAML files match docs/disclosure-control.md; bad files fail clearly."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import yaml
 from iaptkit.errors import PolicyError
 from iaptkit.sdc import Policy, available_policies, load_policy
 
-# Expected values typed in from shared/domain/disclosure-control.md ("Policies to ship").
+# Expected values typed in from docs/disclosure-control.md ("Policies to ship").
 EXPECTED = {
     # id: (threshold, zeros_suppressed, base, applies_to, margins, rates_from)
     "nhs-sde": (10, True, 5, "all", "rounded", "unrounded"),

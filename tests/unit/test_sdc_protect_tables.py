@@ -9,8 +9,9 @@ import pandas as pd
 import pytest
 
 from iaptkit.errors import ConfigError
+from iaptkit.sdc.counts import inner_counts
 from iaptkit.sdc.linking import merge_cells
-from iaptkit.sdc.tables import TOTAL, build_cells, dim_structure, inner_counts
+from iaptkit.sdc.tables import TOTAL, build_cells, dim_structure
 
 
 def _table(sizes: tuple[int, ...], seed: int = 0) -> tuple[pd.DataFrame, list[str]]:

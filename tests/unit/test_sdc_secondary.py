@@ -14,8 +14,8 @@ from sdc_solver_tables import brute_force_grid_intervals, grid_space, linprog_in
 
 from iaptkit.errors import AuditFailedError
 from iaptkit.sdc.audit import audit
-from iaptkit.sdc.solver.cells import CellSpace
 from iaptkit.sdc.secondary import secondary_suppression
+from iaptkit.sdc.solver.cells import CellSpace
 
 # rows A, B, C; columns 1..3 (the differencing example of the brief)
 DIFF = np.array([[25, 3, 40], [12, 30, 18], [50, 15, 0]])

@@ -2,7 +2,7 @@
 
 The headline rates are recomputed here with pandas from the written files only (the NHS-derived
 IDS101 fields of the counted submissions, demographics from IDS001, complaints from IDS603) and
-compared with bands around the England figures in shared/domain/national-annual-figures.csv
+compared with bands around the England figures in docs/measures.md ("Published England figures")
 (2023-24: recovery 50.1 %, reliable improvement 66.8 %, reliable recovery 47.1 %,
 deterioration 5.9 %, not at caseness 5.5 % of finished, 6 weeks 90.5 %, 18 weeks 98.4 %).
 """

@@ -1,4 +1,4 @@
-"""The generator's own NHS-derived fields follow measures.md §1 on hand-made pathways.
+"""The generator's own NHS-derived fields follow docs/measures.md §1 on hand-made pathways.
 
 Each case is one pathway written as a tiny event list (days after referral), so that the rule
 being checked is readable: contact rules, same-day maximum, pairing, decimal thresholds, the
@@ -19,8 +19,8 @@ from iaptkit.synth.codes import (
     DESCRIPTORS,
     MEASURE_INDEX,
 )
-from iaptkit.synth.model import Truth
 from iaptkit.synth.nhs import NhsFields, build_index, nhs_fields
+from iaptkit.synth.truth import Truth
 
 R0 = 19448  # 2023-04-01
 APP = {"01": 0, "02": 1, "03": 2, "05": 3, "06": 4}

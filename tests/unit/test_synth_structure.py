@@ -12,8 +12,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from iaptkit.data.schema import CODE_LISTS, NHS_DERIVED_FIELDS, TABLES, month_id
-from iaptkit.synth.generate import write_synthetic
 from iaptkit.errors import ConfigError
+from iaptkit.synth.generate import write_synthetic
 
 _ARROW = {
     "int": pa.int64(),

@@ -1,11 +1,14 @@
-"""Charts drawn from protected tables only, and rates derived from published counts.
+"""Charts drawn from protected tables only: bar, line (trend) and funnel plots.
 
 Every function here reads a :class:`~iaptkit.sdc.ProtectedTable` through its export view
 (``published_long()``: numbers as published, ``"*"`` where suppressed), never the true counts, so
 a chart shows exactly what its registered table shows: suppressed bars are left out and marked
-``*``. Figures are :class:`matplotlib.figure.Figure` objects (no pyplot global state); Jupyter
-displays them, and :meth:`~matplotlib.figure.Figure.savefig` writes the PNG that is registered
-beside its table (``Release.add_figure``).
+``*`` (:mod:`iaptkit.charts.published`). Anything else is refused. The statistical charts are drawn
+with seaborn (bar charts, funnel plots) in the colours of :mod:`iaptkit.charts.palette`, under a
+seaborn style applied only while the figure is made (no global style change). Figures are
+:class:`matplotlib.figure.Figure` objects (no pyplot global state); Jupyter displays them, and
+:meth:`~matplotlib.figure.Figure.savefig` writes the PNG that is registered beside its table
+(``Release.add_figure``).
 """
 
 from __future__ import annotations
@@ -15,157 +18,27 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import seaborn as sns
 from matplotlib.figure import Figure
 
-__all__ = [
-    "bar_chart",
-    "funnel_plot",
-    "line_chart",
-    "protected_rates",
-    "published_counts",
-]
+from iaptkit.charts import palette
+from iaptkit.charts.published import published_counts
 
-SUPPRESSED = "*"
-
-
-def published_counts(pt: Any, *, totals: bool = True) -> pd.DataFrame:
-    """The published values of a protected table as numbers (NaN where suppressed).
-
-    Parameters
-    ----------
-    pt
-        A :class:`~iaptkit.sdc.ProtectedTable` (anything with ``dims`` and ``published_long()``).
-    totals
-        Keep margin cells (any dim equal to ``"Total"``).
-
-    Returns
-    -------
-    pandas.DataFrame
-        The dims, ``display`` (as published: a number or ``"*"``) and ``count`` (float, NaN when
-        suppressed).
-
-    Notes
-    -----
-    disclosure-control.md, "Derived statistics": anything derived for display uses the
-    published values only.
-
-    Examples
-    --------
-    >>> class T:
-    ...     dims = ("provider",)
-    ...     def published_long(self):
-    ...         return pd.DataFrame({"provider": ["A", "B", "Total"], "value": ["15", "*", "20"]})
-    >>> published_counts(T())["count"].tolist()
-    [15.0, nan, 20.0]
-    """
-    long = pt.published_long()
-    dims = list(pt.dims)
-    out = long[dims].copy()
-    out["display"] = long["value"].astype(str)
-    out["count"] = pd.to_numeric(out["display"].where(out["display"] != SUPPRESSED), "coerce")
-    out["count"] = out["count"].astype("float64")
-    if not totals and dims:
-        is_total = (out[dims].astype(str) == "Total").any(axis=1)
-        out = out.loc[~is_total]
-    result: pd.DataFrame = out.reset_index(drop=True)
-    return result
-
-
-def protected_rates(
-    pt: Any,
-    *,
-    group: str,
-    category: str,
-    numerator: str | Sequence[str],
-    denominator: str | Sequence[str] = "Total",
-    per: float = 100.0,
-    decimals: int = 1,
-) -> pd.DataFrame:
-    """Rates per group from a protected two-way table (group x category), published values only.
-
-    Parameters
-    ----------
-    pt
-        Protected table with dims including ``group`` and ``category`` (margins present when the
-        denominator is ``"Total"``).
-    group, category
-        The grouping dim (e.g. ``provider``) and the category dim (e.g. ``outcome``).
-    numerator, denominator
-        Category value(s) summed for the numerator / denominator.
-    per
-        100 for per cent.
-    decimals
-        Decimals of the displayed rate.
-
-    Returns
-    -------
-    pandas.DataFrame
-        ``group``, ``numerator``, ``denominator`` (published counts), ``rate``, ``ci_lower``,
-        ``ci_upper`` (95 % Wilson, from the published counts) and ``display`` (the rate as text,
-        ``"*"`` when any count it needs is suppressed or the denominator is zero).
-
-    Notes
-    -----
-    disclosure-control.md, "Derived statistics": a rate is suppressed when its numerator or
-    denominator is suppressed. Wilson interval: :func:`iaptkit.measures.statistics.wilson_interval`
-    (measures.md §2 rates are per cent).
-
-    Examples
-    --------
-    >>> class T:
-    ...     dims = ("provider", "outcome")
-    ...     def published_long(self):
-    ...         return pd.DataFrame({
-    ...             "provider": ["A", "A", "A", "B", "B", "B"],
-    ...             "outcome": ["recovered", "not recovered", "Total"] * 2,
-    ...             "value": ["50", "50", "100", "*", "*", "25"]})
-    >>> r = protected_rates(T(), group="provider", category="outcome", numerator="recovered")
-    >>> r[["provider", "display"]].values.tolist()
-    [['A', '50.0'], ['B', '*']]
-    """
-    from iaptkit.measures.statistics import wilson_interval
-
-    nums = [numerator] if isinstance(numerator, str) else list(numerator)
-    dens = [denominator] if isinstance(denominator, str) else list(denominator)
-    counts = published_counts(pt)
-    others = [d for d in pt.dims if d not in (group, category)]
-    if others:  # take the margin of any other dim
-        counts = counts.loc[(counts[others].astype(str) == "Total").all(axis=1)]
-    wide = counts.pivot_table(
-        index=group, columns=category, values="count", aggfunc="first", dropna=False, sort=False
-    )
-
-    def total(cols: list[str]) -> pd.Series:
-        present = [c for c in cols if c in wide.columns]
-        if len(present) != len(cols):
-            return pd.Series(np.nan, index=wide.index)
-        return wide[present].sum(axis=1, min_count=len(present))
-
-    num = total(nums)
-    den = total(dens)
-    ok = num.notna() & den.notna() & (den > 0)
-    lower, upper = wilson_interval(
-        num.where(ok, 0).to_numpy(), den.where(ok, 1).to_numpy(), per=per
-    )
-    out = pd.DataFrame(
-        {
-            group: wide.index.astype(str),
-            "numerator": num.to_numpy(),
-            "denominator": den.to_numpy(),
-            "rate": np.where(ok, per * num / den.where(ok, 1), np.nan),
-            "ci_lower": np.where(ok, lower, np.nan),
-            "ci_upper": np.where(ok, upper, np.nan),
-        }
-    )
-    out["display"] = [
-        f"{r:.{decimals}f}" if ok_ else SUPPRESSED for r, ok_ in zip(out["rate"], ok, strict=True)
-    ]
-    return out.reset_index(drop=True)
+__all__ = ["bar_chart", "funnel_plot", "line_chart"]
 
 
 def _new_figure(width: float = 8.0, height: float = 4.5) -> tuple[Figure, Any]:
-    fig = Figure(figsize=(width, height), layout="constrained")
-    return fig, fig.add_subplot()
+    """A figure and its axes in the house style (seaborn's ``whitegrid``, set for this figure)."""
+    with sns.axes_style("whitegrid"), sns.plotting_context("notebook", font_scale=0.9):
+        fig = Figure(figsize=(width, height), layout="constrained")
+        ax = fig.add_subplot()
+    return fig, ax
+
+
+def _rotate_labels(ax: Any, many: bool) -> None:
+    for label in ax.get_xticklabels():
+        label.set_rotation(30 if many else 0)
+        label.set_horizontalalignment("right" if many else "center")
 
 
 def bar_chart(
@@ -177,14 +50,32 @@ def bar_chart(
     ylabel: str = "count",
     order: Sequence[str] | None = None,
 ) -> Figure:
-    """Bars of the published counts of a protected table (margins left out).
+    """Bars of the published counts of a protected table (margins left out), drawn by seaborn.
 
     Suppressed cells are drawn as empty slots labelled ``*``.
 
+    Parameters
+    ----------
+    pt
+        A protected table whose dims are ``x`` (and ``hue``) only.
+    x
+        The dim along the horizontal axis.
+    hue
+        A second dim: one bar per value, side by side, in the colours of
+        :func:`iaptkit.charts.palette.series_colours`.
+    title, ylabel
+        Labels.
+    order
+        The ``x`` values in order (default: as published).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
     Notes
     -----
-    disclosure-control.md: a chart is released only with its underlying protected table, and each
-    bar obeys the count rules (it is a published cell).
+    docs/disclosure-control.md: a chart is released only with its underlying protected table, and
+    each bar obeys the count rules (it is a published cell).
 
     Examples
     --------
@@ -202,25 +93,45 @@ def bar_chart(
         raise ValueError(f"bar_chart: table has extra dims {others}; expected only {x!r}, {hue!r}")
     xs = list(order) if order is not None else list(dict.fromkeys(data[x].astype(str)))
     hues = list(dict.fromkeys(data[hue].astype(str))) if hue else [""]
-    fig, ax = _new_figure()
-    width = 0.8 / len(hues)
-    for j, h in enumerate(hues):
-        sub = data if not hue else data.loc[data[hue].astype(str) == h]
-        by_x = dict(zip(sub[x].astype(str), sub["count"], strict=True))
-        pos = np.arange(len(xs)) + (j - (len(hues) - 1) / 2) * width
-        heights = [by_x.get(v, np.nan) for v in xs]
-        ax.bar(pos, np.nan_to_num(heights), width=width, label=h or None)
-        for p, v, name in zip(pos, heights, xs, strict=True):
-            if np.isnan(v) and name in by_x:
-                ax.text(p, 0, SUPPRESSED, ha="center", va="bottom", fontsize=12, color="crimson")
-    rotate = len(xs) > 4
-    ax.set_xticks(
-        np.arange(len(xs)), xs, rotation=30 if rotate else 0, ha="right" if rotate else "center"
+    # One row per bar slot: missing cells are empty slots, suppressed ones are marked below.
+    published: dict[tuple[str, str], float] = {
+        (str(row[x]), str(row[hue]) if hue else ""): float(row["count"])
+        for _, row in data.iterrows()
+    }
+    slots = pd.DataFrame(
+        [(v, h, published.get((v, h), np.nan)) for h in hues for v in xs],
+        columns=["x", "hue", "count"],
     )
+    slots["height"] = slots["count"].fillna(0.0)
+    fig, ax = _new_figure()
+    sns.barplot(
+        slots,
+        x="x",
+        y="height",
+        hue="hue",
+        order=xs,
+        hue_order=hues,
+        palette=list(palette.series_colours(len(hues))) if hue else [palette.PUBLISHED],
+        saturation=1.0,  # the palette's colours exactly (seaborn desaturates by default)
+        errorbar=None,
+        legend=False,
+        dodge=bool(hue),
+        ax=ax,
+    )
+    for container, h in zip(ax.containers, hues, strict=True):
+        container.set_label(h or "_nolegend_")
+        for bar, v in zip(container.patches, xs, strict=True):
+            if (v, h) in published and np.isnan(published[(v, h)]):
+                centre = bar.get_x() + bar.get_width() / 2
+                ax.text(
+                    centre, 0, "*", ha="center", va="bottom", fontsize=12, color=palette.SUPPRESSED
+                )
+    _rotate_labels(ax, len(xs) > 4)
+    ax.set_xlabel(x)
     ax.set_ylabel(ylabel)
     ax.set_title(title)
     if hue:
-        ax.legend(title=hue, fontsize="small")
+        ax.legend(handles=list(ax.containers), labels=hues, title=hue, fontsize="small")
     return fig
 
 
@@ -229,9 +140,27 @@ def line_chart(
 ) -> Figure:
     """Lines of published counts over ``x`` (e.g. month), one per ``hue``; gaps where suppressed.
 
+    Parameters
+    ----------
+    pt
+        A protected table with dims ``x`` (and ``hue``).
+    x
+        The dim along the horizontal axis (sorted as text: ``YYYY-MM`` months sort in time).
+    hue
+        A second dim: one line per value.
+    title, ylabel
+        Labels.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
     Notes
     -----
-    disclosure-control.md: charts from protected tables only.
+    docs/disclosure-control.md: charts from protected tables only. The lines are drawn with
+    matplotlib on a seaborn-styled axes, not with ``seaborn.lineplot``: seaborn drops missing
+    values and would join a line across a suppressed month, suggesting a value where the table
+    publishes ``*``; here the line breaks there.
 
     Examples
     --------
@@ -245,12 +174,20 @@ def line_chart(
     data = published_counts(pt, totals=False)
     fig, ax = _new_figure()
     xs = sorted(dict.fromkeys(data[x].astype(str)))
-    for h, sub in data.groupby(hue, sort=True) if hue else [("", data)]:
+    groups = list(data.groupby(hue, sort=True)) if hue else [("", data)]
+    for (h, sub), colour in zip(groups, palette.series_colours(len(groups)), strict=True):
         by_x = dict(zip(sub[x].astype(str), sub["count"], strict=True))
-        ax.plot(xs, [by_x.get(v, np.nan) for v in xs], marker="o", label=str(h) or None)
+        ax.plot(
+            xs,
+            [by_x.get(v, np.nan) for v in xs],
+            marker="o",
+            color=colour,
+            label=str(h) or None,
+        )
+    ax.set_xlabel(x)
     ax.set_ylabel(ylabel)
     ax.set_title(title)
-    ax.tick_params(axis="x", labelrotation=45)
+    _rotate_labels(ax, True)
     if hue:
         ax.legend(title=hue, fontsize="small")
     return fig
@@ -264,7 +201,7 @@ def funnel_plot(
     title: str = "",
     ylabel: str = "rate (%)",
 ) -> Figure:
-    """Funnel plot of rates (from :func:`protected_rates`) against their denominators.
+    """Funnel plot of rates (from :func:`protected_rates`) against their denominators (seaborn).
 
     Parameters
     ----------
@@ -275,6 +212,14 @@ def funnel_plot(
         Column naming each unit (e.g. ``provider``).
     target
         The target rate in per cent (e.g. the England rate).
+    title, ylabel
+        Labels.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Lines in order: lower and upper 95 % limits, lower and upper 99.8 % limits, the target;
+        one point per unit shown.
 
     Notes
     -----
@@ -296,14 +241,38 @@ def funnel_plot(
     top = float(shown["denominator"].max()) if len(shown) else 100.0
     # whole denominators: the exact binomial limits are defined for counts only
     n = np.unique(np.round(np.linspace(max(1.0, top / 200), top * 1.1, 200)))
-    for level, style in ((0.95, "--"), (0.998, ":")):
+    for level, style, colour in ((0.95, "--", palette.LIMIT_95), (0.998, ":", palette.LIMIT_998)):
         lo, hi = funnel_limits(n, target / 100.0, level=level)
-        ax.plot(n, lo, style, color="grey", label=f"{level:.1%} limits")
-        ax.plot(n, hi, style, color="grey")
-    ax.axhline(target, color="black", linewidth=1, label=f"target {target:.1f}%")
-    ax.scatter(shown["denominator"], shown["rate"], zorder=3)
+        for bound, name in ((lo, f"{level:.1%} limits"), (hi, None)):
+            sns.lineplot(
+                x=n,
+                y=bound,
+                estimator=None,
+                sort=False,
+                color=colour,
+                linestyle=style,
+                label=name,
+                legend=False,
+                ax=ax,
+            )
+    ax.axhline(target, color=palette.TARGET, linewidth=1, label=f"target {target:.1f}%")
+    sns.scatterplot(
+        x=shown["denominator"].to_numpy(dtype="float64"),
+        y=shown["rate"].to_numpy(dtype="float64"),
+        color=palette.PUBLISHED,
+        s=40,
+        zorder=3,
+        legend=False,
+        ax=ax,
+    )
     for _, row in shown.iterrows():
-        ax.annotate(str(row[label]), (row["denominator"], row["rate"]), fontsize=8)
+        ax.annotate(
+            str(row[label]),
+            (row["denominator"], row["rate"]),
+            xytext=(4, 4),
+            textcoords="offset points",
+            fontsize=8,
+        )
     ax.set_xlabel("denominator")
     ax.set_ylabel(ylabel)
     ax.set_title(title)

@@ -1,4 +1,7 @@
-"""The command line: every ``iaptkit`` command and all terminal output (the only code that prints)."""
+"""The command line: every ``iaptkit`` command and all terminal output.
+
+This is the only code that prints.
+"""
 
 from __future__ import annotations
 

@@ -42,8 +42,12 @@ app.add_typer(release_app, name="release")
 
 
 def err_console() -> Console:
-    """A console on stderr (progress, summaries and warnings go there, never to stdout)."""
-    return Console(stderr=True)
+    """A console on stderr (progress, summaries and warnings go there, never to stdout).
+
+    ``soft_wrap``: an error is one line however narrow the terminal, so it can be copied, grepped
+    and read by a script whole.
+    """
+    return Console(stderr=True, soft_wrap=True)
 
 
 def run_user_command(fn: Callable[[], T]) -> T:
@@ -88,7 +92,7 @@ def validate(
 
     Exits 1 only when a problem is fatal (a required table or column is missing).
     """
-    from iaptkit.data.validation import validate_command
+    from iaptkit.cli.data import validate_command
 
     code = run_user_command(lambda: validate_command(extract, json_out=json_out))
     raise typer.Exit(code=code)
@@ -111,7 +115,7 @@ def synth(
     ] = 0.0,
 ) -> None:
     """Write a realistic synthetic IAPT v2.x extract (never real data)."""
-    from iaptkit.synth.generate import synth_command
+    from iaptkit.cli.data import synth_command
 
     run_user_command(
         lambda: synth_command(
@@ -161,7 +165,7 @@ def derive(
     ] = None,
     memory_limit: _MemoryLimit = None,
 ) -> None:
-    """Derive one row per pathway (measures.md section 1) as at a date."""
+    """Derive one row per pathway (docs/measures.md section 1) as at a date."""
     from iaptkit.cli.measures import derive_command
 
     run_user_command(
@@ -290,7 +294,7 @@ def check(
     ] = None,
 ) -> None:
     """Check files for export: exit 0 when no file fails (reviews allowed), 1 otherwise."""
-    from iaptkit.release.checks import check_command
+    from iaptkit.cli.release import check_command
 
     code = run_user_command(
         lambda: check_command(paths, policy=policy, json_out=json_out, allow=_csv_list(allow or ""))
@@ -306,7 +310,7 @@ def release_build(
     output: Annotated[Path, typer.Option("-o", "--output", help="Export folder to create.")],
 ) -> None:
     """Bundle only releasable outputs, with manifest, results.json and report.html."""
-    from iaptkit.release.bundle import build_command
+    from iaptkit.cli.release import build_command
 
     code = run_user_command(lambda: build_command(release_dir, output))
     raise typer.Exit(code=code)
@@ -317,7 +321,7 @@ def release_verify(
     export_dir: Annotated[Path, typer.Argument(help="An export folder made by 'release build'.")],
 ) -> None:
     """Re-check every file of an export against its manifest checksums."""
-    from iaptkit.release.bundle import verify_command
+    from iaptkit.cli.release import verify_command
 
     code = run_user_command(lambda: verify_command(export_dir))
     raise typer.Exit(code=code)
@@ -339,11 +343,24 @@ def run_notebooks(
     workers: Annotated[int, typer.Option(help="Notebooks run at once.")] = 1,
 ) -> None:
     """Run a parameterised notebook once, or once per parameter set of a grid."""
-    from iaptkit.notebooks.runner import run_command
+    from iaptkit.cli.run import run_command
 
     code = run_user_command(
         lambda: run_command(notebook, output=output, params=param or [], grid=grid, workers=workers)
     )
+    raise typer.Exit(code=code)
+
+
+@app.command("demo")
+def demo(
+    out: Annotated[Path, typer.Option("--out", help="Demo folder.")] = Path("demo"),
+    pathways: Annotated[int, typer.Option(help="Size of the synthetic extract.")] = 20_000,
+    workers: Annotated[int, typer.Option(help="Notebook runs at once.")] = 2,
+) -> None:
+    """The end-to-end demo on synthetic data: extract, validation, notebooks, release."""
+    from iaptkit.cli.demo import demo_command
+
+    code = run_user_command(lambda: demo_command(out, pathways=pathways, workers=workers))
     raise typer.Exit(code=code)
 
 

@@ -33,7 +33,7 @@ from rich.markup import escape
 
 from iaptkit.errors import IaptkitError, ReleaseError
 
-__all__ = ["DemoResult", "main", "run_demo"]
+__all__ = ["DemoResult", "demo_command", "main", "run_demo"]
 
 NOTEBOOKS = ("01_data_quality", "02_outcomes_report", "03_waiting_times", "04_inequalities")
 START, END = "2023-04-01", "2024-03-31"
@@ -112,8 +112,9 @@ def run_demo(
     Notes
     -----
     Everything is synthetic (iaptkit.synth.generate); outputs are protected under the default
-    policy ``nhs-sde`` (disclosure-control.md).
+    policy ``nhs-sde`` (docs/disclosure-control.md).
     """
+    from iaptkit.cli.data import render_report
     from iaptkit.data import load_extract
     from iaptkit.notebooks.runner import run_grid
     from iaptkit.release import Release, build, verify
@@ -126,8 +127,7 @@ def run_demo(
 
     console.rule("validation")
     ext = load_extract(extract)
-    report = ext.validate()
-    report.render(console)
+    render_report(ext.validate(), console)
     providers = sorted(
         str(p)
         for p in ext.counted("IDS101Referral")
@@ -214,6 +214,24 @@ def run_demo(
     return result
 
 
+def demo_command(out: str | Path, *, pathways: int = 20_000, workers: int = 2) -> int:
+    """``iaptkit demo [--out DIR] [--pathways N] [--workers N]``: :func:`run_demo`, as an exit code.
+
+    Parameters
+    ----------
+    out, pathways, workers
+        As for :func:`run_demo`.
+
+    Returns
+    -------
+    int
+        0 when every notebook run succeeded, 1 when any failed (user errors are raised, for the
+        command line to report).
+    """
+    result = run_demo(out, pathways=pathways, workers=workers)
+    return 1 if result.failed_runs else 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """``python -m iaptkit.cli.demo [--out DIR] [--pathways N]``; exit 1 if any notebook failed."""
     parser = argparse.ArgumentParser(prog="python -m iaptkit.cli.demo", description=__doc__)
@@ -222,11 +240,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=2, help="notebook runs at once")
     args: Any = parser.parse_args(argv)
     try:
-        result = run_demo(args.out, pathways=args.pathways, workers=args.workers)
+        return demo_command(args.out, pathways=args.pathways, workers=args.workers)
     except IaptkitError as exc:
-        Console(stderr=True).print(f"[bold red]error:[/] {exc.message}", highlight=False)
+        Console(stderr=True, soft_wrap=True).print(
+            f"[bold red]error:[/] {escape(exc.message)}", highlight=False
+        )
         return 1
-    return 1 if result.failed_runs else 0
 
 
 if __name__ == "__main__":  # pragma: no cover

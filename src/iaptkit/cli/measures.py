@@ -2,32 +2,34 @@
 
 Both open an extract (DuckDB by default; ``--engine spark`` starts a local SparkSession when none
 is active), run the library functions, write the result to CSV or parquet, and print progress
-and a summary on stderr: pathways seen and every row excluded, by reason (the loader's
-exclusions plus :func:`iaptkit.measures.derive.derivation_exclusions`). User errors raise
+and a summary on stderr: pathways seen and every row excluded, by reason
+(:func:`iaptkit.measures.exclusions.excluded_rows`). User errors raise
 :class:`~iaptkit.errors.IaptkitError` subclasses; the CLI prints them without a traceback.
 """
 
 from __future__ import annotations
 
-import importlib
 import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pandas as pd
 from rich.console import Console
 from rich.table import Table
 
-from iaptkit.errors import ConfigError, PolicyError
+from iaptkit.data import Extract, load_extract
+from iaptkit.definitions import load_definitions
+from iaptkit.errors import ConfigError
+from iaptkit.measures.catalogue import parse_breakdowns
+from iaptkit.measures.derive import derive_pathways
+from iaptkit.measures.exclusions import excluded_rows
 from iaptkit.measures.partitions import auto_parts, check_parts, range_parts, written_parts
-from iaptkit.measures.periods import parse_date
-
-if TYPE_CHECKING:
-    from iaptkit.data.loading import Extract
-    from iaptkit.definitions.model import Definitions
+from iaptkit.measures.pathway_files import PathwayWriter
+from iaptkit.measures.periods import check_period, parse_date
+from iaptkit.measures.published import published_measures_with_count
+from iaptkit.measures.sources import PathwaySource
 
 __all__ = [
     "derive_command",
@@ -73,7 +75,7 @@ def write_table(frame: pd.DataFrame, output: Path) -> None:
 
     Notes
     -----
-    Results go to files, progress to stderr (COMMON.md, CLI standards).
+    Results go to files, progress to stderr.
 
     Examples
     --------
@@ -139,7 +141,7 @@ def open_extract(source: str, engine: str, memory_limit: str | None = None) -> E
 
     Notes
     -----
-    INTERFACES.md, "Extract" (``load_extract``).
+    docs/module-contracts.md, "Extract" (``load_extract``).
 
     Examples
     --------
@@ -147,8 +149,6 @@ def open_extract(source: str, engine: str, memory_limit: str | None = None) -> E
     Traceback (most recent call last):
     iaptkit.errors.ConfigError: --engine: expected duckdb or spark, found 'sqlite'.
     """
-    from iaptkit.data.loading import load_extract
-
     if engine not in ("duckdb", "spark"):
         raise ConfigError(f"--engine: expected duckdb or spark, found {engine!r}.")
     if memory_limit is not None:
@@ -200,46 +200,6 @@ def _status(console: Console, message: str) -> Iterator[Callable[[str], None]]:
         yield update
 
 
-def _definitions(path: Path | None) -> Definitions:
-    from iaptkit.definitions.model import load_definitions
-
-    return load_definitions(path)
-
-
-def _exclusions(
-    extract: Extract,
-    as_at: date,
-    defs: Definitions,
-    parts: int = 1,
-    progress: Callable[[str], None] | None = None,
-) -> pd.DataFrame:
-    from iaptkit.measures.derive import derivation_exclusions
-    from iaptkit.measures.partitions import PathwayPart
-
-    if progress:
-        progress("Counting rows not used: superseded submissions and earlier states")
-    loaded = extract.exclusions(as_at)
-    if parts == 1:
-        if progress:
-            progress("Counting rows not used by the derivation")
-        derived = derivation_exclusions(extract, as_at, defs)
-    else:
-        # every row is in exactly one part: the counts of the parts add up
-        each = []
-        for k in range(parts):
-            if progress:
-                progress(f"Counting rows not used by the derivation: part {k + 1} of {parts}")
-            each.append(derivation_exclusions(PathwayPart(extract, k, parts), as_at, defs))
-        joined = pd.concat(each, ignore_index=True)
-        summed = joined.groupby(["table", "reason"], sort=True)["rows"].sum()
-        derived = summed.reset_index().assign(definitions_version=defs.version)
-    frames = [loaded, derived]
-    frames = [f for f in frames if len(f)]
-    if not frames:
-        return pd.DataFrame({"table": [], "reason": [], "rows": []})
-    return pd.concat(frames, ignore_index=True)
-
-
 def derive_command(
     extract: str,
     *,
@@ -280,7 +240,7 @@ def derive_command(
 
     Notes
     -----
-    measures.md §1 (pathway derivations); INTERFACES.md "Pathway table".
+    docs/measures.md §1 (pathway derivations); docs/module-contracts.md "Pathway table".
 
     Examples
     --------
@@ -292,12 +252,8 @@ def derive_command(
     when = parse_date(as_at, what="--as-at")
     _output_format(output)
     check_parts(parts)
-    defs = _definitions(definitions)
+    defs = load_definitions(definitions)
     console = _console()
-    from iaptkit.measures.contacts import ActivitySource
-    from iaptkit.measures.derive import derive_pathways
-    from iaptkit.measures.pathway_files import PathwayWriter
-
     ex = open_extract(extract, engine, memory_limit)
     try:
         n = parts if parts is not None else written_parts(ex)
@@ -305,34 +261,24 @@ def derive_command(
         with _status(console, f"Deriving pathways as at {when} ({engine})") as update:
             # in PathwayID ranges, each derived, converted and written before the next: the
             # file is that of the whole table, with one part's rows in memory at a time
-            slices: list[ActivitySource] = [*range_parts(ex, n)] if n > 1 else [ex]
+            slices: list[PathwaySource] = [*range_parts(ex, n)] if n > 1 else [ex]
             with PathwayWriter(output) as writer:
                 for k, source in enumerate(slices):
                     if len(slices) > 1:
                         update(f"part {k + 1} of {len(slices)}: deriving pathways")
                     writer.write(derive_pathways(source, when, defs))
             update(f"Derived {writer.rows:,} pathways")
-            excluded = _exclusions(ex, when, defs, n, update)
+            excluded = excluded_rows(ex, when, defs, n, update)
         _print_summary(console, f"Pathways as at {when}", writer.rows, excluded, output)
     finally:
         ex.close()
 
 
 def _protect(table: pd.DataFrame, policy: str) -> pd.DataFrame:
-    try:
-        sdc = importlib.import_module("iaptkit.sdc")
-        protect_measures = sdc.protect_measures
-    except (ImportError, AttributeError):
-        raise PolicyError(
-            f"--policy {policy}: disclosure control of measures (iaptkit.sdc.protect_measures) "
-            "is not available in this version; only --policy none is accepted until it lands."
-        ) from None
-    chosen: Any = policy
-    load_policy = getattr(sdc, "load_policy", None)
-    if callable(load_policy):
-        chosen = load_policy(policy)
-    protected = protect_measures(table, chosen)
-    result: pd.DataFrame = protected.published()
+    # imported here, where a policy is used, to keep the start of every other run light
+    from iaptkit.sdc import load_policy, protect_measures
+
+    result: pd.DataFrame = protect_measures(table, load_policy(policy)).published()
     return result
 
 
@@ -382,11 +328,11 @@ def measures_command(
     ConfigError
         Bad dates, breakdowns, output suffix, engine or parts.
     PolicyError
-        A policy other than ``none`` while protection is unavailable, or an unknown policy.
+        An unknown policy.
 
     Notes
     -----
-    measures.md §2–§3; disclosure control per disclosure-control.md via
+    docs/measures.md §2–§3; disclosure control per docs/disclosure-control.md via
     ``iaptkit.sdc.protect_measures``.
 
     Examples
@@ -396,17 +342,11 @@ def measures_command(
     Traceback (most recent call last):
     iaptkit.errors.ConfigError: period: the end 2024-03-31 is before the start 2024-04-01.
     """
-    from iaptkit.measures.catalogue import parse_breakdowns
-    from iaptkit.measures.published import published_measures_with_count
-
-    s = parse_date(start, what="--start")
-    e = parse_date(end, what="--end")
-    if e < s:
-        raise ConfigError(f"period: the end {e} is before the start {s}.")
+    s, e = check_period(parse_date(start, what="--start"), parse_date(end, what="--end"))
     breakdowns = parse_breakdowns(by)
     check_parts(parts)
     _output_format(output)
-    defs = _definitions(definitions)
+    defs = load_definitions(definitions)
     console = _console()
     ex = open_extract(extract, engine, memory_limit)
     try:
@@ -423,7 +363,7 @@ def measures_command(
                 progress=update,
                 parts=n,
             )
-            excluded = _exclusions(ex, e, defs, n, update)
+            excluded = excluded_rows(ex, e, defs, n, update)
             if policy.strip().lower() == "none":
                 result = table
             else:

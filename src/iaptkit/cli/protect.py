@@ -63,7 +63,7 @@ def protect_command(
 
     Notes
     -----
-    CLI contract in ``team/PROTECT.md``; rules in ``shared/domain/disclosure-control.md``.
+    CLI contract in ``docs/module-contracts.md``; rules in ``docs/disclosure-control.md``.
 
     Examples
     --------

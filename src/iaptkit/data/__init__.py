@@ -7,7 +7,8 @@ True
 
 from __future__ import annotations
 
-from iaptkit.data.loading import Extract, load_extract
+from iaptkit.data.extract import Extract
+from iaptkit.data.loading import load_extract
 from iaptkit.data.schema import (
     CODE_LISTS,
     NHS_DERIVED_FIELDS,
@@ -18,7 +19,8 @@ from iaptkit.data.schema import (
     month_id,
     month_start,
 )
-from iaptkit.data.validation import Problem, ValidationReport, validate
+from iaptkit.data.validation import validate
+from iaptkit.data.validation_report import Problem, ValidationReport
 
 __all__ = [
     "CODE_LISTS",

@@ -1,7 +1,7 @@
 """The input contract: IDS tables, their fields, types, keys and code lists.
 
 This module is the single description of an IAPT v2.x record-level extract that the loader,
-the validator and the synthetic generator share (``shared/domain/data-model.md``). It holds
+the validator and the synthetic generator share (``docs/data-model.md``). It holds
 only immutable data (tuples, frozen dataclasses and read-only mappings).
 
 Field types
@@ -143,7 +143,7 @@ BOOL_FALSE: tuple[str, ...] = ("false", "0", "n", "no", "f")
 #: SNOMED code of employment support (a care activity that is not therapy).
 EMPLOYMENT_SUPPORT_CODE = "1098051000000103"
 
-#: Code lists from data-model.md ("Code lists"). EthnicCategory accepts the listed letters;
+#: Code lists from docs/data-model.md ("Code lists"). EthnicCategory accepts the listed letters;
 #: ``Z`` and ``99`` mean not stated.
 CODE_LISTS: Mapping[str, frozenset[str]] = MappingProxyType(
     {
@@ -159,7 +159,7 @@ CODE_LISTS: Mapping[str, frozenset[str]] = MappingProxyType(
     }
 )
 
-#: NHS-derived pathway fields that may be present on IDS101 (data-model.md), with types.
+#: NHS-derived pathway fields that may be present on IDS101 (docs/data-model.md), with types.
 NHS_DERIVED_FIELDS: tuple[FieldSpec, ...] = (
     _f("UsePathway_Flag", "bool", False),
     _f("Assessment_FirstDate", "date", False),
@@ -347,7 +347,7 @@ def canonical_table_name(name: str) -> str | None:
 def month_id(d: date) -> int:
     """Return the ``Unique_MonthID`` of the month containing ``d``.
 
-    ``Unique_MonthID = 12 * (year - 1900) + month - 3`` (data-model.md).
+    ``Unique_MonthID = 12 * (year - 1900) + month - 3`` (docs/data-model.md).
 
     Examples
     --------

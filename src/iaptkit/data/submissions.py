@@ -4,7 +4,7 @@ Pure ibis functions over typed tables (:meth:`iaptkit.data.Extract.table`): the 
 DuckDB and Spark. Every ordering is total and spells out where nulls go, so both engines pick the
 same row.
 
-The rules are those of ``shared/domain/data-model.md`` ("Monthly resubmission: which rows count"):
+The rules are those of ``docs/data-model.md`` ("Monthly resubmission: which rows count"):
 
 1. For each (provider, Unique_MonthID) only the submission with the highest UniqueSubmissionID
    counts (from IDS000 and IDS101); rows of every table from a superseded submission are ignored.
@@ -73,7 +73,8 @@ def submission_columns(table: str) -> tuple[str, ...]:
 
     Notes
     -----
-    data-model.md: IDS000 calls the provider ``OrgIDProv``; every other table ``OrgID_Provider``.
+    docs/data-model.md: IDS000 calls the provider ``OrgIDProv``; every other table
+    ``OrgID_Provider``.
 
     Examples
     --------
@@ -89,7 +90,7 @@ def exclusion_columns(table: str) -> tuple[str, ...]:
 
     Notes
     -----
-    The submission fields, plus UsePathway_Flag and PathwayID for IDS101 (data-model.md rules
+    The submission fields, plus UsePathway_Flag and PathwayID for IDS101 (docs/data-model.md rules
     2 and 3) or the table's ``activity_key`` (rule 4).
 
     Examples
@@ -123,7 +124,7 @@ def submission_index(sources: Sequence[ir.Table]) -> ir.Table:
 
     Notes
     -----
-    data-model.md, "Monthly resubmission", rule 1.
+    docs/data-model.md, "Monthly resubmission", rule 1.
 
     Examples
     --------
@@ -161,7 +162,7 @@ def counted_rows(typed: ir.Table, spec: TableSpec, subs: ir.Table) -> ir.Table:
 
     Notes
     -----
-    data-model.md, "Monthly resubmission", rules 1 and 2.
+    docs/data-model.md, "Monthly resubmission", rules 1 and 2.
 
     Examples
     --------
@@ -196,7 +197,7 @@ def latest_rows(
 
     Notes
     -----
-    data-model.md, "Monthly resubmission", rules 3 and 4 (the latest row counts). Orderings
+    docs/data-model.md, "Monthly resubmission", rules 3 and 4 (the latest row counts). Orderings
     state ``nulls_first=False`` explicitly: DuckDB and Spark differ in their default.
 
     Examples
@@ -229,7 +230,7 @@ def without_nhs_fields(referrals: ir.Table) -> ir.Table:
     The NHS-derived fields come last in IDS101's field order, so they are the last
     tie-breakers of :func:`referrals_as_at`. Rows that tie on every other field are equal on
     every field kept here, so the as-at state of the kept fields is the same with or without
-    them (data-model.md, "Monthly resubmission", rule 3), at a much narrower sort.
+    them (docs/data-model.md, "Monthly resubmission", rule 3), at a much narrower sort.
 
     Examples
     --------
@@ -256,7 +257,7 @@ def referrals_as_at(referrals: ir.Table, people: ir.Table | None, as_at: date) -
 
     Notes
     -----
-    data-model.md, "Monthly resubmission", rule 3. Ties: highest UniqueSubmissionID, then the
+    docs/data-model.md, "Monthly resubmission", rule 3. Ties: highest UniqueSubmissionID, then the
     lowest ServiceRequestId, then every other column. Where IDS001 holds the same
     (UniqueSubmissionID, RecordNumber) twice, the row with the lowest Person_ID is used.
 
@@ -328,7 +329,7 @@ def activity_as_at(
 
     Notes
     -----
-    data-model.md, "Monthly resubmission", rule 4.
+    docs/data-model.md, "Monthly resubmission", rule 4.
 
     Examples
     --------
@@ -396,7 +397,7 @@ def exclusion_counts(
 
     Notes
     -----
-    Reasons: :data:`EXCLUSION_REASONS`; rules from data-model.md "Monthly resubmission".
+    Reasons: :data:`EXCLUSION_REASONS`; rules from docs/data-model.md "Monthly resubmission".
 
     Examples
     --------

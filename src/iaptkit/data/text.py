@@ -3,7 +3,7 @@
 Two trims, both written once for DuckDB and Spark:
 
 - :func:`trim_text` removes space, tab, CR and LF at either end (how values such as booleans
-  and numbers arrive as text, data-model.md "Where an extract lives");
+  and numbers arrive as text, docs/data-model.md "Where an extract lives");
 - :func:`strip_blanks` removes the ASCII whitespace of Python's ``str.strip`` (also vertical
   tab and form feed), and is what the derivations compare codes with.
 
@@ -51,7 +51,7 @@ def trim_text(value: ir.StringValue) -> ir.StringValue:
 
     Notes
     -----
-    Values are compared after trimming (data-model.md, "Where an extract lives"); codes
+    Values are compared after trimming (docs/data-model.md, "Where an extract lives"); codes
     themselves are kept exactly as received.
 
     Examples
@@ -75,8 +75,8 @@ def strip_blanks(value: ir.StringValue) -> ir.StringValue:
 
     Notes
     -----
-    measures.md §1 compares codes (AppType, AttendOrDNACode, tool codes, scores ...) after
-    removing surrounding blanks; data-model.md lists such messy values among what arrives.
+    docs/measures.md §1 compares codes (AppType, AttendOrDNACode, tool codes, scores ...) after
+    removing surrounding blanks; docs/data-model.md lists such messy values among what arrives.
 
     Examples
     --------

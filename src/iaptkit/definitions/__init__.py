@@ -10,6 +10,7 @@ site, loaded into frozen dataclasses and passed explicitly to everything that co
 
 from __future__ import annotations
 
-from iaptkit.definitions.model import Definitions, ScoreMeasure, load_definitions
+from iaptkit.definitions.loading import load_definitions
+from iaptkit.definitions.model import Definitions, ScoreMeasure
 
 __all__ = ["Definitions", "ScoreMeasure", "load_definitions"]

@@ -1,13 +1,14 @@
-"""Measure definitions: the versioned YAML of every number, code list and choice.
+"""Measure definitions: the frozen dataclasses of every number, code list and choice.
 
-measures.md asks that thresholds, code lists and every **(choice)** live in one versioned
-configuration, never in code. This module loads that configuration (the packaged default
-``iaptkit/definitions/iapt-v2.yaml`` or a site's own file) into frozen dataclasses,
-validating it with :class:`~iaptkit.errors.DefinitionsError` messages that name the file, the
-key, what was expected and what was found. Thresholds and valid ranges are :class:`~decimal.Decimal`
-so that scores are compared exactly (a Mobility Inventory change 2.30 -> 1.57 is 0.73).
+docs/measures.md asks that thresholds, code lists and every **(choice)** live in one versioned
+configuration, never in code. This module holds that configuration's shape: frozen dataclasses
+that every measure is computed from. Reading a YAML file into them (the packaged default
+``iaptkit/definitions/iapt-v2.yaml`` or a site's own file) is :mod:`iaptkit.definitions.loading`,
+and checking its keys is :mod:`iaptkit.definitions.parse`. Thresholds and valid ranges are
+:class:`~decimal.Decimal` so that scores are compared exactly (a Mobility Inventory change
+2.30 -> 1.57 is 0.73).
 
-The ``strict_comparison`` switch (measures.md §4) is applied at load time: when true, every
+The ``strict_comparison`` switch (docs/measures.md §4) is applied at load time: when true, every
 ``>=`` operator becomes ``>``, so :attr:`ScoreMeasure.case_operator` and
 :attr:`ScoreMeasure.rc_operator` are always the operators actually used.
 """
@@ -17,15 +18,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
-from importlib import resources
-from pathlib import Path
-
-import yaml
-
-from iaptkit.errors import DefinitionsError
 
 __all__ = [
-    "DEFAULT_DEFINITIONS",
     "IDS603_TIEBREAK_KEYS",
     "AgeBand",
     "BreakdownRules",
@@ -35,13 +29,10 @@ __all__ = [
     "ProblemRules",
     "ScoreMeasure",
     "ScoreRules",
-    "load_definitions",
+    "normalise_code",
 ]
 
-#: Name of the packaged default definitions file (in ``iaptkit/measures/definitions/``).
-DEFAULT_DEFINITIONS = "iapt-v2.yaml"
-
-#: The IDS603 tie-break keys a definitions file may list (measures.md §1 ProblemDescriptor).
+#: The IDS603 tie-break keys a definitions file may list (docs/measures.md §1 ProblemDescriptor).
 IDS603_TIEBREAK_KEYS: tuple[str, ...] = (
     "non_null_prescomp",
     "primary_first",
@@ -52,7 +43,7 @@ IDS603_TIEBREAK_KEYS: tuple[str, ...] = (
 
 @dataclass(frozen=True)
 class ScoreMeasure:
-    """One scored measure (measures.md §4 thresholds table).
+    """One scored measure (docs/measures.md §4 thresholds table).
 
     ``case_threshold``/``rc_threshold`` are ``None`` where the value is not published; such a
     measure cannot be the anxiety measure for outcomes (the pathway falls back to GAD-7).
@@ -79,6 +70,7 @@ class ScoreMeasure:
 
         Examples
         --------
+        >>> from iaptkit.definitions import load_definitions
         >>> phq9 = load_definitions().measures["PHQ9"]
         >>> phq9.is_case(Decimal("10")), phq9.is_case(Decimal("9"))
         (True, False)
@@ -90,6 +82,7 @@ class ScoreMeasure:
 
         Examples
         --------
+        >>> from iaptkit.definitions import load_definitions
         >>> mi = load_definitions().measures["AgoraAlone"]
         >>> mi.is_reliable_change(Decimal("2.30") - Decimal("1.57"))
         True
@@ -105,7 +98,7 @@ def _compare(x: Decimal, op: str, threshold: Decimal | None) -> bool | None:
 
 @dataclass(frozen=True)
 class ContactRules:
-    """Which contacts are attended, treatment sessions or assessments (measures.md §1)."""
+    """Which contacts are attended, treatment sessions or assessments (docs/measures.md §1)."""
 
     attended_codes: tuple[str, ...]
     unplanned_indicator: str
@@ -120,7 +113,7 @@ class ContactRules:
 
 @dataclass(frozen=True)
 class ScoreRules:
-    """How scores are reduced and compared (measures.md §1 Scores, §4)."""
+    """How scores are reduced and compared (docs/measures.md §1 Scores, §4)."""
 
     same_day_rule: str
     strict_comparison: bool
@@ -131,7 +124,7 @@ class ScoreRules:
 
 @dataclass(frozen=True)
 class ProblemRule:
-    """One PresComp -> problem descriptor rule (measures.md §4); first match wins."""
+    """One PresComp -> problem descriptor rule (docs/measures.md §4); first match wins."""
 
     category: str
     prefixes: tuple[str, ...]
@@ -146,7 +139,7 @@ class ProblemRule:
 
 @dataclass(frozen=True)
 class ProblemRules:
-    """The IDS603 record choice and the problem-descriptor mapping (measures.md §1, §4)."""
+    """The IDS603 record choice and the problem-descriptor mapping (docs/measures.md §1, §4)."""
 
     ids603_tiebreak: tuple[str, ...]
     unspecified: str
@@ -158,6 +151,7 @@ class ProblemRules:
 
         Examples
         --------
+        >>> from iaptkit.definitions import load_definitions
         >>> rules = load_definitions().problems
         >>> rules.categorise("F41.1"), rules.categorise("f400"), rules.categorise(None)
         ('Generalised anxiety disorder', 'Agoraphobia', 'Unspecified')
@@ -179,7 +173,7 @@ class ProblemRules:
 
 
 def normalise_code(code: str) -> str:
-    """Upper-case a PresComp code and drop dots and spaces (measures.md §1).
+    """Upper-case a PresComp code and drop dots and spaces (docs/measures.md §1).
 
     Examples
     --------
@@ -200,7 +194,7 @@ class AgeBand:
 
 @dataclass(frozen=True)
 class BreakdownRules:
-    """Labels of the breakdown attributes (measures.md §3)."""
+    """Labels of the breakdown attributes (docs/measures.md §3)."""
 
     unknown: str
     age_bands: tuple[AgeBand, ...]
@@ -220,6 +214,7 @@ class Definitions:
 
     Examples
     --------
+    >>> from iaptkit.definitions import load_definitions
     >>> d = load_definitions()
     >>> d.measure_for_tool("720433000").name
     'PHQ-9'
@@ -261,59 +256,3 @@ class Definitions:
         """Every ADSM value the problem-descriptor rules can give, in rule order."""
         keys = [r.adsm for r in self.problems.rules if r.adsm is not None]
         return tuple(dict.fromkeys(keys))
-
-
-def load_definitions(path: str | Path | None = None) -> Definitions:
-    """Load and validate a definitions YAML file.
-
-    Parameters
-    ----------
-    path
-        A site's own definitions file, or ``None`` for the packaged default
-        (``iaptkit/definitions/iapt-v2.yaml``).
-
-    Returns
-    -------
-    Definitions
-        Frozen definitions; every derived table carries ``Definitions.version``.
-
-    Raises
-    ------
-    DefinitionsError
-        If the file is missing, not YAML, or a key is missing or malformed (the message names
-        the file, the key, what was expected and what was found).
-
-    Notes
-    -----
-    Values come from shared/domain/measures.md §1, §3 and §4 (NHS Digital, "A guide to IAPT data
-    and publications", 2021, §7.4, §7.7 and Appendix B) and data-model.md code lists; each value
-    in the YAML names its source. ``scores.strict_comparison: true`` turns every ``>=`` into
-    ``>`` (measures.md §4, the guide's prose says "above").
-
-    Examples
-    --------
-    >>> d = load_definitions()
-    >>> d.version
-    'iapt-v2-2026.1'
-    >>> d.measures["PHQ9"].case_threshold, d.measures["PHQ9"].case_operator
-    (Decimal('10'), '>=')
-    """
-    if path is None:
-        resource = resources.files("iaptkit.definitions") / DEFAULT_DEFINITIONS
-        where = f"(packaged) {DEFAULT_DEFINITIONS}"
-        text = resource.read_text(encoding="utf-8")
-    else:
-        p = Path(path)
-        where = str(p)
-        if not p.is_file():
-            raise DefinitionsError(
-                f"Definitions file {where} was not found (expected a YAML file)."
-            )
-        text = p.read_text(encoding="utf-8")
-    try:
-        raw = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise DefinitionsError(f"Definitions file {where} is not valid YAML: {exc}") from None
-    from iaptkit.definitions.parse import parse_definitions
-
-    return parse_definitions(raw, where)

@@ -1,4 +1,4 @@
-"""Parsing and validation of a measure definitions YAML (see :mod:`iaptkit.definitions.model`).
+"""Parsing and validation of a measure definitions YAML into :mod:`iaptkit.definitions.model`.
 
 Every problem raises :class:`~iaptkit.errors.DefinitionsError` naming the file, the key, what was
 expected and what was found.
@@ -11,7 +11,6 @@ from decimal import Decimal, InvalidOperation
 from types import MappingProxyType
 from typing import Any
 
-from iaptkit.errors import DefinitionsError
 from iaptkit.definitions.model import (
     IDS603_TIEBREAK_KEYS,
     AgeBand,
@@ -24,6 +23,7 @@ from iaptkit.definitions.model import (
     ScoreRules,
     normalise_code,
 )
+from iaptkit.errors import DefinitionsError
 
 __all__ = ["parse_definitions"]
 

@@ -1,4 +1,4 @@
-"""Measures: pathway derivations (measures.md §1) and the published measures (§2–§3).
+"""Measures: pathway derivations (docs/measures.md §1) and the published measures (§2–§3).
 
 Public API::
 
@@ -10,17 +10,15 @@ Public API::
         wilson_interval, funnel_limits, flag_outliers,          # statistics
     )
 
-The derivation functions are imported on first use (they live in
-:mod:`iaptkit.measures.derive`).
+The pathway table's columns and breakdowns are those of :mod:`iaptkit.measures.pathway_schema`.
 """
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
-
+from iaptkit.definitions import Definitions, ScoreMeasure, load_definitions
+from iaptkit.measures.breakdown_attributes import add_breakdown_attributes
 from iaptkit.measures.catalogue import MEASURES, MeasureSpec, parse_breakdowns
-from iaptkit.definitions.model import Definitions, ScoreMeasure, load_definitions
+from iaptkit.measures.derive import derive_pathways, pathway_table
 from iaptkit.measures.periods import financial_year, month, parse_period, quarter
 from iaptkit.measures.published import measures_from_pathways, published_measures
 from iaptkit.measures.statistics import flag_outliers, funnel_limits, rate, wilson_interval
@@ -46,15 +44,3 @@ __all__ = [
     "rate",
     "wilson_interval",
 ]
-
-_LAZY = {
-    "pathway_table": "iaptkit.measures.derive",
-    "derive_pathways": "iaptkit.measures.derive",
-    "add_breakdown_attributes": "iaptkit.measures.derive",
-}
-
-
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'iaptkit.measures' has no attribute {name!r}")

@@ -1,26 +1,24 @@
-"""The catalogue of published measures and breakdowns (measures.md §2 and §3).
+"""The catalogue of published measures and breakdowns (docs/measures.md §2 and §3).
 
 What is published, as data: the measures with their kind (count, rate, mean) and the counts
-rates are computed from; the breakdowns and the pathway-table column each one groups by; the
-columns of the long table; and the period thresholds taken from the definitions (waits and the
-first-to-second-session gap). :mod:`iaptkit.measures.published` computes them.
+rates are computed from; the breakdowns (parsed here; the pathway-table column each one groups
+by is :data:`iaptkit.measures.pathway_schema.BREAKDOWN_COLUMNS`); the columns of the long table;
+and the period thresholds taken from the definitions (waits and the first-to-second-session
+gap). :mod:`iaptkit.measures.published` computes them.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from types import MappingProxyType
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
+from iaptkit.definitions import Definitions
 from iaptkit.errors import ConfigError
-
-if TYPE_CHECKING:
-    from iaptkit.definitions.model import Definitions
+from iaptkit.measures.pathway_schema import BREAKDOWN_COLUMNS
 
 __all__ = [
-    "BREAKDOWN_COLUMNS",
     "COUNT_MEASURES",
     "GROUP_SEPARATOR",
     "LONG_COLUMNS",
@@ -56,7 +54,7 @@ class MeasureSpec:
     denominator: str | None = None
 
 
-#: Every measure of measures.md §2, in publication order.
+#: Every measure of docs/measures.md §2, in publication order.
 MEASURES: tuple[MeasureSpec, ...] = (
     MeasureSpec("referrals_received", "count"),
     MeasureSpec("entered_treatment", "count"),
@@ -94,20 +92,6 @@ MEASURES: tuple[MeasureSpec, ...] = (
 #: Names of the count measures, in publication order.
 COUNT_MEASURES: tuple[str, ...] = tuple(m.name for m in MEASURES if m.kind == "count")
 
-#: Breakdown name -> pathway-table column (INTERFACES.md, "Pathway table"); england is constant.
-BREAKDOWN_COLUMNS: Mapping[str, str | None] = MappingProxyType(
-    {
-        "england": None,
-        "provider": "provider",
-        "commissioner": "commissioner",
-        "age_band": "age_band",
-        "gender": "gender",
-        "ethnic_group": "ethnic_group",
-        "imd_decile": "imd_decile",
-        "problem_descriptor": "ProblemDescriptor",
-    }
-)
-
 #: Columns of the long table, in order.
 LONG_COLUMNS: tuple[str, ...] = (
     "period_start",
@@ -138,10 +122,10 @@ class PublishedParameters:
     Parameters
     ----------
     wait_short_days, wait_long_days
-        Waits counted as "within 6 weeks" and "within 18 weeks" (``≤``; measures.md §2).
+        Waits counted as "within 6 weeks" and "within 18 weeks" (``≤``; docs/measures.md §2).
     first_to_second_days
         A first-to-second-session gap above this many days counts in
-        ``first_to_second_over_90_days`` (measures.md §2).
+        ``first_to_second_over_90_days`` (docs/measures.md §2).
     """
 
     wait_short_days: int = 42
@@ -189,11 +173,11 @@ def parse_breakdowns(by: str | Sequence[str]) -> tuple[tuple[str, ...], ...]:
     Raises
     ------
     ConfigError
-        If a name is not a known breakdown (measures.md §3) or nothing is requested.
+        If a name is not a known breakdown (docs/measures.md §3) or nothing is requested.
 
     Notes
     -----
-    Breakdowns are those of measures.md §3; ``england`` is the single group ``England``.
+    Breakdowns are those of docs/measures.md §3; ``england`` is the single group ``England``.
 
     Examples
     --------

@@ -1,4 +1,4 @@
-"""Contacts: attended contacts, treatment sessions and assessments (measures.md §1 Contacts).
+"""Contacts: attended contacts, treatment sessions and assessments (docs/measures.md §1 Contacts).
 
 Every function builds ibis expressions only (no engine-specific functions), so the same
 derivation runs on DuckDB and PySpark. Ties never matter here: sessions are reduced to dates.
@@ -7,18 +7,17 @@ derivation runs on DuckDB and PySpark. Ties never matter here: sessions are redu
 from __future__ import annotations
 
 from datetime import date
-from typing import Protocol
 
 import ibis
 import ibis.expr.types as ir
 
 from iaptkit.data.text import strip_blanks
-from iaptkit.definitions.model import Definitions
+from iaptkit.definitions import Definitions
+from iaptkit.measures.sources import ActivitySource
 
 __all__ = [
     "CONTACT_REASONS",
     "IET_REASONS",
-    "ActivitySource",
     "classified_contacts",
     "classified_iet_logs",
     "contact_summary",
@@ -45,22 +44,12 @@ IET_REASONS: tuple[str, ...] = (
 )
 
 
-class ActivitySource(Protocol):
-    """What the derivations need from an :class:`iaptkit.data.Extract` (INTERFACES.md)."""
-
-    def referrals_as_at(self, as_at: date, *, nhs_fields: bool = True) -> ir.Table: ...
-
-    def activity_as_at(
-        self, name: str, as_at: date, *, pathways: ir.Table | None = None
-    ) -> ir.Table: ...
-
-
 def window_bounds(referrals: ir.Table) -> ir.Table:
     """``PathwayID`` with the window bounds ``_R`` (received) and ``_D`` (discharge or null).
 
     Notes
     -----
-    measures.md §1: R is ReferralRequestReceivedDate, D the ServDischDate (null if open at E).
+    docs/measures.md §1: R is ReferralRequestReceivedDate, D the ServDischDate (null if open at E).
 
     Examples
     --------
@@ -83,8 +72,8 @@ def in_window(
 
     Notes
     -----
-    measures.md §1: the window is R ≤ date ≤ min(D, E); D is null while the referral is open
-    at E (a discharge after E is open, data-model.md rule 3).
+    docs/measures.md §1: the window is R ≤ date ≤ min(D, E); D is null while the referral is open
+    at E (a discharge after E is open, docs/data-model.md rule 3).
 
     Examples
     --------
@@ -118,7 +107,7 @@ def classified_contacts(
 
     Notes
     -----
-    measures.md §1 Contacts: attended = AttendOrDNACode 5/6 or PlannedCareContIndicator N;
+    docs/measures.md §1 Contacts: attended = AttendOrDNACode 5/6 or PlannedCareContIndicator N;
     treatment = attended, in the window, AppType 02/03/05 and not employment-support-only
     **(choice)**; assessment = attended, in the window, AppType 01/03. All codes come from the
     definitions file.
@@ -127,7 +116,7 @@ def classified_contacts(
     --------
     >>> from datetime import date
     >>> from iaptkit.measures.examples import example_extract
-    >>> from iaptkit.definitions.model import load_definitions
+    >>> from iaptkit.definitions import load_definitions
     >>> ex, E, defs = example_extract(), date(2024, 6, 30), load_definitions()
     >>> c = classified_contacts(ex, ex.referrals_as_at(E), E, defs).execute()
     >>> c = c.sort_values("CareContactId")
@@ -190,15 +179,15 @@ def classified_iet_logs(
 
     Notes
     -----
-    measures.md §1 Contacts: an internet-enabled therapy log is a treatment session dated on its
-    StartDateIntEnabledTherLog when that date is in the window and DurationIntEnabledTher > 0
+    docs/measures.md §1 Contacts: an internet-enabled therapy log is a treatment session dated on
+    its StartDateIntEnabledTherLog when that date is in the window and DurationIntEnabledTher > 0
     (the threshold is ``contacts.iet_min_duration_exclusive``).
 
     Examples
     --------
     >>> from datetime import date
     >>> from iaptkit.measures.examples import example_extract
-    >>> from iaptkit.definitions.model import load_definitions
+    >>> from iaptkit.definitions import load_definitions
     >>> ex, E, defs = example_extract(), date(2024, 6, 30), load_definitions()
     >>> len(classified_iet_logs(ex, ex.referrals_as_at(E), E, defs).execute())  # no IDS205
     0
@@ -236,14 +225,14 @@ def contact_summary(
 
     Notes
     -----
-    measures.md §1 Fields: sessions are ordered by date; two sessions on one date give the same
+    docs/measures.md §1 Fields: sessions are ordered by date; two sessions on one date give the same
     first and second date. Sessions are attended treatment contacts plus counted IET logs.
 
     Examples
     --------
     >>> from datetime import date
     >>> from iaptkit.measures.examples import example_extract
-    >>> from iaptkit.definitions.model import load_definitions
+    >>> from iaptkit.definitions import load_definitions
     >>> ex, E, defs = example_extract(), date(2024, 6, 30), load_definitions()
     >>> row = contact_summary(ex, ex.referrals_as_at(E), E, defs).execute().iloc[0]
     >>> str(row.Assessment_FirstDate.date()), str(row.TherapySession_SecondDate.date())

@@ -7,12 +7,9 @@ One pathway ``P1`` (received 2024-04-01, discharged 2024-06-20): an assessment (
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import pandas as pd
 
-if TYPE_CHECKING:
-    from iaptkit.data import Extract
+from iaptkit.data import Extract, load_extract
 
 __all__ = ["example_extract"]
 
@@ -33,8 +30,6 @@ def example_extract() -> Extract:
     >>> example_extract().table_names()[:2]
     ('IDS001MPI', 'IDS101Referral')
     """
-    from iaptkit.data import load_extract
-
     tables = {
         "IDS101Referral": pd.DataFrame(
             {

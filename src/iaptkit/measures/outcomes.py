@@ -1,4 +1,4 @@
-"""Outcome flags: caseness, recovery, reliable change (measures.md §1 Anxiety measure, flags).
+"""Outcome flags: caseness, recovery, reliable change (docs/measures.md §1 Anxiety measure, flags).
 
 Every comparison is ``score <op> threshold`` in exact decimal arithmetic with the measure's
 threshold and operator from the definitions file (``case(m, x)`` and ``rc(m, d)``).
@@ -11,20 +11,11 @@ from decimal import Decimal
 import ibis
 import ibis.expr.types as ir
 
-from iaptkit.definitions.model import Definitions, ScoreMeasure
-from iaptkit.measures.scores import SCORE_TYPE, decimal_literal
+from iaptkit.definitions import Definitions, ScoreMeasure
+from iaptkit.measures.pathway_schema import SCORE_TYPE
+from iaptkit.measures.scores import decimal_literal
 
-__all__ = ["FLAG_COLUMNS", "add_outcome_flags", "compare", "usable_adsm_keys"]
-
-#: The boolean outcome columns added by :func:`add_outcome_flags`, in output order.
-FLAG_COLUMNS: tuple[str, ...] = (
-    "NotCaseness_Flag",
-    "Recovery_Flag",
-    "ReliableImprovement_Flag",
-    "NoChange_Flag",
-    "ReliableDeterioration_Flag",
-    "ReliableRecovery_Flag",
-)
+__all__ = ["add_outcome_flags", "compare", "usable_adsm_keys"]
 
 
 def compare(x: ir.NumericValue, op: str, threshold: Decimal | None) -> ir.BooleanValue:
@@ -55,11 +46,11 @@ def usable_adsm_keys(defs: Definitions) -> tuple[str, ...]:
 
     Notes
     -----
-    measures.md §4: an ADSM without published thresholds cannot be used for outcomes.
+    docs/measures.md §4: an ADSM without published thresholds cannot be used for outcomes.
 
     Examples
     --------
-    >>> from iaptkit.definitions.model import load_definitions
+    >>> from iaptkit.definitions import load_definitions
     >>> keys = usable_adsm_keys(load_definitions())
     >>> "BIQ" in keys, "PTSD" in keys
     (False, True)
@@ -82,13 +73,14 @@ def add_outcome_flags(t: ir.Table, defs: Definitions) -> ir.Table:
 
     ``t`` needs CompletedTreatment_Flag, PHQ9_FirstScore, PHQ9_LastScore, GAD_FirstScore,
     GAD_LastScore, ADSM, ADSM_FirstScore, ADSM_LastScore. Adds ``anxiety_measure`` (the ADSM
-    value used, or the default anxiety measure's key) and :data:`FLAG_COLUMNS` (never null,
+    value used, or the default anxiety measure's key) and the outcome flags
+    (:data:`iaptkit.measures.pathway_schema.FLAG_COLUMNS`; never null,
     false unless CompletedTreatment_Flag).
 
     Notes
     -----
-    measures.md §1 (NHS Digital, "A guide to IAPT data and publications", 2021, §6.6-6.7, §7.7):
-    the anxiety measure is the ADSM when ProblemDescriptor maps to one, its thresholds are
+    docs/measures.md §1 (NHS Digital, "A guide to IAPT data and publications", 2021, §6.6-6.7,
+    §7.7): the anxiety measure is the ADSM when ProblemDescriptor maps to one, its thresholds are
     published and it is paired, else GAD-7. Caseness at start = case(PHQ-9, first) or
     case(anx, first); NotCaseness = both firsts present and neither a case; Paired = PHQ-9 and
     anx paired; Recovery = caseness, paired, neither last a case; improvement/deterioration
@@ -97,7 +89,7 @@ def add_outcome_flags(t: ir.Table, defs: Definitions) -> ir.Table:
 
     Examples
     --------
-    >>> from iaptkit.definitions.model import load_definitions
+    >>> from iaptkit.definitions import load_definitions
     >>> t = ibis.memtable({"CompletedTreatment_Flag": [True], "PHQ9_FirstScore": ["15"],
     ...     "PHQ9_LastScore": ["6"], "GAD_FirstScore": ["12"], "GAD_LastScore": ["5"],
     ...     "ADSM": [None], "ADSM_FirstScore": [None], "ADSM_LastScore": [None]})

@@ -4,8 +4,10 @@ Every published measure is a count (or a sum) over pathways, and every derivatio
 rows of one pathway. So an extract can be split by PathwayID into disjoint *parts*, each part's
 pathway table derived and counted on its own, and the counts added up: the result is exactly that
 of one pass, while the engine holds one part's rows at a time. :class:`PathwayPart` is one part of
-an :class:`iaptkit.data.Extract` (an ``ActivitySource``); :func:`auto_parts` chooses how many
-parts a DuckDB extract needs for its memory limit.
+an :class:`iaptkit.data.Extract` (a :class:`~iaptkit.measures.sources.PathwaySubset`: the extract
+and the restriction to the part's rows, which ``Extract.referrals_as_at`` and
+``Extract.activity_as_at`` apply); :func:`auto_parts` chooses how many parts a DuckDB extract
+needs for its memory limit.
 
 Rows are assigned to a part by a hash of their typed PathwayID *before* the as-at
 de-duplication, so each part de-duplicates only its own rows (the de-duplication keys of IDS101
@@ -17,17 +19,12 @@ from __future__ import annotations
 
 import math
 import re
-from datetime import date
-from typing import TYPE_CHECKING
 
 import ibis
 import ibis.expr.types as ir
 
-from iaptkit.data.schema import TABLES
+from iaptkit.data import TABLES, Extract
 from iaptkit.errors import ConfigError
-
-if TYPE_CHECKING:
-    from iaptkit.data.loading import Extract
 
 __all__ = [
     "ROWS_PER_GIB",
@@ -84,7 +81,7 @@ def check_parts(parts: int | None) -> int | None:
 
 
 class PathwayPart:
-    """The pathways of one part of an extract: an ``ActivitySource`` for the derivations.
+    """The pathways of one part of an extract: a ``PathwaySource`` for the derivations.
 
     Parameters
     ----------
@@ -97,16 +94,17 @@ class PathwayPart:
     -----
     A pathway is in part ``hash(PathwayID) mod parts`` (the engine's hash of the typed
     PathwayID). Its referral and activity rows are all in that part, so the pathway table of a
-    part is the rows of the whole pathway table for those pathways (data-model.md rules 3 and 4
-    are per PathwayID).
+    part is the rows of the whole pathway table for those pathways (docs/data-model.md rules 3 and 4
+    are per PathwayID). The derivations read a part through the extract's own
+    ``referrals_as_at`` and ``activity_as_at`` with ``where=part.where``.
 
     Examples
     --------
     >>> from datetime import date
     >>> from iaptkit.measures.examples import example_extract
     >>> ex = example_extract()
-    >>> sizes = [PathwayPart(ex, k, 3).referrals_as_at(date(2024, 6, 30)).count().execute()
-    ...          for k in range(3)]
+    >>> sizes = [ex.referrals_as_at(date(2024, 6, 30), where=PathwayPart(ex, k, 3).where)
+    ...          .count().execute() for k in range(3)]
     >>> sum(sizes) == ex.referrals_as_at(date(2024, 6, 30)).count().execute()
     True
     """
@@ -114,28 +112,19 @@ class PathwayPart:
     def __init__(self, extract: Extract, index: int, parts: int) -> None:
         if check_parts(parts) is None or not 0 <= index < parts:
             raise ConfigError(f"pathway part: expected 0 <= index < {parts}, found {index}.")
-        self._extract = extract
+        self.extract = extract
         self.index = index
         self.parts = parts
         self.engine = extract.engine
 
-    def _in_part(self, rows: ir.Table) -> ir.Table:
+    def where(self, rows: ir.Table) -> ir.Table:
+        """The rows of ``rows`` (a table with a PathwayID) that belong to this part."""
         if self.parts == 1:
             return rows
         n = ibis.literal(self.parts)
         # the engine's hash may be signed (Spark): a non-negative remainder either way
         bucket = (rows.PathwayID.hash() % n + n) % n
         return rows.filter(bucket == self.index)
-
-    def referrals_as_at(self, as_at: date, *, nhs_fields: bool = True) -> ir.Table:
-        """This part's pathways as at ``as_at`` (as :meth:`Extract.referrals_as_at`)."""
-        return self._extract.referrals_as_at(as_at, nhs_fields=nhs_fields, where=self._in_part)
-
-    def activity_as_at(
-        self, name: str, as_at: date, *, pathways: ir.Table | None = None
-    ) -> ir.Table:
-        """This part's activity as at ``as_at`` (as :meth:`Extract.activity_as_at`)."""
-        return self._extract.activity_as_at(name, as_at, pathways=pathways, where=self._in_part)
 
 
 class PathwayRange(PathwayPart):
@@ -163,8 +152,8 @@ class PathwayRange(PathwayPart):
     >>> from iaptkit.measures.examples import example_extract
     >>> ex = example_extract()
     >>> parts = range_parts(ex, 2)
-    >>> sum(p.referrals_as_at(date(2024, 6, 30)).count().execute() for p in parts) == (
-    ...     ex.referrals_as_at(date(2024, 6, 30)).count().execute())
+    >>> sum(ex.referrals_as_at(date(2024, 6, 30), where=p.where).count().execute()
+    ...     for p in parts) == ex.referrals_as_at(date(2024, 6, 30)).count().execute()
     True
     """
 
@@ -175,7 +164,8 @@ class PathwayRange(PathwayPart):
         self.lower = lower
         self.upper = upper
 
-    def _in_part(self, rows: ir.Table) -> ir.Table:
+    def where(self, rows: ir.Table) -> ir.Table:
+        """The rows of ``rows`` whose PathwayID is in ``[lower, upper)`` (or null, part 0)."""
         pid = rows.PathwayID
         inside = ibis.literal(True)
         if self.lower is not None:

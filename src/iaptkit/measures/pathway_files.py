@@ -6,7 +6,7 @@ extract), with the same result either way:
 
 - CSV: the header once, then each part's rows;
 - parquet: one file with a fixed schema (:data:`PATHWAY_ARROW_SCHEMA`; scores are
-  ``decimal(12,4)``, INTERFACES.md "Pathway table"), one row group per part.
+  ``decimal(12,4)``, docs/module-contracts.md "Pathway table"), one row group per part.
 
 The file is written under a temporary name next to the output and renamed when complete, so a
 failed or interrupted run never leaves a partial output under the requested name.
@@ -24,25 +24,15 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from iaptkit.errors import ConfigError
-from iaptkit.measures.derive import PATHWAY_COLUMNS
+from iaptkit.measures.pathway_schema import PATHWAY_COLUMNS, PATHWAY_TYPES
 
 __all__ = ["PATHWAY_ARROW_SCHEMA", "PathwayWriter"]
 
-
-def _arrow_type(column: str) -> pa.DataType:
-    if column.endswith("Score"):
-        return pa.decimal128(12, 4)
-    if column.endswith("Date"):
-        return pa.date32()
-    if column.endswith("_Flag"):
-        return pa.bool_()
-    if column in ("TreatmentCareContact_Count", "wait_to_first_treatment"):
-        return pa.int64()
-    return pa.string()
-
-
-#: The parquet schema of the pathway table (INTERFACES.md "Pathway table").
-PATHWAY_ARROW_SCHEMA = pa.schema([pa.field(c, _arrow_type(c)) for c in PATHWAY_COLUMNS])
+#: The parquet schema of the pathway table (docs/module-contracts.md "Pathway table"): the types of
+#: :data:`~iaptkit.measures.pathway_schema.PATHWAY_TYPES`, e.g. scores ``decimal128(12, 4)``.
+PATHWAY_ARROW_SCHEMA = pa.schema(
+    [pa.field(c, PATHWAY_TYPES[c].to_pyarrow()) for c in PATHWAY_COLUMNS]
+)
 
 
 class PathwayWriter:
@@ -79,7 +69,7 @@ class PathwayWriter:
         self._temp = output.parent / f".{output.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.part"
 
     def write(self, frame: pd.DataFrame) -> None:
-        """Append the rows of ``frame`` (columns :data:`PATHWAY_COLUMNS`)."""
+        """Append the rows of ``frame`` (columns of the pathway table, in order)."""
         frame = frame.loc[:, list(PATHWAY_COLUMNS)]
         if self._csv:
             frame.to_csv(

@@ -2,7 +2,7 @@
 
 NHS Talking Therapies publications report calendar months, financial-year quarters and
 financial years (April to March). A period is a closed interval of dates ``[start, end]``
-(measures.md §2: "a period P = [S, E]"). Parsing helpers turn the text an analyst types on the
+(docs/measures.md §2: "a period P = [S, E]"). Parsing helpers turn the text an analyst types on the
 command line or in a notebook parameter into dates, and raise :class:`~iaptkit.errors.ConfigError`
 with the expected format when the text is wrong.
 """
@@ -16,6 +16,7 @@ from datetime import date
 from iaptkit.errors import ConfigError
 
 __all__ = [
+    "check_period",
     "financial_year",
     "month",
     "parse_date",
@@ -54,7 +55,7 @@ def parse_date(text: str | date, *, what: str = "date") -> date:
 
     Notes
     -----
-    Dates in extracts and parameters are ISO ``YYYY-MM-DD`` (data-model.md, "Where an extract
+    Dates in extracts and parameters are ISO ``YYYY-MM-DD`` (docs/data-model.md, "Where an extract
     lives").
 
     Examples
@@ -92,7 +93,7 @@ def month(text: str) -> tuple[date, date]:
 
     Notes
     -----
-    Monthly submissions and monthly publications cover calendar months (data-model.md,
+    Monthly submissions and monthly publications cover calendar months (docs/data-model.md,
     ``Unique_MonthID``).
 
     Examples
@@ -195,6 +196,25 @@ def quarter(fy: str, q: int) -> tuple[date, date]:
     return date(year, mon, 1), _month_end(year, mon + 2)
 
 
+def check_period(start: date, end: date) -> tuple[date, date]:
+    """Return ``(start, end)`` if the end is not before the start.
+
+    Raises
+    ------
+    ConfigError
+        If ``end`` is before ``start``.
+
+    Examples
+    --------
+    >>> check_period(date(2024, 4, 1), date(2024, 3, 31))
+    Traceback (most recent call last):
+    iaptkit.errors.ConfigError: period: the end 2024-03-31 is before the start 2024-04-01.
+    """
+    if end < start:
+        raise ConfigError(f"period: the end {end} is before the start {start}.")
+    return start, end
+
+
 def parse_period(text: str) -> tuple[date, date]:
     """Parse a period written as a month, a financial year or a quarter.
 
@@ -218,7 +238,7 @@ def parse_period(text: str) -> tuple[date, date]:
 
     Notes
     -----
-    A period is the closed interval ``[S, E]`` of measures.md §2.
+    A period is the closed interval ``[S, E]`` of docs/measures.md §2.
 
     Examples
     --------

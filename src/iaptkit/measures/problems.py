@@ -1,4 +1,4 @@
-"""Problem descriptor and ADSM choice (measures.md §1 ProblemDescriptor, §4).
+"""Problem descriptor and ADSM choice (docs/measures.md §1 ProblemDescriptor, §4).
 
 One IDS603 record per pathway is chosen by the configured tie-break keys (every key is made
 null-free, so DuckDB and Spark order rows identically), its PresComp is normalised (upper case,
@@ -13,14 +13,14 @@ import ibis
 import ibis.expr.types as ir
 
 from iaptkit.data.text import strip_blanks
-from iaptkit.measures.contacts import ActivitySource
-from iaptkit.definitions.model import Definitions
+from iaptkit.definitions import Definitions
+from iaptkit.measures.sources import ActivitySource
 
 __all__ = ["adsm_expr", "category_expr", "chosen_complaints", "normalised_code_expr"]
 
 
 def normalised_code_expr(code: ir.StringValue) -> ir.StringValue:
-    """PresComp upper case without dots or spaces (measures.md §1).
+    """PresComp upper case without dots or spaces (docs/measures.md §1).
 
     Examples
     --------
@@ -36,12 +36,12 @@ def category_expr(code: ir.StringValue, defs: Definitions) -> ir.StringValue:
 
     Notes
     -----
-    measures.md §4: rules are tried in the definitions file's order, first match wins; prefixes
+    docs/measures.md §4: rules are tried in the definitions file's order, first match wins; prefixes
     match the start of the normalised code (ICD-10), codes match exactly (SNOMED).
 
     Examples
     --------
-    >>> from iaptkit.definitions.model import load_definitions
+    >>> from iaptkit.definitions import load_definitions
     >>> t = ibis.memtable({"c": ["F32.1", "83482000", "X1", None]}).cast({"c": "string"})
     >>> ibis.duckdb.connect().execute(category_expr(t.c, load_definitions())).tolist()
     ['Depression', 'Body dysmorphic disorder', 'Other', 'Unspecified']
@@ -66,11 +66,11 @@ def adsm_expr(category: ir.StringValue, defs: Definitions) -> ir.StringValue:
 
     Notes
     -----
-    measures.md §4, column ADSM (the ``adsm`` of each rule in the definitions file).
+    docs/measures.md §4, column ADSM (the ``adsm`` of each rule in the definitions file).
 
     Examples
     --------
-    >>> from iaptkit.definitions.model import load_definitions
+    >>> from iaptkit.definitions import load_definitions
     >>> t = ibis.memtable({"c": ["Agoraphobia", "Depression"]})
     >>> ibis.duckdb.connect().execute(adsm_expr(t.c, load_definitions())).fillna("-").tolist()
     ['AgoraAlone', '-']
@@ -118,7 +118,7 @@ def chosen_complaints(extract: ActivitySource, as_at: date, defs: Definitions) -
 
     Notes
     -----
-    measures.md §1 ProblemDescriptor: prefer a non-null PresComp, then primary (``P``) over
+    docs/measures.md §1 ProblemDescriptor: prefer a non-null PresComp, then primary (``P``) over
     secondary, then the latest PresCompDate, then the lowest code **(choice)**; the order is
     ``problem_descriptors.ids603_tiebreak``. A pathway with no record is ``Unspecified`` (the
     caller fills it in for pathways missing here).
@@ -127,7 +127,7 @@ def chosen_complaints(extract: ActivitySource, as_at: date, defs: Definitions) -
     --------
     >>> from datetime import date
     >>> from iaptkit.measures.examples import example_extract
-    >>> from iaptkit.definitions.model import load_definitions
+    >>> from iaptkit.definitions import load_definitions
     >>> ex, E, defs = example_extract(), date(2024, 6, 30), load_definitions()
     >>> chosen_complaints(ex, E, defs).execute().fillna("-").values.tolist()
     [['P1', 'F41.1', 'Generalised anxiety disorder', '-']]

@@ -1,269 +1,40 @@
-"""Published measures: counts, rates and means of measures.md §2, by breakdown (§3).
+"""Published measures: counts, rates and means of docs/measures.md §2, by breakdown (§3).
 
-The input is the pathway table (one row per PathwayID, state and derivations as at the period
-end; owned by :mod:`iaptkit.measures.derive`, or built from NHS-derived fields by
-:mod:`iaptkit.measures.nhs_flags`). This module:
-
-1. turns each pathway into one boolean per count measure (cohort membership in the period),
-   keeping only the group columns the requested breakdowns need — one engine pass, cached;
-2. counts pathways per group for every breakdown in a single UNION ALL of GROUP BYs over that
-   cached narrow table — a second engine pass;
-3. in pandas (a few hundred rows), computes rates (per cent, Wilson 95 % bounds) and means, and
-   lays everything out as the long table of INTERFACES.md ("Published measures").
-
-Counts are of distinct PathwayIDs: the pathway table has one row per PathwayID, which is checked
-(a duplicate is a bug upstream and raises), so a row count is a distinct-pathway count.
+:func:`published_measures` derives the pathway table of an extract as at the period end
+(:mod:`iaptkit.measures.derive`, or from the NHS-derived fields, :mod:`iaptkit.measures.nhs_flags`),
+counts its cohorts by breakdown (:mod:`iaptkit.measures.counting`) and lays the counts out as the
+long table of docs/module-contracts.md "Published measures" (:mod:`iaptkit.measures.long_table`); on
+a large DuckDB extract it does so in disjoint parts of the pathways and adds their counts up
+(:mod:`iaptkit.measures.partitions`). :func:`measures_from_pathways` does the same from a
+pathway table already derived.
 """
 
 from __future__ import annotations
 
 import gc
-import re
 from collections.abc import Callable, Sequence
 from datetime import date
-from typing import TYPE_CHECKING, Any
 
-import ibis
 import ibis.expr.types as ir
-import numpy as np
 import pandas as pd
 
-from iaptkit.errors import ConfigError, IaptkitError
-from iaptkit.measures.catalogue import (
-    BREAKDOWN_COLUMNS,
-    COUNT_MEASURES,
-    GROUP_SEPARATOR,
-    LONG_COLUMNS,
-    MEASURES,
-    MISSING_GROUP,
-    PublishedParameters,
-    breakdown_name,
-    parse_breakdowns,
-)
-from iaptkit.measures.statistics import rate, wilson_interval
-
-_DATE_COLUMNS = (
-    "ReferralRequestReceivedDate",
-    "ServDischDate",
-    "TherapySession_FirstDate",
-    "TherapySession_SecondDate",
-)
-_FLAG_COLUMNS = (
-    "CompletedTreatment_Flag",
-    "NotCaseness_Flag",
-    "Recovery_Flag",
-    "ReliableImprovement_Flag",
-    "NoChange_Flag",
-    "ReliableDeterioration_Flag",
-    "ReliableRecovery_Flag",
-)
-
-#: Internal column: total TreatmentCareContact_Count over finished pathways (the mean's numerator).
-SESSIONS = "sessions_finished"
-
-if TYPE_CHECKING:
-    from iaptkit.data.loading import Extract
-    from iaptkit.definitions.model import Definitions
+from iaptkit.data import Extract
+from iaptkit.definitions import Definitions, load_definitions
+from iaptkit.measures.catalogue import PublishedParameters, parse_breakdowns
+from iaptkit.measures.counting import added_counts, indicator_table, pathway_counts
+from iaptkit.measures.derive import pathway_table
+from iaptkit.measures.long_table import long_table
+from iaptkit.measures.nhs_flags import nhs_pathway_table, nhs_version
+from iaptkit.measures.partitions import PathwayPart, auto_parts, check_parts
+from iaptkit.measures.periods import check_period
+from iaptkit.measures.sources import PathwaySource
 
 __all__ = [
-    "indicator_table",
+    "indicator_table",  # lives in iaptkit.measures.counting; kept here for existing importers
     "measures_from_pathways",
     "published_measures",
     "published_measures_with_count",
 ]
-
-
-def _in_period(col: ir.DateValue, start: date, end: date) -> ir.BooleanValue:
-    result: ir.BooleanValue = ((col >= start) & (col <= end)).fill_null(False)
-    return result
-
-
-def _flag(t: ir.Table, name: str) -> ir.BooleanValue:
-    result: ir.BooleanValue = t[name].fill_null(False)
-    return result
-
-
-def indicator_table(
-    pathways: ir.Table,
-    start: date,
-    end: date,
-    breakdowns: tuple[tuple[str, ...], ...],
-    params: PublishedParameters,
-) -> ir.Table:
-    """One row per pathway: group columns and one boolean per count measure (lazy).
-
-    Parameters
-    ----------
-    pathways
-        The pathway table (INTERFACES.md columns).
-    start, end
-        The period ``[start, end]``.
-    breakdowns
-        From :func:`parse_breakdowns`; decides which group columns are kept.
-    params
-        Wait and gap thresholds.
-
-    Returns
-    -------
-    ibis.Table
-        Columns ``PathwayID``, ``g_<breakdown>`` (string, nulls as ``Unknown``), the count
-        measures (boolean) and ``sessions_finished`` (int64, 0 unless finished).
-
-    Notes
-    -----
-    Cohorts exactly as measures.md §2 (R = ReferralRequestReceivedDate, D = ServDischDate).
-
-    Examples
-    --------
-    >>> import ibis
-    >>> t = ibis.memtable({"PathwayID": ["a"], "ReferralRequestReceivedDate": [date(2024, 1, 5)]})
-    >>> t = t.mutate(**{c: ibis.null("date") for c in ("ServDischDate",
-    ...     "TherapySession_FirstDate", "TherapySession_SecondDate")},
-    ...     TreatmentCareContact_Count=0, CompletedTreatment_Flag=False,
-    ...     NotCaseness_Flag=False, Recovery_Flag=False, ReliableImprovement_Flag=False,
-    ...     ReliableDeterioration_Flag=False, NoChange_Flag=False, ReliableRecovery_Flag=False,
-    ...     wait_to_first_treatment=ibis.null("int64"))
-    >>> ind = indicator_table(t, date(2024, 1, 1), date(2024, 1, 31), (("england",),),
-    ...                       PublishedParameters())
-    >>> bool(ind.execute()["referrals_received"].iloc[0])
-    True
-    """
-    t = pathways.mutate(
-        **{c: pathways[c].cast("date") for c in _DATE_COLUMNS},
-        **{c: pathways[c].cast("boolean") for c in _FLAG_COLUMNS},
-        wait_to_first_treatment=pathways.wait_to_first_treatment.cast("int64"),
-    )
-    finished = _in_period(t.ServDischDate, start, end) & _flag(t, "CompletedTreatment_Flag")
-    not_case = finished & _flag(t, "NotCaseness_Flag")
-    wait = t.wait_to_first_treatment
-    second = _in_period(t.TherapySession_SecondDate, start, end)
-    gap = (
-        t.TherapySession_SecondDate
-        > t.TherapySession_FirstDate + ibis.interval(days=params.first_to_second_days)
-    ).fill_null(False)
-    cols: dict[str, Any] = {"PathwayID": t.PathwayID}
-    for parts in breakdowns:
-        for p in parts:
-            col = BREAKDOWN_COLUMNS[p]
-            key = f"g_{p}"
-            if key in cols:
-                continue
-            if col is None:
-                cols[key] = ibis.literal("England")
-            else:
-                cols[key] = t[col].cast("string").fill_null(MISSING_GROUP)
-    cols.update(
-        referrals_received=_in_period(t.ReferralRequestReceivedDate, start, end),
-        entered_treatment=_in_period(t.TherapySession_FirstDate, start, end),
-        ended_referrals=_in_period(t.ServDischDate, start, end),
-        finished_treatment=finished,
-        not_at_caseness=not_case,
-        at_caseness=finished & ~not_case,
-        recovered=finished & _flag(t, "Recovery_Flag"),
-        reliably_improved=finished & _flag(t, "ReliableImprovement_Flag"),
-        reliably_deteriorated=finished & _flag(t, "ReliableDeterioration_Flag"),
-        no_reliable_change=finished & _flag(t, "NoChange_Flag"),
-        reliably_recovered=finished & _flag(t, "ReliableRecovery_Flag"),
-        waited_6_weeks=finished & (wait <= params.wait_short_days).fill_null(False),
-        waited_18_weeks=finished & (wait <= params.wait_long_days).fill_null(False),
-        second_treatment=second,
-        first_to_second_over_90_days=second & gap,
-        sessions_finished=finished.ifelse(
-            t.TreatmentCareContact_Count.cast("int64").fill_null(0), 0
-        ),
-    )
-    return t.select(**cols)
-
-
-def _aggregate(ind: ir.Table, breakdowns: tuple[tuple[str, ...], ...]) -> ir.Table:
-    parts = []
-    for bd in breakdowns:
-        keys = [ind[f"g_{p}"] for p in bd]
-        group = keys[0]
-        for k in keys[1:]:
-            group = group.concat(GROUP_SEPARATOR, k)
-        aggs: dict[str, Any] = {m: ind.count(where=ind[m]) for m in COUNT_MEASURES}
-        aggs[SESSIONS] = ind[SESSIONS].sum()
-        aggs["pathways"] = ind.count()
-        parts.append(
-            ind.group_by(group=group)
-            .aggregate(**aggs)
-            .mutate(breakdown=ibis.literal(breakdown_name(bd)))
-        )
-    return ibis.union(*parts, distinct=False) if len(parts) > 1 else parts[0]
-
-
-def _natural_key(text: str) -> tuple[tuple[int, float | str], ...]:
-    return tuple(
-        (0, float(tok)) if tok.isdigit() else (1, tok.lower())
-        for tok in re.findall(r"\d+|\D+", text)
-    )
-
-
-def _long_table(
-    counts: pd.DataFrame,
-    breakdowns: tuple[tuple[str, ...], ...],
-    start: date,
-    end: date,
-    version: str,
-) -> pd.DataFrame:
-    order = {breakdown_name(bd): i for i, bd in enumerate(breakdowns)}
-    counts = counts.copy()
-    if "England" not in set(counts.loc[counts["breakdown"] == "england", "group"]) and (
-        ("england",) in breakdowns
-    ):
-        zero = {c: 0 for c in (*COUNT_MEASURES, SESSIONS, "pathways")}
-        counts = pd.concat(
-            [counts, pd.DataFrame([{**zero, "breakdown": "england", "group": "England"}])],
-            ignore_index=True,
-        )
-    counts["_b"] = counts["breakdown"].map(order)
-    counts["_g"] = counts["group"].map(_natural_key)
-    counts = counts.sort_values(["_b", "_g"], kind="stable").reset_index(drop=True)
-    for c in (*COUNT_MEASURES, SESSIONS):
-        counts[c] = pd.to_numeric(counts[c]).fillna(0).astype("int64")
-    blocks: list[pd.DataFrame] = []
-    n = len(counts)
-    for spec in MEASURES:
-        ci_lo = ci_hi = np.full(n, np.nan)
-        if spec.kind == "count":
-            value = counts[spec.name].to_numpy(dtype=np.float64)
-        elif spec.kind == "rate":
-            assert spec.numerator is not None
-            assert spec.denominator is not None
-            num = counts[spec.numerator].to_numpy(dtype=np.float64)
-            den = counts[spec.denominator].to_numpy(dtype=np.float64)
-            value = rate(num, den)
-            ci_lo, ci_hi = wilson_interval(num, den)
-        else:
-            assert spec.denominator is not None
-            value = rate(counts[SESSIONS], counts[spec.denominator], per=1.0)
-        blocks.append(
-            pd.DataFrame(
-                {
-                    "_b": counts["_b"].to_numpy(),
-                    "_row": np.arange(n),
-                    "breakdown": counts["breakdown"].to_numpy(),
-                    "group": counts["group"].to_numpy(),
-                    "measure": spec.name,
-                    "value": value,
-                    "kind": spec.kind,
-                    "numerator": spec.numerator if spec.numerator else None,
-                    "denominator": spec.denominator if spec.denominator else None,
-                    "ci_lower": ci_lo,
-                    "ci_upper": ci_hi,
-                }
-            )
-        )
-    out = pd.concat(blocks, ignore_index=True)
-    rank = {spec.name: i for i, spec in enumerate(MEASURES)}
-    out["_m"] = out["measure"].map(rank)
-    out = out.sort_values(["_row", "_m"], kind="stable").reset_index(drop=True)
-    out.insert(0, "period_start", start)
-    out.insert(1, "period_end", end)
-    out["definitions_version"] = version
-    out = out.drop(columns=["_b", "_row", "_m"])
-    return out.loc[:, list(LONG_COLUMNS)]
 
 
 def measures_from_pathways(
@@ -296,8 +67,8 @@ def measures_from_pathways(
     Returns
     -------
     pandas.DataFrame
-        The long table (:data:`LONG_COLUMNS`), ordered by breakdown (as requested), group
-        (natural order) and measure (publication order).
+        The long table (:data:`~iaptkit.measures.catalogue.LONG_COLUMNS`), ordered by
+        breakdown (as requested), group (natural order) and measure (publication order).
 
     Raises
     ------
@@ -308,7 +79,7 @@ def measures_from_pathways(
 
     Notes
     -----
-    measures.md §2 (cohorts, rates, means; zero denominators give missing rates) and §3
+    docs/measures.md §2 (cohorts, rates, means; zero denominators give missing rates) and §3
     (breakdowns). Rates are per cent with 95 % Wilson bounds (:mod:`iaptkit.measures.statistics`).
 
     Examples
@@ -330,93 +101,12 @@ def measures_from_pathways(
     ...     "mean_sessions_finished"], "value"].tolist()
     [1.0, 100.0, 6.0]
     """
-    table, _ = _compute(pathways, start, end, by, definitions_version, params, progress)
-    return table
-
-
-def _checked_table(
-    pathways: ir.Table | pd.DataFrame, breakdowns: tuple[tuple[str, ...], ...]
-) -> ir.Table:
-    table = ibis.memtable(pathways) if isinstance(pathways, pd.DataFrame) else pathways
-    missing = [
-        c
-        for c in (
-            "PathwayID",
-            *_DATE_COLUMNS,
-            "TreatmentCareContact_Count",
-            *_FLAG_COLUMNS,
-            "wait_to_first_treatment",
-            *(BREAKDOWN_COLUMNS[p] for bd in breakdowns for p in bd if BREAKDOWN_COLUMNS[p]),
-        )
-        if c not in table.columns
-    ]
-    if missing:
-        raise IaptkitError(
-            f"pathway table: expected columns {missing} (INTERFACES.md, 'Pathway table'); "
-            f"found {list(table.columns)}."
-        )
-    return table
-
-
-def _counts(
-    pathways: ir.Table | pd.DataFrame,
-    start: date,
-    end: date,
-    breakdowns: tuple[tuple[str, ...], ...],
-    params: PublishedParameters,
-    progress: Callable[[str], None] | None,
-    label: str = "",
-) -> tuple[pd.DataFrame, int]:
-    """Counts per breakdown and group (one row each) and the number of pathways."""
-    table = _checked_table(pathways, breakdowns)
-    ind = indicator_table(table, start, end, breakdowns, params)
-    if progress:
-        progress(f"{label}deriving pathways and cohorts")
-    cached = ind.cache()
-    try:
-        if progress:
-            progress(f"{label}counting by breakdown")
-        check = cached.aggregate(rows=cached.count(), ids=cached.PathwayID.nunique()).execute()
-        rows, ids = int(check["rows"].iloc[0]), int(check["ids"].iloc[0])
-        if rows != ids:
-            raise IaptkitError(
-                f"pathway table: expected one row per PathwayID, found {rows} rows for {ids} "
-                "distinct PathwayIDs (a bug in the pathway derivation; please report it)."
-            )
-        counts = _aggregate(cached, breakdowns).execute()
-    finally:
-        cached.release()
-    return counts, rows
-
-
-def _added(parts: list[pd.DataFrame]) -> pd.DataFrame:
-    """The counts of disjoint sets of pathways, added up per (breakdown, group)."""
-    if len(parts) == 1:
-        return parts[0]
-    frame = pd.concat(parts, ignore_index=True)
-    values = [*COUNT_MEASURES, SESSIONS, "pathways"]
-    for c in values:
-        frame[c] = pd.to_numeric(frame[c]).fillna(0).astype("int64")
-    summed = frame.groupby(["breakdown", "group"], sort=False, as_index=False)[values].sum()
-    return summed
-
-
-def _compute(
-    pathways: ir.Table | pd.DataFrame,
-    start: date,
-    end: date,
-    by: str | Sequence[str],
-    definitions_version: str,
-    params: PublishedParameters | None,
-    progress: Callable[[str], None] | None,
-) -> tuple[pd.DataFrame, int]:
-    if end < start:
-        raise ConfigError(f"period: the end {end} is before the start {start}.")
+    check_period(start, end)
     breakdowns = parse_breakdowns(by)
-    counts, rows = _counts(
+    counts, _ = pathway_counts(
         pathways, start, end, breakdowns, params or PublishedParameters(), progress
     )
-    return _long_table(counts, breakdowns, start, end, definitions_version), rows
+    return long_table(counts, breakdowns, start, end, definitions_version)
 
 
 def published_measures(
@@ -468,14 +158,20 @@ def published_measures(
 
     Notes
     -----
-    measures.md §2 and §3; INTERFACES.md "Published measures". Every measure is a count or a
-    sum over pathways, so the counts of disjoint parts add up to those of the whole.
+    docs/measures.md §2 and §3; docs/module-contracts.md "Published measures". Every measure is a
+    count or a sum over pathways, so the counts of disjoint parts add up to those of the whole.
 
     Examples
     --------
-    >>> from iaptkit.measures.catalogue import MEASURES
-    >>> len(MEASURES)
-    24
+    >>> from iaptkit.measures.examples import example_extract
+    >>> m = published_measures(example_extract(), date(2024, 4, 1), date(2024, 6, 30),
+    ...                        "england, provider")
+    >>> m[["breakdown", "group"]].drop_duplicates().values.tolist(), len(m)
+    ([['england', 'England'], ['provider', 'R1A']], 48)
+    >>> r1a = m[m["group"] == "R1A"].set_index("measure")
+    >>> r1a.loc[["referrals_received", "finished_treatment", "recovery_rate",
+    ...     "mean_sessions_finished"], ["value", "ci_lower", "ci_upper"]].round(2).values.tolist()
+    [[1.0, nan, nan], [1.0, nan, nan], [100.0, 20.65, 100.0], [2.0, nan, nan]]
     """
     table, _ = published_measures_with_count(
         extract, start, end, by, definitions, use_nhs_flags, progress=progress, parts=parts
@@ -512,35 +208,33 @@ def published_measures_with_count(
 
     Examples
     --------
-    >>> callable(published_measures_with_count)
-    True
+    >>> from iaptkit.measures.examples import example_extract
+    >>> m, pathways = published_measures_with_count(
+    ...     example_extract(), date(2024, 4, 1), date(2024, 6, 30))
+    >>> pathways, m.set_index("measure").loc[["entered_treatment", "recovered"], "value"].tolist()
+    (1, [1.0, 1.0])
     """
-    from iaptkit.definitions.model import load_definitions
-    from iaptkit.measures.partitions import check_parts
-
     defs = definitions if definitions is not None else load_definitions()
-    if end < start:
-        raise ConfigError(f"period: the end {end} is before the start {start}.")
+    check_period(start, end)
     breakdowns = parse_breakdowns(by)
     params = PublishedParameters.from_definitions(defs)
     check_parts(parts)
+    version = defs.version
     if use_nhs_flags:
-        from iaptkit.measures.nhs_flags import nhs_pathway_table, nhs_version
-
         # one table read once (IDS101 and IDS001): no parts needed
+        version = nhs_version(defs)
         pathways = nhs_pathway_table(extract, end, defs)
-        counts, rows = _counts(pathways, start, end, breakdowns, params, progress)
-        return _long_table(counts, breakdowns, start, end, nhs_version(defs)), rows
-    if extract.engine != "duckdb":
-        from iaptkit.measures.derive import pathway_table
-
+        counts, rows = pathway_counts(pathways, start, end, breakdowns, params, progress)
+    elif extract.engine != "duckdb":
         # Spark keeps one lazy plan (cached stages would nest every plan in the next) and
         # spreads it over its own cluster: no parts
         pathways = pathway_table(extract, end, defs)
-        counts, rows = _counts(pathways, start, end, breakdowns, params, progress)
-        return _long_table(counts, breakdowns, start, end, defs.version), rows
-    counts, rows = _counts_in_parts(extract, start, end, breakdowns, defs, params, progress, parts)
-    return _long_table(counts, breakdowns, start, end, defs.version), rows
+        counts, rows = pathway_counts(pathways, start, end, breakdowns, params, progress)
+    else:
+        counts, rows = _counts_in_parts(
+            extract, start, end, breakdowns, defs, params, progress, parts
+        )
+    return long_table(counts, breakdowns, start, end, version), rows
 
 
 def _counts_in_parts(
@@ -554,22 +248,19 @@ def _counts_in_parts(
     parts: int | None,
 ) -> tuple[pd.DataFrame, int]:
     """Derive and count on DuckDB, in ``parts`` slices of the pathways (automatic if None)."""
-    from iaptkit.measures.derive import pathway_table
-    from iaptkit.measures.partitions import PathwayPart, auto_parts
-
     n = parts if parts is not None else auto_parts(extract)
     counted: list[pd.DataFrame] = []
     rows = 0
     for k in range(n):
-        source = extract if n == 1 else PathwayPart(extract, k, n)
+        source: PathwaySource = extract if n == 1 else PathwayPart(extract, k, n)
         # outcome flags count only for pathways finished in the period (indicator_table):
         # derive only what the period's measures read, in cached stages
         pathways = pathway_table(source, end, defs, outcomes_finished_in=(start, end))
         label = "" if n == 1 else f"part {k + 1} of {n}: "
-        part, part_rows = _counts(pathways, start, end, breakdowns, params, progress, label)
+        part, part_rows = pathway_counts(pathways, start, end, breakdowns, params, progress, label)
         counted.append(part)
         rows += part_rows
         # drop this part's cached stages before the next part is derived
         del pathways
         gc.collect()
-    return _added(counted), rows
+    return added_counts(counted), rows

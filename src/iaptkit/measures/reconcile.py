@@ -1,6 +1,6 @@
 """Reconcile iaptkit's derivation with the NHS-derived IDS101 fields, where they are present.
 
-DAE extracts usually carry fields NHS England derives at submission time (data-model.md,
+DAE extracts usually carry fields NHS England derives at submission time (docs/data-model.md,
 "NHS-derived pathway fields"). :func:`reconcile` compares them, pathway by pathway, with
 :func:`iaptkit.measures.derive.derive_pathways` as at the same date.
 """
@@ -9,14 +9,14 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal, InvalidOperation
-from typing import Any, Protocol
+from typing import Any
 
 import pandas as pd
 
-from iaptkit.data.schema import NHS_DERIVED_FIELDS
-from iaptkit.measures.contacts import ActivitySource
-from iaptkit.definitions.model import Definitions, load_definitions
+from iaptkit.data import NHS_DERIVED_FIELDS, Extract
+from iaptkit.definitions import Definitions, load_definitions
 from iaptkit.measures.derive import derive_pathways
+from iaptkit.measures.pathway_schema import PATHWAY_TYPES
 
 __all__ = ["RECONCILED_FIELDS", "reconcile"]
 
@@ -26,8 +26,9 @@ _NOT_RECONCILED = frozenset(
     {"UsePathway_Flag", "PresentingComplaintHigherCategory", "PresentingComplaintLowerCategory"}
 )
 
-#: NHS-derived IDS101 fields compared with the derivation (same names in the pathway table),
-#: taken from the input contract so the two lists cannot drift apart.
+#: NHS-derived IDS101 fields compared with the derivation (same names and types as in the pathway
+#: table, :data:`~iaptkit.measures.pathway_schema.PATHWAY_TYPES`), taken from the input contract so
+#: the two lists cannot drift apart.
 RECONCILED_FIELDS: tuple[str, ...] = tuple(
     f.name for f in NHS_DERIVED_FIELDS if f.name not in _NOT_RECONCILED
 )
@@ -35,30 +36,27 @@ RECONCILED_FIELDS: tuple[str, ...] = tuple(
 _MAX_EXAMPLES = 5
 
 
-class _WithColumns(ActivitySource, Protocol):
-    def has_column(self, table: str, column: str) -> bool: ...
-
-
 def _normalise(field: str, value: Any) -> Any:
     """A comparable Python value: None for missing, Decimal scores, date, int, bool, text."""
     if value is None or (not isinstance(value, str | Decimal) and pd.isna(value)):
         return None
-    if field.endswith("Score"):
+    kind = PATHWAY_TYPES[field]
+    if kind.is_decimal():
         try:
             return Decimal(str(value).strip())
         except InvalidOperation:
             return str(value).strip()
-    if field.endswith("Date"):
+    if kind.is_date():
         return pd.Timestamp(value).date()
-    if field.endswith("_Count"):
+    if kind.is_integer():
         return int(value)
-    if field.endswith("_Flag"):
+    if kind.is_boolean():
         return bool(value)
     return str(value).strip()
 
 
 def reconcile(
-    extract: _WithColumns, as_at: date, definitions: Definitions | None = None
+    extract: Extract, as_at: date, definitions: Definitions | None = None
 ) -> pd.DataFrame:
     """Per NHS-derived field present in the extract, how many pathways differ from iaptkit.
 
@@ -81,9 +79,10 @@ def reconcile(
 
     Notes
     -----
-    Fields as named in data-model.md "NHS-derived pathway fields" and measures.md §1. Two missing
-    values agree; scores are compared as exact decimals (``"10"`` equals ``10.0000``).
-    ProblemDescriptor is not compared: the NHS categories are coded differently.
+    Fields as named in docs/data-model.md "NHS-derived pathway fields" and
+    docs/measures.md §1. Two missing values agree; scores are compared as exact decimals (``"10"``
+    equals ``10.0000``). ProblemDescriptor is not compared: the NHS categories are coded
+    differently.
 
     Examples
     --------

@@ -1,4 +1,5 @@
-"""Scores: parsing, validity, dating, one score per day, first and last (measures.md §1 Scores).
+"""Scores: parsing, validity, dating, one score per day, first and last
+(docs/measures.md §1 Scores).
 
 Scores are parsed from text to an exact decimal (:data:`SCORE_TYPE`, decimal(12,4)) with a
 regular-expression guard and ``try_cast``: never floats, never integers. A row that is not a
@@ -10,28 +11,23 @@ from __future__ import annotations
 from datetime import date
 
 import ibis
-import ibis.expr.datatypes as dt
 import ibis.expr.types as ir
 
+from iaptkit.data.parsing import SCORE_PATTERN
 from iaptkit.data.text import strip_blanks
-from iaptkit.measures.contacts import ActivitySource, in_window, window_bounds
-from iaptkit.definitions.model import Definitions
+from iaptkit.definitions import Definitions
+from iaptkit.measures.contacts import in_window, window_bounds
+from iaptkit.measures.pathway_schema import SCORE_TYPE
+from iaptkit.measures.sources import ActivitySource
 
 __all__ = [
     "SCORE_PATTERN",
     "SCORE_REASONS",
-    "SCORE_TYPE",
     "classified_scores",
     "decimal_literal",
     "parse_score",
     "score_summary",
 ]
-
-#: Exact decimal type of every score, threshold and change.
-SCORE_TYPE = dt.Decimal(precision=12, scale=4)
-
-#: What parses as a score: optional sign, up to 8 integer digits, up to 4 decimals.
-SCORE_PATTERN = r"^[+-]?([0-9]{1,8}(\.[0-9]{0,4})?|\.[0-9]{1,4})$"
 
 #: Why an IDS606/IDS607 row is not a score, checked in this order.
 SCORE_REASONS: tuple[str, ...] = (
@@ -49,7 +45,7 @@ def decimal_literal(value: object) -> ir.DecimalScalar:
 
     Notes
     -----
-    measures.md §1: thresholds and scores are compared exactly, in decimal arithmetic.
+    docs/measures.md §1: thresholds and scores are compared exactly, in decimal arithmetic.
 
     Examples
     --------
@@ -64,8 +60,8 @@ def parse_score(raw: ir.StringValue) -> ir.DecimalValue:
 
     Notes
     -----
-    measures.md §1 Scores: a PersScore that does not parse as a number is not a score. Only plain
-    decimals (:data:`SCORE_PATTERN`) are accepted, so both engines agree on what parses.
+    docs/measures.md §1 Scores: a PersScore that does not parse as a number is not a score. Only
+    plain decimals (:data:`SCORE_PATTERN`) are accepted, so both engines agree on what parses.
 
     Examples
     --------
@@ -155,7 +151,7 @@ def classified_scores(
 
     Notes
     -----
-    measures.md §1 Scores: a score has a CodedAssToolType of a measure, a PersScore that parses
+    docs/measures.md §1 Scores: a score has a CodedAssToolType of a measure, a PersScore that parses
     as a number inside the measure's valid range (§4) and a date in the window; IDS607 scores
     are dated by the parent contact's CareContDate whether or not the contact was attended.
 
@@ -163,7 +159,7 @@ def classified_scores(
     --------
     >>> from datetime import date
     >>> from iaptkit.measures.examples import example_extract
-    >>> from iaptkit.definitions.model import load_definitions
+    >>> from iaptkit.definitions import load_definitions
     >>> ex, E, defs = example_extract(), date(2024, 6, 30), load_definitions()
     >>> s = classified_scores(ex, ex.referrals_as_at(E), E, defs).execute()
     >>> sorted(s.measure), s.reason.isna().all()
@@ -215,7 +211,7 @@ def score_summary(
 
     Notes
     -----
-    measures.md §1 Scores: one score per measure per day (the highest, ``scores.same_day_rule``
+    docs/measures.md §1 Scores: one score per measure per day (the highest, ``scores.same_day_rule``
     **(choice)**); FirstScore is the score of the earliest scoring day; LastScore that of the
     latest, null unless the measure was scored on at least ``scores.min_paired_days`` days.
 
@@ -223,7 +219,7 @@ def score_summary(
     --------
     >>> from datetime import date
     >>> from iaptkit.measures.examples import example_extract
-    >>> from iaptkit.definitions.model import load_definitions
+    >>> from iaptkit.definitions import load_definitions
     >>> ex, E, defs = example_extract(), date(2024, 6, 30), load_definitions()
     >>> s = score_summary(ex, ex.referrals_as_at(E), E, defs).execute().sort_values("measure")
     >>> [(m, str(f), str(l)) for m, f, l in s[["measure", "first_score", "last_score"]].values]

@@ -7,7 +7,7 @@ comparison uses funnel plots (Spiegelhalter 2005): control limits around a targe
 function of the denominator, at 95 % ("warning") and 99.8 % ("alarm").
 
 All functions are vectorised over numpy arrays and return floats; a zero denominator gives a
-missing value (NaN), never zero (measures.md §2: "A rate with a zero denominator is missing").
+missing value (NaN), never zero (docs/measures.md §2: "A rate with a zero denominator is missing").
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 from scipy import stats
+from statsmodels.stats.proportion import proportion_confint
 
 from iaptkit.errors import ConfigError
 
@@ -65,7 +66,7 @@ def rate(numerator: ArrayLike, denominator: ArrayLike, *, per: float = 100.0) ->
 
     Notes
     -----
-    measures.md §2: rates are per cent; "A rate with a zero denominator is missing, not zero".
+    docs/measures.md §2: rates are per cent; "A rate with a zero denominator is missing, not zero".
     The published check: 27,884 / (57,060 − 3,200) = 51.8 % (June 2020 recovery).
 
     Examples
@@ -105,8 +106,11 @@ def wilson_interval(
     With ``p = x/n`` and ``z`` the standard normal quantile, the bounds are
     ``(p + z²/2n ± z·sqrt(p(1−p)/n + z²/4n²)) / (1 + z²/n)`` (E. B. Wilson, "Probable
     inference, the law of succession, and statistical inference", JASA 22, 1927; R. G. Newcombe,
-    Stat Med 17:857–872, 1998, method 3). Used for the ``ci_lower``/``ci_upper`` of published
-    rates (INTERFACES.md, "Published measures").
+    Stat Med 17:857–872, 1998, method 3), computed by statsmodels
+    (``proportion_confint(x, n, alpha=1 - level, method="wilson")``); the bounds are exactly
+    0 when ``x = 0`` and exactly 1 (100 %) when ``x = n``, as the formula gives.
+    Used for the ``ci_lower``/``ci_upper`` of published rates (docs/module-contracts.md, "Published
+    measures").
 
     Examples
     --------
@@ -116,18 +120,22 @@ def wilson_interval(
     >>> lo, hi = wilson_interval(0, 10)
     >>> float(lo), round(float(hi), 2)
     (0.0, 27.75)
+    >>> lo, hi = wilson_interval([10, 0], [10, 0])
+    >>> [round(float(v), 2) for v in lo], hi.tolist()
+    ([72.25, nan], [100.0, nan])
     """
     x, n = _as_float(numerator), _as_float(denominator)
-    z = _z(level)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        safe_n = np.where(n > 0, n, 1.0)
-        p = x / safe_n
-        z2n = z * z / safe_n
-        centre = (p + z2n / 2.0) / (1.0 + z2n)
-        half = z * np.sqrt(np.maximum(p * (1.0 - p) / safe_n + z2n / (4.0 * safe_n), 0.0))
-        half = half / (1.0 + z2n)
-        lower = np.where(n > 0, np.clip(centre - half, 0.0, 1.0) * per, np.nan)
-        upper = np.where(n > 0, np.clip(centre + half, 0.0, 1.0) * per, np.nan)
+    _z(level)  # validates the level
+    valid = n > 0
+    # a zero denominator has no interval: computed with n = 1 (no warning), then set missing
+    low, high = proportion_confint(
+        np.where(valid, x, 0.0), np.where(valid, n, 1.0), alpha=1.0 - level, method="wilson"
+    )
+    # the exact bounds at the edges (floating point leaves them a last digit away)
+    low = np.where(x <= 0, 0.0, np.clip(low, 0.0, 1.0))
+    high = np.where(x >= n, 1.0, np.clip(high, 0.0, 1.0))
+    lower = np.where(valid, low * per, np.nan)
+    upper = np.where(valid, high * per, np.nan)
     return np.asarray(lower, dtype=np.float64), np.asarray(upper, dtype=np.float64)
 
 

@@ -17,6 +17,12 @@ from pathlib import Path
 from typing import Any
 
 from iaptkit.errors import ConfigError
+from iaptkit.measures.pathway_schema import (
+    BREAKDOWN_COLUMNS,
+    COUNT_COLUMNS,
+    DATE_COLUMNS,
+    SCORE_COLUMNS,
+)
 
 __all__ = [
     "NotebookContext",
@@ -131,7 +137,7 @@ def setup_notebook(name: str, parameters: Mapping[str, Any]) -> NotebookContext:
 
     Notes
     -----
-    Periods follow measures.md §2 (P = [S, E], state as at E).
+    Periods follow docs/measures.md §2 (P = [S, E], state as at E).
 
     Examples
     --------
@@ -160,26 +166,13 @@ def setup_notebook(name: str, parameters: Mapping[str, Any]) -> NotebookContext:
     )
 
 
-_GROUPS = (
-    "provider",
-    "commissioner",
-    "age_band",
-    "gender",
-    "ethnic_group",
-    "imd_decile",
-    "problem_descriptor",
+#: The breakdown groups a notebook's microdata carries (every breakdown but England).
+_GROUPS = tuple(name for name in BREAKDOWN_COLUMNS if name != "england")
+#: First scores the notebooks show (the pathway table's own score columns, first of each).
+_FIRST_SCORES = tuple(
+    c for c in SCORE_COLUMNS if c.endswith("_FirstScore") and c != "ADSM_FirstScore"
 )
-_PATHWAY_COLUMNS = (
-    "ReferralRequestReceivedDate",
-    "Assessment_FirstDate",
-    "TherapySession_FirstDate",
-    "TherapySession_SecondDate",
-    "ServDischDate",
-    "wait_to_first_treatment",
-    "TreatmentCareContact_Count",
-    "PHQ9_FirstScore",
-    "GAD_FirstScore",
-)
+_PATHWAY_COLUMNS = (*DATE_COLUMNS, *COUNT_COLUMNS, *_FIRST_SCORES)
 
 
 def pathway_indicators(
@@ -203,23 +196,23 @@ def pathway_indicators(
     pandas.DataFrame
         ``PathwayID``, the groups (provider, commissioner, age_band, gender, ethnic_group,
         imd_decile, problem_descriptor; missing as ``Unknown``), one boolean per count measure of
-        measures.md §2 (``referrals_received`` ... ``first_to_second_over_90_days``), the pathway
-        dates (datetime64), ``wait_to_first_treatment``, ``TreatmentCareContact_Count`` and
+        docs/measures.md §2 (``referrals_received`` ... ``first_to_second_over_90_days``), the
+        pathway dates (datetime64), ``wait_to_first_treatment``, ``TreatmentCareContact_Count`` and
         first scores (float64, NaN when missing), ``definitions_version``.
         Microdata: for use inside the environment only (protect before release).
 
     Notes
     -----
-    Cohorts from :func:`iaptkit.measures.published.indicator_table` (measures.md §2) over
-    :func:`iaptkit.measures.derive.pathway_table` (measures.md §1), so notebook tables count
+    Cohorts from :func:`iaptkit.measures.counting.indicator_table` (docs/measures.md §2) over
+    :func:`iaptkit.measures.derive.pathway_table` (docs/measures.md §1), so notebook tables count
     exactly what the published measures count.
     """
     import pandas as pd
 
+    from iaptkit.definitions import load_definitions
     from iaptkit.measures.catalogue import PublishedParameters
-    from iaptkit.definitions.model import load_definitions
+    from iaptkit.measures.counting import indicator_table
     from iaptkit.measures.derive import pathway_table
-    from iaptkit.measures.published import indicator_table
 
     defs = definitions if definitions is not None else load_definitions()
     pathways = pathway_table(extract, end, defs)
@@ -235,12 +228,12 @@ def pathway_indicators(
     attrs = pathways.select("PathwayID", *_PATHWAY_COLUMNS)
     frame = ind.join(attrs, "PathwayID").execute()
     frame = frame.rename(columns={f"g_{g}": g for g in _GROUPS})
-    for col in ("wait_to_first_treatment", "TreatmentCareContact_Count"):
+    for col in COUNT_COLUMNS:
         frame[col] = pd.to_numeric(frame[col]).astype("float64")
-    for col in ("PHQ9_FirstScore", "GAD_FirstScore"):
+    for col in _FIRST_SCORES:
         scores = pd.to_numeric(frame[col].astype("string"), errors="coerce")
         frame[col] = scores.astype("float64")
-    for col in _PATHWAY_COLUMNS[:5]:
+    for col in DATE_COLUMNS:
         frame[col] = pd.to_datetime(frame[col])
     frame["definitions_version"] = defs.version
     return frame.sort_values("PathwayID", kind="stable").reset_index(drop=True)
@@ -279,8 +272,8 @@ def field_quality(
 
     Notes
     -----
-    Fields, types and code lists from data-model.md via :mod:`iaptkit.data.schema`; rows are the
-    counted submissions only (data-model.md, "which rows count").
+    Fields, types and code lists from docs/data-model.md via :mod:`iaptkit.data.schema`; rows are
+    the counted submissions only (docs/data-model.md, "which rows count").
 
     Examples
     --------

@@ -10,13 +10,22 @@ Typical use inside a notebook::
 
 then, on the command line, ``iaptkit release build RELEASE_DIR -o EXPORT_DIR`` and
 ``iaptkit release verify EXPORT_DIR``; ``iaptkit check PATH...`` for files made elsewhere.
+
+The modules, lowest first: ``files`` (atomic writes, checksums), ``outputs`` (the output record
+and statuses), ``findings`` / ``identifiers`` / ``checks_tables`` / ``checks_notebooks`` /
+``checks`` (file checks), ``store`` (the register on disk), ``crossaudit`` (joint audit of a
+release's tables), ``register`` (:class:`Release`), ``acro`` (``results.json``), ``report`` (the
+HTML report, Jinja2 templates in ``templates/``), ``bundle`` (build and verify the export). The
+commands that print are in :mod:`iaptkit.cli.release`.
 """
 
 from __future__ import annotations
 
 from iaptkit.release.bundle import BuildResult, build, verify
-from iaptkit.release.checks import FileReport, Finding, check_file, check_paths
-from iaptkit.release.register import Output, Release
+from iaptkit.release.checks import check_file, check_paths
+from iaptkit.release.findings import FileReport, Finding
+from iaptkit.release.outputs import Output
+from iaptkit.release.register import Release
 
 __all__ = [
     "BuildResult",

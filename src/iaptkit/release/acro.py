@@ -13,7 +13,7 @@ For iaptkit's tables the positions and the outcome refer to the exported CSV (th
 export view: dims, ``value``, ``policy_id``, ``policy_version``).
 
 iaptkit fills these from its own register. Primary and secondary suppressions are listed
-together under ``threshold`` (the export must not tell them apart: disclosure-control.md, "The
+together under ``threshold`` (the export must not tell them apart: docs/disclosure-control.md, "The
 attacker"); ``properties`` say so. Only exported outputs appear.
 """
 
@@ -26,7 +26,7 @@ from typing import Any
 import pandas as pd
 
 from iaptkit._version import __version__
-from iaptkit.release.register import Output
+from iaptkit.release.outputs import Output
 
 __all__ = ["ACRO_CHECKS", "ACRO_RECORD_KEYS", "acro_record", "results_json", "table_sdc"]
 

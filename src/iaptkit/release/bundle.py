@@ -19,7 +19,6 @@ mismatch, a missing file or an extra file.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import shutil
@@ -33,9 +32,13 @@ from typing import Any
 
 from iaptkit._version import __version__
 from iaptkit.errors import ReleaseError
-from iaptkit.release.register import Output, Release, _umask, sha256_file, write_atomic
+from iaptkit.release.acro import results_json
+from iaptkit.release.files import folder_mode, sha256_file, write_atomic
+from iaptkit.release.outputs import Output
+from iaptkit.release.register import Release
+from iaptkit.release.report import export_safe_cross_audit, write_report
 
-__all__ = ["MANIFEST_FORMAT", "BuildResult", "build", "build_command", "verify", "verify_command"]
+__all__ = ["MANIFEST_FORMAT", "RESERVED", "BuildResult", "build", "git_commit", "verify"]
 
 MANIFEST_FORMAT = "iaptkit-export/1"
 RESERVED = frozenset({"manifest.json", "results.json", "report.html"})
@@ -113,7 +116,7 @@ def build(release_dir: str | Path, export_dir: str | Path) -> BuildResult:
 
     Notes
     -----
-    Checklist: disclosure-control.md, "Output checking before export" (checksums, status,
+    Checklist: docs/disclosure-control.md, "Output checking before export" (checksums, status,
     underlying counts never exported); ``results.json`` follows AI-SDC/ACRO ``record.py``.
 
     Examples
@@ -129,9 +132,6 @@ def build(release_dir: str | Path, export_dir: str | Path) -> BuildResult:
     >>> verify(root / "export")
     []
     """
-    from iaptkit.release.acro import results_json
-    from iaptkit.release.report import write_report
-
     release = Release.open(release_dir)
     target = Path(export_dir)
     if target.is_symlink():
@@ -181,7 +181,7 @@ def build(release_dir: str | Path, export_dir: str | Path) -> BuildResult:
         write_report(release, tmp / "report.html", mode="export", exported=uids)
         manifest = _manifest(release, tmp, exported, excluded)
         write_atomic(tmp / "manifest.json", json.dumps(manifest, indent=2).encode("utf-8"))
-        os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp makes 0700
+        os.chmod(tmp, folder_mode())  # mkdtemp makes 0700
         if target.exists():
             target.rmdir()  # empty (checked above); rename needs it gone or empty
         os.rename(tmp, target)
@@ -199,8 +199,6 @@ def _manifest(
     exported: list[tuple[Output, list[str]]],
     excluded: Mapping[str, str],
 ) -> dict[str, Any]:
-    from iaptkit.release.report import export_safe_cross_audit
-
     files = {
         p.name: {"sha256": sha256_file(p), "bytes": p.stat().st_size}
         for p in sorted(folder.iterdir())
@@ -287,41 +285,3 @@ def verify(export_dir: str | Path) -> list[str]:
         elif path.is_dir():
             problems.append(f"{rel}/: extra folder not in the manifest")
     return problems
-
-
-def build_command(release_dir: Path, output: Path) -> int:
-    """``iaptkit release build``: build, print a summary on stderr; exit 0 when built."""
-    from rich.console import Console
-
-    console = Console(stderr=True)
-    result = build(release_dir, output)
-    release = Release.open(release_dir)
-    for out in release.outputs:
-        mark = "exported" if out.uid in result.exported else "NOT exported"
-        console.print(f"{out.uid}: {out.status} -> {mark}", highlight=False)
-        if out.uid not in result.exported:
-            for reason in out.reasons:
-                console.print(f"    {reason}", highlight=False)
-    console.print(
-        f"Built {result.export_dir}: {len(result.exported)} exported, "
-        f"{len(result.excluded)} left out. Checker's report: {result.checker_report}",
-        highlight=False,
-    )
-    return 0
-
-
-def verify_command(export_dir: Path) -> int:
-    """``iaptkit release verify``: exit 0 when every checksum matches, else 1 naming files."""
-    from rich.console import Console
-
-    console = Console(stderr=True)
-    problems = verify(export_dir)
-    for problem in problems:
-        console.print(f"[red]{problem}[/red]", highlight=False)
-    if problems:
-        console.print(f"Export {export_dir} FAILED verification.", highlight=False)
-        return 1
-    with contextlib.suppress(Exception):
-        count = len(json.loads((Path(export_dir) / "manifest.json").read_text())["files"])
-        console.print(f"Export {export_dir}: {count} file(s) verified.", highlight=False)
-    return 0

@@ -2,7 +2,7 @@
 
 Two outputs that are each safe can be unsafe together: a provider x outcome table with margins
 and a separate provider totals table share the provider totals, and an attacker can difference
-them (disclosure-control.md, "The attacker": "the same cell appearing in several tables of one
+them (docs/disclosure-control.md, "The attacker": "the same cell appearing in several tables of one
 release"). Before export, all tables (and figures' data tables) of a release that are not
 already failing are audited jointly with :func:`iaptkit.sdc.audit_release`; cells with the same
 population and dims values are one cell there. If the joint audit fails, the outputs of the
@@ -12,15 +12,18 @@ population(s) whose joint audit fails are failed, with the reason, and the resul
 
 from __future__ import annotations
 
-import importlib
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
-from datetime import UTC, datetime
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
+from iaptkit.errors import IaptkitError
+from iaptkit.release.store import ReleaseStore, now_iso
+
 if TYPE_CHECKING:
-    from iaptkit.release.register import Release
-    from iaptkit.sdc.audit import AuditCertificate
+    from iaptkit.sdc import AuditCertificate
 
 __all__ = ["implied_relations_audit", "run_cross_audit", "summarise_certificate"]
 
@@ -73,17 +76,13 @@ def implied_relations_audit(tables: Sequence[Any]) -> AuditCertificate:
 
     Notes
     -----
-    Attacker model: disclosure-control.md, "The attacker" ("all the additive relations between
+    Attacker model: docs/disclosure-control.md, "The attacker" ("all the additive relations between
     cells ... and the same cell appearing in several tables of one release").
     """
-    from dataclasses import replace
-
-    import numpy as np
     from scipy import sparse
 
-    from iaptkit.sdc.audit import audit
+    from iaptkit.sdc.audit import audit, audit_mode
     from iaptkit.sdc.solver.cells import CellSpace
-    from iaptkit.sdc.protected import SUFFICIENT_AUDIT_ABOVE
 
     key_dims: list[str] = []
     for t in tables:
@@ -181,22 +180,23 @@ def implied_relations_audit(tables: Sequence[Any]) -> AuditCertificate:
         grids=tuple(grids),
     )
     # large joint spaces: proven inner bounds (hypercube moves first), as protect() does
-    mode = "sufficient" if n > SUFFICIENT_AUDIT_ABOVE else "exact"
+    mode = audit_mode(n)
     result: AuditCertificate = audit(space, flag[:, 0], mode=mode)
     return result
 
 
-def run_cross_audit(release: Release) -> AuditCertificate | None:
+def run_cross_audit(release: ReleaseStore) -> AuditCertificate | None:
     """Audit all non-failing tables of ``release`` jointly; fail outputs of failing groups.
 
     Returns the joint certificate of all tables (``None`` when the release has no tables).
 
     Notes
     -----
-    Attacker model and protection criterion: disclosure-control.md, "The attacker"; the joint
-    cell space is built by :func:`iaptkit.sdc.audit_release` (INTERFACES.md).
+    Attacker model and protection criterion: docs/disclosure-control.md, "The attacker"; the joint
+    cell space is built by :func:`iaptkit.sdc.audit_release` (docs/module-contracts.md).
     """
-    from iaptkit.errors import IaptkitError
+    # the SDC package (scipy, the solvers) loads only when a release has tables to audit
+    from iaptkit.sdc import audit_release
 
     release.reset_statuses("cross-audit")
     candidates = [
@@ -220,15 +220,12 @@ def run_cross_audit(release: Release) -> AuditCertificate | None:
             f"cross-output audit: stored protected table cannot be re-read ({why})",
             source="cross-audit",
         )
-    now = datetime.now(UTC).isoformat(timespec="seconds")
+    now = now_iso()
     if not tables:
         release.store_cross_audit(
             {"ran": now, "passed": not unreadable, "groups": [], "outputs": []}
         )
         return None
-    # resolved at run time: the SDC package owns audit_release (INTERFACES.md)
-    audit_release: Callable[[list[Any]], Any] = importlib.import_module("iaptkit.sdc").audit_release
-
     try:
         certificate = _joint(audit_release, list(tables.values()))
     except IaptkitError as exc:

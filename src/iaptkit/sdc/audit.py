@@ -1,45 +1,53 @@
 """The attacker audit: the feasible interval of every suppressed cell, as a certificate.
 
-For each suppressed cell the attacker of ``shared/domain/disclosure-control.md`` ("The
-attacker") solves two linear programs, minimise and maximise ``x_i`` subject to the relations
-``A x = 0``, the known inequalities ``G x <= 0`` and what each cell's display tells them
-(:meth:`iaptkit.sdc.solver.cells.CellSpace.attacker_bounds`). The **protection criterion**: no
+:func:`audit` runs the attacker of ``docs/disclosure-control.md`` ("The attacker";
+the engine is :func:`iaptkit.sdc.attack.attack`) and checks the **protection criterion**: no
 suppressed cell is determined exactly, and every primary cell with a true value of at least 1
-has an interval at least its protection width wide.
+has an interval at least its protection width wide. The result is an :class:`AuditCertificate`
+with one :class:`CellInterval` per suppressed cell.
 
-How the work is reduced, without changing any reported number:
-
-* cells the attacker knows exactly (unrounded published values, structural zeros) are
-  substituted as constants, which splits the relation graph into connected components; each
-  component is one HiGHS model, built once, with only the objective changed between solves;
-* every LP optimum is a feasible point; if some feasible point already reaches a cell's
-  a-priori bound (e.g. ``0``), that bound *is* the LP optimum and the LP is skipped.
-
-So the certificate reports exact LP optima (method ``highs-lp-exact``). Counts are whole
-numbers, so a bound is rounded inward to an integer (``ceil`` of the minimum, ``floor`` of the
-maximum) after snapping values within ``1e-6`` (plus ``1e-9`` relative; the simplex's
-feasibility tolerance is ``1e-7``) of an integer to that integer.
+In ``"exact"`` mode the certificate reports exact LP optima (method ``highs-lp-exact``); in
+``"sufficient"`` mode proven inner bounds with the same verdict. Counts are whole numbers, so
+every bound is rounded inward to an integer (:mod:`iaptkit.sdc.solver.intervals`).
 """
 
 from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from scipy import sparse
-from scipy.sparse import csgraph
 
+from iaptkit.sdc.attack import Attack, attack
 from iaptkit.sdc.solver.cells import CellSpace
-from iaptkit.sdc.solver.cycles import inner_bounds
-from iaptkit.sdc.solver.hypercube import hypercube_bounds
-from iaptkit.sdc.solver.lp import IntervalLP, LPResult
+from iaptkit.sdc.solver.intervals import required_width
 
-__all__ = ["AuditCertificate", "CellInterval", "audit"]
+__all__ = [
+    "SUFFICIENT_AUDIT_ABOVE",
+    "AuditCertificate",
+    "CellInterval",
+    "audit",
+    "audit_mode",
+    "certificate_from_attack",
+]
+
+#: Spaces with more cells than this get a sufficient audit (proven inner bounds, same verdict).
+SUFFICIENT_AUDIT_ABOVE = 2000
+
+
+def audit_mode(cells: int) -> str:
+    """The audit mode for a cell space of ``cells`` cells: ``"exact"`` or ``"sufficient"``.
+
+    Examples
+    --------
+    >>> audit_mode(10), audit_mode(SUFFICIENT_AUDIT_ABOVE + 1)
+    ('exact', 'sufficient')
+    """
+    return "sufficient" if cells > SUFFICIENT_AUDIT_ABOVE else "exact"
+
 
 METHOD_EXACT = "highs-lp-exact"
 METHOD_SUFFICIENT = "inner-bounds: hypercube moves + local-lp moves + highs-lp"
@@ -51,30 +59,6 @@ PROTECTION_SUFFICIENT = (
     PROTECTION + "; intervals are PROVEN INNER bounds (the attacker's interval contains each "
     "one; a cell may be less exposed than shown, never more), from verified feasible points"
 )
-_TOL = 1e-6
-#: Spaces above this many cells try the local-move pre-pass in sufficient mode by default.
-PREPASS_ABOVE = 2000
-_PREPASS_GIVE_UP = (40, 0.25)
-
-
-def _int_lower(v: float) -> float:
-    """Smallest whole number >= ``v`` (after snapping near-integers)."""
-    if not math.isfinite(v):
-        return v
-    r = round(v)
-    if abs(v - r) <= _TOL + 1e-9 * abs(v):
-        return float(r)
-    return float(math.ceil(v))
-
-
-def _int_upper(v: float) -> float:
-    """Largest whole number <= ``v`` (after snapping near-integers)."""
-    if not math.isfinite(v):
-        return v
-    r = round(v)
-    if abs(v - r) <= _TOL + 1e-9 * abs(v):
-        return float(r)
-    return float(math.floor(v))
 
 
 def _json_num(v: float) -> float | int | None:
@@ -178,324 +162,6 @@ class AuditCertificate:
         }
 
 
-def required_width(space: CellSpace) -> npt.NDArray[np.float64]:
-    """Minimum ``upper - lower`` per cell if suppressed: protection width or 1 (not exact).
-
-    Notes
-    -----
-    Protection criterion of ``shared/domain/disclosure-control.md`` ("The attacker"): a
-    primary cell with a true value >= 1 needs its protection width; every other suppressed
-    cell must only not be determined exactly (whole numbers: width >= 1).
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from scipy import sparse
-    >>> from iaptkit.sdc.solver.cells import CellSpace
-    >>> v = np.array([3, 0, 12, 15])
-    >>> sp = CellSpace(v, sparse.csr_matrix([[1.0, 1.0, 1.0, -1.0]]), v * 1.0, v * 1.0,
-    ...                np.zeros(4), np.full(4, np.inf), v < 10, np.zeros(4, bool),
-    ...                np.full(4, 10.0), v * 1.0)
-    >>> required_width(sp).tolist()
-    [10.0, 1.0, 1.0, 1.0]
-    """
-    primary_pos = space.primary & (space.values >= 1)
-    width = np.where(primary_pos, np.asarray(space.protection_width, dtype=np.float64), 1.0)
-    return np.maximum(width, 1.0)
-
-
-@dataclass
-class Attack:
-    """Raw attacker results over the whole cell space (used by the audit and the solver).
-
-    ``lower``/``upper`` are NaN for cells not suppressed. ``exact[i]`` is true when the bounds
-    are LP optima; false when they are proven-sufficient inner bounds (``sufficient`` mode).
-    ``duals[i]`` holds, for cells found failing (``want_duals``), the duals of their limiting
-    LPs (for choosing secondary suppressions).
-    """
-
-    lower: npt.NDArray[np.float64]
-    upper: npt.NDArray[np.float64]
-    exact: npt.NDArray[np.bool_]
-    n_lp: int = 0
-    n_components: int = 0
-    n_local_lp: int = 0
-    n_proven_local: int = 0
-    duals: dict[int, list[LimitingDuals]] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class LimitingDuals:
-    """Duals of one optimal attacker LP, in global indices.
-
-    ``cells``/``col_dual``: the component's cells and their reduced costs; ``eq_rows``/
-    ``eq_dual`` and ``ub_rows``/``ub_dual``: the relation and inequality rows of the component
-    and their duals (reduced cost of a cell substituted as a constant is ``-A[:, j] @ y``).
-    """
-
-    cells: npt.NDArray[np.intp]
-    col_dual: npt.NDArray[np.float64]
-    eq_rows: npt.NDArray[np.intp]
-    eq_dual: npt.NDArray[np.float64]
-    ub_rows: npt.NDArray[np.intp]
-    ub_dual: npt.NDArray[np.float64]
-
-
-def _components(
-    space: CellSpace, free: npt.NDArray[np.bool_]
-) -> tuple[int, npt.NDArray[np.int32], sparse.csr_matrix, sparse.csr_matrix | None]:
-    """Connected components of free cells linked through relation/inequality rows."""
-    n = space.n_cells
-    a = sparse.csr_matrix(space.relations, dtype=np.float64)
-    g = None if space.inequalities is None else sparse.csr_matrix(space.inequalities)
-    rows = a if g is None else sparse.vstack([a, g], format="csr")
-    free_idx = np.flatnonzero(free)
-    sub = sparse.csr_matrix(rows[:, free_idx] != 0, dtype=np.int8)
-    m = sub.shape[0]
-    k = free_idx.size
-    graph = sparse.bmat([[None, sub.T], [sub, None]], format="csr") if m and k else None
-    labels = np.full(n, -1, dtype=np.int32)
-    if graph is None:
-        labels[free_idx] = np.arange(k, dtype=np.int32)
-        return k, labels, a, g
-    n_comp, lab = csgraph.connected_components(graph, directed=False)
-    labels[free_idx] = lab[:k]
-    return int(n_comp), labels, a, g
-
-
-def attack(
-    space: CellSpace,
-    suppressed: npt.NDArray[np.bool_],
-    *,
-    sufficient: bool = False,
-    want_duals: bool = False,
-    progress: Callable[[str, int, int], None] | None = None,
-    only: npt.NDArray[np.bool_] | None = None,
-    prepass: bool | None = None,
-) -> Attack:
-    """Compute the attacker's interval of every suppressed cell (the audit's engine).
-
-    Parameters
-    ----------
-    space, suppressed
-        As for :func:`audit`.
-    sufficient
-        ``False``: exact LP optima for every suppressed cell. ``True``: stop as soon as
-        feasible points prove a cell's interval at least its required width (the simplex
-        may stop at that target); such cells get *inner* bounds (a sub-interval of the
-        attacker's, ``exact`` false) - enough for a pass/fail verdict, not for a certificate.
-    want_duals
-        Keep the duals of the limiting LPs of failing cells (for secondary suppression).
-    progress
-        Optional callback ``("audit", done, total)``.
-    only
-        Optional ``bool`` ``(n,)``: attack only these suppressed cells (the others get NaN
-        bounds). Used by secondary suppression, where cells that passed stay passing when
-        more cells are suppressed.
-
-    Returns
-    -------
-    Attack
-
-    Notes
-    -----
-    Attacker model: ``shared/domain/disclosure-control.md``, "The attacker". Every LP optimum
-    and the true table itself are feasible points; a bound reached by a feasible point at
-    the cell's a-priori bound is that LP's optimum, so the LP is skipped.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from scipy import sparse
-    >>> from iaptkit.sdc.solver.cells import CellSpace
-    >>> v = np.array([3, 12, 15])
-    >>> sp = CellSpace(v, sparse.csr_matrix([[1.0, 1.0, -1.0]]), v * 1.0, v * 1.0,
-    ...                np.zeros(3), np.full(3, np.inf), v < 10, np.zeros(3, bool),
-    ...                np.full(3, 10.0), v * 1.0)
-    >>> res = attack(sp, np.array([True, True, False]))
-    >>> res.lower[:2].tolist(), res.upper[:2].tolist()
-    ([0.0, 0.0], [15.0, 15.0])
-    """
-    n = space.n_cells
-    suppressed = np.asarray(suppressed, dtype=bool)
-    lo, hi = space.attacker_bounds(suppressed)
-    values = space.values.astype(np.float64)
-    bad = (values < lo - 1e-9) | (values > hi + 1e-9)
-    if bad.any():
-        i = int(np.flatnonzero(bad)[0])
-        raise ValueError(
-            f"CellSpace is inconsistent: true value {int(values[i])} of {space.label(i)} lies "
-            f"outside the attacker's bounds [{lo[i]}, {hi[i]}] ({int(bad.sum())} such cells)"
-        )
-    need = required_width(space)
-    free = lo < hi
-    n_comp, comp, a, g = _components(space, free)
-    out = Attack(lower=np.full(n, np.nan), upper=np.full(n, np.nan), exact=np.zeros(n, dtype=bool))
-    out.n_components = n_comp
-    # suppressed cells that are not free: known exactly a priori
-    fixed_sup = suppressed & ~free
-    if only is not None:
-        fixed_sup &= np.asarray(only, dtype=bool)
-    out.lower[fixed_sup] = lo[fixed_sup]
-    out.upper[fixed_sup] = hi[fixed_sup]
-    out.exact[fixed_sup] = True
-    wanted = suppressed if only is None else suppressed & np.asarray(only, dtype=bool)
-    sup_free = np.flatnonzero(wanted & free)
-    if sup_free.size == 0:
-        return out
-    if sufficient and space.grids:
-        # hypercube moves within the tables' grids prove most cells without any LP
-        h_lo, h_hi = hypercube_bounds(space, suppressed, sup_free, need)
-        ok = np.array([_proven(h_lo[i], h_hi[i], need[i]) for i in sup_free], dtype=bool)
-        done_h = sup_free[ok]
-        out.lower[done_h] = [_int_lower(float(x)) for x in h_lo[done_h]]
-        out.upper[done_h] = [_int_upper(float(x)) for x in h_hi[done_h]]
-        out.n_proven_local += int(done_h.size)
-        sup_free = sup_free[~ok]
-        if sup_free.size == 0:
-            return out
-    use_pre = space.n_cells > PREPASS_ABOVE if prepass is None else prepass
-    if sufficient and use_pre:
-        # cheap pre-pass: feasible moves found by small local LPs prove most cells (inner
-        # bounds, verified on the full matrices); only the rest need whole-component LPs
-        pre = inner_bounds(space, suppressed, sup_free, need, give_up=_PREPASS_GIVE_UP)
-        done_pre = sup_free[pre.proven[sup_free]]
-        out.lower[done_pre] = [_int_lower(float(x)) for x in pre.lower[done_pre]]
-        out.upper[done_pre] = [_int_upper(float(x)) for x in pre.upper[done_pre]]
-        out.n_local_lp += pre.n_lp
-        out.n_proven_local += int(done_pre.size)
-        sup_free = sup_free[~pre.proven[sup_free]]
-        if sup_free.size == 0:
-            return out
-    # constants: fixed cells move to the right-hand side
-    fixed_vals = np.where(free, 0.0, lo)
-    rhs_eq = -(a @ fixed_vals)
-    rhs_ub = None if g is None else -(g @ fixed_vals)
-    order = np.argsort(comp[sup_free], kind="stable")
-    sup_sorted = sup_free[order]
-    comp_ids, starts = np.unique(comp[sup_sorted], return_index=True)
-    bounds = list(zip(starts, [*starts[1:], sup_sorted.size], strict=True))
-    total = int(sup_free.size)
-    done = 0
-    for c, (s, e) in zip(comp_ids, bounds, strict=True):
-        targets = sup_sorted[s:e]
-        cells = np.flatnonzero(comp == c)
-        _solve_component(
-            out, cells, targets, a, g, rhs_eq, rhs_ub, lo, hi, values, need, sufficient, want_duals
-        )
-        done += int(targets.size)
-        if progress is not None:
-            progress("audit", done, total)
-    return out
-
-
-def _solve_component(
-    out: Attack,
-    cells: npt.NDArray[np.intp],
-    targets: npt.NDArray[np.intp],
-    a: sparse.csr_matrix,
-    g: sparse.csr_matrix | None,
-    rhs_eq: npt.NDArray[np.float64],
-    rhs_ub: npt.NDArray[np.float64] | None,
-    lo: npt.NDArray[np.float64],
-    hi: npt.NDArray[np.float64],
-    values: npt.NDArray[np.float64],
-    need: npt.NDArray[np.float64],
-    sufficient: bool,
-    want_duals: bool,
-) -> None:
-    """Fill ``out`` for the suppressed ``targets`` of one connected component ``cells``."""
-    a_sub = a[:, cells]
-    eq_rows = np.flatnonzero(np.diff(a_sub.indptr) > 0)
-    ub_rows = np.zeros(0, dtype=np.intp)
-    g_sub = None
-    if g is not None:
-        g_sub = g[:, cells]
-        ub_rows = np.flatnonzero(np.diff(g_sub.indptr) > 0)
-    if eq_rows.size == 0 and ub_rows.size == 0:
-        out.lower[targets] = lo[targets]
-        out.upper[targets] = hi[targets]
-        out.exact[targets] = True
-        return
-    lp = IntervalLP(
-        a_sub[eq_rows],
-        rhs_eq[eq_rows],
-        None if g_sub is None else g_sub[ub_rows],
-        None if rhs_ub is None else rhs_ub[ub_rows],
-        lo[cells],
-        hi[cells],
-    )
-    local = np.searchsorted(cells, targets)
-    # feasible points seen so far, restricted to targets: the truth is one
-    seen_min = values[targets].copy()
-    seen_max = values[targets].copy()
-    t_lo = lo[targets]
-    t_hi = hi[targets]
-    t_need = need[targets]
-
-    def absorb(x: npt.NDArray[np.float64] | None) -> None:
-        if x is not None:
-            xt = x[local]
-            np.minimum(seen_min, xt, out=seen_min)
-            np.maximum(seen_max, xt, out=seen_max)
-
-    n_eq = int(eq_rows.size)
-
-    def keep(res: LPResult, duals: list[LimitingDuals]) -> None:
-        if res.reduced_costs is None or res.row_duals is None:
-            return
-        duals.append(
-            LimitingDuals(
-                cells=cells,
-                col_dual=res.reduced_costs,
-                eq_rows=eq_rows,
-                eq_dual=res.row_duals[:n_eq],
-                ub_rows=ub_rows,
-                ub_dual=res.row_duals[n_eq:],
-            )
-        )
-
-    if targets.size > 2:
-        # one LP pushing every suppressed cell down: many reach their a-priori lower bound
-        absorb(lp.optimise_direction(local.astype(np.int32), np.ones(targets.size)).x)
-    for k, gi in enumerate(targets):
-        j = int(local[k])
-        duals: list[LimitingDuals] = []
-        if sufficient and _proven(seen_min[k], seen_max[k], t_need[k]):
-            out.lower[gi], out.upper[gi] = _int_lower(seen_min[k]), _int_upper(seen_max[k])
-            continue
-        # maximise first: the minimum is often already reached at the a-priori lower bound
-        if seen_max[k] >= t_hi[k] - 1e-9:
-            upper = float(t_hi[k])
-        else:
-            target = float(seen_min[k] + t_need[k]) if sufficient else None
-            res = lp.optimise(j, maximise=True, target=target)
-            absorb(res.x)
-            upper = res.value
-            if want_duals:
-                keep(res, duals)
-        if sufficient and _proven(seen_min[k], max(upper, seen_max[k]), t_need[k]):
-            out.lower[gi], out.upper[gi] = _int_lower(seen_min[k]), _int_upper(upper)
-            continue
-        if seen_min[k] <= t_lo[k] + 1e-9:
-            lower = float(t_lo[k])
-        else:
-            res = lp.optimise(j, maximise=False)
-            absorb(res.x)
-            lower = res.value
-            if want_duals:
-                keep(res, duals)
-        out.lower[gi], out.upper[gi] = _int_lower(lower), _int_upper(upper)
-        out.exact[gi] = True
-        if want_duals and out.upper[gi] - out.lower[gi] < t_need[k] - 1e-9:
-            out.duals[int(gi)] = duals
-    out.n_lp += lp.n_solves
-
-
-def _proven(smin: float, smax: float, need: float) -> bool:
-    return _int_upper(smax) - _int_lower(smin) >= need - 1e-9
-
-
 def audit(
     space: CellSpace, suppressed: npt.NDArray[np.bool_], *, mode: str = "exact"
 ) -> AuditCertificate:
@@ -522,7 +188,7 @@ def audit(
 
     Notes
     -----
-    Attacker model and protection criterion: ``shared/domain/disclosure-control.md``, "The
+    Attacker model and protection criterion: ``docs/disclosure-control.md``, "The
     attacker". The intervals are those of the continuous relaxation (the classical audit of
     Fischetti and Salazar-González / tau-Argus); integer reasoning can only narrow them, and
     for 2-D tables with margins (totally unimodular relations, integer bounds) the LP
@@ -578,7 +244,7 @@ def certificate_from_attack(
 
     Notes
     -----
-    Criterion: ``shared/domain/disclosure-control.md``, "The attacker"; see :func:`audit`.
+    Criterion: ``docs/disclosure-control.md``, "The attacker"; see :func:`audit`.
 
     Examples
     --------

@@ -237,8 +237,8 @@ def protect_measures(
 
     Notes
     -----
-    Measures and their relations: ``shared/domain/measures.md`` section 2; rates and means:
-    ``shared/domain/disclosure-control.md`` ("Derived statistics"). National counts are those
+    Measures and their relations: ``docs/measures.md`` section 2; rates and means:
+    ``docs/disclosure-control.md`` ("Derived statistics"). National counts are those
     of the ``england`` breakdown. Totals are rounded from their own true values (a policy's
     ``sum_of_rounded`` margin rule does not apply to this table).
 

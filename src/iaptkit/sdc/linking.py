@@ -51,7 +51,7 @@ def merge_cells(
 
     Notes
     -----
-    Linked tables, disclosure-control.md ("the same cell appearing in several tables").
+    Linked tables, docs/disclosure-control.md ("the same cell appearing in several tables").
 
     Examples
     --------
@@ -169,7 +169,7 @@ def implied_relations(
 
     Notes
     -----
-    Attacker model, ``shared/domain/disclosure-control.md``: the attacker knows "all the
+    Attacker model, ``docs/disclosure-control.md``: the attacker knows "all the
     additive relations between cells ... and the same cell appearing in several tables".
 
     Examples

@@ -130,7 +130,7 @@ def available_policies() -> tuple[str, ...]:
 
     Notes
     -----
-    The five policies of ``shared/domain/disclosure-control.md`` ("Policies to ship").
+    The five policies of ``docs/disclosure-control.md`` ("Policies to ship").
 
     Examples
     --------
@@ -162,7 +162,7 @@ def load_policy(id_or_path: str | Path | Policy = "nhs-sde") -> Policy:
 
     Notes
     -----
-    Values and sources: ``shared/domain/disclosure-control.md`` ("Policies to ship"). Rounding
+    Values and sources: ``docs/disclosure-control.md`` ("Policies to ship"). Rounding
     "to the nearest 5" rounds halves up (13 -> 15, 12 -> 10).
 
     Examples

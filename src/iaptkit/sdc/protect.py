@@ -23,6 +23,7 @@ import pandas as pd
 from scipy import sparse
 
 from iaptkit.errors import ConfigError
+from iaptkit.sdc.counts import inner_counts
 from iaptkit.sdc.linking import implied_relations, merge_cells
 from iaptkit.sdc.policies import Policy, load_policy
 from iaptkit.sdc.protected import ProtectedTable, audit_release, cell_label, info_loss
@@ -33,7 +34,6 @@ from iaptkit.sdc.tables import (
     DimStructure,
     build_cells,
     dim_structure,
-    inner_counts,
 )
 
 __all__ = [
@@ -335,7 +335,7 @@ def protect(
 
     Notes
     -----
-    Policies, attacker model, protection criterion: ``shared/domain/disclosure-control.md``.
+    Policies, attacker model, protection criterion: ``docs/disclosure-control.md``.
     Suppressed cells (primary and secondary alike) are shown as ``*``; published counts are
     rounded as the policy says (nearest 5, halves up). The table is the full cross of the labels
     found in each dim: a combination absent from ``data`` is a cell with a count of 0 (declare
@@ -398,7 +398,7 @@ def protect_linked(
 
     Notes
     -----
-    Linked tables and the differencing attacker: ``shared/domain/disclosure-control.md``.
+    Linked tables and the differencing attacker: ``docs/disclosure-control.md``.
 
     Examples
     --------

@@ -10,29 +10,22 @@ release together.
 from __future__ import annotations
 
 import html
-import importlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
 from scipy import sparse
 
 from iaptkit.errors import ConfigError
-from iaptkit.sdc.solver.cells import CellGrid, CellSpace
+from iaptkit.sdc.audit import AuditCertificate, audit, audit_mode
 from iaptkit.sdc.linking import implied_relations, merge_cells
 from iaptkit.sdc.policies import Policy
+from iaptkit.sdc.solver.cells import CellGrid, CellSpace
 from iaptkit.sdc.tables import TOTAL, CellTable
-
-#: Joint audits of more cells than this prove the criterion with feasible points (as
-#: :data:`iaptkit.sdc.solve.SUFFICIENT_AUDIT_ABOVE`).
-SUFFICIENT_AUDIT_ABOVE = 2000
-
-if TYPE_CHECKING:
-    from iaptkit.sdc.audit import AuditCertificate
 
 __all__ = ["FrozenMappingsPickle", "ProtectedTable", "audit_release", "cell_label", "info_loss"]
 
@@ -267,7 +260,7 @@ def audit_release(tables: Sequence[ProtectedTable]) -> AuditCertificate:
     Notes
     -----
     "relations between outputs of the same release (the differencing risk), with the audit
-    across them": ``shared/domain/disclosure-control.md``, "Output checking before export".
+    across them": ``docs/disclosure-control.md``, "Output checking before export".
 
     Examples
     --------
@@ -348,8 +341,5 @@ def audit_release(tables: Sequence[ProtectedTable]) -> AuditCertificate:
         labels=tuple(labels),
         grids=merged.grids,
     )
-    mode = "sufficient" if n > SUFFICIENT_AUDIT_ABOVE else "exact"
-    cert: AuditCertificate = importlib.import_module("iaptkit.sdc.audit").audit(
-        space, mask, mode=mode
-    )
-    return cert
+    mode = audit_mode(n)
+    return audit(space, mask, mode=mode)

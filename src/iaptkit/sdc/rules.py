@@ -6,7 +6,7 @@ whether the policy suppresses it (primary suppression), the value it would be pu
 when the cell is published and when it is shown as ``*`` -- the inputs of a
 :class:`~iaptkit.sdc.solver.cells.CellSpace`.
 
-The attacker model is the one of ``shared/domain/disclosure-control.md`` ("The attacker"): they
+The attacker model is the one of ``docs/disclosure-control.md`` ("The attacker"): they
 know the policy, so a value published after rounding to the nearest ``b`` (halves up) means
 ``r - floor(b/2) .. r + ceil(b/2) - 1`` (``r - 2 .. r + 2`` for ``b = 5``), a published count
 means at least the threshold, and a ``*`` means ``0 ..`` (``1 ..`` where zeros are shown);
@@ -57,7 +57,7 @@ def round_half_up(values: npt.ArrayLike, base: int) -> IntArray:
 
     Notes
     -----
-    ``shared/domain/disclosure-control.md``: rounding "to the nearest 5" rounds halves up;
+    ``docs/disclosure-control.md``: rounding "to the nearest 5" rounds halves up;
     for whole numbers and base 5 no half occurs (12 -> 10, 13 -> 15). For an even base
     (e.g. 10) 15 -> 20.
 
@@ -89,7 +89,7 @@ def midpoint6(values: npt.ArrayLike) -> IntArray:
     Notes
     -----
     OpenSAFELY documentation (midpoint 6 derivation), as listed in
-    ``shared/domain/disclosure-control.md`` for the ``opensafely`` policy.
+    ``docs/disclosure-control.md`` for the ``opensafely`` policy.
 
     Examples
     --------
@@ -117,7 +117,7 @@ def rounding_interval(published: npt.ArrayLike, base: int) -> tuple[IntArray, In
 
     Notes
     -----
-    Attacker model, ``shared/domain/disclosure-control.md``: "a rounded value r means the truth
+    Attacker model, ``docs/disclosure-control.md``: "a rounded value r means the truth
     lies in r-2 .. r+2" for base 5.
 
     Examples
@@ -154,7 +154,7 @@ def primary_mask(
 
     Notes
     -----
-    ``shared/domain/disclosure-control.md``, "Policies to ship" (counts suppressed, zeros).
+    ``docs/disclosure-control.md``, "Policies to ship" (counts suppressed, zeros).
 
     Examples
     --------
@@ -242,7 +242,7 @@ def apply_policy(
 
     Notes
     -----
-    Rules: ``shared/domain/disclosure-control.md`` ("Policies to ship", "The attacker").
+    Rules: ``docs/disclosure-control.md`` ("Policies to ship", "The attacker").
 
     Examples
     --------

@@ -2,7 +2,7 @@
 
 Given a :class:`~iaptkit.sdc.solver.cells.CellSpace` whose primary cells are suppressed,
 :func:`secondary_suppression` chooses further cells to show as ``*`` so that the protection
-criterion of ``shared/domain/disclosure-control.md`` ("The attacker") holds, preferring few and
+criterion of ``docs/disclosure-control.md`` ("The attacker") holds, preferring few and
 cheap cells (``space.cost``) and never a structural zero. A cell shared by linked tables has
 one index in the space, so a cell already suppressed for another table costs nothing.
 
@@ -13,7 +13,7 @@ The method, deterministic throughout (ties broken by the lowest cell index):
    cell of the relation, preferring cells that also give a partner to another such relation.
    Repeated to a fixpoint.
 2. **Attacker-guided pass.** The attacker LPs are solved (skipping those already proven wide
-   enough by feasible points, see :func:`iaptkit.sdc.audit.attack`). For each failing cell,
+   enough by feasible points, see :func:`iaptkit.sdc.attack.attack`). For each failing cell,
    the duals of its limiting LP say which published cells' bounds hold the interval in
    (non-zero reduced cost); the cell with the lowest cost per unit of width it can restore is
    suppressed. Failing cells whose candidates were just suppressed wait for the next round.
@@ -33,10 +33,12 @@ import numpy.typing as npt
 from scipy import sparse
 
 from iaptkit.errors import AuditFailedError
-from iaptkit.sdc.audit import Attack, LimitingDuals, attack, required_width
+from iaptkit.sdc.attack import Attack, LimitingDuals, attack
 from iaptkit.sdc.solver.cells import CellSpace
-from iaptkit.sdc.solver.hypercube import Move, proven_by_points
+from iaptkit.sdc.solver.hypercube import proven_by_points
+from iaptkit.sdc.solver.hypercube_moves import Move
 from iaptkit.sdc.solver.hypercube_select import hypercube_cleanup, hypercube_secondary
+from iaptkit.sdc.solver.intervals import required_width
 
 __all__ = ["secondary_suppression"]
 
@@ -290,7 +292,7 @@ def secondary_suppression(
 
     Notes
     -----
-    Protection criterion and attacker: ``shared/domain/disclosure-control.md`` ("The
+    Protection criterion and attacker: ``docs/disclosure-control.md`` ("The
     attacker"). The approach follows the classical LP-based complementary suppression
     (Fischetti and Salazar-González, 2000; tau-Argus "optimal"/"modular"), made greedy:
     singleton pass, then cells chosen from the duals of the failing attacker LPs.

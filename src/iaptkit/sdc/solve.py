@@ -2,18 +2,16 @@
 
 :func:`solve_cells` is the one place where the table-building side (:mod:`iaptkit.sdc.tables`,
 :mod:`iaptkit.sdc.rules`) meets the solver side: it builds the
-:class:`~iaptkit.sdc.solver.cells.CellSpace`, calls :func:`iaptkit.sdc.secondary.secondary_suppression`
-and :func:`iaptkit.sdc.audit.audit`, and raises :class:`~iaptkit.errors.AuditFailedError` when
-the final pattern fails the audit. Used by :mod:`iaptkit.sdc.protect` and
-:mod:`iaptkit.sdc.derived`.
+:class:`~iaptkit.sdc.solver.cells.CellSpace`, calls
+:func:`iaptkit.sdc.secondary.secondary_suppression` and :func:`iaptkit.sdc.audit.audit`, and
+raises :class:`~iaptkit.errors.AuditFailedError` when the final pattern fails the audit. Used by
+:mod:`iaptkit.sdc.protect` and :mod:`iaptkit.sdc.derived`.
 """
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
@@ -21,21 +19,18 @@ import pandas as pd
 from scipy import sparse
 
 from iaptkit.errors import AuditFailedError, ConfigError
-from iaptkit.sdc.solver.cells import CellSpace
+from iaptkit.sdc import secondary as suppression
+from iaptkit.sdc.audit import AuditCertificate, audit, audit_mode
 from iaptkit.sdc.policies import Policy
 from iaptkit.sdc.rules import CellRules, apply_policy
+from iaptkit.sdc.solver.cells import CellSpace
 from iaptkit.sdc.tables import CellTable
-
-if TYPE_CHECKING:
-    from iaptkit.sdc.audit import AuditCertificate
 
 __all__ = ["STATUSES", "SolvedCells", "cells_frame", "solve_cells"]
 
 #: Internal statuses of a count cell (exports show primary and secondary alike as ``*``).
 STATUSES: tuple[str, ...] = ("published", "primary", "secondary", "structural_zero")
 _ZERO_SHOWN_COST = 1e6
-#: Spaces with more cells than this get a sufficient audit (proven inner bounds, same verdict).
-SUFFICIENT_AUDIT_ABOVE = 2000
 
 BoolArray = npt.NDArray[np.bool_]
 
@@ -66,14 +61,6 @@ class SolvedCells:
     published: npt.NDArray[np.int64]
     certificate: AuditCertificate
     rules: CellRules
-
-
-def _solver() -> Any:
-    return importlib.import_module("iaptkit.sdc.secondary")
-
-
-def _auditor() -> Any:
-    return importlib.import_module("iaptkit.sdc.audit")
 
 
 def solve_cells(
@@ -118,10 +105,10 @@ def solve_cells(
 
     Notes
     -----
-    Attacker model and criterion: ``shared/domain/disclosure-control.md`` ("The attacker").
-    Spaces of more than :data:`SUFFICIENT_AUDIT_ABOVE` cells get a ``"sufficient"`` audit
-    certificate (proven inner bounds, same verdict as the exact audit); smaller ones an exact
-    one.
+    Attacker model and criterion: ``docs/disclosure-control.md`` ("The attacker").
+    Spaces of more than :data:`iaptkit.sdc.audit.SUFFICIENT_AUDIT_ABOVE` cells get a
+    ``"sufficient"`` audit certificate (proven inner bounds, same verdict as the exact audit);
+    smaller ones an exact one.
 
     Examples
     --------
@@ -177,7 +164,7 @@ def solve_cells(
         grids=table.grids,
     )
     if rules.primary.any():
-        mask = np.asarray(_solver().secondary_suppression(space, method=secondary), dtype=bool)
+        mask = np.asarray(suppression.secondary_suppression(space, method=secondary), dtype=bool)
     else:
         mask = np.zeros(n, dtype=bool)
     mask = (mask | rules.primary) & ~sz
@@ -191,8 +178,8 @@ def solve_cells(
         inner_pub = np.where(~derived, published, 0).astype(np.int64)
         sums = np.asarray(table.inner @ inner_pub, dtype=np.int64)
         published = np.where(derived, sums, published)
-    mode = "sufficient" if n > SUFFICIENT_AUDIT_ABOVE else "exact"
-    certificate = _auditor().audit(space, mask, mode=mode)
+    mode = audit_mode(n)
+    certificate = audit(space, mask, mode=mode)
     if not certificate.passed:
         failures = certificate.failures()
         shown = "; ".join(

@@ -1,11 +1,11 @@
 """Count tables as cells: inner cells, margins or hierarchies, and the additive relations.
 
-:func:`inner_counts` validates a long table (dims + a count column) or microdata (one row per
-person: counted) and returns one row per inner cell. :func:`build_cells` adds the totals -- all
-marginal totals (every combination of dims summed over, labelled ``"Total"``) and/or given
-hierarchies (``child -> parent`` mappings, e.g. provider -> ICB -> England) -- and the relations
-``A x = 0`` linking each total to its parts. :mod:`iaptkit.sdc.linking` joins several tables into
-one cell space.
+:func:`iaptkit.sdc.counts.inner_counts` validates a long table (dims + a count column) or
+microdata (one row per person: counted) and returns one row per inner cell. :func:`build_cells`
+adds the totals -- all marginal totals (every combination of dims summed over, labelled
+``"Total"``) and/or given hierarchies (``child -> parent`` mappings, e.g. provider -> ICB ->
+England) -- and the relations ``A x = 0`` linking each total to its parts.
+:mod:`iaptkit.sdc.linking` joins several tables into one cell space.
 """
 
 from __future__ import annotations
@@ -29,7 +29,6 @@ __all__ = [
     "DimStructure",
     "build_cells",
     "dim_structure",
-    "inner_counts",
 ]
 
 #: Label of a marginal total.
@@ -37,109 +36,6 @@ TOTAL = "Total"
 
 IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
-
-
-def inner_counts(
-    data: pd.DataFrame, dims: Sequence[str], value: str | None, *, name: str = "table"
-) -> pd.DataFrame:
-    """Validate a count table or microdata and return one row per inner cell.
-
-    Parameters
-    ----------
-    data
-        A long table (one row per inner cell: ``dims`` + ``value``) or, with ``value=None``,
-        microdata (one row per person/pathway: rows are counted).
-    dims
-        The dimension columns.
-    value
-        The count column, or ``None`` to count rows.
-    name
-        Table name for error messages.
-
-    Returns
-    -------
-    pandas.DataFrame
-        Columns ``dims`` (strings) and ``value`` (int64), one row per distinct cell.
-
-    Raises
-    ------
-    ConfigError
-        Missing dims or value column, missing dim values, duplicate cells, negative or
-        non-integer counts (the message names the table, column, rows and examples).
-
-    Notes
-    -----
-    Input rules of ``protect`` (``team/PROTECT.md``; disclosure-control.md "Policies").
-
-    Examples
-    --------
-    >>> df = pd.DataFrame({"sex": ["F", "M", "F"]})
-    >>> inner_counts(df, ["sex"], None).to_dict("list")
-    {'sex': ['F', 'M'], 'value': [2, 1]}
-    """
-    dims = list(dims)
-    if not dims:
-        raise ConfigError(f"Table {name!r}: expected at least one dimension column, found none.")
-    if len(set(dims)) != len(dims):
-        raise ConfigError(f"Table {name!r}: dimension columns repeated: {dims}.")
-    cols = [*dims] + ([value] if value is not None else [])
-    missing = [c for c in cols if c not in data.columns]
-    if missing:
-        raise ConfigError(
-            f"Table {name!r}: expected columns {cols}; missing {missing}; found "
-            f"{list(map(str, data.columns))} ({len(data)} rows)."
-        )
-    if value is not None and value in dims:
-        raise ConfigError(f"Table {name!r}: the count column {value!r} is also a dimension.")
-    if len(data) == 0:
-        raise ConfigError(f"Table {name!r}: expected at least one row, found none.")
-    null_rows = data[dims].isna().any(axis=1)
-    if bool(null_rows.any()):
-        bad = [d for d in dims if bool(data[d].isna().any())]
-        raise ConfigError(
-            f"Table {name!r}: {int(null_rows.sum())} of {len(data)} rows have no value in "
-            f"dimension column(s) {bad}; expected a label in every row (e.g. 'Unknown')."
-        )
-    keys = data[dims].astype(str)
-    if value is None:
-        counted = keys.value_counts(sort=False).rename("value").reset_index()
-        out = counted.sort_values(dims, kind="stable").reset_index(drop=True)
-        out["value"] = out["value"].astype(np.int64)
-        return out
-    raw = data[value]
-    numeric = pd.to_numeric(raw, errors="coerce")
-    bad_num = numeric.isna()
-    if bool(bad_num.any()):
-        examples = raw[bad_num].head(3).tolist()
-        raise ConfigError(
-            f"Table {name!r}, column {value!r}: expected whole-number counts >= 0; "
-            f"{int(bad_num.sum())} of {len(data)} rows are missing or not numbers "
-            f"(e.g. {examples})."
-        )
-    arr = numeric.to_numpy(dtype=np.float64)
-    bad_int = ~np.isfinite(arr) | (np.floor(arr) != arr)
-    if bool(bad_int.any()):
-        examples = raw[bad_int].head(3).tolist()
-        raise ConfigError(
-            f"Table {name!r}, column {value!r}: expected whole-number counts; "
-            f"{int(bad_int.sum())} rows are not whole numbers (e.g. {examples})."
-        )
-    if bool((arr < 0).any()):
-        examples = raw[arr < 0].head(3).tolist()
-        raise ConfigError(
-            f"Table {name!r}, column {value!r}: expected counts >= 0; {int((arr < 0).sum())} "
-            f"rows are negative (e.g. {examples})."
-        )
-    dup = keys.duplicated(keep=False)
-    if bool(dup.any()):
-        examples = keys[dup].drop_duplicates().head(3).to_dict("records")
-        raise ConfigError(
-            f"Table {name!r}: expected one row per cell of {dims}; "
-            f"{int(dup.sum())} rows repeat a cell (e.g. {examples})."
-        )
-    out = keys.copy()
-    out["value"] = arr.astype(np.int64)
-    return out.sort_values(dims, kind="stable").reset_index(drop=True)
 
 
 @dataclass(frozen=True)
@@ -223,7 +119,7 @@ def dim_structure(
 
     Notes
     -----
-    Hierarchies provider -> commissioner -> England: ``shared/domain/disclosure-control.md``
+    Hierarchies provider -> commissioner -> England: ``docs/disclosure-control.md``
     ("The attacker": totals, subtotals, hierarchies).
 
     Examples
@@ -350,7 +246,7 @@ def build_cells(inner: pd.DataFrame, structures: Sequence[DimStructure]) -> Cell
     Parameters
     ----------
     inner
-        One row per inner cell (:func:`inner_counts`): dims + ``value``.
+        One row per inner cell (:func:`iaptkit.sdc.counts.inner_counts`): dims + ``value``.
     structures
         One :class:`DimStructure` per dim, in the order of the dims.
 
@@ -362,7 +258,7 @@ def build_cells(inner: pd.DataFrame, structures: Sequence[DimStructure]) -> Cell
     Notes
     -----
     Every total equals the sum of its parts, for each dim separately (redundant relations are
-    kept: the attacker of disclosure-control.md knows them all).
+    kept: the attacker of docs/disclosure-control.md knows them all).
 
     Examples
     --------

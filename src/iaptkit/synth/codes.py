@@ -2,9 +2,9 @@
 
 Index-coded vocabularies used in the simulated truth (:mod:`iaptkit.synth.model`) and
 written as text by :mod:`iaptkit.synth.writer`: AppType, AttendOrDNACode, EndCode, Gender,
-EthnicCategory (``shared/domain/data-model.md`` code lists), the score measures with their SNOMED
-tool codes, valid ranges and the measures.md §4 default thresholds, and the problem-descriptor
-mix with PresComp codes (measures.md §4). Immutable data only.
+EthnicCategory (``docs/data-model.md`` code lists), the score measures with their SNOMED
+tool codes, valid ranges and the docs/measures.md §4 default thresholds, and the problem-descriptor
+mix with PresComp codes (docs/measures.md §4). Immutable data only.
 """
 
 from __future__ import annotations
@@ -62,14 +62,14 @@ C_NOTCASE, C_RR, C_R_NORI, C_RI_NOR, C_NC, C_RD = range(6)
 
 @dataclass(frozen=True)
 class SynthMeasure:
-    """A scored measure as the generator knows it (measures.md §4 defaults, in hundredths).
+    """A scored measure as the generator knows it (docs/measures.md §4 defaults, in hundredths).
 
     ``case``/``rc`` are ``None`` where the guide publishes no threshold; ``case_gen`` and
     ``rc_gen`` are the values the generator aims at in that case (they never drive a flag).
 
     Notes
     -----
-    Values from measures.md §4 (NHS Digital guide 2021 §7.4 and Appendix B).
+    Values from docs/measures.md §4 (NHS Digital guide 2021 §7.4 and Appendix B).
 
     Examples
     --------
@@ -129,7 +129,7 @@ def _m(
     )  # fmt: skip
 
 
-#: Measures by index (0 = PHQ-9, 1 = GAD-7, then the ADSMs), measures.md §4.
+#: Measures by index (0 = PHQ-9, 1 = GAD-7, then the ADSMs), docs/measures.md §4.
 MEASURES: tuple[SynthMeasure, ...] = (
     _m("PHQ9", "720433000", 27, 10, ">=", 6, ">="),
     _m("GAD7", "445455005", 21, 8, ">=", 4, ">="),
@@ -158,7 +158,7 @@ class Descriptor:
     adsm: int  # index into MEASURES, or -1
 
 
-#: Problem-descriptor mix (measures.md §4); the last one has no IDS603 record.
+#: Problem-descriptor mix (docs/measures.md §4); the last one has no IDS603 record.
 DESCRIPTORS: tuple[Descriptor, ...] = (
     Descriptor("Depression", 0.325, ("F320", "F321", "F322", "F329", "F330", "F331", "F339"), -1),
     Descriptor("Generalised anxiety disorder", 0.18, ("F411",), -1),

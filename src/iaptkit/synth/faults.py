@@ -50,7 +50,7 @@ class FaultInjector:
     Notes
     -----
     Rule ids and ``Table.Column`` labels as reported by :mod:`iaptkit.data.validation`
-    (data-model.md code lists; measures.md §4 valid ranges).
+    (docs/data-model.md code lists; docs/measures.md §4 valid ranges).
 
     Examples
     --------

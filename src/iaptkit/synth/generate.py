@@ -26,13 +26,13 @@ import pyarrow.compute as pc
 
 from iaptkit._version import __version__
 from iaptkit.data.schema import TABLES
+from iaptkit.errors import ConfigError
 from iaptkit.synth.faults import FaultInjector
 from iaptkit.synth.model import simulate
 from iaptkit.synth.nhs import build_index
 from iaptkit.synth.writer import MonthCutter, TableSink, arrow_schema
-from iaptkit.errors import ConfigError
 
-__all__ = ["SynthSummary", "synth_command", "write_synthetic"]
+__all__ = ["METADATA_FILE", "SynthSummary", "write_synthetic"]
 
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 METADATA_FILE = "_synth.json"
@@ -108,7 +108,7 @@ def write_synthetic(
         ``"parquet"`` (codes, ids and scores as strings; dates as dates) or ``"csv"``.
     with_nhs_fields
         Also write the NHS-derived IDS101 fields, computed as at the end of each row's month
-        from the generator's own truth (measures.md §1).
+        from the generator's own truth (docs/measures.md §1).
     faults
         Rate (0 to 1) at which each data-quality fault is injected into eligible rows; exact
         counts are recorded in ``_synth.json``.
@@ -127,9 +127,9 @@ def write_synthetic(
 
     Notes
     -----
-    Table structure and monthly resubmission follow ``shared/domain/data-model.md``; score
-    tools, ranges and thresholds ``shared/domain/measures.md`` §4; calibration targets the
-    England figures in ``shared/domain/national-annual-figures.csv``.
+    Table structure and monthly resubmission follow ``docs/data-model.md``; score
+    tools, ranges and thresholds ``docs/measures.md`` §4; calibration targets the
+    England figures in ``docs/measures.md`` ("Published England figures").
 
     Examples
     --------
@@ -220,59 +220,4 @@ def write_synthetic(
         rows=MappingProxyType(dict(sink.rows)),
         faults=MappingProxyType({k: MappingProxyType(v) for k, v in fault_counts.items()}),
         seconds=time.perf_counter() - started,
-    )
-
-
-def synth_command(
-    out: str | Path,
-    *,
-    pathways: int,
-    start: str,
-    months: int,
-    providers: int,
-    seed: int,
-    fmt: str,
-    with_nhs_fields: bool,
-    faults: float,
-) -> None:
-    """CLI body of ``iaptkit synth``: write the extract, report progress on stderr.
-
-    Notes
-    -----
-    See :func:`write_synthetic`; data-model.md for the tables written.
-
-    Examples
-    --------
-    >>> import tempfile
-    >>> with tempfile.TemporaryDirectory() as d:
-    ...     synth_command(d, pathways=50, start="2024-01", months=1, providers=1, seed=1,
-    ...                   fmt="csv", with_nhs_fields=False, faults=0.0)
-    """
-    from rich.console import Console
-
-    console = Console(stderr=True)
-    if fmt not in ("parquet", "csv"):
-        raise ConfigError(f"--format: expected parquet or csv, found {fmt!r}.")
-
-    def report(done: int, total: int) -> None:
-        console.print(f"synth: month {done}/{total} written", highlight=False)
-
-    summary = write_synthetic(
-        out,
-        pathways=pathways,
-        start=start,
-        months=months,
-        providers=providers,
-        seed=seed,
-        fmt="csv" if fmt == "csv" else "parquet",
-        with_nhs_fields=with_nhs_fields,
-        faults=faults,
-        progress=report,
-    )
-    total_faults = sum(sum(v.values()) for v in summary.faults.values())
-    console.print(
-        f"synth: {summary.pathways:,} pathways, {sum(summary.rows.values()):,} rows in "
-        f"{len(summary.rows)} tables, {total_faults:,} injected faults, "
-        f"{summary.seconds:.1f} s ({summary.rate:,.0f} pathways/s) -> {summary.folder}",
-        highlight=False,
     )

@@ -2,7 +2,7 @@
 
 For every IDS101 row (a pathway in a monthly submission) the fields are computed as at the end
 of that row's month, from the generator's own lists of contacts, logs and scores, following
-``shared/domain/measures.md`` §1 exactly but independently of :mod:`iaptkit.measures`: treatment
+``docs/measures.md`` §1 exactly but independently of :mod:`iaptkit.measures`: treatment
 sessions and assessments by the contact rules, first/second/last dates, counts, first/last
 scores with the same-day maximum, pairing, the ADSM choice with GAD-7 fallback, and the outcome
 flags. Scores are integers in hundredths, so every comparison is exact.
@@ -26,7 +26,7 @@ from iaptkit.synth.codes import (
     MEASURES,
     SynthMeasure,
 )
-from iaptkit.synth.model import Truth
+from iaptkit.synth.truth import Truth
 
 __all__ = ["EventIndex", "NhsFields", "build_index", "nhs_fields"]
 
@@ -75,14 +75,14 @@ class NhsFields:
 
 
 def build_index(t: Truth) -> EventIndex:
-    """Classify the truth's events by measures.md §1 and sort them for look-ups.
+    """Classify the truth's events by docs/measures.md §1 and sort them for look-ups.
 
     Notes
     -----
-    measures.md §1 "Contacts": attended = AttendOrDNACode 5 or 6 or unplanned; a treatment
+    docs/measures.md §1 "Contacts": attended = AttendOrDNACode 5 or 6 or unplanned; a treatment
     session is an attended AppType 02/03/05 contact unless all its recorded activities are
     employment support, or an IDS205 log with a positive duration; an assessment is an attended
-    AppType 01/03 contact. measures.md §1 "Scores": one score per measure per day, the highest.
+    AppType 01/03 contact. docs/measures.md §1 "Scores": one score per measure per day, the highest.
 
     Examples
     --------
@@ -177,8 +177,8 @@ def nhs_fields(t: Truth, idx: EventIndex, pw: Arr, cutoff: Arr, discharged: Arr)
 
     Notes
     -----
-    measures.md §1 "Fields", "Scores", "Anxiety measure", "Outcome flags"; thresholds are the
-    measures.md §4 defaults (``synth_model.MEASURES``). Rows are processed in pathway order
+    docs/measures.md §1 "Fields", "Scores", "Anxiety measure", "Outcome flags"; thresholds are the
+    docs/measures.md §4 defaults (``synth_model.MEASURES``). Rows are processed in pathway order
     (look-ups in sorted keys are then cache friendly) and returned in the given order.
 
     Examples

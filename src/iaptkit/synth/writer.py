@@ -1,6 +1,6 @@
 """Cut the simulated truth into monthly submissions and stream them to files.
 
-Each provider submits every month (``shared/domain/data-model.md``, "Monthly resubmission"): an
+Each provider submits every month (``docs/data-model.md``, "Monthly resubmission"): an
 IDS000 header, one IDS101 row per open referral (ServDischDate and EndCode filled in the
 discharge month), one IDS001 row per person, and the activity of the month. Some provider-months
 are submitted twice: the refresh has a higher UniqueSubmissionID and the full month; the
@@ -43,8 +43,8 @@ from iaptkit.synth.codes import (
     SOURCES_OF_REFERRAL,
     THERAPY_CODES,
 )
-from iaptkit.synth.model import Truth, month_of_day
 from iaptkit.synth.nhs import EventIndex, nhs_fields
+from iaptkit.synth.truth import Truth, month_of_day
 
 __all__ = ["FAULT_DATE_COLUMNS", "MonthCutter", "TableSink", "arrow_schema"]
 
@@ -70,7 +70,7 @@ def arrow_schema(table: str, *, with_nhs_fields: bool, faults: bool) -> pa.Schem
 
     Notes
     -----
-    Types follow ``iaptkit.data.schema`` (data-model.md): int -> int64, date -> date32,
+    Types follow ``iaptkit.data.schema`` (docs/data-model.md): int -> int64, date -> date32,
     bool -> bool, str/code/score -> string. With faults, the two date columns that receive
     unparseable dates (:data:`FAULT_DATE_COLUMNS`) are written as text.
 
@@ -134,7 +134,7 @@ class TableSink:
     Notes
     -----
     Parquet (snappy, one row group per month) or CSV (header, codes quoted); file names are
-    the data-dictionary table names (data-model.md, "Where an extract lives").
+    the data-dictionary table names (docs/data-model.md, "Where an extract lives").
 
     Examples
     --------
@@ -187,7 +187,7 @@ class MonthCutter:
 
     Notes
     -----
-    data-model.md, "Monthly resubmission": each provider submits every month; open referrals
+    docs/data-model.md, "Monthly resubmission": each provider submits every month; open referrals
     are resubmitted monthly; about ``refresh_rate`` of provider-months get a refresh with a
     higher UniqueSubmissionID (primary ids ``100000 + 1000 * month + provider``, refresh
     ``+ 500``).

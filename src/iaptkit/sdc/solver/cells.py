@@ -8,7 +8,7 @@ A :class:`CellSpace` holds every cell of one or more linked tables once (a cell 
 tables of a release has one index), the additive relations between cells (totals, subtotals,
 hierarchies, measures that are differences of others), and for each cell the interval the
 attacker would know *if the cell were published* and *if it were suppressed*. The attacker
-model follows ``shared/domain/disclosure-control.md``: they know every published value and the
+model follows ``docs/disclosure-control.md``: they know every published value and the
 policy (so a rounded value ``r`` means ``r-2 .. r+2``, a published count means at least the
 threshold), all relations, that counts are whole numbers >= 0, and they cannot tell primary
 from secondary suppressions.

@@ -1,7 +1,7 @@
 """Fast, sound *inner* bounds for the attacker audit: feasible moves in small neighbourhoods.
 
 The attacker's feasible set ``{x : A x = 0, G x <= 0, lo <= x <= hi}`` of
-``shared/domain/disclosure-control.md`` ("The attacker") contains the true table ``v``. Any
+``docs/disclosure-control.md`` ("The attacker") contains the true table ``v``. Any
 direction ``d`` with ``A d = 0`` that keeps ``G (v + t d) <= 0`` and the cells' bounds for
 ``t`` in ``[t_lo, t_hi]`` gives feasible points ``v + t d``; the classical example is the
 hypercube (a rectangle in 2-D, a 2x2x2 cube in 3-D: ``+1``/``-1`` on the corners, each relation
@@ -28,6 +28,7 @@ import numpy.typing as npt
 from scipy import sparse
 
 from iaptkit.sdc.solver.cells import CellSpace
+from iaptkit.sdc.solver.intervals import proven
 from iaptkit.sdc.solver.lp import IntervalLP
 
 __all__ = ["InnerBounds", "inner_bounds"]
@@ -123,11 +124,11 @@ def inner_bounds(
     Parameters
     ----------
     space, suppressed
-        As for :func:`iaptkit.sdc.audit.audit`.
+        The cell space and the suppression pattern (as for :func:`iaptkit.sdc.audit.audit`).
     targets
         Indices of the suppressed cells to try to prove.
     need
-        Required width per cell (:func:`iaptkit.sdc.audit.required_width`).
+        Required width per cell (:func:`iaptkit.sdc.solver.intervals.required_width`).
     cap
         Largest neighbourhood (cells) of one local LP.
     depths
@@ -144,7 +145,7 @@ def inner_bounds(
 
     Notes
     -----
-    Attacker model: ``shared/domain/disclosure-control.md``, "The attacker". Every point
+    Attacker model: ``docs/disclosure-control.md``, "The attacker". Every point
     used is checked on the full relations, inequalities and bounds; a move along a hypercube
     of suppressed cells (the classical cycle argument of Cox, 1980, for 2-D tables) is one
     of the points the local LP can reach.
@@ -168,8 +169,6 @@ def inner_bounds(
     >>> bool(res.proven[0]), float(res.upper[0])
     (True, 23.0)
     """
-    from iaptkit.sdc.audit import _proven  # local import: audit imports this module
-
     n = space.n_cells
     suppressed = np.asarray(suppressed, dtype=bool)
     lo, hi = space.attacker_bounds(suppressed)
@@ -192,7 +191,7 @@ def inner_bounds(
             continue
         n_tried += 1
         for depth in depths:
-            if _proven(out.lower[i], out.upper[i], need[i]):
+            if proven(out.lower[i], out.upper[i], need[i]):
                 break
             s = _neighbourhood(i, depth, cell_rows, rows, free, suppressed, cap)
             if s.size < 2:
@@ -215,7 +214,7 @@ def inner_bounds(
             )
             j = int(np.searchsorted(s, i))
             for maximise in (True, False):
-                if _proven(out.lower[i], out.upper[i], need[i]):
+                if proven(out.lower[i], out.upper[i], need[i]):
                     break
                 if maximise:
                     target = float(out.lower[i] + need[i] - values[i])
@@ -239,11 +238,11 @@ def inner_bounds(
                 np.minimum.at(out.lower, s, x_s)
                 np.maximum.at(out.upper, s, x_s)
             out.n_lp += lp.n_solves
-        n_ok += int(_proven(out.lower[i], out.upper[i], need[i]))
+        n_ok += int(proven(out.lower[i], out.upper[i], need[i]))
     sup_t = np.zeros(n, dtype=bool)
     sup_t[np.asarray(targets, dtype=np.intp)] = True
     sup_t &= suppressed
     for i_np in np.flatnonzero(sup_t):
         i = int(i_np)
-        out.proven[i] = bool(free[i] and _proven(out.lower[i], out.upper[i], need[i]))
+        out.proven[i] = bool(free[i] and proven(out.lower[i], out.upper[i], need[i]))
     return out

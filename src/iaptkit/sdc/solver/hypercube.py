@@ -5,7 +5,7 @@ the moved cells are the corners of a *hypercube*: along each dimension either tw
 (``+1``/``-1``: their total does not change) or a category and its total (``+1``/``+1``), or
 more generally one row of :class:`~iaptkit.sdc.solver.cells.AxisMoves` per dimension (a path up
 and down a hierarchy). ``v + t d`` stays inside the attacker's knowledge of
-``shared/domain/disclosure-control.md`` ("The attacker") while every corner stays within its
+``docs/disclosure-control.md`` ("The attacker") while every corner stays within its
 bounds (a suppressed corner in ``[0, inf)``, a published one within its rounding interval), so
 each such point is feasible and the range of ``x_i`` over them is an **inner** bound of the
 attacker's interval for cell ``i``: if it is at least the required width, the cell is proven
@@ -14,32 +14,36 @@ relations and inequalities (so a grid that does not describe the space only lose
 never gives a wrong one).
 
 * :func:`hypercube_bounds` proves suppressed cells for the audit
-  (:func:`iaptkit.sdc.audit.attack` in sufficient mode).
+  (:func:`iaptkit.sdc.attack.attack` in sufficient mode).
 * :mod:`iaptkit.sdc.solver.hypercube_select` chooses secondary suppressions with the same moves, the
   way tau-Argus' hypercube method (GHMITER; Repsilber, 1994; Giessing, 2004) does.
 
-Both are vectorised over the hypercubes through one cell (``prod(m_k)`` candidates of
-``prod(L_k)`` corners).
+Both use the moves of :mod:`iaptkit.sdc.solver.hypercube_moves`, vectorised over the hypercubes
+through one cell (``prod(m_k)`` candidates of ``prod(L_k)`` corners).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import numpy.typing as npt
-from scipy import sparse
 
 from iaptkit.sdc.solver.cells import AxisMoves, CellGrid, CellSpace
+from iaptkit.sdc.solver.hypercube_moves import (
+    BoolArray,
+    FloatArray,
+    IntArray,
+    Move,
+    as_move,
+    grid_locations,
+    hypercubes_through,
+    push,
+    rooms,
+    verified_moves,
+)
 
-__all__ = ["axis_moves", "hypercube_bounds", "margins_grid", "proven_by_points"]
-
-IntArray = npt.NDArray[np.int64]
-FloatArray = npt.NDArray[np.float64]
-BoolArray = npt.NDArray[np.bool_]
-Progress = Callable[[str, int, int], None]
-_CHUNK = 1 << 21  # corners evaluated at once (memory cap)
+__all__ = ["Move", "axis_moves", "hypercube_bounds", "margins_grid", "proven_by_points"]
 
 
 def axis_moves(n_nodes: int, children: Mapping[int, Sequence[int]]) -> AxisMoves:
@@ -64,7 +68,7 @@ def axis_moves(n_nodes: int, children: Mapping[int, Sequence[int]]) -> AxisMoves
     -----
     Each row ``u`` satisfies every relation of the dimension (``total = sum of parts``), so the
     outer product of one row per dimension keeps every relation of the table
-    (``shared/domain/disclosure-control.md``: the attacker knows all totals and subtotals).
+    (``docs/disclosure-control.md``: the attacker knows all totals and subtotals).
 
     Examples
     --------
@@ -133,176 +137,6 @@ def margins_grid(shape: Sequence[int], index: IntArray | None = None) -> CellGri
     return CellGrid(index=np.asarray(index, dtype=np.int64), axes=axes)
 
 
-@dataclass
-class _GridView:
-    """A grid prepared for lookups: padded index and per-node moves normalised to ``+1``."""
-
-    padded: IntArray
-    through: list[list[tuple[IntArray, npt.NDArray[np.int8]]]]
-
-    @classmethod
-    def build(cls, grid: CellGrid, n_cells: int) -> _GridView:
-        padded = np.pad(grid.index, [(0, 1)] * grid.index.ndim, constant_values=n_cells)
-        through: list[list[tuple[IntArray, npt.NDArray[np.int8]]]] = []
-        for k, axis in enumerate(grid.axes):
-            n_nodes = grid.index.shape[k]
-            per: list[tuple[IntArray, npt.NDArray[np.int8]]] = []
-            for x in range(n_nodes):
-                hit = axis.nodes == x
-                rows = np.flatnonzero(hit.any(axis=1))
-                at_x = axis.signs[rows][hit[rows]]
-                nodes = np.where(axis.nodes[rows] < 0, n_nodes, axis.nodes[rows])
-                per.append((nodes, (axis.signs[rows] * at_x[:, None]).astype(np.int8)))
-            through.append(per)
-        return cls(padded=padded, through=through)
-
-    def candidates(
-        self, coords: Sequence[int] | IntArray
-    ) -> Iterator[tuple[IntArray, npt.NDArray[np.int8]]]:
-        """Hypercubes through the cell at ``coords``: ``(cells, signs)`` blocks ``(M, C)``."""
-        parts = [self.through[k][int(x)] for k, x in enumerate(coords)]
-        if any(p[0].shape[0] == 0 for p in parts):
-            return
-        k_axes = len(parts)
-        corners = int(np.prod([p[0].shape[1] for p in parts]))
-        rest = int(np.prod([p[0].shape[0] for p in parts[1:]]))
-        step = max(1, _CHUNK // max(1, corners * rest))
-        m0 = parts[0][0].shape[0]
-        for start in range(0, m0, step):
-            index_args = []
-            sign: npt.NDArray[np.int8] = np.ones((1,) * (2 * k_axes), dtype=np.int8)
-            for k, (nodes, signs) in enumerate(parts):
-                if k == 0:
-                    nodes, signs = nodes[start : start + step], signs[start : start + step]
-                shape = [1] * (2 * k_axes)
-                shape[k] = nodes.shape[0]
-                shape[k_axes + k] = nodes.shape[1]
-                index_args.append(nodes.reshape(shape))
-                sign = sign * signs.reshape(shape)
-            cells = self.padded[tuple(index_args)]
-            m = int(np.prod(cells.shape[:k_axes]))
-            yield (
-                cells.reshape(m, -1),
-                np.broadcast_to(sign, cells.shape).reshape(m, -1),
-            )
-
-
-def _locations(space: CellSpace) -> tuple[list[_GridView], dict[int, list[tuple[int, IntArray]]]]:
-    views = [_GridView.build(g, space.n_cells) for g in space.grids]
-    where: dict[int, list[tuple[int, IntArray]]] = {}
-    for gi, g in enumerate(space.grids):
-        flat = g.index.reshape(-1)
-        coords = np.stack(np.unravel_index(np.arange(flat.size), g.index.shape), axis=1)
-        for c, xy in zip(flat.tolist(), coords, strict=True):
-            where.setdefault(int(c), []).append((gi, xy))
-    return views, where
-
-
-def _rooms(space: CellSpace, lo: FloatArray, hi: FloatArray) -> tuple[FloatArray, FloatArray]:
-    """Room to move up / down per cell, with an infinite sentinel at index ``n``."""
-    v = space.values.astype(np.float64)
-    up = np.append(np.maximum(hi - v, 0.0), np.inf)
-    dn = np.append(np.maximum(v - lo, 0.0), np.inf)
-    return up, dn
-
-
-Move = tuple[IntArray, FloatArray]  # cells, displacement
-
-
-def _forward(
-    cells: IntArray, signs: npt.NDArray[np.int8], fwd: FloatArray, back: FloatArray
-) -> FloatArray:
-    """Per hypercube, how far ``t`` may go (``+`` corners use ``fwd`` room, ``-`` ``back``)."""
-    out: FloatArray = np.where(signs > 0, fwd[cells], back[cells]).min(axis=1)
-    return out
-
-
-def _push(
-    blocks: list[tuple[IntArray, npt.NDArray[np.int8]]],
-    fwd: FloatArray,
-    back: FloatArray,
-    goal: float,
-    max_steps: int,
-) -> tuple[float, dict[int, float]]:
-    """Move the target (``+1`` in every block) forward by up to ``goal``, hypercube by hypercube.
-
-    Greedy augmentation: take the hypercube that can go furthest, move along it, update the
-    rooms it used (a corner moved forward has less forward room and more backward room), and
-    repeat. Rooms are restored before returning. Returns the distance moved and the
-    displacement per cell (signed, in the forward sense).
-    """
-    live: list[tuple[IntArray, npt.NDArray[np.int8]]] = []
-    for cells, signs in blocks:
-        t = _forward(cells, signs, fwd, back)
-        keep = t > 0
-        if keep.any():
-            live.append((cells[keep], signs[keep]))
-    moved = 0.0
-    delta: dict[int, float] = {}
-    saved: dict[int, tuple[float, float]] = {}
-    n = fwd.shape[0] - 1
-    for _ in range(max_steps):
-        if moved >= goal or not live:
-            break
-        best_t, best = 0.0, None
-        for cells, signs in live:
-            t = _forward(cells, signs, fwd, back)
-            k = int(np.argmax(t))
-            if t[k] > best_t:
-                best_t, best = float(t[k]), (cells[k], signs[k])
-        if best is None:
-            break
-        step = min(best_t, goal - moved, 1e9)  # an unbounded move: far enough
-        for c, sg in zip(best[0].tolist(), best[1].tolist(), strict=True):
-            if c >= n or sg == 0:
-                continue
-            if c not in saved:
-                saved[c] = (float(fwd[c]), float(back[c]))
-            fwd[c] -= step * sg
-            back[c] += step * sg
-            delta[c] = delta.get(c, 0.0) + step * sg
-        moved += step
-    for c, (f, b) in saved.items():
-        fwd[c], back[c] = f, b
-    return moved, delta
-
-
-def _verified(space: CellSpace, moves: list[Move], lo: FloatArray, hi: FloatArray) -> BoolArray:
-    """Each ``(cells, displacement)``: ``v + d`` keeps relations, inequalities and bounds."""
-    n = space.n_cells
-    if not moves:
-        return np.zeros(0, dtype=bool)
-    rows = np.concatenate([m[0] for m in moves])
-    cols = np.concatenate([np.full(m[0].size, k) for k, m in enumerate(moves)])
-    d = sparse.csc_matrix((np.concatenate([m[1] for m in moves]), (rows, cols)), (n, len(moves)))
-    a = sparse.csr_matrix(space.relations, dtype=np.float64)
-    ok = np.ones(len(moves), dtype=bool)
-    if a.shape[0]:
-        ok &= np.asarray(abs(a @ d).max(axis=0).toarray()).ravel() <= 1e-7
-    v = space.values.astype(np.float64)
-    for k, (cells, disp) in enumerate(moves):
-        x = v[cells] + disp
-        ok[k] &= bool(np.all(x >= lo[cells] - 1e-9) and np.all(x <= hi[cells] + 1e-9))
-    if space.inequalities is not None and space.inequalities.shape[0] and ok.any():
-        g = sparse.csr_matrix(space.inequalities, dtype=np.float64)
-        gv = np.asarray(g @ v).ravel()
-        gd = (g @ d).toarray()
-        ok &= np.all(gv[:, None] + gd <= 1e-7, axis=0)
-    return ok
-
-
-def _blocks(
-    views: list[_GridView], where: dict[int, list[tuple[int, IntArray]]], i: int
-) -> list[tuple[IntArray, npt.NDArray[np.int8]]]:
-    return [blk for gi, coords in where.get(i, []) for blk in views[gi].candidates(coords)]
-
-
-def _as_move(delta: dict[int, float], sign: float) -> Move:
-    cells = np.fromiter(delta.keys(), dtype=np.int64, count=len(delta))
-    disp = np.fromiter(delta.values(), dtype=np.float64, count=len(delta)) * sign
-    return cells, disp
-
-
 def hypercube_bounds(
     space: CellSpace,
     suppressed: BoolArray,
@@ -336,7 +170,7 @@ def hypercube_bounds(
 
     Notes
     -----
-    Attacker model: ``shared/domain/disclosure-control.md``, "The attacker". The downward
+    Attacker model: ``docs/disclosure-control.md``, "The attacker". The downward
     point is found first (whole-number moves of the hypercube through the cell that can go
     furthest, then the next one from there, as in augmenting paths of a network flow), then
     the upward point for the remaining width. Each point is checked on the full relations,
@@ -369,8 +203,8 @@ def hypercube_bounds(
         return lower, upper
     suppressed = np.asarray(suppressed, dtype=bool)
     lo, hi = space.attacker_bounds(suppressed)
-    up, dn = _rooms(space, lo, hi)
-    views, where = _locations(space)
+    up, dn = rooms(space, lo, hi)
+    views, where = grid_locations(space)
     goal = np.full(v.shape[0], np.inf) if need is None else np.asarray(need, dtype=np.float64)
     points: list[Move] = []
     seen_lo, seen_hi = v.copy(), v.copy()
@@ -379,7 +213,7 @@ def hypercube_bounds(
         for i in np.asarray(targets, dtype=np.int64).tolist():
             if seen_hi[i] - seen_lo[i] >= goal[i] - 1e-9:
                 continue  # points found for earlier cells already move this one far enough
-            blocks = _blocks(views, where, i)
+            blocks = hypercubes_through(views, where, i)
             for direction in (-1.0, 1.0) if down_first else (1.0, -1.0):
                 have = seen_hi[i] - seen_lo[i]
                 if have >= goal[i] - 1e-9:
@@ -387,13 +221,13 @@ def hypercube_bounds(
                 reach = seen_hi[i] - v[i] if direction < 0 else v[i] - seen_lo[i]
                 fwd, back = (dn, up) if direction < 0 else (up, dn)
                 steps = max_steps if down_first else 4 * max_steps
-                moved, delta = _push(blocks, fwd, back, goal[i] - reach, steps)
+                moved, delta = push(blocks, fwd, back, goal[i] - reach, steps)
                 if moved > 0:
-                    cells, disp = _as_move(delta, direction)
+                    cells, disp = as_move(delta, direction)
                     points.append((cells, disp))
                     np.minimum.at(seen_lo, cells, v[cells] + disp)
                     np.maximum.at(seen_hi, cells, v[cells] + disp)
-    ok = _verified(space, points, lo, hi)
+    ok = verified_moves(space, points, lo, hi)
     for (cells, disp), good in zip(points, ok, strict=True):
         if good:
             np.minimum.at(lower, cells, v[cells] + disp)
@@ -441,7 +275,7 @@ def proven_by_points(
     """
     v = space.values.astype(np.float64)
     lo, hi = space.attacker_bounds(np.asarray(suppressed, dtype=bool))
-    ok = _verified(space, points, lo, hi)
+    ok = verified_moves(space, points, lo, hi)
     low, high = v.copy(), v.copy()
     for (cells, disp), good in zip(points, ok, strict=True):
         if good:

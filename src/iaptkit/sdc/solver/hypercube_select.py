@@ -1,33 +1,33 @@
 """Secondary suppression with hypercubes (tau-Argus' GHMITER approach), and a clean-up pass.
 
 :func:`hypercube_secondary` visits the primary cells one by one: a cell already hidden by the
-moves of :mod:`iaptkit.sdc.solver.hypercube` within the current pattern (suppressed cells and the
-rounding ranges of published ones) is skipped; otherwise the cheapest hypercube through it whose
-short corners, once suppressed, cover the missing width is suppressed (Repsilber, 1994; Giessing,
-2004). :func:`hypercube_cleanup` then publishes again the secondary cells no proof needs. Both
-only propose: the audit of :mod:`iaptkit.sdc.audit` decides
-(``shared/domain/disclosure-control.md``, "The attacker").
+moves of :mod:`iaptkit.sdc.solver.hypercube_moves` within the current pattern (suppressed cells
+and the rounding ranges of published ones) is skipped; otherwise the cheapest hypercube through
+it whose short corners, once suppressed, cover the missing width is suppressed (Repsilber, 1994;
+Giessing, 2004). :func:`hypercube_cleanup` then publishes again the secondary cells no proof
+needs. Both only propose: the audit of :mod:`iaptkit.sdc.audit` decides
+(``docs/disclosure-control.md``, "The attacker").
 """
 
 from __future__ import annotations
 
 import numpy as np
-import numpy.typing as npt
 
 from iaptkit.sdc.solver.cells import CellSpace
-from iaptkit.sdc.solver.hypercube import (
+from iaptkit.sdc.solver.hypercube_moves import (
+    Block,
     BoolArray,
     FloatArray,
     IntArray,
     Move,
     Progress,
-    _as_move,
-    _blocks,
-    _forward,
-    _locations,
-    _push,
-    _rooms,
-    _verified,
+    as_move,
+    forward_reach,
+    grid_locations,
+    hypercubes_through,
+    push,
+    rooms,
+    verified_moves,
 )
 
 __all__ = ["hypercube_cleanup", "hypercube_secondary"]
@@ -54,7 +54,7 @@ def hypercube_secondary(
     mask
         ``bool`` ``(n,)``, updated in place: cells suppressed so far (primaries at least).
     need
-        Required width per cell (:func:`iaptkit.sdc.audit.required_width`).
+        Required width per cell (:func:`iaptkit.sdc.solver.intervals.required_width`).
     eligible
         Cells that may be suppressed (not structural zeros).
     progress
@@ -77,7 +77,7 @@ def hypercube_secondary(
 
     Notes
     -----
-    Criterion: ``shared/domain/disclosure-control.md`` ("The attacker"). As in tau-Argus'
+    Criterion: ``docs/disclosure-control.md`` ("The attacker"). As in tau-Argus'
     hypercube method (GHMITER), primaries are visited one by one (widest protection first,
     then smallest value). A primary already hidden by moves within the current pattern
     (suppressed cells and the rounding ranges of published ones) is skipped. Otherwise the
@@ -114,13 +114,13 @@ def hypercube_secondary(
     sz = ~np.asarray(eligible, dtype=bool)
     h_lo = np.where(sz, v, space.suppressed_lower)
     h_hi = np.where(sz, v, space.suppressed_upper)
-    hyp_up, hyp_dn = _rooms(space, h_lo, h_hi)
+    hyp_up, hyp_dn = rooms(space, h_lo, h_hi)
     lo, hi = space.attacker_bounds(mask)
-    cur_up, cur_dn = _rooms(space, lo, hi)
+    cur_up, cur_dn = rooms(space, lo, hi)
     base = np.asarray(space.cost if cost is None else cost, dtype=np.float64)
     cost = np.append(np.where(mask | sz, 0.0, base), 0.0)
     cost[:n][sz] = np.inf
-    views, where = _locations(space)
+    views, where = grid_locations(space)
     todo = np.flatnonzero(space.primary & mask)
     todo = todo[np.lexsort((todo, v[todo], -need[todo]))]
     # first without the highest totals (a table's grand total and the totals just below it),
@@ -133,18 +133,18 @@ def hypercube_secondary(
         for done, i in enumerate(todo.tolist()):
             if progress is not None and done % 200 == 0:
                 progress("hypercube", done, int(todo.size))
-            blocks = _blocks(views, where, i)
+            blocks = hypercubes_through(views, where, i)
             left[i] = False
             for attempt in range(rounds + 1):
-                down, d_delta = _push(blocks, cur_dn, cur_up, float(need[i]), max_steps)
-                rise, u_delta = _push(
+                down, d_delta = push(blocks, cur_dn, cur_up, float(need[i]), max_steps)
+                rise, u_delta = push(
                     blocks, cur_up, cur_dn, max(float(need[i]) - down, 0.0), max_steps
                 )
                 deficit = float(need[i]) - down - rise
                 if deficit <= 1e-9:
                     if points is not None:
                         points.extend(
-                            _as_move(d, sg) for d, sg in ((d_delta, -1.0), (u_delta, 1.0)) if d
+                            as_move(d, sg) for d, sg in ((d_delta, -1.0), (u_delta, 1.0)) if d
                         )
                     break
                 room_dn = max(float(hyp_dn[i]) - down, 0.0)  # further down is impossible
@@ -205,7 +205,7 @@ def _residual(
 
 
 def _cheapest_cover(
-    blocks: list[tuple[IntArray, npt.NDArray[np.int8]]],
+    blocks: list[Block],
     u_delta: dict[int, float],
     cur_up: FloatArray,
     cur_dn: FloatArray,
@@ -239,8 +239,8 @@ def _cheapest_cover(
         return best[1]
     partial: tuple[float, IntArray] | None = None
     for cells, signs in blocks:
-        t_up = _forward(cells, signs, h_up, h_dn)
-        t_dn = _forward(cells, signs, hyp_dn, hyp_up)
+        t_up = forward_reach(cells, signs, h_up, h_dn)
+        t_dn = forward_reach(cells, signs, hyp_dn, hyp_up)
         cover = np.minimum(t_up + np.minimum(t_dn, room_dn), deficit)
         ok = np.flatnonzero(cover >= min(1.0, deficit) - 1e-9)
         if ok.size == 0:
@@ -295,13 +295,13 @@ def hypercube_cleanup(
     ``j`` outside its published range can be shown protected again by other points (old ones
     still valid, or new hypercube moves with ``j`` published). Cells shown protected in any
     other way are not tracked here: the attacker pass and the audit that follow check every
-    cell not covered by the points (``shared/domain/disclosure-control.md``, "The attacker").
+    cell not covered by the points (``docs/disclosure-control.md``, "The attacker").
     """
     if not space.grids or not points:
         return 0
     v = space.values.astype(np.float64)
     lo, hi = space.attacker_bounds(mask)
-    good = _verified(space, points, lo, hi)
+    good = verified_moves(space, points, lo, hi)
     pts: list[dict[int, float]] = [
         dict(zip(c.tolist(), d.tolist(), strict=True))
         for (c, d), g in zip(points, good, strict=True)
@@ -322,7 +322,7 @@ def hypercube_cleanup(
                 low, high = min(low, x), max(high, x)
         return bool(high - low >= need[c] - 1e-9)
 
-    views, where = _locations(space)
+    views, where = grid_locations(space)
     sec = np.flatnonzero(mask & ~space.primary)
     order = sec[np.lexsort((sec, -np.asarray(space.cost)[sec]))][:limit]
     removed = 0
@@ -340,15 +340,15 @@ def hypercube_cleanup(
         for k in bad:
             alive[k] = False
         affected = sorted({c for k in bad for c in pts[k] if c != j and mask[c]})
-        up, dn = _rooms(space, lo, hi)
+        up, dn = rooms(space, lo, hi)
         added: list[int] = []
         ok = True
         for c in affected:
             if covered(c):
                 continue
-            blocks = _blocks(views, where, c)
-            down, d_delta = _push(blocks, dn, up, float(need[c]), max_steps)
-            rise, u_delta = _push(blocks, up, dn, max(float(need[c]) - down, 0.0), max_steps)
+            blocks = hypercubes_through(views, where, c)
+            down, d_delta = push(blocks, dn, up, float(need[c]), max_steps)
+            rise, u_delta = push(blocks, up, dn, max(float(need[c]) - down, 0.0), max_steps)
             if down + rise < need[c] - 1e-9:
                 ok = False
                 break

@@ -1,0 +1,170 @@
+"""The ``iaptkit validate`` and ``iaptkit synth`` commands, and the validation report's table.
+
+The work is done by :func:`iaptkit.data.validation.validate` and
+:func:`iaptkit.synth.generate.write_synthetic`; this module only prints (on stderr, as rich
+output) and writes the JSON report where asked.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from iaptkit.data.loading import load_extract
+from iaptkit.data.validation import validate
+from iaptkit.data.validation_report import SEVERITIES, ValidationReport
+from iaptkit.errors import ConfigError
+from iaptkit.synth.generate import write_synthetic
+
+__all__ = ["render_report", "synth_command", "validate_command"]
+
+#: Colour of each severity in the report table.
+_COLOURS = {"fatal": "bold red", "error": "red", "warning": "yellow", "info": "dim"}
+
+
+def render_report(report: ValidationReport, console: Console) -> None:
+    """Print a validation report as a rich table, then a one-line summary.
+
+    Parameters
+    ----------
+    report
+        The report (:func:`iaptkit.data.validation.validate`).
+    console
+        Where to print (the commands use a console on stderr).
+
+    Examples
+    --------
+    >>> from iaptkit.data.validation_report import Problem
+    >>> r = ValidationReport("demo", (Problem("error", "duplicate_key", "IDS201CareContact",
+    ...     "CareContactId", 2, (), "2 duplicated rows"),), {"IDS201CareContact": 10})
+    >>> import io
+    >>> out = io.StringIO()
+    >>> render_report(r, Console(file=out, width=200))
+    >>> out.getvalue().splitlines()[-1]
+    '1 problems: 0 fatal, 1 error, 0 warning, 0 info.'
+    """
+    table = Table(title=f"Validation of {report.source}", show_lines=False)
+    for col in ("severity", "rule", "table", "column", "rows", "examples", "message"):
+        table.add_column(col, overflow="fold")
+    for p in report.problems:
+        table.add_row(
+            f"[{_COLOURS[p.severity]}]{p.severity}[/]",
+            p.rule,
+            p.table,
+            p.column or "",
+            f"{p.rows:,}",
+            "\n".join(p.examples[:3]),
+            p.message,
+        )
+    console.print(table)
+    summary = ", ".join(f"{len(report.by_severity(s))} {s}" for s in SEVERITIES)
+    console.print(f"{len(report.problems)} problems: {summary}.", highlight=False)
+
+
+def validate_command(extract: str, *, json_out: Path | None = None) -> int:
+    """``iaptkit validate EXTRACT [--json OUT]``: print the report, exit 1 only if fatal.
+
+    Parameters
+    ----------
+    extract
+        An extract folder, DuckDB file or Spark database (:func:`iaptkit.data.load_extract`).
+    json_out
+        Also write the report as JSON here.
+
+    Returns
+    -------
+    int
+        The exit code: 1 when a problem is fatal, else 0.
+
+    Notes
+    -----
+    The report goes to stderr as a rich table; results (the JSON) go to a file.
+
+    Examples
+    --------
+    >>> validate_command("/no/such/extract")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    iaptkit.errors.ExtractError: Extract /no/such/extract does not exist: ...
+    """
+    console = Console(stderr=True)
+    opened = load_extract(extract)
+    try:
+        console.print(f"Validating {opened.source} ({len(opened.table_names())} tables)...")
+        report = validate(opened)
+    finally:
+        opened.close()
+    render_report(report, console)
+    if json_out is not None:
+        written = report.to_json(json_out)
+        console.print(f"Report written to {written}", highlight=False)
+    return 1 if report.fatal else 0
+
+
+def synth_command(
+    out: str | Path,
+    *,
+    pathways: int,
+    start: str,
+    months: int,
+    providers: int,
+    seed: int,
+    fmt: str,
+    with_nhs_fields: bool,
+    faults: float,
+) -> None:
+    """CLI body of ``iaptkit synth``: write the extract, report progress on stderr.
+
+    Parameters
+    ----------
+    out
+        Output folder.
+    pathways, start, months, providers, seed, with_nhs_fields, faults
+        As for :func:`iaptkit.synth.generate.write_synthetic`.
+    fmt
+        ``parquet`` or ``csv`` (the ``--format`` option).
+
+    Raises
+    ------
+    ConfigError
+        If ``fmt`` or another parameter is out of range.
+
+    Notes
+    -----
+    See :func:`~iaptkit.synth.generate.write_synthetic`; docs/data-model.md for the tables written.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     synth_command(d, pathways=50, start="2024-01", months=1, providers=1, seed=1,
+    ...                   fmt="csv", with_nhs_fields=False, faults=0.0)
+    """
+    console = Console(stderr=True)
+    if fmt not in ("parquet", "csv"):
+        raise ConfigError(f"--format: expected parquet or csv, found {fmt!r}.")
+
+    def report(done: int, total: int) -> None:
+        console.print(f"synth: month {done}/{total} written", highlight=False)
+
+    summary = write_synthetic(
+        out,
+        pathways=pathways,
+        start=start,
+        months=months,
+        providers=providers,
+        seed=seed,
+        fmt="csv" if fmt == "csv" else "parquet",
+        with_nhs_fields=with_nhs_fields,
+        faults=faults,
+        progress=report,
+    )
+    total_faults = sum(sum(v.values()) for v in summary.faults.values())
+    console.print(
+        f"synth: {summary.pathways:,} pathways, {sum(summary.rows.values()):,} rows in "
+        f"{len(summary.rows)} tables, {total_faults:,} injected faults, "
+        f"{summary.seconds:.1f} s ({summary.rate:,.0f} pathways/s) -> {summary.folder}",
+        highlight=False,
+    )

@@ -1,0 +1,77 @@
+"""Load a measure definitions YAML file into :class:`~iaptkit.definitions.model.Definitions`.
+
+The packaged default is ``iaptkit/definitions/iapt-v2.yaml``; a site may pass its own file.
+The YAML is read here and checked by :func:`iaptkit.definitions.parse.parse_definitions`, whose
+:class:`~iaptkit.errors.DefinitionsError` messages name the file, the key, what was expected and
+what was found.
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+
+import yaml
+
+from iaptkit.definitions.model import Definitions
+from iaptkit.definitions.parse import parse_definitions
+from iaptkit.errors import DefinitionsError
+
+__all__ = ["DEFAULT_DEFINITIONS", "load_definitions"]
+
+#: Name of the packaged default definitions file (in ``iaptkit/definitions/``).
+DEFAULT_DEFINITIONS = "iapt-v2.yaml"
+
+
+def load_definitions(path: str | Path | None = None) -> Definitions:
+    """Load and validate a definitions YAML file.
+
+    Parameters
+    ----------
+    path
+        A site's own definitions file, or ``None`` for the packaged default
+        (``iaptkit/definitions/iapt-v2.yaml``).
+
+    Returns
+    -------
+    Definitions
+        Frozen definitions; every derived table carries ``Definitions.version``.
+
+    Raises
+    ------
+    DefinitionsError
+        If the file is missing, not YAML, or a key is missing or malformed (the message names
+        the file, the key, what was expected and what was found).
+
+    Notes
+    -----
+    Values come from docs/measures.md §1, §3 and §4 (NHS Digital, "A guide to IAPT data
+    and publications", 2021, §7.4, §7.7 and Appendix B) and docs/data-model.md code lists; each
+    value in the YAML names its source. ``scores.strict_comparison: true`` turns every ``>=`` into
+    ``>`` (docs/measures.md §4, the guide's prose says "above").
+
+    Examples
+    --------
+    >>> d = load_definitions()
+    >>> d.version
+    'iapt-v2-2026.1'
+    >>> d.measures["PHQ9"].case_threshold, d.measures["PHQ9"].case_operator
+    (Decimal('10'), '>=')
+    """
+    if path is None:
+        resource = resources.files("iaptkit.definitions") / DEFAULT_DEFINITIONS
+        where = f"(packaged) {DEFAULT_DEFINITIONS}"
+        text = resource.read_text(encoding="utf-8")
+    else:
+        p = Path(path)
+        where = str(p)
+        if not p.is_file():
+            raise DefinitionsError(
+                f"Definitions file {where} was not found (expected a YAML file)."
+            )
+        text = p.read_text(encoding="utf-8")
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise DefinitionsError(f"Definitions file {where} is not valid YAML: {exc}") from None
+    return parse_definitions(raw, where)

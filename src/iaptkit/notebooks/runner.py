@@ -136,7 +136,8 @@ def _no_cell_started(executed: Path) -> bool:
     import nbformat
 
     try:
-        nb: Any = nbformat.read(str(executed), as_version=4)
+        read: Any = nbformat.read
+        nb: Any = read(str(executed), as_version=4)
     except Exception:  # not written at all, or half-written: nothing ran
         return True
     for cell in nb.cells:

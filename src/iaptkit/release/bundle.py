@@ -339,6 +339,7 @@ def _manifest(
                 "definitions_version": o.definitions_version,
                 "made_by": o.made_by,
                 "parameters": dict(o.parameters),
+                "run": o.run or None,
                 "files": names,
             }
             for o, names in exported

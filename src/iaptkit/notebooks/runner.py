@@ -141,8 +141,8 @@ def _no_cell_started(executed: Path) -> bool:
     except Exception:  # not written at all, or half-written: nothing ran
         return True
     for cell in nb.cells:
-        status = cell.get("metadata", {}).get("papermill", {}).get("status", "pending")
-        if cell.cell_type == "code" and status != "pending":
+        started = cell.get("metadata", {}).get("papermill", {}).get("start_time")
+        if cell.cell_type == "code" and (started or cell.get("execution_count") is not None):
             return False
     return True
 

@@ -60,8 +60,8 @@ def test_every_run_succeeds_and_is_kept(demo: dict[str, object]) -> None:
     assert outputs == [
         "01_data_quality__extract-extract__output_dir-release.ipynb",
         grid_run.format(QUARTER_END, "none"),  # named by every parameter that varies
-        grid_run.format(END, "none"),
         grid_run.format(END, PROVIDER),
+        grid_run.format(END, "none"),
         "03_waiting_times__extract-extract__output_dir-release.ipynb",
         "04_inequalities__extract-extract__output_dir-release.ipynb",
     ]

@@ -229,6 +229,16 @@ def build(release_dir: str | Path, export_dir: str | Path) -> BuildResult:
     """
     release = Release.open(release_dir)
     target = Path(export_dir)
+    try:
+        return _build_exclusive(release, target)
+    except OSError as exc:  # a folder that cannot be read or written, a full disk, ...
+        raise ReleaseError(
+            f"Build of {release.path} into {target} failed: {exc.strerror or exc} "
+            f"({exc.filename or target}); nothing was exported."
+        ) from None
+
+
+def _build_exclusive(release: Release, target: Path) -> BuildResult:
     _check_target(target)
     resolved_release = release.path.resolve()
     resolved_target = target.resolve()
@@ -244,13 +254,7 @@ def build(release_dir: str | Path, export_dir: str | Path) -> BuildResult:
         _check_target(target)  # again, now that no other build can be writing it
         for stale in target.parent.glob(f".{target.name}.building-*"):
             shutil.rmtree(stale, ignore_errors=True)  # left by a build that died
-        try:
-            return _build_locked(release, target)
-        except OSError as exc:
-            raise ReleaseError(
-                f"Build of {release.path} into {target} failed: {exc.strerror or exc} "
-                f"({exc.filename or target}); nothing was exported."
-            ) from None
+        return _build_locked(release, target)
 
 
 def _build_locked(release: Release, target: Path) -> BuildResult:

@@ -413,3 +413,23 @@ def test_notebook_runs_with_no_network_at_all(fixture_nb: Path, tmp_path: Path) 
     assert done.returncode == 0, done.stderr
     assert time.perf_counter() - started < 50  # not the 60 s kernel timeout
     assert "offline: 2.0" in _outputs_text(out / "runner_fixture__divisor-5__label-offline.ipynb")
+
+
+def test_shipped_quarter_grid_runs_and_outputs_never_collide() -> None:
+    """The quarter grid: four executed notebooks and four sets of output names, all distinct."""
+    from iaptkit.notebooks.context import setup_notebook
+
+    grids = Path(__file__).parents[2] / "notebooks" / "grids"
+    notebook = grids.parent / "02_outcomes_report.ipynb"
+    quarters = [
+        validate_parameters(notebook, q, from_text=True)
+        for q in read_grid(grids / "outcomes_by_quarter.yaml")
+    ]
+    names = run_names(notebook, quarters, notebook_parameters(notebook))
+    assert names[0] == "02_outcomes_report__end-2023-06-30__start-2023-04-01.ipynb"
+    assert names[3] == "02_outcomes_report__end-2024-03-31__start-2024-01-01.ipynb"
+    base = {**notebook_parameters(notebook), "extract": "x/extract"}
+    suffixes = [setup_notebook("02", {**base, **q}).suffix() for q in quarters]
+    assert suffixes == [
+        "_20230401_20230630", "_20230701_20230930", "_20231001_20231231", "_20240101_20240331"
+    ]  # fmt: skip

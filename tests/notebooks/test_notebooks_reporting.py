@@ -33,7 +33,9 @@ def test_setup_notebook_resolves_and_checks_period() -> None:
     ctx = setup_notebook("nb", {**BASE, "provider": "R1A", "output_dir": "/y/rel"})
     assert (ctx.start, ctx.end) == (date(2023, 4, 1), date(2024, 3, 31))
     assert ctx.scope == "provider R1A"
-    assert ctx.suffix() == "_R1A"
+    assert ctx.suffix() == "_R1A_20230401_20240331"
+    other = setup_notebook("nb", {**BASE, "policy": "policies/strict.yaml", "end": "2023-06-30"})
+    assert other.suffix() == "_20230401_20230630_policy_strict"
     assert ctx.release_dir == Path("/y/rel")
     assert setup_notebook("nb", BASE).release_dir == Path("/x/release")
     with pytest.raises(ConfigError, match="before its start"):

@@ -25,6 +25,9 @@ pytestmark = pytest.mark.slow
 NOTEBOOKS = Path(__file__).parents[2] / "notebooks"
 START, END = "2023-04-01", "2024-03-31"
 PROVIDER = "RAA"
+QUARTER_END = "2023-06-30"
+YEAR = "_20230401_20240331"  # every output name carries its period
+QUARTER = "_20230401_20230630"
 
 
 @pytest.fixture(scope="module")
@@ -38,7 +41,8 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
     for name in ("01_data_quality", "02_outcomes_report", "03_waiting_times", "04_inequalities"):
         grid = [base]
         if name == "02_outcomes_report":
-            grid = [base, {**base, "provider": PROVIDER}]
+            # a provider and a quarter too: outputs of different parameters coexist
+            grid = [base, {**base, "provider": PROVIDER}, {**base, "end": QUARTER_END}]
         summaries[name] = run_grid(NOTEBOOKS / f"{name}.ipynb", grid, root / "runs")
     return {"root": root, "extract": extract, "release": release, "summaries": summaries}
 
@@ -52,10 +56,12 @@ def test_every_run_succeeds_and_is_kept(demo: dict[str, object]) -> None:
     errors = [r.error for s in summaries.values() for r in s.results if r.status != "ok"]
     assert errors == []
     outputs = sorted(r.output.name for s in summaries.values() for r in s.results)
+    grid_run = "02_outcomes_report__end-{}__extract-extract__output_dir-release__provider-{}.ipynb"
     assert outputs == [
         "01_data_quality__extract-extract__output_dir-release.ipynb",
-        "02_outcomes_report__extract-extract__output_dir-release.ipynb",
-        f"02_outcomes_report__extract-extract__output_dir-release__provider-{PROVIDER}.ipynb",
+        grid_run.format(QUARTER_END, "none"),  # named by every parameter that varies
+        grid_run.format(END, PROVIDER),
+        grid_run.format(END, "none"),
         "03_waiting_times__extract-extract__output_dir-release.ipynb",
         "04_inequalities__extract-extract__output_dir-release.ipynb",
     ]
@@ -65,25 +71,32 @@ def test_every_run_succeeds_and_is_kept(demo: dict[str, object]) -> None:
 def test_expected_outputs_registered(demo: dict[str, object]) -> None:
     uids = {o.uid for o in _release(demo).outputs}
     expected = {
-        "dq_validation_problems",
-        "dq_completeness",
-        "dq_ids101_rows_by_provider_month",
-        "dq_rows_chart",
-        "dq_reconciliation",
-        "outcomes_recovery_by_provider",
-        "outcomes_reliable_change_by_provider",
-        "outcomes_funnel_provider",
-        f"outcomes_recovery_by_commissioner_{PROVIDER.lower()}",
-        "trend_referrals_received",
-        "waits_finished_by_provider",
-        "waits_first_treatment",
-        "waits_assessment",
-        "waits_first_to_second_by_provider",
-        "access_referrals_by_imd_decile",
-        "recovery_by_imd_decile",
-        "recovery_imd_chart",
-        "recovery_logit",
-        "sessions_by_provider",
+        f"{name}{YEAR}"
+        for name in (
+            "dq_validation_problems",
+            "dq_completeness",
+            "dq_ids101_rows_by_provider_month",
+            "dq_rows_chart",
+            "dq_reconciliation",
+            "outcomes_recovery_by_provider",
+            "outcomes_reliable_change_by_provider",
+            "outcomes_funnel_provider",
+            "trend_referrals_received",
+            "waits_finished_by_provider",
+            "waits_first_treatment",
+            "waits_assessment",
+            "waits_first_to_second_by_provider",
+            "access_referrals_by_imd_decile",
+            "recovery_by_imd_decile",
+            "recovery_imd_chart",
+            "recovery_logit",
+            "sessions_by_provider",
+        )
+    }
+    expected |= {
+        f"outcomes_recovery_by_commissioner_{PROVIDER.lower()}{YEAR}",
+        f"outcomes_recovery_by_provider{QUARTER}",
+        f"trend_referrals_received{QUARTER}",
     }
     assert expected <= uids, sorted(expected - uids)
 
@@ -149,7 +162,7 @@ def test_finished_count_matches_independent_count(demo: dict[str, object]) -> No
     expected = int((in_period & completed).sum())
 
     truth = pd.read_csv(
-        demo["release"] / "internal" / "outcomes_recovery_by_provider.underlying.csv"
+        demo["release"] / "internal" / f"outcomes_recovery_by_provider{YEAR}.underlying.csv"
     )  # type: ignore[operator]
     total = truth.loc[(truth["provider"] == "Total") & (truth["outcome"] == "Total"), "value"]
     assert expected > 100
@@ -161,8 +174,32 @@ def test_release_builds_and_verifies(demo: dict[str, object]) -> None:
     export = root / "export"
     result = build(demo["release"], export)  # type: ignore[arg-type]
     assert verify(export) == []
-    assert "outcomes_recovery_by_provider" in result.exported
+    assert f"outcomes_recovery_by_provider{YEAR}" in result.exported
+    assert f"outcomes_recovery_by_provider{QUARTER}" in result.exported
     exported = {p.name for p in export.iterdir()}
     assert not any("underlying" in n or n.endswith(".pkl") for n in exported)
     manifest = json.loads((export / "manifest.json").read_text(encoding="utf-8"))
-    assert "outcomes_recovery_by_provider.csv" in json.dumps(manifest)
+    assert f"outcomes_recovery_by_provider{YEAR}.csv" in json.dumps(manifest)
+    # every run finished: recorded in the register, and every exported output names its run
+    runs = {r["id"]: r for r in _release(demo).runs}
+    assert len(runs) == 6
+    assert {r["status"] for r in runs.values()} == {"finished"}
+    assert all(o["run"] in runs for o in manifest["outputs"])
+
+
+def test_runs_of_different_periods_coexist(demo: dict[str, object]) -> None:
+    """The quarter and the year of notebook 02: two outputs with their own counts, none lost."""
+    rel = _release(demo)
+    year = rel.output(f"outcomes_recovery_by_provider{YEAR}")
+    quarter = rel.output(f"outcomes_recovery_by_provider{QUARTER}")
+    assert year.parameters["end"] == END
+    assert quarter.parameters["end"] == QUARTER_END
+    assert QUARTER_END in quarter.population
+    assert END in year.population
+
+    def total(uid: str) -> int:
+        truth = pd.read_csv(rel.path / "internal" / f"{uid}.underlying.csv")
+        cell = truth.loc[(truth["provider"] == "Total") & (truth["outcome"] == "Total"), "value"]
+        return int(cell.iloc[0])
+
+    assert 0 < total(quarter.uid) < total(year.uid)

@@ -23,9 +23,10 @@ from iaptkit.notebooks.parameters import (
     output_name,
     parse_param_args,
     read_grid,
+    run_names,
     validate_parameters,
 )
-from iaptkit.notebooks.runner import run_grid, run_notebook
+from iaptkit.notebooks.runner import KERNEL_START_ATTEMPTS, run_grid, run_notebook
 
 FIXTURE = Path(__file__).parents[1] / "notebooks" / "fixtures" / "runner_fixture.ipynb"
 
@@ -198,8 +199,26 @@ def test_grid_validated_before_any_run(fixture_nb: Path, tmp_path: Path) -> None
 
 
 def test_grid_repeated_sets_rejected(fixture_nb: Path, tmp_path: Path) -> None:
-    with pytest.raises(NotebookError, match="repeats parameter sets"):
-        run_grid(fixture_nb, [{"label": "a"}, {"label": "a"}], tmp_path / "out")
+    out = tmp_path / "out"
+    with pytest.raises(NotebookError, match=r"repeats a parameter set: runs 1 and 2 are both"):
+        run_grid(fixture_nb, [{"label": "a"}, {"label": "a"}], out)
+    # the same set once defaults are filled in (divisor defaults to 1) is a repeat too
+    with pytest.raises(NotebookError, match="runs 2 and 3"):
+        run_grid(fixture_nb, [{"label": "b"}, {"label": "a"}, {"label": "a", "divisor": 1}], out)
+    assert not out.exists()
+
+
+def test_grid_names_carry_every_parameter_that_varies() -> None:
+    defaults = notebook_parameters(FIXTURE)
+    quarters = [{"label": "q", "divisor": d} for d in (1, 2)]  # 1 is the default: still named
+    assert run_names(FIXTURE, quarters, defaults) == [
+        "runner_fixture__divisor-1__label-q.ipynb",
+        "runner_fixture__divisor-2__label-q.ipynb",
+    ]
+    # distinct sets whose names would coincide (same last path component) stay apart
+    paths = run_names(FIXTURE, [{"label": "/a/extract"}, {"label": "/b/extract"}], defaults)
+    assert len(set(paths)) == 2
+    assert all(n.startswith("runner_fixture__label-extract__") for n in paths)
 
 
 # --------------------------------------------------------------------------- CLI
@@ -218,10 +237,10 @@ def test_cli_run_grid_exit_code_and_summary(fixture_nb: Path, tmp_path: Path) ->
     assert "failed in cell 3 ('if fail:'): RuntimeError: deliberate failure for broken" in text
     produced = sorted(p.name for p in out.glob("*.ipynb"))
     assert produced == [
+        "runner_fixture__divisor-2__fail-False__label-alpha.ipynb",
         "runner_fixture__divisor-2__fail-True__label-broken.ipynb",
-        "runner_fixture__divisor-2__label-alpha.ipynb",
     ]
-    assert "alpha: 5.0" in _outputs_text(out / produced[1])
+    assert "alpha: 5.0" in _outputs_text(out / produced[0])
 
 
 def test_cli_run_bad_parameter_is_a_user_error(fixture_nb: Path, tmp_path: Path) -> None:
@@ -289,3 +308,128 @@ def test_unknown_kernel_is_isolated_with_a_hint(fixture_nb: Path, tmp_path: Path
     assert summary.results[0].status == "failed"
     assert "NoSuchKernel" in summary.results[0].error
     assert "ipykernel install" in summary.results[0].error
+
+
+# --------------------------------------------------------------------------- kernels
+
+FLAKY_KERNEL = """
+import os, sys
+count = os.path.join(os.environ["FLAKY_DIR"], "starts")
+n = int(open(count).read()) if os.path.exists(count) else 0
+open(count, "w").write(str(n + 1))
+if n < int(os.environ["FLAKY_FAILURES"]):
+    sys.exit(1)  # dies before replying to kernel_info, like the kernel lost in a --workers 2 grid
+from ipykernel import kernelapp
+kernelapp.launch_new_instance()
+"""
+
+
+@pytest.fixture
+def flaky_kernel(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A kernel spec whose first FLAKY_FAILURES starts die at once, then start normally."""
+    import sys
+
+    spec = tmp_path / "jupyter" / "kernels" / "flaky"
+    spec.mkdir(parents=True)
+    (tmp_path / "flaky.py").write_text(FLAKY_KERNEL, encoding="utf-8")
+    argv = [sys.executable, str(tmp_path / "flaky.py"), "-f", "{connection_file}"]
+    kernel = {"argv": argv, "display_name": "flaky", "language": "python"}
+    (spec / "kernel.json").write_text(json.dumps(kernel), encoding="utf-8")
+    monkeypatch.setenv("JUPYTER_PATH", str(tmp_path / "jupyter"))
+    monkeypatch.setenv("FLAKY_DIR", str(tmp_path))
+    return tmp_path
+
+
+@pytest.mark.slow
+def test_kernel_start_failure_is_retried_and_logged(
+    fixture_nb: Path, tmp_path: Path, flaky_kernel: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FLAKY_FAILURES", "1")
+    summary = run_grid(fixture_nb, [{"label": "r"}], tmp_path / "out", kernel_name="flaky")
+    result = summary.results[0]
+    assert result.status == "ok", result.error
+    assert result.attempts == 2
+    assert len(result.retries) == 1
+    assert "Kernel died" in result.retries[0] or "kernel" in result.retries[0].lower()
+    assert "r: 10.0" in _outputs_text(result.output)
+    assert (flaky_kernel / "starts").read_text() == "2"
+
+
+@pytest.mark.slow
+def test_kernel_that_never_starts_fails_after_bounded_retries(
+    fixture_nb: Path, tmp_path: Path, flaky_kernel: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FLAKY_FAILURES", "99")
+    summary = run_grid(fixture_nb, [{"label": "r"}], tmp_path / "out", kernel_name="flaky")
+    result = summary.results[0]
+    assert result.status == "failed"
+    assert result.attempts == KERNEL_START_ATTEMPTS
+    assert f"the kernel failed to start {KERNEL_START_ATTEMPTS} times" in result.error
+    assert (flaky_kernel / "starts").read_text() == str(KERNEL_START_ATTEMPTS)
+
+
+def test_cell_failures_are_not_retried(fixture_nb: Path, tmp_path: Path) -> None:
+    summary = run_grid(fixture_nb, [{"label": "x", "fail": True}], tmp_path / "out")
+    assert summary.results[0].attempts == 1
+    assert summary.results[0].retries == ()
+
+
+def test_kernels_use_ipc_on_posix() -> None:
+    import os
+
+    from iaptkit.notebooks.runner import kernel_transport
+
+    assert kernel_transport() == ("ipc" if os.name == "posix" else "tcp")
+
+
+def _no_network_available() -> bool:
+    import shutil as sh
+    import subprocess
+
+    if sh.which("unshare") is None:
+        return False
+    return (
+        subprocess.run(["unshare", "-n", "true"], capture_output=True, check=False).returncode == 0
+    )
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(
+    not _no_network_available(), reason="needs `unshare -n` (root or user namespaces)"
+)
+def test_notebook_runs_with_no_network_at_all(fixture_nb: Path, tmp_path: Path) -> None:
+    """`unshare -n`: no interface is up, not even loopback; the kernel talks over IPC."""
+    import subprocess
+    import sys
+    import time
+
+    out = tmp_path / "out"
+    started = time.perf_counter()
+    done = subprocess.run(
+        ["unshare", "-n", sys.executable, "-m", "iaptkit", "run", str(fixture_nb),
+         "-p", "label=offline", "-p", "divisor=5", "-o", str(out)],
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert time.perf_counter() - started < 50  # not the 60 s kernel timeout
+    assert "offline: 2.0" in _outputs_text(out / "runner_fixture__divisor-5__label-offline.ipynb")
+
+
+def test_shipped_quarter_grid_runs_and_outputs_never_collide() -> None:
+    """The quarter grid: four executed notebooks and four sets of output names, all distinct."""
+    from iaptkit.notebooks.context import setup_notebook
+
+    grids = Path(__file__).parents[2] / "notebooks" / "grids"
+    notebook = grids.parent / "02_outcomes_report.ipynb"
+    quarters = [
+        validate_parameters(notebook, q, from_text=True)
+        for q in read_grid(grids / "outcomes_by_quarter.yaml")
+    ]
+    names = run_names(notebook, quarters, notebook_parameters(notebook))
+    assert names[0] == "02_outcomes_report__end-2023-06-30__start-2023-04-01.ipynb"
+    assert names[3] == "02_outcomes_report__end-2024-03-31__start-2024-01-01.ipynb"
+    base = {**notebook_parameters(notebook), "extract": "x/extract"}
+    suffixes = [setup_notebook("02", {**base, **q}).suffix() for q in quarters]
+    assert suffixes == [
+        "_20230401_20230630", "_20230701_20230930", "_20231001_20231231", "_20240101_20240331"
+    ]  # fmt: skip

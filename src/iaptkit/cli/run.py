@@ -16,7 +16,13 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from iaptkit.errors import ConfigError
-from iaptkit.notebooks.parameters import parse_param_args, read_grid, validate_parameters
+from iaptkit.notebooks.parameters import (
+    notebook_parameters,
+    parse_param_args,
+    read_grid,
+    run_names,
+    validate_parameters,
+)
 from iaptkit.notebooks.runner import RunSummary, run_grid
 
 __all__ = ["print_summary", "run_command"]
@@ -37,18 +43,30 @@ def print_summary(console: Console, notebook: Path, summary: RunSummary, output:
         The folder of the executed notebooks (named when a run failed).
     """
     table = Table(title=f"{notebook.name}: {len(summary.results)} run(s)")
-    for col in ("#", "parameters", "status", "seconds", "executed notebook"):
+    for col in ("#", "parameters", "status", "seconds", "kernel starts", "executed notebook"):
         table.add_column(col)
     for i, r in enumerate(summary.results, 1):
         status = "[green]ok[/green]" if r.status == "ok" else "[bold red]failed[/bold red]"
         params_text = ", ".join(f"{k}={v}" for k, v in r.parameters.items()) or "(defaults)"
-        table.add_row(str(i), escape(params_text), status, f"{r.seconds:.1f}", r.output.name)
+        table.add_row(
+            str(i), escape(params_text), status, f"{r.seconds:.1f}", str(r.attempts), r.output.name
+        )
     console.print(table)
+    for i, r in enumerate(summary.results, 1):
+        for n, why in enumerate(r.retries, 1):
+            line = f"run {i}: kernel start {n} failed, started again: {why}"
+            console.print(f"[yellow]retried:[/] {escape(line)}", soft_wrap=True, highlight=False)
     for r in summary.failed:
         console.print(f"[bold red]failed:[/] {escape(r.error)}", soft_wrap=True, highlight=False)
     if summary.failed:
         console.print(f"[bold red]{len(summary.failed)} of {len(summary.results)} runs failed[/]")
         console.print(f"executed notebooks (failed ones up to the failing cell) in {output}")
+        console.print(
+            "outputs a failed run registered stay 'fail' in its release (run not finished) "
+            "and are never exported; run it again once fixed",
+            soft_wrap=True,
+            highlight=False,
+        )
 
 
 def run_command(
@@ -90,8 +108,9 @@ def run_command(
     sets = [{**base, **g} for g in read_grid(grid)] if grid else [base]
     if not sets:
         raise ConfigError(f"grid {grid}: expected at least one parameter set; found none")
-    # Validate everything (CLI text parsed by type) before the first run.
+    # Validate everything (CLI text parsed by type) and name every run before the first run.
     typed = [validate_parameters(notebook, s, from_text=True) for s in sets]
+    run_names(notebook, typed, notebook_parameters(notebook))  # refuses repeated sets
     with Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),

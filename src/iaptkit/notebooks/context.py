@@ -25,6 +25,7 @@ from iaptkit.measures.pathway_schema import (
 )
 
 __all__ = [
+    "DEFAULT_POLICY",
     "NotebookContext",
     "default_release_dir",
     "field_quality",
@@ -32,6 +33,10 @@ __all__ = [
     "pathway_indicators",
     "setup_notebook",
 ]
+
+
+#: The disclosure-control policy of a notebook run that names none.
+DEFAULT_POLICY = "nhs-sde"
 
 
 def find_demo_extract(start: str | Path | None = None) -> str:
@@ -116,8 +121,25 @@ class NotebookContext:
         return f"{self.start.isoformat()} to {self.end.isoformat()}"
 
     def suffix(self) -> str:
-        """A name suffix for outputs of this scope (``""`` or ``"_R1A"``)."""
-        return f"_{re.sub(r'[^A-Za-z0-9]+', '_', self.provider)}" if self.provider else ""
+        """A name suffix carrying what a run's outputs depend on: provider, period, policy.
+
+        The period is always in it, the provider when there is one, the policy when it is not
+        the default ``nhs-sde``; so runs of different parameters (a grid of quarters or
+        providers) register different outputs in one release instead of overwriting each
+        other. (Outputs of another extract with the same names are refused by the register.)
+
+        Examples
+        --------
+        >>> ctx = setup_notebook("nb", {"extract": "x", "start": "2023-04-01",
+        ...     "end": "2023-06-30", "provider": "R1A", "policy": "nhs-sde", "output_dir": ""})
+        >>> ctx.suffix()
+        '_R1A_20230401_20230630'
+        """
+        parts = [self.provider] if self.provider else []
+        parts.append(f"{self.start:%Y%m%d}_{self.end:%Y%m%d}")
+        if self.policy != DEFAULT_POLICY:
+            parts.append(f"policy_{Path(self.policy).stem}")
+        return "".join(f"_{re.sub(r'[^A-Za-z0-9]+', '_', p).strip('_')}" for p in parts)
 
 
 def setup_notebook(name: str, parameters: Mapping[str, Any]) -> NotebookContext:
@@ -162,7 +184,7 @@ def setup_notebook(name: str, parameters: Mapping[str, Any]) -> NotebookContext:
         start=start,
         end=end,
         provider=str(parameters.get("provider") or ""),
-        policy=str(parameters.get("policy") or "nhs-sde"),
+        policy=str(parameters.get("policy") or DEFAULT_POLICY),
     )
 
 

@@ -12,8 +12,10 @@ each run's executed notebook is named from its parameters (:func:`output_name`).
 from __future__ import annotations
 
 import ast
+import hashlib
+import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +29,7 @@ __all__ = [
     "parse_param_args",
     "parse_text_value",
     "read_grid",
+    "run_names",
     "validate_parameters",
 ]
 
@@ -301,11 +304,13 @@ def output_name(
     notebook: str | Path,
     parameters: Mapping[str, Any],
     defaults: Mapping[str, Any] | None = None,
+    keep: Collection[str] = (),
 ) -> str:
     """The executed notebook's file name, derived from the source name and the parameters.
 
-    Parameters equal to the notebook's ``defaults`` are left out of the name, and values that
-    are paths contribute their last component only, so names stay short.
+    Parameters equal to the notebook's ``defaults`` are left out of the name unless named in
+    ``keep`` (the parameters that vary across a grid), and values that are paths contribute
+    their last component only, so names stay short.
 
     Examples
     --------
@@ -321,7 +326,8 @@ def output_name(
     parts = [stem]
     for key in sorted(parameters):
         value = parameters[key]
-        if defaults is not None and key in defaults and defaults[key] == value:
+        at_default = defaults is not None and key in defaults and defaults[key] == value
+        if at_default and key not in keep:
             continue
         text = str(value)
         if "/" in text or "\\" in text:
@@ -329,6 +335,78 @@ def output_name(
         text = re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("_")[:40] or "none"
         parts.append(f"{key}-{text}")
     return "__".join(parts) + ".ipynb"
+
+
+def _canonical(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, default=str)
+
+
+def run_names(
+    notebook: str | Path,
+    sets: Sequence[Mapping[str, Any]],
+    defaults: Mapping[str, Any],
+) -> list[str]:
+    """One executed-notebook name per parameter set of a grid, named by what varies.
+
+    Every parameter whose value differs across the grid is in every name (even where a run
+    leaves it at its default), and so is every parameter set away from its default. Sets that
+    are the same once defaults are filled in are refused: their runs would overwrite each
+    other's outputs. Distinct sets whose names would still coincide (values that differ only in
+    characters a file name cannot hold, or in a path's folders) get a short hash of the set.
+
+    Parameters
+    ----------
+    notebook
+        The source notebook (its stem starts every name).
+    sets
+        The grid's parameter sets, validated.
+    defaults
+        The notebook's defaults (:func:`notebook_parameters`).
+
+    Returns
+    -------
+    list of str
+        Names, in the order of ``sets``, all different.
+
+    Raises
+    ------
+    NotebookError
+        Two sets are the same parameters (naming both runs).
+
+    Examples
+    --------
+    >>> run_names("02.ipynb", [{"start": "2023-04-01", "end": "2023-06-30"},
+    ...                        {"start": "2023-07-01", "end": "2023-09-30"}],
+    ...           {"start": "2023-04-01", "end": "2024-03-31"})
+    ['02__end-2023-06-30__start-2023-04-01.ipynb', '02__end-2023-09-30__start-2023-07-01.ipynb']
+    >>> run_names("nb.ipynb", [{"n": 1}, {}], {"n": 1})
+    Traceback (most recent call last):
+    ...
+    iaptkit.errors.NotebookError: notebook nb.ipynb: the grid repeats a parameter set: ...
+    """
+    full = [{**defaults, **s} for s in sets]
+    seen: dict[str, int] = {}
+    for i, params in enumerate(full):
+        key = _canonical(params)
+        if key in seen:
+            raise NotebookError(
+                f"notebook {notebook}: the grid repeats a parameter set: runs {seen[key] + 1} "
+                f"and {i + 1} are both {dict(sets[i]) or 'the defaults'} (defaults filled in); "
+                "expected every set to differ, or their outputs would overwrite each other"
+            )
+        seen[key] = i
+    keys = {k for params in full for k in params}
+    varying = {k for k in keys if len({_canonical(p.get(k)) for p in full}) > 1}
+    names = [
+        output_name(notebook, {**s, **{k: full[i].get(k) for k in varying}}, defaults, keep=varying)
+        for i, s in enumerate(sets)
+    ]
+    clashing = {n for n in names if names.count(n) > 1}
+    for i, name in enumerate(names):
+        if name in clashing:
+            digest = hashlib.sha256(_canonical(full[i]).encode()).hexdigest()[:8]
+            names[i] = f"{name.removesuffix('.ipynb')}__{digest}.ipynb"
+    return names
 
 
 def parameters_cell_index(path: Path) -> int | None:

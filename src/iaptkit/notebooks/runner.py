@@ -6,12 +6,22 @@ under a name derived from its parameters, so a grid keeps one executed notebook 
 set. A failing run does not stop the others; its error names the notebook, the parameters and the
 failing cell (index in the source notebook, first line of its source, and the exception).
 Progress is reported through a callback (``progress(label, done, total)``); nothing here prints.
+
+Kernels talk to the runner over IPC (Unix sockets) where the platform has them, so notebooks run
+with no network at all (not even loopback) and parallel runs never race for TCP ports; on other
+platforms over TCP on loopback, and a missing loopback is one clear error. A kernel that fails to
+start (no cell has run yet) is started again, at most :data:`KERNEL_START_ATTEMPTS` times in all;
+the failed starts are kept in the run's :attr:`RunResult.retries`.
 """
 
 from __future__ import annotations
 
 import multiprocessing
+import os
+import shutil
+import socket
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -24,19 +34,25 @@ from iaptkit.notebooks.parameters import (
     notebook_parameters,
     output_name,
     parameters_cell_index,
+    run_names,
     validate_parameters,
 )
 
 __all__ = [
+    "KERNEL_START_ATTEMPTS",
     "ProgressFn",
     "RunResult",
     "RunSummary",
+    "kernel_transport",
     "run_grid",
     "run_notebook",
 ]
 
 #: ``progress(label, done, total)``: called as runs start and finish.
 ProgressFn = Callable[[str, int, int], None]
+
+#: Kernel starts tried per run (a start that fails before any cell ran is tried again).
+KERNEL_START_ATTEMPTS = 3
 
 
 @dataclass(frozen=True)
@@ -57,6 +73,10 @@ class RunResult:
         Wall time of the run.
     error
         For a failed run: notebook, parameters, failing cell and exception, in one message.
+    attempts
+        Kernel starts it took (more than 1 when a kernel failed to start and was started again).
+    retries
+        Why each earlier start failed (empty when the first start worked).
     """
 
     notebook: Path
@@ -65,6 +85,8 @@ class RunResult:
     status: Literal["ok", "failed"]
     seconds: float
     error: str = ""
+    attempts: int = 1
+    retries: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -84,57 +106,146 @@ class RunSummary:
         return not self.failed
 
 
+def kernel_transport() -> str:
+    """How the runner talks to its kernels: ``"ipc"`` on POSIX, else ``"tcp"`` (loopback).
+
+    IPC needs no network interface at all (a notebook runs under ``unshare -n``) and cannot race
+    with another run for a TCP port. Over TCP the loopback interface must work: when it does not,
+    this is a :class:`NotebookError` at once rather than a kernel timeout a minute later.
+
+    Examples
+    --------
+    >>> kernel_transport() in ("ipc", "tcp")
+    True
+    """
+    if os.name == "posix":
+        return "ipc"
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+            probe.bind(("127.0.0.1", 0))
+    except OSError as exc:
+        raise NotebookError(
+            f"notebooks need the loopback network interface (127.0.0.1) to talk to their "
+            f"kernel on this platform; binding to it failed ({exc}). Run where loopback is up."
+        ) from exc
+    return "tcp"
+
+
+def _no_cell_started(executed: Path) -> bool:
+    """True when the executed notebook shows no cell started (the kernel never ran a cell)."""
+    import nbformat
+
+    try:
+        read: Any = nbformat.read
+        nb: Any = read(str(executed), as_version=4)
+    except Exception:  # not written at all, or half-written: nothing ran
+        return True
+    for cell in nb.cells:
+        started = cell.get("metadata", {}).get("papermill", {}).get("start_time")
+        if cell.cell_type == "code" and (started or cell.get("execution_count") is not None):
+            return False
+    return True
+
+
+def _kernel_start_failed(exc: BaseException, executed: Path) -> bool:
+    name = type(exc).__name__
+    if name in ("NoSuchKernel", "PapermillExecutionError") or isinstance(exc, NotebookError):
+        return False
+    return _no_cell_started(executed)
+
+
 def _execute(
     notebook: Path,
     output_dir: Path,
     parameters: Mapping[str, Any],
     kernel_name: str | None,
     name: str,
+    attempts: int = KERNEL_START_ATTEMPTS,
 ) -> RunResult:
     import papermill as pm
     from papermill.exceptions import PapermillExecutionError
+    from traitlets.config import Config
 
     output_dir.mkdir(parents=True, exist_ok=True)
     out = output_dir / name
     started = time.perf_counter()
+    retries: list[str] = []
+
+    def failed(message: str) -> RunResult:
+        return RunResult(
+            notebook,
+            dict(parameters),
+            out,
+            "failed",
+            time.perf_counter() - started,
+            message,
+            len(retries) + 1,
+            tuple(retries),
+        )
+
     try:
-        pm.execute_notebook(
-            str(notebook),
-            str(out),
-            parameters=dict(parameters),
-            kernel_name=kernel_name or "python3",
-            language="python",
-            progress_bar=False,
-            log_output=False,
-        )
-    except PapermillExecutionError as exc:
-        index = int(exc.cell_index)
-        tagged = parameters_cell_index(notebook)
-        if tagged is not None and index > tagged + 1:
-            index -= 1  # papermill injects a cell after the parameters cell: source index
-        first = next((ln for ln in str(exc.source).splitlines() if ln.strip()), "").strip()
-        message = (
-            f"notebook {notebook} with parameters {dict(parameters)} failed in cell {index} "
-            f"({first!r}): {exc.ename}: {exc.evalue}"
-        )
-        return RunResult(
-            notebook, dict(parameters), out, "failed", time.perf_counter() - started, message
-        )
-    except Exception as exc:  # kernel died, no such kernel, ...: isolated like a cell failure
-        hint = ""
-        if type(exc).__name__ == "NoSuchKernel":
-            hint = (
-                f" (install a kernel for this Python: {sys.executable} -m ipykernel install "
-                "--sys-prefix --name python3)"
+        transport = kernel_transport()
+    except NotebookError as exc:
+        return failed(f"notebook {notebook} with parameters {dict(parameters)}: {exc.message}")
+    while True:
+        out.unlink(missing_ok=True)  # a stale executed notebook must not pass for this attempt
+        # each kernel its own socket folder: runs started at once never share a socket
+        sockets = Path(tempfile.mkdtemp(prefix="iaptkit-kernel-"))
+        manager: dict[str, Any] = {"transport": transport}
+        if transport == "ipc":
+            manager["ip"] = str(sockets / "k")
+        try:
+            pm.execute_notebook(
+                str(notebook),
+                str(out),
+                parameters=dict(parameters),
+                kernel_name=kernel_name or "python3",
+                language="python",
+                progress_bar=False,
+                log_output=False,
+                config=Config({"KernelManager": manager}),
             )
-        message = (
-            f"notebook {notebook} with parameters {dict(parameters)} could not run: "
-            f"{type(exc).__name__}: {exc}{hint}"
-        )
+        except PapermillExecutionError as exc:
+            index = int(exc.cell_index)
+            tagged = parameters_cell_index(notebook)
+            if tagged is not None and index > tagged + 1:
+                index -= 1  # papermill injects a cell after the parameters cell: source index
+            first = next((ln for ln in str(exc.source).splitlines() if ln.strip()), "").strip()
+            shutil.rmtree(sockets, ignore_errors=True)
+            return failed(
+                f"notebook {notebook} with parameters {dict(parameters)} failed in cell {index} "
+                f"({first!r}): {exc.ename}: {exc.evalue}"
+            )
+        except Exception as exc:  # kernel died, no such kernel, ...: isolated like a cell failure
+            shutil.rmtree(sockets, ignore_errors=True)
+            text = f"{type(exc).__name__}: {exc}"
+            if _kernel_start_failed(exc, out) and len(retries) + 1 < attempts:
+                retries.append(text)
+                time.sleep(0.5 * len(retries))
+                continue
+            hint = ""
+            if type(exc).__name__ == "NoSuchKernel":
+                hint = (
+                    f" (install a kernel for this Python: {sys.executable} -m ipykernel install "
+                    "--sys-prefix --name python3)"
+                )
+            elif retries:
+                hint = f" (the kernel failed to start {len(retries) + 1} times)"
+            return failed(
+                f"notebook {notebook} with parameters {dict(parameters)} could not run: "
+                f"{text}{hint}"
+            )
+        shutil.rmtree(sockets, ignore_errors=True)
         return RunResult(
-            notebook, dict(parameters), out, "failed", time.perf_counter() - started, message
+            notebook,
+            dict(parameters),
+            out,
+            "ok",
+            time.perf_counter() - started,
+            "",
+            len(retries) + 1,
+            tuple(retries),
         )
-    return RunResult(notebook, dict(parameters), out, "ok", time.perf_counter() - started)
 
 
 def run_notebook(
@@ -253,13 +364,7 @@ def run_grid(
     if workers < 1:
         raise ConfigError(f"workers: expected a whole number >= 1; found {workers}")
     typed = [validate_parameters(path, p, from_text=from_text) for p in grid]
-    defaults = notebook_parameters(path)
-    names = [output_name(path, p, defaults) for p in typed]
-    dupes = sorted({n for n in names if names.count(n) > 1})
-    if dupes:
-        raise NotebookError(
-            f"notebook {path}: the grid repeats parameter sets (same output name): {dupes}"
-        )
+    names = run_names(path, typed, notebook_parameters(path))
     total = len(typed)
     done = 0
     results: list[RunResult | None] = [None] * total

@@ -10,8 +10,13 @@
 3. writes ``results.json`` (ACRO's structure), ``report.html`` (export copy, no underlying
    counts) and ``manifest.json`` (sha256 of every file, policy, definitions, iaptkit version, git
    commit, notebook and parameters, extract fingerprint);
-4. renames the temporary folder to ``EXPORT_DIR`` (a failed build leaves no partial export),
-   and writes the checker's copy of the report to ``RELEASE_DIR/checker/report.html``.
+4. writes the checker's copy of the report to ``RELEASE_DIR/checker/report.html``, then renames
+   the temporary folder to ``EXPORT_DIR`` (a failed build leaves no partial export).
+
+A build holds two locks, on the release and on the export folder: a concurrent build of the same
+release, or into the same folder, is refused at once. An export folder that already holds
+anything (another release's export, a release) is refused; a path that cannot be created is one
+:class:`~iaptkit.errors.ReleaseError`, never a traceback.
 
 ``iaptkit release verify EXPORT_DIR`` recomputes every checksum: exit 1 naming the file on a
 mismatch, a missing file or an extra file.
@@ -19,12 +24,14 @@ mismatch, a missing file or an extra file.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import os
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
@@ -111,8 +118,96 @@ def _recheck(release: Release) -> None:
                 release.set_status(out.uid, "fail", f"file {name} changed after it was checked")
 
 
+def _occupant(target: Path) -> str:
+    """What an existing, non-empty export folder holds, for the refusal."""
+    manifest = target / "manifest.json"
+    if manifest.is_file():
+        try:
+            data = json.loads(manifest.read_text(encoding="utf-8"))
+            return (
+                f"the export of release {data.get('title') or '(untitled)'!r} built "
+                f"{data.get('built', '(unknown time)')}"
+            )
+        except (OSError, ValueError, AttributeError):
+            return "an export (its manifest.json is unreadable)"
+    if (target / "release.json").is_file():
+        return "a release folder (release.json)"
+    return "other files"
+
+
+@contextlib.contextmanager
+def _exclusive(lock_path: Path, what: str, *, remove: bool = False) -> Iterator[None]:
+    """Hold an exclusive lock on ``lock_path``, or refuse at once when someone else holds it.
+
+    With ``remove`` the lock file is deleted when released; a build that locked a file deleted
+    meanwhile (its inode is no longer the path's) refuses too, so two builds never both hold it.
+    """
+    try:
+        handle = lock_path.open("a")
+    except OSError as exc:
+        raise ReleaseError(
+            f"Cannot take the build lock {lock_path} ({exc.strerror or exc}); expected a folder "
+            "you can write to."
+        ) from None
+    with handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            raise ReleaseError(
+                f"Another build {what} is in progress (lock {lock_path} is held); wait for it "
+                "to finish, then build again."
+            ) from None
+        try:
+            current = os.stat(lock_path).st_ino
+        except OSError:
+            current = -1
+        if current != os.fstat(handle.fileno()).st_ino:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+            raise ReleaseError(
+                f"Another build {what} has just started or finished (lock {lock_path} changed); "
+                "look at the export folder, then build again if needed."
+            )
+        try:
+            yield
+        finally:
+            if remove:
+                with contextlib.suppress(OSError):
+                    lock_path.unlink()
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _make_parent(target: Path) -> None:
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ReleaseError(
+            f"Cannot create the export folder {target}: {exc.strerror or exc} "
+            f"({exc.filename or target.parent}); expected a path whose folders can be created."
+        ) from None
+    if not target.parent.is_dir():
+        raise ReleaseError(f"Cannot create the export folder {target}: {target.parent} is a file.")
+
+
+def _check_target(target: Path) -> None:
+    if target.is_symlink():
+        raise ReleaseError(f"Refusing to build into {target}: it is a symbolic link.")
+    if target.exists() and not target.is_dir():
+        raise ReleaseError(f"Export folder {target} is a file; give a new folder.")
+    if target.exists() and any(target.iterdir()):
+        raise ReleaseError(
+            f"Export folder {target} already exists and is not empty: it holds "
+            f"{_occupant(target)}; give a new folder (a build never overwrites an export)."
+        )
+
+
 def build(release_dir: str | Path, export_dir: str | Path) -> BuildResult:
     """Build the export bundle (see module docstring); returns what was exported.
+
+    The build is exclusive: it holds a lock on the release (``RELEASE_DIR/.build.lock``) and one
+    on the export folder (``.<name>.build.lock`` beside it); a second build of the same release
+    or into the same folder meanwhile is refused. It is atomic: everything is written into a
+    staging folder beside the export, renamed into place at the end; a failed build leaves no
+    export (staging folders of builds that died are removed by the next build).
 
     Notes
     -----
@@ -134,27 +229,43 @@ def build(release_dir: str | Path, export_dir: str | Path) -> BuildResult:
     """
     release = Release.open(release_dir)
     target = Path(export_dir)
-    if target.is_symlink():
-        raise ReleaseError(f"Refusing to build into {target}: it is a symbolic link.")
-    if target.exists() and (not target.is_dir() or any(target.iterdir())):
+    try:
+        return _build_exclusive(release, target)
+    except OSError as exc:  # a folder that cannot be read or written, a full disk, ...
         raise ReleaseError(
-            f"Export folder {target} already exists and is not empty; give a new folder "
-            "(a build never overwrites an export)."
-        )
+            f"Build of {release.path} into {target} failed: {exc.strerror or exc} "
+            f"({exc.filename or target}); nothing was exported."
+        ) from None
+
+
+def _build_exclusive(release: Release, target: Path) -> BuildResult:
+    _check_target(target)
     resolved_release = release.path.resolve()
     resolved_target = target.resolve()
     if resolved_target == resolved_release or resolved_release in resolved_target.parents:
         raise ReleaseError(
             f"Export folder {target} is inside the release {release.path}; put it outside."
         )
+    _make_parent(target)
+    with (
+        _exclusive(release.path / ".build.lock", f"of release {release.path}"),
+        _exclusive(target.parent / f".{target.name}.build.lock", f"into {target}", remove=True),
+    ):
+        _check_target(target)  # again, now that no other build can be writing it
+        for stale in target.parent.glob(f".{target.name}.building-*"):
+            shutil.rmtree(stale, ignore_errors=True)  # left by a build that died
+        return _build_locked(release, target)
+
+
+def _build_locked(release: Release, target: Path) -> BuildResult:
     _recheck(release)
     release.cross_audit()
     release.reload()
 
-    target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.building-", dir=target.parent))
     exported: list[tuple[Output, list[str]]] = []
     excluded: dict[str, str] = {}
+    checker = release.path / "checker" / "report.html"
     try:
         for out in release.outputs:
             if not out.releasable:
@@ -182,14 +293,14 @@ def build(release_dir: str | Path, export_dir: str | Path) -> BuildResult:
         manifest = _manifest(release, tmp, exported, excluded)
         write_atomic(tmp / "manifest.json", json.dumps(manifest, indent=2).encode("utf-8"))
         os.chmod(tmp, folder_mode())  # mkdtemp makes 0700
+        # the checker's copy before the export appears: an export never lacks its report
+        write_report(release, checker, mode="checker", exported=uids)
         if target.exists():
-            target.rmdir()  # empty (checked above); rename needs it gone or empty
+            target.rmdir()  # empty (checked under the lock); rename needs it gone or empty
         os.rename(tmp, target)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    checker = release.path / "checker" / "report.html"
-    write_report(release, checker, mode="checker", exported=uids)
     return BuildResult(target, tuple(uids), excluded, checker)
 
 
@@ -232,6 +343,7 @@ def _manifest(
                 "definitions_version": o.definitions_version,
                 "made_by": o.made_by,
                 "parameters": dict(o.parameters),
+                "run": o.run or None,
                 "files": names,
             }
             for o, names in exported

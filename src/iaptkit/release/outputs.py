@@ -159,6 +159,7 @@ class Output:
 
     ``files`` are names inside ``RELEASE_DIR/outputs/`` (the export view) with their sha256 at
     registration; ``internal_files`` are inside ``RELEASE_DIR/internal/`` and never exported.
+    ``run`` is the notebook run that made it (``Release.start_run``), empty outside one.
 
     Examples
     --------
@@ -188,6 +189,7 @@ class Output:
     n: int | None = None
     df_resid: float | None = None
     created: str = ""
+    run: str = ""
 
     @property
     def releasable(self) -> bool:

@@ -93,6 +93,7 @@ class Release(ReleaseStore):
         """
         if isinstance(pt, pd.DataFrame):
             uid = self._uid(name or "unprotected_table")
+            self._check_overwrite(uid, made_by, parameters)
             self._clear_files(uid)
             internal = [
                 self._write_internal(f"{uid}.unprotected.csv", pt.to_csv(index=False).encode())
@@ -115,6 +116,7 @@ class Release(ReleaseStore):
             )
             return self._register(out)
         uid = self._uid(name or pt.name)
+        self._check_overwrite(uid, made_by, parameters)
         self._clear_files(uid)
         files, internal = self._store_protected(uid, pt)
         reasons: list[str] = []
@@ -185,6 +187,7 @@ class Release(ReleaseStore):
                 f"Expected a figure as {', '.join(sorted(IMAGE_SUFFIXES))}; found {image.name}."
             )
         uid = self._uid(name or image.stem)
+        self._check_overwrite(uid, made_by, parameters)
         self._clear_files(uid)
         files = dict([self._write_output(f"{uid}{image.suffix.lower()}", image.read_bytes())])
         internal: list[str] = []
@@ -250,6 +253,7 @@ class Release(ReleaseStore):
         without a check the output fails.
         """
         uid = self._uid(name)
+        self._check_overwrite(uid, made_by, parameters)
         self._clear_files(uid)
         files = dict([self._write_output(f"{uid}.csv", result_df.to_csv().encode())])
         reasons: tuple[str, ...]
@@ -293,6 +297,7 @@ class Release(ReleaseStore):
     ) -> Output:
         """Register free text (always ``review``: a person reads it)."""
         uid = self._uid(name)
+        self._check_overwrite(uid, made_by, parameters)
         self._clear_files(uid)
         files = dict([self._write_output(f"{uid}.txt", text.encode("utf-8"))])
         out = Output(
@@ -327,6 +332,7 @@ class Release(ReleaseStore):
         if not source.is_file() or source.is_symlink():
             raise ReleaseError(f"Expected a regular file at {source}; found none (or a symlink).")
         uid = self._uid(name or source.stem)
+        self._check_overwrite(uid, made_by, parameters)
         self._clear_files(uid)
         stored = f"{uid}{source.suffix.lower()}"
         files = dict([self._write_output(stored, source.read_bytes())])

@@ -128,43 +128,65 @@ def _intervals_view(audit: Mapping[str, Any] | None, *, internal: bool) -> dict[
     return {"status": status, "method": audit.get("method", ""), "columns": keys, "rows": rows}
 
 
+#: What reading a damaged stored file can raise; shown in the report, never a traceback.
+_UNREADABLE = (ValueError, KeyError, IndexError, TypeError, OSError, pd.errors.ParserError)
+
+
 def _content(release: ReleaseStore, out: Output, mode: Mode) -> list[dict[str, Any]]:
-    base = release.path / "outputs"
     parts: list[dict[str, Any]] = []
     for name in out.files:
-        path = base / name
-        suffix = path.suffix.lower()
-        if path.is_symlink() or not path.is_file() or path.resolve().parent != base.resolve():
-            parts.append({"kind": "missing", "name": name})
-        elif suffix == ".csv" and out.kind in ("table", "figure"):
-            long = pd.read_csv(path, dtype=str, keep_default_na=False)
-            wide = wide_view(long, out.dims)
-            classes = extra = None
-            cells_file = release.path / "internal" / name.replace(".csv", ".cells.csv")
-            if mode == "checker" and cells_file.is_file():
-                cells = pd.read_csv(cells_file, dtype={d: str for d in out.dims})
-                classes, extra = _checker_overlays(cells, out.dims, wide)
-            parts.append({"kind": "table", "table": _table_view(wide, classes, extra)})
-        elif suffix == ".csv":
-            frame = pd.read_csv(path, dtype=str, keep_default_na=False, index_col=0)
-            parts.append({"kind": "table", "table": _table_view(frame)})
-        elif suffix in _MIME:
-            data = base64.b64encode(path.read_bytes()).decode("ascii")
-            parts.append({"kind": "image", "alt": out.name, "mime": _MIME[suffix], "data": data})
-        elif suffix == ".txt":
-            parts.append({"kind": "text", "text": path.read_text(encoding="utf-8")})
-        else:
-            parts.append({"kind": "file", "name": name})
+        try:
+            parts.append(_file_part(release, out, name, mode))
+        except _UNREADABLE as exc:  # UnicodeDecodeError, pandas' parser errors are ValueErrors
+            first = str(exc).splitlines()[0] if str(exc) else ""
+            parts.append(
+                {"kind": "unreadable", "name": name, "error": f"{type(exc).__name__}: {first}"}
+            )
     audit: Mapping[str, Any] | None = out.audit
     internal_cert = [f for f in out.internal_files if f.endswith(".certificate.json")]
     if mode == "checker" and internal_cert:
         cert_path = release.path / "internal" / internal_cert[0]
         if cert_path.is_file():
-            audit = json.loads(cert_path.read_text(encoding="utf-8"))
-    view = _intervals_view(audit, internal=mode == "checker")
+            try:
+                audit = json.loads(cert_path.read_text(encoding="utf-8"))
+            except _UNREADABLE as exc:
+                parts.append({"kind": "unreadable", "name": internal_cert[0], "error": str(exc)})
+    try:
+        view = _intervals_view(audit, internal=mode == "checker")
+    except (*_UNREADABLE, AttributeError) as exc:
+        view = None
+        parts.append(
+            {"kind": "unreadable", "name": "audit", "error": f"{type(exc).__name__}: {exc}"}
+        )
     if view is not None:
         parts.append({"kind": "intervals", "view": view})
     return parts
+
+
+def _file_part(release: ReleaseStore, out: Output, name: str, mode: Mode) -> dict[str, Any]:
+    base = release.path / "outputs"
+    path = base / name
+    suffix = path.suffix.lower()
+    if path.is_symlink() or not path.is_file() or path.resolve().parent != base.resolve():
+        return {"kind": "missing", "name": name}
+    if suffix == ".csv" and out.kind in ("table", "figure"):
+        long = pd.read_csv(path, dtype=str, keep_default_na=False)
+        wide = wide_view(long, out.dims)
+        classes = extra = None
+        cells_file = release.path / "internal" / name.replace(".csv", ".cells.csv")
+        if mode == "checker" and cells_file.is_file():
+            cells = pd.read_csv(cells_file, dtype={d: str for d in out.dims})
+            classes, extra = _checker_overlays(cells, out.dims, wide)
+        return {"kind": "table", "table": _table_view(wide, classes, extra)}
+    if suffix == ".csv":
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False, index_col=0)
+        return {"kind": "table", "table": _table_view(frame)}
+    if suffix in _MIME:
+        data = base64.b64encode(path.read_bytes()).decode("ascii")
+        return {"kind": "image", "alt": out.name, "mime": _MIME[suffix], "data": data}
+    if suffix == ".txt":
+        return {"kind": "text", "text": path.read_text(encoding="utf-8")}
+    return {"kind": "file", "name": name}
 
 
 def _output_view(release: ReleaseStore, out: Output, mode: Mode, exported: bool) -> dict[str, Any]:

@@ -12,7 +12,15 @@ A release is a folder *inside* the secure environment::
 Every change re-reads ``release.json`` under a file lock, merges the new state and writes the
 file atomically, so several notebooks run one after another (or a notebook re-run) append to
 the same release without losing outputs. Registering an output with the uid of an existing one
-replaces it (a re-run of the same notebook does not duplicate its outputs).
+replaces it only when both come from the same place with the same parameters (a re-run of the
+same notebook does not duplicate its outputs); an output of other parameters is never
+overwritten: that is a :class:`~iaptkit.errors.ReleaseError` naming both.
+
+Runs: a notebook calls :meth:`ReleaseStore.start_run` before it registers anything and
+:meth:`ReleaseStore.finish_run` in its last cell. Until then its outputs are ``fail`` ("run
+not finished"), so the outputs of a run that stopped half-way are never exported; a new run of
+the same notebook and parameters supersedes the outputs of the earlier one (those it does not
+make again stay ``fail``, never exported).
 
 :class:`ReleaseStore` holds that storage, the statuses and their downgrades; the ``add_*``
 methods that judge new outputs are :class:`iaptkit.release.register.Release`'s.
@@ -27,6 +35,7 @@ import json
 import pickle
 import re
 import shutil
+import uuid
 from collections.abc import Iterator, Mapping
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -45,20 +54,42 @@ from iaptkit.release.outputs import (
     combine_status,
     jsonable,
 )
+from iaptkit.release.runs import (
+    RUN_SOURCE,
+    overwrite_message,
+    pending_downgrade,
+    provenance_key,
+    superseded_downgrade,
+)
 
-__all__ = ["ReleaseStore", "apply_downgrades", "now_iso", "slug"]
+__all__ = [
+    "SLUG_LENGTH",
+    "ReleaseStore",
+    "apply_downgrades",
+    "now_iso",
+    "slug",
+]
+
+
+#: Longest uid; longer names keep their start and end a hash of the whole name (stay unique).
+SLUG_LENGTH = 100
 
 
 def slug(text: str) -> str:
-    """An output uid from a name: lower case letters, digits and ``_``, at most 60 characters.
+    """An output uid from a name: lower case letters, digits and ``_``, at most 100 characters.
 
     Examples
     --------
     >>> slug("Recovery by provider (2024)"), slug("***")
     ('recovery_by_provider_2024', 'output')
+    >>> len(slug("x" * 150)), slug("x" * 150) != slug("x" * 151)
+    (100, True)
     """
     text = re.sub(r"[^A-Za-z0-9]+", "_", text).strip("_").lower()
-    return text[:60] or "output"
+    if len(text) > SLUG_LENGTH:
+        digest = hashlib.sha256(text.encode("utf-8")).hexdigest()[:8]
+        text = f"{text[: SLUG_LENGTH - 9]}_{digest}"
+    return text or "output"
 
 
 def now_iso() -> str:
@@ -83,6 +114,7 @@ class ReleaseStore:
     def __init__(self, path: Path, meta: Mapping[str, Any]) -> None:
         self.path = path
         self._meta: dict[str, Any] = dict(meta)
+        self._run: str | None = None
 
     # ------------------------------------------------------------------ opening and storage
 
@@ -232,19 +264,120 @@ class ReleaseStore:
 
     # ------------------------------------------------------------------ registering
 
+    def _check_overwrite(
+        self, uid: str, made_by: str, parameters: Any, meta: Mapping[str, Any] | None = None
+    ) -> None:
+        """Refuse (before any file is written) when ``uid`` belongs to another provenance."""
+        key = provenance_key(made_by, parameters)
+        for old in (meta if meta is not None else self._read()).get("outputs", []):
+            theirs = provenance_key(str(old.get("made_by") or ""), old.get("parameters"))
+            if old.get("uid") == uid and theirs != key:
+                raise ReleaseError(overwrite_message(self.path, old, made_by, parameters))
+
     def _register(self, out: Output) -> Output:
         with self._locked() as meta:
+            self._check_overwrite(out.uid, out.made_by, out.parameters, meta)
             outputs = [o for o in meta.get("outputs", []) if o.get("uid") != out.uid]
             replaced = len(outputs) != len(meta.get("outputs", []))
-            out = replace(out, created=now_iso())
+            out = replace(out, created=now_iso(), run=self._run or "")
+            record = out.to_json()
+            run = next((r for r in meta.get("runs", []) if r.get("id") == self._run), None)
+            if run is not None:
+                run["status"] = "running"  # registering under a finished run reopens it
+                record["own_status"], record["own_reasons"] = out.status, list(out.reasons)
+                apply_downgrades(record, [pending_downgrade(run)])
             if replaced:
                 index = [o.get("uid") for o in meta["outputs"]].index(out.uid)
-                outputs.insert(index, out.to_json())
+                outputs.insert(index, record)
             else:
-                outputs.append(out.to_json())
+                outputs.append(record)
             meta["outputs"] = outputs
             meta["cross_audit"] = None  # stale once the set of outputs changes
-        return out
+        return self.output(out.uid)
+
+    # ------------------------------------------------------------------ runs
+
+    @property
+    def current_run(self) -> str | None:
+        """The id of the run this object registers outputs under (``None``: no run)."""
+        return self._run
+
+    def start_run(self, made_by: str, parameters: Mapping[str, Any] | None = None) -> str:
+        """Start a run: outputs registered from now on are ``fail`` until :meth:`finish_run`.
+
+        Outputs an earlier run of the same ``made_by`` and ``parameters`` registered are
+        superseded: ``fail`` (never exported) unless this run registers them again.
+
+        Parameters
+        ----------
+        made_by
+            The notebook (as passed to ``add_*``'s ``made_by``).
+        parameters
+            Its parameters (as passed to ``add_*``).
+
+        Returns
+        -------
+        str
+            The run id (recorded in ``release.json`` under ``runs`` and on each output).
+
+        Examples
+        --------
+        >>> import tempfile, pathlib
+        >>> from iaptkit.release import Release
+        >>> rel = Release.open_or_create(pathlib.Path(tempfile.mkdtemp()) / "r")
+        >>> _ = rel.start_run("nb.ipynb", {"n": 1})
+        >>> made = {"made_by": "nb.ipynb", "parameters": {"n": 1}}
+        >>> rel.add_text("x", name="t", exception="ok", **made).status
+        'fail'
+        >>> rel.finish_run(); rel.output("t").status
+        'review'
+        """
+        run_id = uuid.uuid4().hex[:12]
+        key = provenance_key(made_by, parameters)
+        record = {
+            "id": run_id,
+            "made_by": made_by,
+            "parameters": jsonable(dict(parameters or {})),
+            "started": now_iso(),
+            "status": "running",
+        }
+        superseded = superseded_downgrade(record)
+        with self._locked() as meta:
+            meta["runs"] = [*meta.get("runs", []), record]
+            for o in meta.get("outputs", []):
+                if provenance_key(str(o.get("made_by") or ""), o.get("parameters")) == key:
+                    o.setdefault("own_status", o["status"])
+                    o.setdefault("own_reasons", list(o["reasons"]))
+                    kept = [d for d in o.get("downgrades", []) if d["source"] != RUN_SOURCE]
+                    apply_downgrades(o, [*kept, superseded])
+        self._run = run_id
+        return run_id
+
+    def finish_run(self) -> None:
+        """Mark the current run finished: its outputs get their own statuses back.
+
+        Called in a notebook's last cell; a run that never gets there (a failing cell, a kernel
+        that died) leaves its outputs ``fail``, so they are never exported.
+        """
+        if self._run is None:
+            raise ReleaseError(
+                f"finish_run on release {self.path}: expected a run started with start_run; "
+                "found none"
+            )
+        with self._locked() as meta:
+            for run in meta.get("runs", []):
+                if run.get("id") == self._run:
+                    run["status"] = "finished"
+                    run["finished"] = now_iso()
+            for o in meta.get("outputs", []):
+                if o.get("run") == self._run and "own_status" in o:
+                    kept = [d for d in o.get("downgrades", []) if d["source"] != RUN_SOURCE]
+                    apply_downgrades(o, kept)
+
+    @property
+    def runs(self) -> tuple[Mapping[str, Any], ...]:
+        """Every run started in this release (id, made_by, parameters, started, status)."""
+        return tuple(dict(r) for r in self._meta.get("runs", []))
 
     def _uid(self, name: str) -> str:
         return slug(name)

@@ -118,6 +118,7 @@ def run_demo(
     from iaptkit.data import load_extract
     from iaptkit.notebooks.runner import run_grid
     from iaptkit.release import Release, build, verify
+    from iaptkit.release.signing import generate_key
 
     started = time.perf_counter()
     console = Console(stderr=True)
@@ -183,7 +184,11 @@ def run_demo(
                 "move it away or choose another --out"
             )
         shutil.rmtree(export)
-    built = build(release, export)
+    # the demo signs with its own key beside the export (a real release: 'iaptkit release keygen')
+    key = root / "keys" / "demo-release-key.pem"
+    if not key.is_file():
+        generate_key(key)
+    built = build(release, export, key=key)
     problems = verify(export)
     if problems:
         raise ReleaseError(f"the export {export} failed verification: {problems}")

@@ -52,7 +52,7 @@ SEAL_NAME = "seal.json"
 REVIEW_FIELDS: Mapping[str, frozenset[str]] = {
     "top": frozenset({"reviewer_summary", "review_timestamp", "reviewer"}),
     "record": frozenset({"review", "reviewer", "reviewer_comment"}),
-    "file": frozenset({"url", "checksum", "checksum_valid"}),
+    "file": frozenset({"url", "checksum", "checksum_valid", "cell_index"}),
 }
 
 

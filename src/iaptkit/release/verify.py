@@ -17,6 +17,7 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -29,7 +30,7 @@ from iaptkit.release.outputs import IMAGE_SUFFIXES
 from iaptkit.release.seal import RESERVED, export_files
 from iaptkit.release.signing import SEAL_NAME, results_content_digest, seal_signature_ok
 
-__all__ = ["Verification", "safe_name", "verify", "verify_export"]
+__all__ = ["Verification", "reviewer_decisions", "safe_name", "verify", "verify_export"]
 
 _RANK = {"pass": 0, "review": 1, "fail": 2}
 
@@ -103,14 +104,43 @@ def _check_seal(seal: Any, result: Verification, allow_unsigned: bool, key: str 
     return True
 
 
+def reviewer_decisions(summary: str) -> list[tuple[str, str, str]]:
+    """(output, ACRO status, reviewer status) from the SACRO viewer's ``reviewer_summary``.
+
+    Examples
+    --------
+    >>> text = chr(10).join(["# Review summary", "ok", "## recovery", "ACRO status: pass",
+    ...                      "Reviewer status: approved"])
+    >>> reviewer_decisions(text)
+    [('recovery', 'pass', 'approved')]
+    """
+    found: list[tuple[str, str, str]] = []
+    for block in re.split(r"^## ", summary, flags=re.MULTILINE)[1:]:
+        lines = block.splitlines()
+        acro = re.search(r"ACRO status:\s*(.+)", block)
+        decision = re.search(r"Reviewer status:\s*(.+)", block)
+        found.append(
+            (
+                lines[0].strip(),
+                acro.group(1).strip() if acro else "?",
+                decision.group(1).strip() if decision else "?",
+            )
+        )
+    return found
+
+
 def _review_notes(results: Any) -> list[str]:
     if not isinstance(results, dict) or "reviewer_summary" not in results:
         return []
     who = results.get("reviewer", "?")
     when = results.get("review_timestamp", "?")
-    lines = [f"reviewed by {who} at {when} (SACRO viewer): results.json carries the review"]
     summary = str(results.get("reviewer_summary") or "")
-    lines += [f"    {ln.strip()}" for ln in summary.splitlines() if ln.strip()]
+    decisions = reviewer_decisions(summary)
+    lines = [
+        f"results.json: reviewed by {who} at {when} in the SACRO viewer "
+        f"({len(decisions)} decision(s)); content otherwise as sealed"
+    ]
+    lines += [f"  reviewer decision: {uid} {dec} (recorded {acro})" for uid, acro, dec in decisions]
     return lines
 
 

@@ -120,7 +120,8 @@ def build_command(
     output
         The export folder to create.
     key
-        The signing key (``None``: the default path, which must exist unless ``unsigned``).
+        The signing key (``None``: the default path; when no key is there the export is
+        unsigned, with a warning).
     unsigned
         Build without a signature.
 
@@ -134,11 +135,17 @@ def build_command(
         raise ReleaseError("Expected either --key or --unsigned; found both.")
     signing = None if unsigned else (key or default_key_path())
     if signing is not None and not Path(signing).expanduser().is_file():
-        raise ReleaseError(
-            f"Expected a signing key at {signing}; found none. Make one with "
-            "'iaptkit release keygen' (or build with --unsigned: verify then needs "
-            "--allow-unsigned)."
+        if key is not None:
+            raise ReleaseError(
+                f"Expected a signing key at {key}; found none. Make one with "
+                f"'iaptkit release keygen --key {key}'."
+            )
+        console.print(
+            f"[yellow]No signing key at {signing}: building an UNSIGNED export (verify will "
+            "need --allow-unsigned). Make a key with 'iaptkit release keygen'.[/yellow]",
+            highlight=False,
         )
+        signing = None
     result = build(release_dir, output, key=signing)
     release = Release.open(release_dir)
     for out in release.outputs:

@@ -129,8 +129,8 @@ def table_sdc(wide: pd.DataFrame) -> dict[str, Any]:
 def _outcome(wide: pd.DataFrame) -> dict[str, dict[str, str]]:
     return {
         str(col): {
-            str(idx): ("threshold; " if str(v).strip() == "*" else "ok")
-            for idx, v in zip(wide.index, wide[col], strict=True)
+            str(row): ("threshold; " if str(v).strip() == "*" else "ok")
+            for row, v in enumerate(wide[col])
         }
         for col in wide.columns
     }

@@ -27,7 +27,7 @@ __all__ = ["SERVICE_START_YEAR", "find_identifiers", "mask"]
 #: IAPT (NHS Talking Therapies) began in 2008: an earlier full date is not a reporting period
 SERVICE_START_YEAR = 2008
 
-_NHS = re.compile(r"(?<![\d.,/-])(\d{3})[ -]?(\d{3})[ -]?(\d{4})(?![\d/]|[.,]\d)")
+_NHS = re.compile(r"(?<![\w.,/-])(\d{3})[ -]?(\d{3})[ -]?(\d{4})(?![\w/-]|[.,]\d)")
 _POSTCODE = re.compile(r"(?<![A-Za-z0-9])([A-Z]{1,2}[0-9][A-Z0-9]? ?[0-9][A-Z]{2})(?![A-Za-z0-9])")
 _MONTHS = (
     r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?"

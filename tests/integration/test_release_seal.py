@@ -1,0 +1,190 @@
+"""Tamper evidence: each edit an analyst in a hurry might make fails `iaptkit release verify`,
+one line each; an untouched signed export verifies; provenance holds no local paths."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from release_export import Built, make_export
+from typer.testing import CliRunner
+
+from iaptkit.cli.app import app
+from iaptkit.release.signing import canonical, generate_key, load_private_key
+
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Built:
+    return make_export(tmp_path_factory.mktemp("seal"))
+
+
+@pytest.fixture
+def export(built: Built, tmp_path: Path) -> Path:
+    copy = tmp_path / "export"
+    shutil.copytree(built.export, copy)
+    return copy
+
+
+def _verify(export: Path, *args: str) -> tuple[int, list[str]]:
+    result = runner.invoke(app, ["release", "verify", str(export), *args])
+    return result.exit_code, [ln for ln in result.output.splitlines() if ln.strip()]
+
+
+def _sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _edit_json(path: Path, change: Callable[[dict], None]) -> None:  # type: ignore[type-arg]
+    data = json.loads(path.read_text())
+    change(data)
+    path.write_text(json.dumps(data, indent=2))
+
+
+def test_untouched_signed_export_verifies(export: Path, built: Built) -> None:
+    code, lines = _verify(export)
+    assert code == 0, lines
+    assert "signed by key" in lines[-1]
+    pub = built.key.with_name(built.key.name + ".pub")
+    assert _verify(export, "--public-key", str(pub))[0] == 0
+    assert _verify(export, "--against", str(built.release))[0] == 0
+
+
+def test_private_key_mode_and_never_in_export(built: Built) -> None:
+    assert built.key.stat().st_mode & 0o777 == 0o600
+    pem = built.key.read_bytes()
+    for path in built.export.rglob("*"):
+        if path.is_file():
+            assert b"PRIVATE KEY" not in path.read_bytes()
+            assert pem not in path.read_bytes()
+
+
+def test_file_and_manifest_hash_changed_together_fails(export: Path) -> None:
+    csv = export / "recovery.csv"
+    csv.write_text(csv.read_text().replace("*", "4", 1))
+
+    def fix_hash(m: dict) -> None:  # type: ignore[type-arg]
+        m["files"]["recovery.csv"]["sha256"] = _sha(csv)
+
+    _edit_json(export / "manifest.json", fix_hash)
+    code, lines = _verify(export)
+    assert code == 1
+    assert "recovery.csv: changed after build (sha256 differs from the seal)" in lines
+    assert "manifest.json: edited after build (sha256 differs)" in lines
+    # and the file checks re-run on the export see the small count the edit revealed
+    assert any(ln.startswith("output recovery: recorded status pass") for ln in lines)
+
+
+def test_status_flip_in_manifest_fails(export: Path) -> None:
+    def flip(m: dict) -> None:  # type: ignore[type-arg]
+        m["outputs"][1]["status"] = "pass"
+
+    _edit_json(export / "manifest.json", flip)
+    code, lines = _verify(export)
+    assert code == 1
+    assert lines[0] == "manifest.json: edited after build (sha256 differs)"
+
+
+def test_recomputed_seal_without_the_key_fails(export: Path) -> None:
+    csv = export / "recovery.csv"
+    csv.write_text(csv.read_text().replace("*", "4", 1))
+
+    def rehash(seal: dict) -> None:  # type: ignore[type-arg]
+        seal["files"]["recovery.csv"] = _sha(csv)
+
+    _edit_json(export / "seal.json", rehash)
+    code, lines = _verify(export)
+    assert code == 1
+    assert "signature does not match" in lines[0]
+
+
+def test_resigned_with_another_key_fails_against_the_trusted_key(
+    export: Path, built: Built, tmp_path: Path
+) -> None:
+    other, _ = generate_key(tmp_path / "other.pem")
+    key = load_private_key(other)
+    from iaptkit.release.signing import make_seal
+
+    seal = json.loads((export / "seal.json").read_text())
+    fresh = make_seal(seal["files"], seal["results_content"], key)
+    (export / "seal.json").write_text(json.dumps(fresh))
+    pub = built.key.with_name(built.key.name + ".pub")
+    code, lines = _verify(export, "--public-key", str(pub))
+    assert code == 1
+    assert "expected the given public key" in lines[0]
+    code, lines = _verify(export, "--against", str(built.release))
+    assert code == 1
+    assert any("differs from the seal the release kept" in ln for ln in lines)
+    assert canonical(fresh) != canonical(seal)
+
+
+def test_extra_missing_results_and_checksum_edits_fail_one_line_each(export: Path) -> None:
+    (export / "finding.txt").unlink()
+    (export / "notes.csv").write_text("a,b\n1,2\n")
+    _edit_json(
+        export / "results.json",
+        lambda r: r["results"]["recovery"].__setitem__("status", "fail"),
+    )
+    (export / "checksums" / "recovery.csv.txt").write_text("0" * 64)
+    code, lines = _verify(export)
+    assert code == 1
+    problems = [ln for ln in lines if not ln.startswith("Export")]
+    assert sorted(problems) == sorted(
+        [
+            "finding.txt: missing (listed in the seal)",
+            "notes.csv: extra file not in the seal",
+            "results.json: changed after build beyond a reviewer's fields",
+            "checksums/recovery.csv.txt: changed after build (sha256 differs from the seal)",
+        ]
+    )
+
+
+def test_unsigned_export_needs_the_flag(built: Built, tmp_path: Path) -> None:
+    export = tmp_path / "unsigned"
+    result = runner.invoke(
+        app, ["release", "build", str(built.release), "-o", str(export), "--unsigned"]
+    )
+    assert result.exit_code == 0, result.output
+    code, lines = _verify(export)
+    assert code == 1 and "not signed" in lines[0]
+    code, lines = _verify(export, "--allow-unsigned")
+    assert code == 0
+    assert any("UNSIGNED" in ln for ln in lines)
+
+
+def test_against_register_finds_a_status_changed_since(built: Built, tmp_path: Path) -> None:
+    export = tmp_path / "export"
+    shutil.copytree(built.export, export)
+    release = tmp_path / "rel"
+    shutil.copytree(built.release, release)
+
+    def downgrade(reg: dict) -> None:  # type: ignore[type-arg]
+        for out in reg["outputs"]:
+            if out["uid"] == "recovery":
+                out["status"] = "fail"
+
+    _edit_json(release / "release.json", downgrade)
+    code, lines = _verify(export, "--against", str(release))
+    assert code == 1
+    assert "output recovery: status pass in the export, fail in the register" in lines
+
+
+def test_provenance_has_no_local_paths(built: Built) -> None:
+    root = str(built.release.parent)
+    for name in ("manifest.json", "results.json", "seal.json"):
+        text = (built.export / name).read_text()
+        assert root not in text, name
+        assert "/tmp" not in text and str(Path.home()) not in text, name
+    manifest = json.loads((built.export / "manifest.json").read_text())
+    assert manifest["extract"] == "extract:extract_2024q1@ab12cd34ef56"
+    params = manifest["outputs"][0]["parameters"]
+    assert params["extract"] == "extract:extract_2024q1@ab12cd34ef56"
+    assert params["output_dir"] == "."
+    assert manifest["outputs"][0]["population"] == (
+        "finished treatment (extract:extract_2024q1@ab12cd34ef56)"
+    )

@@ -151,7 +151,8 @@ def test_unsigned_export_needs_the_flag(built: Built, tmp_path: Path) -> None:
     )
     assert result.exit_code == 0, result.output
     code, lines = _verify(export)
-    assert code == 1 and "not signed" in lines[0]
+    assert code == 1
+    assert "not signed" in lines[0]
     code, lines = _verify(export, "--allow-unsigned")
     assert code == 0
     assert any("UNSIGNED" in ln for ln in lines)

@@ -122,9 +122,11 @@ def test_unsigned_export_verifies_only_when_allowed(tmp_path: Path) -> None:
     export = tmp_path / "export"
     build(tmp_path / "rel", export)
     problems = verify(export)
-    assert len(problems) == 1 and "not signed" in problems[0]
+    assert len(problems) == 1
+    assert "not signed" in problems[0]
     result = verify_export(export, allow_unsigned=True)
-    assert result.problems == [] and not result.signed
+    assert result.problems == []
+    assert not result.signed
     assert any("UNSIGNED" in n for n in result.notes)
 
 

@@ -180,7 +180,8 @@ def test_provenance_has_no_local_paths(built: Built) -> None:
     for name in ("manifest.json", "results.json", "seal.json"):
         text = (built.export / name).read_text()
         assert root not in text, name
-        assert "/tmp" not in text and str(Path.home()) not in text, name
+        assert '"/' not in text, name  # no string starts with an absolute path
+        assert str(Path.home()) not in text, name
     manifest = json.loads((built.export / "manifest.json").read_text())
     assert manifest["extract"] == "extract:extract_2024q1@ab12cd34ef56"
     params = manifest["outputs"][0]["parameters"]

@@ -182,6 +182,7 @@ def test_provenance_has_no_local_paths(built: Built) -> None:
         assert root not in text, name
         assert '"/' not in text, name  # no string starts with an absolute path
         assert str(Path.home()) not in text, name
+    assert root not in (built.export / "report.html").read_text()
     manifest = json.loads((built.export / "manifest.json").read_text())
     assert manifest["extract"] == "extract:extract_2024q1@ab12cd34ef56"
     params = manifest["outputs"][0]["parameters"]

@@ -37,7 +37,12 @@ from iaptkit.errors import ReleaseError
 from iaptkit.release.acro import results_json
 from iaptkit.release.files import folder_mode, sha256_file, write_atomic
 from iaptkit.release.outputs import Output
-from iaptkit.release.provenance import extract_label, path_rewrites, portable
+from iaptkit.release.provenance import (
+    extract_label,
+    path_rewrites,
+    portable,
+    rewrite_known_paths,
+)
 from iaptkit.release.register import Release
 from iaptkit.release.report import export_safe_cross_audit, write_report
 from iaptkit.release.seal import MANIFEST_FORMAT, write_checksums, write_seal
@@ -168,6 +173,8 @@ def build(
         results = portable(results_json(exported, tmp), pairs)
         write_atomic(tmp / "results.json", json.dumps(results, indent=2).encode("utf-8"))
         write_report(release, tmp / "report.html", mode="export", exported=uids)
+        html = (tmp / "report.html").read_text(encoding="utf-8")
+        write_atomic(tmp / "report.html", rewrite_known_paths(html, pairs).encode("utf-8"))
         write_checksums(tmp, [n for _, names in exported for n in names])
         manifest = portable(_manifest(release, tmp, exported, excluded), pairs)
         write_atomic(tmp / "manifest.json", json.dumps(manifest, indent=2).encode("utf-8"))

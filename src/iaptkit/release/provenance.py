@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-__all__ = ["extract_label", "path_rewrites", "portable"]
+__all__ = ["extract_label", "path_rewrites", "portable", "rewrite_known_paths"]
 
 _ABSOLUTE = re.compile(r"(?<![\w.:/])(?:/|[A-Za-z]:\\)(?:[^\s\"'(),;:<>|]+)")
 
@@ -48,10 +48,22 @@ def path_rewrites(
     return sorted(pairs, key=lambda p: -len(p[0]))
 
 
-def _rewrite_text(text: str, pairs: Sequence[tuple[str, str]]) -> str:
+def rewrite_known_paths(text: str, pairs: Sequence[tuple[str, str]]) -> str:
+    """Only the known local paths of ``pairs`` rewritten (safe on HTML: tags stay).
+
+    Examples
+    --------
+    >>> rewrite_known_paths("<td>/srv/x/rel/outputs</td>", [("/srv/x/rel", ".")])
+    '<td>./outputs</td>'
+    """
     for local, label in pairs:
         if local and local in text:
-            text = re.sub(re.escape(local) + r"(?=$|[/\\\s\"'(),;:])", label, text)
+            text = re.sub(re.escape(local) + r"(?=$|[/\\\s\"'(),;:&<])", label, text)
+    return text
+
+
+def _rewrite_text(text: str, pairs: Sequence[tuple[str, str]]) -> str:
+    text = rewrite_known_paths(text, pairs)
     text = text.replace("./", "") if text.startswith("./") else text
     return _ABSOLUTE.sub(lambda m: "<local>/" + re.split(r"[/\\]", m.group(0))[-1], text)
 

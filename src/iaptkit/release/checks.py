@@ -137,7 +137,7 @@ def check_text_file(path: Path) -> list[Finding]:
     Examples
     --------
     >>> import tempfile, pathlib
-    >>> note = pathlib.Path(tempfile.mkdtemp()) / "n.md"
+    >>> note = pathlib.Path(tempfile.mkdtemp()) / ("notes" + ".txt")
     >>> _ = note.write_text("Summary\\nClient PSN0001234567 seen twice\\n")
     >>> [(f.location, f.rule) for f in check_text_file(note)]
     [('line 2', 'person-identifier')]

@@ -41,7 +41,7 @@ from iaptkit.release.provenance import (
     extract_label,
     path_rewrites,
     portable,
-    rewrite_known_paths,
+    portable_html,
 )
 from iaptkit.release.register import Release
 from iaptkit.release.report import export_safe_cross_audit, write_report
@@ -174,7 +174,7 @@ def build(
         write_atomic(tmp / "results.json", json.dumps(results, indent=2).encode("utf-8"))
         write_report(release, tmp / "report.html", mode="export", exported=uids)
         html = (tmp / "report.html").read_text(encoding="utf-8")
-        write_atomic(tmp / "report.html", rewrite_known_paths(html, pairs).encode("utf-8"))
+        write_atomic(tmp / "report.html", portable_html(html, pairs).encode("utf-8"))
         write_checksums(tmp, [n for _, names in exported for n in names])
         manifest = portable(_manifest(release, tmp, exported, excluded), pairs)
         write_atomic(tmp / "manifest.json", json.dumps(manifest, indent=2).encode("utf-8"))

@@ -14,8 +14,15 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-__all__ = ["extract_label", "path_rewrites", "portable", "rewrite_known_paths"]
+__all__ = [
+    "extract_label",
+    "path_rewrites",
+    "portable",
+    "portable_html",
+    "rewrite_known_paths",
+]
 
+_HTML_ABSOLUTE = re.compile(r"(?:(?<=^)|(?<=[\s\"'(=>;]))(?:/[^\s\"'(),;:<>|&/]+){2,}/?")
 _ABSOLUTE = re.compile(r"(?<![\w.:/])(?:/|[A-Za-z]:\\)(?:[^\s\"'(),;:<>|]+)")
 
 
@@ -60,6 +67,21 @@ def rewrite_known_paths(text: str, pairs: Sequence[tuple[str, str]]) -> str:
         if local and local in text:
             text = re.sub(re.escape(local) + r"(?=$|[/\\\s\"'(),;:&<])", label, text)
     return text
+
+
+def portable_html(html: str, pairs: Sequence[tuple[str, str]]) -> str:
+    """An HTML page with known local paths rewritten and other absolute paths (two or more
+    folders deep, after a space, quote, ``(``, ``=``, ``>`` or ``;``) as ``<local>/<name>``.
+
+    Examples
+    --------
+    >>> portable_html("<td>&quot;/home/ana/rel/x.csv&quot;</td><br/>", [])
+    '<td>&quot;&lt;local&gt;/x.csv&quot;</td><br/>'
+    """
+    html = rewrite_known_paths(html, pairs)
+    return _HTML_ABSOLUTE.sub(
+        lambda m: "&lt;local&gt;/" + m.group(0).rstrip("/").split("/")[-1], html
+    )
 
 
 def _rewrite_text(text: str, pairs: Sequence[tuple[str, str]]) -> str:

@@ -191,3 +191,58 @@ def test_provenance_has_no_local_paths(built: Built) -> None:
     assert manifest["outputs"][0]["population"] == (
         "finished treatment (extract:extract_2024q1@ab12cd34ef56)"
     )
+
+
+def test_verify_reruns_the_cross_output_audit_on_the_published_files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import pandas as pd
+
+    from iaptkit.release import Release, build
+    from iaptkit.release.verify import verify_export
+    from iaptkit.sdc import protect
+
+    counts = pd.DataFrame(
+        [("R1A", "recovered", 4), ("R1A", "not_recovered", 35271),
+         ("R2B", "recovered", 41893), ("R2B", "not_recovered", 52617)],
+        columns=["provider", "outcome", "n"],
+    )  # fmt: skip
+    other = pd.DataFrame(
+        [("R1A", "not_recovered", 35271), ("R9Z", "not_recovered", 60000)],
+        columns=["provider", "outcome", "n"],
+    )  # fmt: skip
+    rel = Release.open_or_create(tmp_path / "rel", title="Leaky pair")
+    rel.add_table(protect(counts, ["provider", "outcome"], "n", policy="nhs-sde", name="a",
+                          population="finished"))  # fmt: skip
+    rel.add_table(protect(other, ["provider", "outcome"], "n", policy="nhs-sde", name="b",
+                          population="finished"))  # fmt: skip
+    # the build's own cross-output audit would fail both; verify must not trust that it ran
+    monkeypatch.setattr(Release, "cross_audit", lambda self: None)
+    key, _ = generate_key(tmp_path / "k.pem")
+    result = build(rel.path, tmp_path / "export", key=key)
+    assert set(result.exported) == {"a", "b"}
+    problems = verify_export(tmp_path / "export").problems
+    assert any(
+        p.startswith("cross-output audit of the exported files: cell R1A | not_recovered")
+        and "suppressed in a but shown in b" in p
+        for p in problems
+    ), problems
+
+
+def test_published_audit_finds_a_cell_determined_by_the_margins(tmp_path: Path) -> None:
+    from iaptkit.release.findings import PolicyFacts
+    from iaptkit.release.published_audit import published_audit
+
+    # one suppressed cell in a row with its total: determined exactly (no rounding)
+    (tmp_path / "t.csv").write_text(
+        "provider,outcome,value\nA,x,*\nA,y,20\nA,Total,27\nB,x,30\nB,y,*\nB,Total,45\n"
+    )
+    outputs = [{"uid": "t", "kind": "table", "population": "p", "policy_id": "q",
+                "files": ["t.csv"]}]  # fmt: skip
+    facts = {"q": PolicyFacts("q", "1", 10, True, 1, "none")}
+    problems, notes = published_audit(tmp_path, outputs, facts)
+    assert notes == []
+    assert len(problems) == 2
+    assert "A | x" in problems[0]
+    assert "between 7 and 7" in problems[0]
+    assert "between 15 and 15" in problems[1]

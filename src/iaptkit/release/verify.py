@@ -9,13 +9,15 @@
    as such, not tampering.
 3. The file checks (:func:`iaptkit.release.checks.check_file`) re-run on every exported file
    under the policy each output records; an output whose recorded status is better than what the
-   checks find now fails verification.
+   checks find now fails verification. The cross-output audit re-runs on the published tables
+   (:mod:`iaptkit.release.published_audit`): a suppressed cell the exported files determine fails.
 4. With ``against``, the export is compared with the register of the release folder: same
    outputs, statuses and file checksums, and the seal the build left in ``checker/seal.json``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 from dataclasses import dataclass, field
@@ -27,6 +29,7 @@ from iaptkit.release.checks import check_file
 from iaptkit.release.files import sha256_file
 from iaptkit.release.findings import policy_facts
 from iaptkit.release.outputs import IMAGE_SUFFIXES
+from iaptkit.release.published_audit import published_audit
 from iaptkit.release.seal import RESERVED, export_files
 from iaptkit.release.signing import SEAL_NAME, results_content_digest, seal_signature_ok
 
@@ -283,6 +286,14 @@ def verify_export(
         result.problems.append(f"manifest.json: unreadable ({exc})")
         return result
     _recheck_outputs(folder, manifest, result)
+    outputs = [o for o in manifest.get("outputs") or [] if isinstance(o, dict)]
+    facts: dict[str, Any] = {}
+    for policy in {str(o.get("policy_id")) for o in outputs if o.get("policy_id")}:
+        with contextlib.suppress(IaptkitError):
+            facts[policy] = policy_facts(policy)
+    problems, notes = published_audit(folder, outputs, facts)
+    result.problems.extend(problems)
+    result.notes.extend(notes)
     if against is not None:
         result.problems.extend(_against(folder, seal, manifest, Path(against)))
     return result

@@ -214,7 +214,10 @@ def run_demo(
     console.rule("done")
     console.print(f"executed notebooks:  {runs}")
     console.print(f"checker's report:    {result.checker_report}  (inside the environment only)")
-    console.print(f"export for review:   {export}  (report.html, results.json, manifest.json)")
+    console.print(
+        f"export for review:   {export}  (report.html, results.json, manifest.json, "
+        f"seal.json signed with the demo key {key})"
+    )
     console.print(f"finished in {result.seconds:.0f} s")
     return result
 

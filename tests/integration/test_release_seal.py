@@ -246,3 +246,35 @@ def test_published_audit_finds_a_cell_determined_by_the_margins(tmp_path: Path) 
     assert "A | x" in problems[0]
     assert "between 7 and 7" in problems[0]
     assert "between 15 and 15" in problems[1]
+
+
+def test_keygen_default_path_permissions_and_refusals(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("IAPTKIT_KEY", raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    made = runner.invoke(app, ["release", "keygen"])
+    assert made.exit_code == 0, made.output
+    key = tmp_path / "home" / ".config" / "iaptkit" / "release-key.pem"
+    assert key.stat().st_mode & 0o777 == 0o600
+    public = key.with_name("release-key.pem.pub").read_text().strip()
+    assert len(bytes.fromhex(public)) == 32
+    again = runner.invoke(app, ["release", "keygen"])
+    assert again.exit_code == 1
+    assert "found one" in again.output
+    assert "Traceback" not in again.output
+    assert key.with_name("release-key.pem.pub").read_text().strip() == public  # untouched
+    key.chmod(0o644)
+    with pytest.raises(Exception, match="readable by others"):
+        load_private_key(key)
+
+
+def test_build_with_a_missing_explicit_key_is_refused(built: Built, tmp_path: Path) -> None:
+    result = runner.invoke(
+        app,
+        ["release", "build", str(built.release), "-o", str(tmp_path / "e"),
+         "--key", str(tmp_path / "none.pem")],
+    )  # fmt: skip
+    assert result.exit_code == 1
+    assert "Expected a signing key" in result.output
+    assert not (tmp_path / "e").exists()

@@ -192,3 +192,26 @@ def test_small_counts_in_notebook_outputs_fail_like_a_csv(tmp_path: Path, make: 
     good = tmp_path / "good.ipynb"
     good.write_text(json.dumps(_output_notebook(make(ROUNDED))))  # type: ignore[operator]
     assert check_file(good, policy=FACTS).status == "review"
+
+
+@pytest.mark.parametrize(
+    ("text", "fails"),
+    [
+        ("Recovery was 3 people in RAB.", True),
+        ("Only 2 new referrals came from RAC", True),
+        ("0 patients finished treatment at RAD", True),
+        ("Recovery was 150 people in RAB.", False),
+        ("Median wait 6 weeks; 52.3% recovered", False),
+        ("Reporting period 2024-04-01 to 2025-03-31", False),
+    ],
+)
+def test_counts_of_people_written_in_text(tmp_path: Path, text: str, fails: bool) -> None:
+    txt = tmp_path / "notes.txt"
+    txt.write_text(f"Summary\n{text}\n")
+    nb = tmp_path / "nb.ipynb"
+    nb.write_text(json.dumps(_notebook(markdown="# ok", stream=text + "\n")))
+    for path in (txt, nb):
+        report = check_file(path, policy=FACTS, allow=(".txt",))
+        small = [f for f in report.findings if f.rule == "small-count"]
+        assert bool(small) == fails, (path.name, report.findings)
+        assert report.status == ("fail" if fails else "review")

@@ -8,7 +8,8 @@ Rules (each finding names the file, the location and the rule):
 ================== ======== =============================================================
 rule               severity what
 ================== ======== =============================================================
-small-count        fail     a count-like cell inside the policy's suppressed range
+small-count        fail     a count-like cell inside the policy's suppressed range, or a count
+                            of people written in text ("3 people") inside it
 unrounded-count    fail     a count-like cell not a multiple of the policy's rounding base
                             (``review`` when the policy leaves national counts unrounded)
 identifier-column  fail     a column named like a person identifier (Person_ID, NHS number)
@@ -45,8 +46,8 @@ from typing import Any
 from iaptkit.errors import ReleaseError
 from iaptkit.release.checks_notebooks import check_notebook_file
 from iaptkit.release.checks_tables import check_table_file
-from iaptkit.release.findings import FileReport, Finding, policy_facts
-from iaptkit.release.freetext import find_identifiers
+from iaptkit.release.findings import FileReport, Finding, PolicyFacts, policy_facts
+from iaptkit.release.freetext import find_identifiers, find_small_counts
 from iaptkit.release.outputs import IMAGE_SUFFIXES
 
 __all__ = [
@@ -125,14 +126,15 @@ def check_file(
     else:
         findings = [Finding(name, "file", "file-type", "review", f"allowed {suffix} file: read it")]
     if suffix in TEXT_SUFFIXES and not file.is_symlink():
-        findings.extend(check_text_file(file))
+        findings.extend(check_text_file(file, facts))
     statuses = {f.severity for f in findings}
     status = "fail" if "fail" in statuses else "review" if "review" in statuses else "pass"
     return FileReport(name, status, tuple(findings), facts.id, facts.version)
 
 
-def check_text_file(path: Path) -> list[Finding]:
-    """Identifiers in a text file, one finding per hit with its ``line N``.
+def check_text_file(path: Path, facts: PolicyFacts | None = None) -> list[Finding]:
+    """Identifiers (and, with ``facts``, small counts of people) in a text file, one finding per
+    hit with its ``line N``.
 
     Examples
     --------
@@ -147,11 +149,23 @@ def check_text_file(path: Path) -> list[Finding]:
         text = path.read_text(encoding="utf-8", errors="replace")
     except OSError as exc:
         return [Finding(name, "file", "unreadable", "fail", f"cannot be read: {exc}")]
-    return [
-        Finding(name, f"line {n}", rule, "fail", f"{rule} in the text ({what})")
-        for n, line in enumerate(text.splitlines(), start=1)
-        for rule, what in find_identifiers(line)
-    ]
+    found = []
+    for n, line in enumerate(text.splitlines(), start=1):
+        for rule, what in find_identifiers(line):
+            found.append(Finding(name, f"line {n}", rule, "fail", f"{rule} in the text ({what})"))
+        if facts is not None:
+            for count in find_small_counts(line, facts.threshold, facts.zeros_suppressed):
+                found.append(
+                    Finding(
+                        name,
+                        f"line {n}",
+                        "small-count",
+                        "fail",
+                        f"text shows a count of {count} people, inside the suppressed range "
+                        f"of policy {facts.id} (under {facts.threshold})",
+                    )
+                )
+    return found
 
 
 def _expand(paths: Sequence[str | Path]) -> list[Path]:

@@ -18,7 +18,7 @@ import pandas as pd
 
 from iaptkit.release.checks_tables import check_frame
 from iaptkit.release.findings import Finding, PolicyFacts
-from iaptkit.release.freetext import find_identifiers
+from iaptkit.release.freetext import find_identifiers, find_small_counts
 from iaptkit.release.identifiers import RECORD_LEVEL_MIN_ROWS
 
 __all__ = ["check_notebook_file", "frame_from_html", "frame_from_text"]
@@ -119,11 +119,26 @@ def _output_texts(output: dict[str, object]) -> list[str]:
     return [t for t in texts if t.strip()]
 
 
-def _identifier_findings(name: str, where: str, text: str) -> list[Finding]:
-    return [
+def _identifier_findings(
+    name: str, where: str, text: str, facts: PolicyFacts | None = None
+) -> list[Finding]:
+    found = [
         Finding(name, where, rule, "fail", f"{rule} in the text ({what})")
         for rule, what in find_identifiers(text)
     ]
+    if facts is not None:
+        found += [
+            Finding(
+                name,
+                where,
+                "small-count",
+                "fail",
+                f"text shows a count of {n} people, inside the suppressed range of policy "
+                f"{facts.id} (under {facts.threshold})",
+            )
+            for n in find_small_counts(text, facts.threshold, facts.zeros_suppressed)
+        ]
+    return found
 
 
 def check_notebook_file(path: Path, facts: PolicyFacts) -> list[Finding]:
@@ -138,7 +153,7 @@ def check_notebook_file(path: Path, facts: PolicyFacts) -> list[Finding]:
     for ci, cell in enumerate(cells):
         if cell.get("cell_type") in ("markdown", "raw"):
             where = f"cell {ci} ({cell.get('cell_type')})"
-            findings.extend(_identifier_findings(name, where, _text(cell.get("source"))))
+            findings.extend(_identifier_findings(name, where, _text(cell.get("source")), facts))
         for oi, output in enumerate(cell.get("outputs") or []):
             where = f"cell {ci}, output {oi}"
             findings.extend(_output_findings(name, where, output, facts))
@@ -153,7 +168,7 @@ def _output_findings(
     kind = str(output.get("output_type", "?"))
     found: list[Finding] = []
     for text in _output_texts(output):
-        found.extend(_identifier_findings(name, where, text))
+        found.extend(_identifier_findings(name, where, text, facts))
     frames: list[pd.DataFrame] = []
     html = data.get("text/html")
     if html is not None:

@@ -22,7 +22,7 @@ import re
 
 from iaptkit.release.identifiers import is_nhs_number
 
-__all__ = ["SERVICE_START_YEAR", "find_identifiers", "mask"]
+__all__ = ["SERVICE_START_YEAR", "find_identifiers", "find_small_counts", "mask"]
 
 #: IAPT (NHS Talking Therapies) began in 2008: an earlier full date is not a reporting period
 SERVICE_START_YEAR = 2008
@@ -118,3 +118,29 @@ def find_identifiers(text: str) -> list[tuple[str, str]]:
     for m in _POSTCODE.finditer(text):
         add(m.start(1), m.end(1), "postcode")
     return [(rule, what) for _, rule, what in sorted(hits)]
+
+
+_PEOPLE = (
+    r"(?:people|persons?|patients?|clients?|service\s+users?|individuals?|referrals?|adults?"
+    r"|children|men|women|cases?|pathways?|users?)"
+)
+_COUNT_OF_PEOPLE = re.compile(
+    rf"(?<![\w.,/-])(\d+)(?![\w.,/%-]|\.\d)\s+(?:\w+\s+){{0,2}}?{_PEOPLE}\b", re.IGNORECASE
+)
+
+
+def find_small_counts(text: str, threshold: int, zeros: bool) -> list[int]:
+    """Counts of people written in text (``3 people``, ``2 new referrals``) inside a policy's
+    suppressed range (``0 < n < threshold``, and 0 when ``zeros``).
+
+    Examples
+    --------
+    >>> find_small_counts("Recovery was 3 people in R2B; 150 patients; 6 weeks", 10, True)
+    [3]
+    """
+    found = []
+    for m in _COUNT_OF_PEOPLE.finditer(text):
+        n = int(m.group(1))
+        if 0 < n < threshold or (n == 0 and zeros):
+            found.append(n)
+    return found

@@ -6,10 +6,11 @@ never repeats the identifier):
 
 - ``nhs-number``: ten digits, spaced (3-3-4, spaces or hyphens) or not, passing the modulus-11
   check (:func:`iaptkit.release.identifiers.is_nhs_number`); invalid numbers pass.
-- ``postcode``: a full UK postcode in capitals (outward code, space optional, inward code).
-- ``date-of-birth``: a full date (``12/03/1987``, ``1987-03-12``, ``12 March 1987``, ...) or a
-  year after a birth word (``DOB``, ``born``, ``date of birth``, ``birth date``), or any full
-  date before :data:`SERVICE_START_YEAR` (before the service's records begin, so it cannot be a
+- ``postcode``: a full UK postcode (outward code, space, inward code; in capitals the space is
+  optional).
+- ``date-of-birth``: a full date (``12/03/1987``, ``1987-03-12``, ``12 March 1987``,
+  ``14-Jul-1985``, and ``14 Jul 85`` after a birth word) or a year after a birth word (``DOB``,
+  ``born``, ``date of birth``, ``birth date``), or any full date before :data:`SERVICE_START_YEAR` (before the service's records begin, so it cannot be a
   reporting period). Period dates (``2024-03-31``, ``April 2024``) pass.
 - ``person-identifier``: a token with at least four digits after a person-identifier word
   (``Person_ID``, ``patient id``, ``pseudo id``, ``MRN``, ``hospital number``, ``NHS no``,
@@ -37,7 +38,7 @@ _FULL_DATE = re.compile(
     r"(?<!\d)(?:"
     r"(?P<d1>\d{1,2})[/.-](?P<m1>\d{1,2})[/.-](?P<y1>(?:19|20)\d{2})"
     r"|(?P<y2>(?:19|20)\d{2})-(?P<m2>\d{1,2})-(?P<d2>\d{1,2})"
-    rf"|(?P<d3>\d{{1,2}})(?:st|nd|rd|th)?\s+{_MONTHS}\.?,?\s+(?P<y3>(?:19|20)\d{{2}})"
+    rf"|(?P<d3>\d{{1,2}})(?:st|nd|rd|th)?[\s/-]+{_MONTHS}\.?,?[\s/-]+(?P<y3>(?:19|20)\d{{2}})"
     rf"|{_MONTHS}\.?\s+(?P<d4>\d{{1,2}})(?:st|nd|rd|th)?,?\s+(?P<y4>(?:19|20)\d{{2}})"
     r")(?!\d)",
     re.IGNORECASE,
@@ -51,8 +52,14 @@ _ID_WORD = re.compile(
     r"(person[\s_-]?id|patient[\s_-]?(?:id|no|number)|pseudo(?:nymised)?[\s_-]?id|\bmrn\b"
     r"|hospital[\s_-]?(?:no|number)|nhs[\s_-]?(?:no|num|number)\b|client[\s_-]?id"
     r"|service[\s_-]?user[\s_-]?id|record[\s_-]?id|local[\s_-]?patient[\s_-]?id)"
-    r"\s*[:=#]?\s*(?:is\s+)?(?P<token>[A-Za-z0-9][A-Za-z0-9_-]{3,})",
+    r"\s*[:=#.]?\s*(?:is\s+)?(?P<token>[A-Za-z0-9][A-Za-z0-9_-]{3,})",
     re.IGNORECASE,
+)
+_POSTCODE_SPACED = re.compile(
+    r"(?<![A-Za-z0-9])([A-Za-z]{1,2}[0-9][A-Za-z0-9]? [0-9][A-Za-z]{2})(?![A-Za-z0-9])"
+)
+_SHORT_DATE = re.compile(
+    rf"(?<!\d)\d{{1,2}}[/.\s-]+(?:\d{{1,2}}|{_MONTHS})\.?[/.\s-]+\d{{2}}(?!\d)", re.IGNORECASE
 )
 _PSN = re.compile(r"(?<![A-Za-z0-9])PSN\d{6,}(?![A-Za-z0-9])")
 
@@ -115,8 +122,12 @@ def find_identifiers(text: str) -> list[tuple[str, str]]:
     for m in _YEAR.finditer(text):
         if _BIRTH_WORD.search(text[max(0, m.start() - 25) : m.start()]):
             add(m.start(), m.end(), "date-of-birth")
-    for m in _POSTCODE.finditer(text):
-        add(m.start(1), m.end(1), "postcode")
+    for m in _SHORT_DATE.finditer(text):
+        if _birth_context(text, m.start(), m.end()):
+            add(m.start(), m.end(), "date-of-birth")
+    for pattern in (_POSTCODE, _POSTCODE_SPACED):
+        for m in pattern.finditer(text):
+            add(m.start(1), m.end(1), "postcode")
     return [(rule, what) for _, rule, what in sorted(hits)]
 
 

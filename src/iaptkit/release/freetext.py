@@ -10,8 +10,9 @@ never repeats the identifier):
   optional).
 - ``date-of-birth``: a full date (``12/03/1987``, ``1987-03-12``, ``12 March 1987``,
   ``14-Jul-1985``, and ``14 Jul 85`` after a birth word) or a year after a birth word (``DOB``,
-  ``born``, ``date of birth``, ``birth date``), or any full date before :data:`SERVICE_START_YEAR` (before the service's records begin, so it cannot be a
-  reporting period). Period dates (``2024-03-31``, ``April 2024``) pass.
+  ``born``, ``date of birth``, ``birth date``), or any full date before
+  :data:`SERVICE_START_YEAR` (before the service's records begin, so it cannot be a reporting
+  period). Period dates (``2024-03-31``, ``April 2024``) pass.
 - ``person-identifier``: a token with at least four digits after a person-identifier word
   (``Person_ID``, ``patient id``, ``pseudo id``, ``MRN``, ``hospital number``, ``NHS no``,
   ``client id``, ``service user id``, ``record id``), or a synthetic ``PSN`` person id.

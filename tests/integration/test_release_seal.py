@@ -278,3 +278,15 @@ def test_build_with_a_missing_explicit_key_is_refused(built: Built, tmp_path: Pa
     assert result.exit_code == 1
     assert "Expected a signing key" in result.output
     assert not (tmp_path / "e").exists()
+
+
+def test_a_key_inside_the_release_is_refused(built: Built, tmp_path: Path) -> None:
+    release = tmp_path / "rel"
+    shutil.copytree(built.release, release)
+    inside, _ = generate_key(release / "key.pem")
+    result = runner.invoke(
+        app, ["release", "build", str(release), "-o", str(tmp_path / "e"), "--key", str(inside)]
+    )
+    assert result.exit_code == 1
+    assert "inside" in result.output
+    assert not (tmp_path / "e").exists()

@@ -146,6 +146,14 @@ def build_command(
             highlight=False,
         )
         signing = None
+    if signing is not None:
+        resolved = Path(signing).expanduser().resolve()
+        for folder in (Path(release_dir).resolve(), Path(output).resolve()):
+            if folder == resolved or folder in resolved.parents:
+                raise ReleaseError(
+                    f"Refusing the signing key {signing}: it lies inside {folder}. Keep the "
+                    "private key outside every release and export (default ~/.config/iaptkit/)."
+                )
     result = build(release_dir, output, key=signing)
     release = Release.open(release_dir)
     for out in release.outputs:

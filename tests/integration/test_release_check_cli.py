@@ -22,6 +22,7 @@ EXPECTED = {
     ("bad_notebook_small_counts.ipynb", "cell 0, output 0", "notebook-output", "review"),
     ("bad_notebook_small_counts.ipynb", "cell 1, output 0", "notebook-table", "fail"),
     ("bad_notes.txt", "file", "file-type", "fail"),
+    ("bad_notes.txt", "line 1", "small-count", "fail"),  # "3 people", scanned though refused
     ("bad_record_level.csv", "column referral_ref", "record-level", "fail"),
     ("bad_small_counts.csv", "row 2, column referrals", "small-count", "fail"),
     ("bad_small_counts.csv", "row 3, column referrals", "small-count", "fail"),

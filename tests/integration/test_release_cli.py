@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 
 import pandas as pd
+import pytest
 from typer.testing import CliRunner
 
 from iaptkit.cli.app import app
@@ -49,13 +50,19 @@ def _make_release(root: Path) -> tuple[Release, set[str]]:
 def test_build_then_verify_then_tamper(tmp_path: Path) -> None:
     rel, secrets = _make_release(tmp_path)
     assert secrets, "the table must have suppressed or rounded cells to test leaks"
+    key = tmp_path / "home" / "release-key.pem"
+    made = runner.invoke(app, ["release", "keygen", "--key", str(key)])
+    assert made.exit_code == 0, made.output
     export = tmp_path / "export"
-    result = runner.invoke(app, ["release", "build", str(rel.path), "-o", str(export)])
+    result = runner.invoke(
+        app, ["release", "build", str(rel.path), "-o", str(export), "--key", str(key)]
+    )
     assert result.exit_code == 0, result.output
     assert sorted(p.name for p in export.iterdir()) == [
-        "manifest.json", "recovery.csv", "report.html", "results.json"
+        "checksums", "manifest.json", "recovery.csv", "report.html", "results.json", "seal.json"
     ]  # fmt: skip
-    for path in export.iterdir():
+    assert not list(export.rglob("*.pem")), "the private key must never be in the export"
+    for path in (p for p in export.rglob("*") if p.is_file()):
         data = path.read_bytes()
         for secret in secrets:
             pattern = rb"(?<![0-9A-Za-z])" + secret.encode() + rb"(?![0-9A-Za-z])"
@@ -66,12 +73,30 @@ def test_build_then_verify_then_tamper(tmp_path: Path) -> None:
 
     ok = runner.invoke(app, ["release", "verify", str(export)])
     assert ok.exit_code == 0, ok.output
+    assert "signed by key" in ok.output
 
     (export / "recovery.csv").write_text("provider,outcome,value\nR1A,recovered,4\n")
     bad = runner.invoke(app, ["release", "verify", str(export)])
     assert bad.exit_code == 1
-    assert "recovery.csv" in bad.output
-    assert "checksum mismatch" in bad.output
+    assert "recovery.csv: changed after build" in bad.output
+    assert "FAILED verification" in bad.output
+
+
+def test_build_without_a_key_is_unsigned_and_verify_needs_the_flag(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("IAPTKIT_KEY", str(tmp_path / "no-such-key.pem"))
+    rel, _ = _make_release(tmp_path)
+    export = tmp_path / "export"
+    result = runner.invoke(app, ["release", "build", str(rel.path), "-o", str(export)])
+    assert result.exit_code == 0, result.output
+    assert "UNSIGNED" in result.output
+    refused = runner.invoke(app, ["release", "verify", str(export)])
+    assert refused.exit_code == 1
+    assert "not signed" in refused.output
+    allowed = runner.invoke(app, ["release", "verify", str(export), "--allow-unsigned"])
+    assert allowed.exit_code == 0, allowed.output
+    assert "UNSIGNED" in allowed.output
 
 
 def test_build_refuses_existing_export_without_traceback(tmp_path: Path) -> None:

@@ -71,10 +71,16 @@ def test_failed_run_outputs_are_marked_and_never_exported(tmp_path: Path) -> Non
     assert built.exit_code == 0, built.output
     assert "note_q2: fail -> NOT exported" in built.output
     names = sorted(p.name for p in (tmp_path / "export").iterdir())
-    assert names == ["manifest.json", "note_q1.txt", "report.html", "results.json"]
+    assert names == [
+        "checksums", "manifest.json", "note_q1.txt", "report.html", "results.json", "seal.json"
+    ]  # fmt: skip
+    assert sorted(p.name for p in (tmp_path / "export" / "checksums").iterdir()) == [
+        "note_q1.txt.txt"
+    ]
     manifest = json.loads((tmp_path / "export" / "manifest.json").read_text())
     assert [o["uid"] for o in manifest["outputs"]] == ["note_q1"]
-    assert b"Q2 words" not in b"".join(p.read_bytes() for p in (tmp_path / "export").iterdir())
+    exported = [p for p in (tmp_path / "export").rglob("*") if p.is_file()]
+    assert b"Q2 words" not in b"".join(p.read_bytes() for p in exported)
 
 
 def test_run_summary_logs_kernel_start_retries(tmp_path: Path) -> None:

@@ -173,7 +173,7 @@ def test_release_builds_and_verifies(demo: dict[str, object]) -> None:
     root: Path = demo["root"]  # type: ignore[assignment]
     export = root / "export"
     result = build(demo["release"], export)  # type: ignore[arg-type]
-    assert verify(export) == []
+    assert verify(export, allow_unsigned=True) == []
     assert f"outcomes_recovery_by_provider{YEAR}" in result.exported
     assert f"outcomes_recovery_by_provider{QUARTER}" in result.exported
     exported = {p.name for p in export.iterdir()}

@@ -21,6 +21,7 @@ ACRO_RECORD_FIELDS = {
     "type": str,
     "properties": dict,
     "files": list,
+    "fair": dict,
     "outcome": dict,
     "command": str,
     "summary": str,
@@ -75,12 +76,13 @@ def test_table_sdc_points_at_the_suppressed_cells(results: tuple[dict[str, Any],
     sdc = entry["sdc"]
     assert set(sdc["summary"]) == ACRO_SDC_CHECKS | {"suppressed"}
     assert set(sdc["cells"]) == ACRO_SDC_CHECKS
-    # independently: the [row, column] of every "*" in the exported CSV (data rows from 0)
+    # independently: the [row, column] of every "*" in the exported CSV (data rows from 0; the
+    # first CSV column is the index for ACRO and the SACRO viewer, so columns count after it)
     with (export / entry["name"]).open(newline="") as handle:
         header, *rows = list(csv.reader(handle))
-    stars = [[r, c] for r, row in enumerate(rows) for c, v in enumerate(row) if v == "*"]
+    stars = [[r, c - 1] for r, row in enumerate(rows) for c, v in enumerate(row) if v == "*"]
     assert len(stars) >= 2
-    assert all(c == header.index("value") for _, c in stars)
+    assert all(c == header.index("value") - 1 for _, c in stars)
     assert sdc["cells"]["threshold"] == stars
     assert sdc["summary"]["threshold"] == len(stars)
     assert sdc["summary"]["suppressed"] is True

@@ -13,6 +13,8 @@ from release_tables import hidden_values, leaky_table, recovery_table
 from iaptkit.errors import ReleaseError
 from iaptkit.release import Release, build, verify
 from iaptkit.release import bundle as bundle_mod
+from iaptkit.release.signing import generate_key
+from iaptkit.release.verify import verify_export
 from iaptkit.sdc import ProtectedTable
 
 
@@ -47,8 +49,11 @@ def test_only_releasable_outputs_are_exported(tmp_path: Path) -> None:
     assert result.exported == ("outcomes", "finding")
     assert dict(result.excluded) == {"leaky": "fail", "draft": "review without an exception"}
     names = sorted(p.name for p in (tmp_path / "export").iterdir())
-    assert names == ["finding.txt", "manifest.json", "outcomes.csv", "report.html", "results.json"]
-    blobs = b"".join(p.read_bytes() for p in (tmp_path / "export").iterdir())
+    assert names == [
+        "checksums", "finding.txt", "manifest.json", "outcomes.csv", "report.html",
+        "results.json", "seal.json",
+    ]  # fmt: skip
+    blobs = b"".join(p.read_bytes() for p in (tmp_path / "export").rglob("*") if p.is_file())
     # neither the failing table's values (true or published) nor the draft's text leave
     leaked = {str(v) for v in leaky.cells["value"]} | set(leaky.cells["display"].astype(str))
     for value in leaked - {"*", "0", "3"}:
@@ -65,7 +70,7 @@ def test_export_never_contains_underlying_counts(tmp_path: Path) -> None:
     build(tmp_path / "rel", tmp_path / "export")
     secrets = hidden_values(table)
     assert len(secrets) >= 5
-    for path in (tmp_path / "export").iterdir():
+    for path in (p for p in (tmp_path / "export").rglob("*") if p.is_file()):
         data = path.read_bytes()
         for secret in secrets:
             assert not _number_in(data, secret), f"{secret} found in {path.name}"
@@ -93,18 +98,36 @@ def test_manifest_records_provenance(tmp_path: Path) -> None:
 def test_verify_detects_tampering(tmp_path: Path) -> None:
     _release(tmp_path)
     export = tmp_path / "export"
-    build(tmp_path / "rel", export)
+    key, _ = generate_key(tmp_path / "keys" / "k.pem")
+    build(tmp_path / "rel", export, key=key)
     assert verify(export) == []
     csv = export / "outcomes.csv"
     original = csv.read_bytes()
     csv.write_bytes(original.replace(b"*", b"4", 1))
-    assert verify(export) == ["outcomes.csv: checksum mismatch (file changed after build)"]
+    problems = verify(export)
+    assert problems[0] == "outcomes.csv: changed after build (sha256 differs from the seal)"
+    # and the file checks re-run on the export find the now visible small count
+    assert problems[1].startswith("output outcomes: recorded status pass, but the file checks")
+    assert len(problems) == 2
     csv.write_bytes(original)
     (export / "finding.txt").unlink()
-    assert verify(export) == ["finding.txt: missing"]
+    assert verify(export) == ["finding.txt: missing (listed in the seal)"]
     (export / "finding.txt").write_text("Recovery rose.")
     (export / "extra.csv").write_text("a,b\n")
-    assert verify(export) == ["extra.csv: extra file not in the manifest"]
+    assert verify(export) == ["extra.csv: extra file not in the seal"]
+
+
+def test_unsigned_export_verifies_only_when_allowed(tmp_path: Path) -> None:
+    _release(tmp_path)
+    export = tmp_path / "export"
+    build(tmp_path / "rel", export)
+    problems = verify(export)
+    assert len(problems) == 1
+    assert "not signed" in problems[0]
+    result = verify_export(export, allow_unsigned=True)
+    assert result.problems == []
+    assert not result.signed
+    assert any("UNSIGNED" in n for n in result.notes)
 
 
 def test_refuses_unsafe_names_and_leaves_no_partial_export(tmp_path: Path) -> None:

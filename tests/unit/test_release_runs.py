@@ -112,11 +112,11 @@ def test_build_refuses_a_destination_holding_another_release(tmp_path: Path) -> 
     other = Release.open_or_create(tmp_path / "other", title="Other release")
     other.add_text("Other.", name="other", exception="ok")
     build(other.path, tmp_path / "export")
-    before = {p.name: p.read_bytes() for p in (tmp_path / "export").iterdir()}
+    before = {p: p.read_bytes() for p in (tmp_path / "export").rglob("*") if p.is_file()}
     with pytest.raises(ReleaseError, match="holds the export of release 'Other release'"):
         build(tmp_path / "rel", tmp_path / "export")
-    assert {p.name: p.read_bytes() for p in (tmp_path / "export").iterdir()} == before
-    assert verify(tmp_path / "export") == []
+    assert {p: p.read_bytes() for p in (tmp_path / "export").rglob("*") if p.is_file()} == before
+    assert verify(tmp_path / "export", allow_unsigned=True) == []
     with pytest.raises(ReleaseError, match=r"holds a release folder \(release.json\)"):
         build(tmp_path / "rel", tmp_path / "other")
 
@@ -185,7 +185,7 @@ def test_two_real_builds_at_once_one_refuses(tmp_path: Path) -> None:
     assert outcomes[0] == "built"
     assert outcomes[1].startswith("refused: ")
     assert "in progress" in outcomes[1] or "not empty" in outcomes[1]
-    assert verify(tmp_path / "export") == []
+    assert verify(tmp_path / "export", allow_unsigned=True) == []
     assert sorted(p.name for p in tmp_path.iterdir()) == ["export", "rel"]
 
 
@@ -196,7 +196,7 @@ def test_stale_staging_folder_of_a_dead_build_is_removed(tmp_path: Path) -> None
     (stale / "half.csv").write_text("x")
     build(tmp_path / "rel", tmp_path / "export")
     assert not stale.exists()
-    assert verify(tmp_path / "export") == []
+    assert verify(tmp_path / "export", allow_unsigned=True) == []
 
 
 def test_checker_report_with_a_malformed_output_is_written(tmp_path: Path) -> None:
@@ -217,5 +217,5 @@ def test_checker_report_with_a_malformed_output_is_written(tmp_path: Path) -> No
     assert "ParserError" in checker
     assert "bytes.csv</code> cannot be shown" in checker
     assert sorted(p.name for p in (tmp_path / "export").iterdir()) == [
-        "manifest.json", "note.txt", "report.html", "results.json"
+        "checksums", "manifest.json", "note.txt", "report.html", "results.json", "seal.json"
     ]  # fmt: skip

@@ -302,28 +302,69 @@ def check(
     raise typer.Exit(code=code)
 
 
+@release_app.command("keygen")
+def release_keygen(
+    key: Annotated[
+        Optional[Path],
+        typer.Option(
+            help="Where to write the private key (default $IAPTKIT_KEY or "
+            "~/.config/iaptkit/release-key.pem; the public key goes beside it as .pub)."
+        ),
+    ] = None,
+    force: Annotated[bool, typer.Option(help="Replace an existing key.")] = False,
+) -> None:
+    """Make an Ed25519 signing key (mode 0600) for 'release build'; never put it in an export."""
+    from iaptkit.cli.release import keygen_command
+
+    code = run_user_command(lambda: keygen_command(key, force=force))
+    raise typer.Exit(code=code)
+
+
 @release_app.command("build")
 def release_build(
     release_dir: Annotated[
         Path, typer.Argument(help="The release folder (inside the environment).")
     ],
     output: Annotated[Path, typer.Option("-o", "--output", help="Export folder to create.")],
+    key: Annotated[
+        Optional[Path],
+        typer.Option(
+            help="Signing key (default $IAPTKIT_KEY or ~/.config/iaptkit/release-key.pem)"
+        ),
+    ] = None,
+    unsigned: Annotated[
+        bool, typer.Option(help="Build without a signature (verify then needs --allow-unsigned).")
+    ] = False,
 ) -> None:
-    """Bundle only releasable outputs, with manifest, results.json and report.html."""
+    """Bundle releasable outputs with manifest, results.json, report.html and a signed seal."""
     from iaptkit.cli.release import build_command
 
-    code = run_user_command(lambda: build_command(release_dir, output))
+    code = run_user_command(lambda: build_command(release_dir, output, key=key, unsigned=unsigned))
     raise typer.Exit(code=code)
 
 
 @release_app.command("verify")
 def release_verify(
     export_dir: Annotated[Path, typer.Argument(help="An export folder made by 'release build'.")],
+    allow_unsigned: Annotated[
+        bool, typer.Option(help="Accept an export built with --unsigned (and say so).")
+    ] = False,
+    public_key: Annotated[
+        Optional[Path], typer.Option(help="Require the seal to be signed by this public key.")
+    ] = None,
+    against: Annotated[
+        Optional[Path],
+        typer.Option(help="Also compare with the register of this release folder."),
+    ] = None,
 ) -> None:
-    """Re-check every file of an export against its manifest checksums."""
+    """Check the seal, every file, the file checks and recorded statuses of an export."""
     from iaptkit.cli.release import verify_command
 
-    code = run_user_command(lambda: verify_command(export_dir))
+    code = run_user_command(
+        lambda: verify_command(
+            export_dir, allow_unsigned=allow_unsigned, public_key=public_key, against=against
+        )
+    )
     raise typer.Exit(code=code)
 
 

@@ -118,6 +118,7 @@ def run_demo(
     from iaptkit.data import load_extract
     from iaptkit.notebooks.runner import run_grid
     from iaptkit.release import Release, build, verify
+    from iaptkit.release.signing import generate_key
 
     started = time.perf_counter()
     console = Console(stderr=True)
@@ -183,7 +184,11 @@ def run_demo(
                 "move it away or choose another --out"
             )
         shutil.rmtree(export)
-    built = build(release, export)
+    # the demo signs with its own key beside the export (a real release: 'iaptkit release keygen')
+    key = root / "keys" / "demo-release-key.pem"
+    if not key.is_file():
+        generate_key(key)
+    built = build(release, export, key=key)
     problems = verify(export)
     if problems:
         raise ReleaseError(f"the export {export} failed verification: {problems}")
@@ -209,7 +214,10 @@ def run_demo(
     console.rule("done")
     console.print(f"executed notebooks:  {runs}")
     console.print(f"checker's report:    {result.checker_report}  (inside the environment only)")
-    console.print(f"export for review:   {export}  (report.html, results.json, manifest.json)")
+    console.print(
+        f"export for review:   {export}  (report.html, results.json, manifest.json, "
+        f"seal.json signed with the demo key {key})"
+    )
     console.print(f"finished in {result.seconds:.0f} s")
     return result
 

@@ -6,7 +6,6 @@ told on stderr and turned into exit codes.
 
 from __future__ import annotations
 
-import contextlib
 import json
 from collections.abc import Sequence
 from dataclasses import asdict
@@ -15,13 +14,16 @@ from pathlib import Path
 from rich.console import Console
 from rich.markup import escape
 
-from iaptkit.release.bundle import build, verify
+from iaptkit.errors import ReleaseError
+from iaptkit.release.bundle import build
 from iaptkit.release.checks import check_paths
 from iaptkit.release.files import write_atomic
 from iaptkit.release.findings import policy_facts
 from iaptkit.release.register import Release
+from iaptkit.release.signing import default_key_path, generate_key, load_public_key
+from iaptkit.release.verify import verify_export
 
-__all__ = ["build_command", "check_command", "verify_command"]
+__all__ = ["build_command", "check_command", "keygen_command", "verify_command"]
 
 
 def check_command(
@@ -82,7 +84,33 @@ def check_command(
     return 1 if failed else 0
 
 
-def build_command(release_dir: Path, output: Path) -> int:
+def keygen_command(key: Path | None, *, force: bool = False) -> int:
+    """``iaptkit release keygen``: write a signing key; exit 0.
+
+    Parameters
+    ----------
+    key
+        Where to write the private key (``None``: the default path).
+    force
+        Replace an existing key.
+
+    Returns
+    -------
+    int
+        0 (an existing key without ``force`` raises :class:`~iaptkit.errors.ReleaseError`).
+    """
+    path, fingerprint = generate_key(key or default_key_path(), overwrite=force)
+    Console(stderr=True).print(
+        f"Signing key {path} (mode 0600), public key {path}.pub, fingerprint {fingerprint}. "
+        "Keep the private key outside every export.",
+        highlight=False,
+    )
+    return 0
+
+
+def build_command(
+    release_dir: Path, output: Path, *, key: Path | None = None, unsigned: bool = False
+) -> int:
     """``iaptkit release build``: build, print a summary on stderr; exit 0 when built.
 
     Parameters
@@ -91,6 +119,11 @@ def build_command(release_dir: Path, output: Path) -> int:
         The release folder (inside the environment).
     output
         The export folder to create.
+    key
+        The signing key (``None``: the default path; when no key is there the export is
+        unsigned, with a warning).
+    unsigned
+        Build without a signature.
 
     Returns
     -------
@@ -98,7 +131,30 @@ def build_command(release_dir: Path, output: Path) -> int:
         0 (a build that cannot be made raises :class:`~iaptkit.errors.ReleaseError`).
     """
     console = Console(stderr=True)
-    result = build(release_dir, output)
+    if unsigned and key is not None:
+        raise ReleaseError("Expected either --key or --unsigned; found both.")
+    signing = None if unsigned else (key or default_key_path())
+    if signing is not None and not Path(signing).expanduser().is_file():
+        if key is not None:
+            raise ReleaseError(
+                f"Expected a signing key at {key}; found none. Make one with "
+                f"'iaptkit release keygen --key {key}'."
+            )
+        console.print(
+            f"[yellow]No signing key at {signing}: building an UNSIGNED export (verify will "
+            "need --allow-unsigned). Make a key with 'iaptkit release keygen'.[/yellow]",
+            highlight=False,
+        )
+        signing = None
+    if signing is not None:
+        resolved = Path(signing).expanduser().resolve()
+        for folder in (Path(release_dir).resolve(), Path(output).resolve()):
+            if folder == resolved or folder in resolved.parents:
+                raise ReleaseError(
+                    f"Refusing the signing key {signing}: it lies inside {folder}. Keep the "
+                    "private key outside every release and export (default ~/.config/iaptkit/)."
+                )
+    result = build(release_dir, output, key=signing)
     release = Release.open(release_dir)
     for out in release.outputs:
         mark = "exported" if out.uid in result.exported else "NOT exported"
@@ -111,30 +167,55 @@ def build_command(release_dir: Path, output: Path) -> int:
         f"{len(result.excluded)} left out. Checker's report: {result.checker_report}",
         highlight=False,
     )
+    console.print("UNSIGNED export." if signing is None else f"Signed with {signing}.")
     return 0
 
 
-def verify_command(export_dir: Path) -> int:
-    """``iaptkit release verify``: exit 0 when every checksum matches, else 1 naming files.
+def verify_command(
+    export_dir: Path,
+    *,
+    allow_unsigned: bool = False,
+    public_key: Path | None = None,
+    against: Path | None = None,
+) -> int:
+    """``iaptkit release verify``: exit 0 when the export verifies, else 1, one line a problem.
 
     Parameters
     ----------
     export_dir
         An export folder made by ``iaptkit release build``.
+    allow_unsigned
+        Accept an unsigned export (said so in the output).
+    public_key
+        A public key file the seal must be signed with.
+    against
+        A release folder whose register the export must match.
 
     Returns
     -------
     int
-        0 when the export matches its manifest, else 1.
+        0 when the export verifies, else 1.
     """
-    console = Console(stderr=True)
-    problems = verify(export_dir)
-    for problem in problems:
-        console.print(f"[red]{problem}[/red]", highlight=False)
-    if problems:
-        console.print(f"Export {export_dir} FAILED verification.", highlight=False)
+    console = Console(stderr=True, soft_wrap=True, highlight=False)
+    key_hex = None if public_key is None else load_public_key(public_key)
+    result = verify_export(
+        export_dir, allow_unsigned=allow_unsigned, public_key=key_hex, against=against
+    )
+    for problem in result.problems:
+        console.print(f"[red]{escape(problem)}[/red]")
+    for note in result.notes:
+        console.print(f"[yellow]{escape(note)}[/yellow]")
+    for line in result.reviews:
+        console.print(escape(line))
+    if result.problems:
+        console.print(
+            f"Export {escape(str(export_dir))} FAILED verification: "
+            f"{len(result.problems)} problem(s)."
+        )
         return 1
-    with contextlib.suppress(Exception):
-        count = len(json.loads((Path(export_dir) / "manifest.json").read_text())["files"])
-        console.print(f"Export {export_dir}: {count} file(s) verified.", highlight=False)
+    signer = f"signed by key {result.key_fingerprint}" if result.signed else "UNSIGNED"
+    review = "; reviewed in the SACRO viewer" if result.reviews else ""
+    console.print(
+        f"Export {escape(str(export_dir))}: {result.files} file(s) verified, {signer}{review}."
+    )
     return 0

@@ -13,9 +13,12 @@ then, on the command line, ``iaptkit release build RELEASE_DIR -o EXPORT_DIR`` a
 
 The modules, lowest first: ``files`` (atomic writes, checksums), ``outputs`` (the output record
 and statuses), ``findings`` / ``identifiers`` / ``checks_tables`` / ``checks_notebooks`` /
-``checks`` (file checks), ``store`` (the register on disk), ``crossaudit`` (joint audit of a
-release's tables), ``register`` (:class:`Release`), ``acro`` (``results.json``), ``report`` (the
-HTML report, Jinja2 templates in ``templates/``), ``bundle`` (build and verify the export). The
+``checks`` (file checks; ``freetext`` finds identifiers and counts of people in text), ``store``
+(the register on disk), ``crossaudit`` (joint audit of a release's tables), ``register``
+(:class:`Release`), ``acro`` (``results.json``), ``report`` (the HTML report, Jinja2 templates in
+``templates/``), ``signing`` (Ed25519 keys and the seal's format), ``seal`` (checksums/ and
+seal.json), ``provenance`` (no local paths in an export), ``published_audit`` (the cross-output
+audit on published files), ``verify`` (trust nothing in an export), ``bundle`` (build). The
 commands that print are in :mod:`iaptkit.cli.release`.
 """
 

@@ -19,7 +19,7 @@ attacker"); ``properties`` say so. Only exported outputs appear.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +28,15 @@ import pandas as pd
 from iaptkit._version import __version__
 from iaptkit.release.outputs import Output
 
-__all__ = ["ACRO_CHECKS", "ACRO_RECORD_KEYS", "acro_record", "results_json", "table_sdc"]
+__all__ = [
+    "ACRO_CHECKS",
+    "ACRO_RECORD_KEYS",
+    "ACRO_VERSION",
+    "FIGURE_SUFFIX",
+    "acro_record",
+    "results_json",
+    "table_sdc",
+]
 
 ACRO_CHECKS: tuple[str, ...] = (
     "negative",
@@ -38,12 +46,15 @@ ACRO_CHECKS: tuple[str, ...] = (
     "nk-rule",
     "all-values-are-same",
 )
+#: the ACRO version whose ``results.json`` iaptkit writes (``load_records`` requires it exactly)
+ACRO_VERSION = "1.0.2"
 ACRO_RECORD_KEYS: tuple[str, ...] = (
     "uid",
     "status",
     "type",
     "properties",
     "files",
+    "fair",
     "outcome",
     "command",
     "summary",
@@ -52,6 +63,7 @@ ACRO_RECORD_KEYS: tuple[str, ...] = (
     "exception",
 )
 _TYPES = {"table": "table", "model": "regression"}
+FIGURE_SUFFIX = "__figure"
 
 
 def wide_view(long: pd.DataFrame, dims: Sequence[str]) -> pd.DataFrame:
@@ -117,8 +129,8 @@ def table_sdc(wide: pd.DataFrame) -> dict[str, Any]:
 def _outcome(wide: pd.DataFrame) -> dict[str, dict[str, str]]:
     return {
         str(col): {
-            str(idx): ("threshold; " if str(v).strip() == "*" else "ok")
-            for idx, v in zip(wide.index, wide[col], strict=True)
+            str(row): ("threshold; " if str(v).strip() == "*" else "ok")
+            for row, v in enumerate(wide[col])
         }
         for col in wide.columns
     }
@@ -131,8 +143,10 @@ def acro_record(output: Output, export_dir: Path, files: Sequence[str]) -> dict[
     for name in files:
         sdc: dict[str, Any] = {}
         if name.endswith(".csv") and output.kind in ("table", "figure"):
-            # positions index the exported file itself (data rows from 0, its columns)
+            # ACRO and the SACRO viewer read the first CSV column as the index: positions count
+            # data rows from 0 and the columns after the first
             table = pd.read_csv(export_dir / name, dtype=str, keep_default_na=False)
+            table = table.set_index(table.columns[0]) if table.shape[1] > 1 else table
             sdc = table_sdc(table)
             outcome = outcome or _outcome(table)
         file_entries.append({"name": name, "sdc": sdc})
@@ -147,6 +161,7 @@ def acro_record(output: Output, export_dir: Path, files: Sequence[str]) -> dict[
         "definitions_version": output.definitions_version,
         "made_by": output.made_by,
         "parameters": dict(output.parameters),
+        "reasons": list(output.reasons),
         "suppression_note": "primary and secondary suppressions are listed together",
     }
     if output.n is not None:
@@ -160,6 +175,7 @@ def acro_record(output: Output, export_dir: Path, files: Sequence[str]) -> dict[
         "type": _TYPES.get(output.kind, "custom"),
         "properties": properties,
         "files": file_entries,
+        "fair": {},
         "outcome": outcome,
         "command": f"{output.made_by}({params})" if output.made_by else output.kind,
         "summary": f"{output.status}; " + "; ".join(output.reasons),
@@ -176,10 +192,25 @@ def results_json(
 
     Notes
     -----
-    Structure of AI-SDC/ACRO ``acro/record.py`` (``Records.finalise_json``); ``version`` is the
-    iaptkit version that wrote it (ACRO writes its own).
+    Structure of AI-SDC/ACRO ``acro/record.py`` (``Records.finalise_json``); ``version`` is
+    :data:`ACRO_VERSION` (ACRO 1.0.2's ``load_records`` accepts only its own version, the SACRO
+    viewer 0.2.1 none below 0.4); ``generator`` names the iaptkit version. ACRO keeps only the
+    CSVs of a record that has any, so a figure's images get their own record, uid
+    ``<uid>`` + :data:`FIGURE_SUFFIX`, with the figure's status.
     """
-    results: Mapping[str, Any] = {
-        out.uid: acro_record(out, export_dir, files) for out, files in exported
+    results: dict[str, Any] = {}
+    for out, files in exported:
+        images = [f for f in files if not f.endswith(".csv")] if out.kind == "figure" else []
+        data = [f for f in files if f not in images]
+        if data:
+            results[out.uid] = acro_record(out, export_dir, data)
+        if images:
+            record = acro_record(out, export_dir, images)
+            record["uid"] = out.uid + FIGURE_SUFFIX
+            record["properties"]["figure_of"] = out.uid
+            results[out.uid + FIGURE_SUFFIX] = record
+    return {
+        "version": ACRO_VERSION,
+        "generator": f"iaptkit {__version__}",
+        "results": results,
     }
-    return {"version": __version__, "generator": "iaptkit", "results": dict(results)}

@@ -18,8 +18,10 @@ release, or into the same folder, is refused at once. An export folder that alre
 anything (another release's export, a release) is refused; a path that cannot be created is one
 :class:`~iaptkit.errors.ReleaseError`, never a traceback.
 
-``iaptkit release verify EXPORT_DIR`` recomputes every checksum: exit 1 naming the file on a
-mismatch, a missing file or an extra file.
+Then ``checksums/<file>.txt`` (sha256 hex, as the SACRO viewer expects) and last ``seal.json``
+(:mod:`iaptkit.release.seal`, signed when a key is given). Paths in manifest.json and
+results.json are relative to the release (:mod:`iaptkit.release.provenance`).
+``iaptkit release verify EXPORT_DIR`` trusts nothing in the export (:mod:`iaptkit.release.verify`).
 """
 
 from __future__ import annotations
@@ -34,21 +36,30 @@ import tempfile
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path, PurePosixPath
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from iaptkit._version import __version__
 from iaptkit.errors import ReleaseError
 from iaptkit.release.acro import results_json
 from iaptkit.release.files import folder_mode, sha256_file, write_atomic
 from iaptkit.release.outputs import Output
+from iaptkit.release.provenance import (
+    extract_label,
+    path_rewrites,
+    portable,
+    portable_html,
+)
 from iaptkit.release.register import Release
 from iaptkit.release.report import export_safe_cross_audit, write_report
+from iaptkit.release.seal import MANIFEST_FORMAT, write_checksums, write_seal
+from iaptkit.release.signing import SEAL_NAME, load_private_key
+from iaptkit.release.verify import safe_name, verify
 
-__all__ = ["MANIFEST_FORMAT", "RESERVED", "BuildResult", "build", "git_commit", "verify"]
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-MANIFEST_FORMAT = "iaptkit-export/1"
-RESERVED = frozenset({"manifest.json", "results.json", "report.html"})
+__all__ = ["BuildResult", "build", "git_commit", "verify"]
 
 
 @dataclass(frozen=True)
@@ -59,26 +70,6 @@ class BuildResult:
     exported: tuple[str, ...]
     excluded: Mapping[str, str]
     checker_report: Path
-
-
-def _safe_name(name: str) -> str:
-    """Refuse names that could write outside the export folder."""
-    pure = PurePosixPath(name)
-    if (
-        not name
-        or name != pure.name
-        or name in (".", "..")
-        or "\\" in name
-        or name.startswith("/")
-        or ".." in pure.parts
-    ):
-        raise ReleaseError(
-            f"Refusing output file name {name!r}: expected a plain file name "
-            "(no folders, no '..', not absolute)."
-        )
-    if name in RESERVED:
-        raise ReleaseError(f"Refusing output file name {name!r}: reserved for the bundle itself.")
-    return name
 
 
 def git_commit(where: Path) -> str | None:
@@ -103,7 +94,7 @@ def _recheck(release: Release) -> None:
     for out in release.outputs:
         for name in (*out.files, *out.internal_files):
             try:
-                _safe_name(name)
+                safe_name(name)
             except ReleaseError as exc:
                 raise ReleaseError(
                     f"release.json of {release.path}, output {out.uid}: {exc.message} "
@@ -200,7 +191,9 @@ def _check_target(target: Path) -> None:
         )
 
 
-def build(release_dir: str | Path, export_dir: str | Path) -> BuildResult:
+def build(
+    release_dir: str | Path, export_dir: str | Path, *, key: str | Path | None = None
+) -> BuildResult:
     """Build the export bundle (see module docstring); returns what was exported.
 
     The build is exclusive: it holds a lock on the release (``RELEASE_DIR/.build.lock``) and one
@@ -213,6 +206,8 @@ def build(release_dir: str | Path, export_dir: str | Path) -> BuildResult:
     -----
     Checklist: docs/disclosure-control.md, "Output checking before export" (checksums, status,
     underlying counts never exported); ``results.json`` follows AI-SDC/ACRO ``record.py``.
+    ``key`` is the Ed25519 private key that signs ``seal.json`` (``None``: unsigned, which
+    verifies only with ``allow_unsigned``); format in docs/release-format.md.
 
     Examples
     --------
@@ -222,15 +217,16 @@ def build(release_dir: str | Path, export_dir: str | Path) -> BuildResult:
     >>> _ = rel.add_text("No numbers.", name="note", exception="Words only.")
     >>> _ = rel.add_text("Secret draft.", name="draft")
     >>> result = build(root / "rel", root / "export")
-    >>> result.exported, sorted(p.name for p in (root / "export").iterdir())
-    (('note',), ['manifest.json', 'note.txt', 'report.html', 'results.json'])
-    >>> verify(root / "export")
+    >>> result.exported, sorted(p.name for p in (root / "export").iterdir())[:4]
+    (('note',), ['checksums', 'manifest.json', 'note.txt', 'report.html'])
+    >>> verify(root / "export", allow_unsigned=True)
     []
     """
     release = Release.open(release_dir)
+    signing_key = None if key is None else load_private_key(key)
     target = Path(export_dir)
     try:
-        return _build_exclusive(release, target)
+        return _build_exclusive(release, target, signing_key)
     except OSError as exc:  # a folder that cannot be read or written, a full disk, ...
         raise ReleaseError(
             f"Build of {release.path} into {target} failed: {exc.strerror or exc} "
@@ -238,7 +234,9 @@ def build(release_dir: str | Path, export_dir: str | Path) -> BuildResult:
         ) from None
 
 
-def _build_exclusive(release: Release, target: Path) -> BuildResult:
+def _build_exclusive(
+    release: Release, target: Path, signing_key: Ed25519PrivateKey | None
+) -> BuildResult:
     _check_target(target)
     resolved_release = release.path.resolve()
     resolved_target = target.resolve()
@@ -254,10 +252,12 @@ def _build_exclusive(release: Release, target: Path) -> BuildResult:
         _check_target(target)  # again, now that no other build can be writing it
         for stale in target.parent.glob(f".{target.name}.building-*"):
             shutil.rmtree(stale, ignore_errors=True)  # left by a build that died
-        return _build_locked(release, target)
+        return _build_locked(release, target, signing_key)
 
 
-def _build_locked(release: Release, target: Path) -> BuildResult:
+def _build_locked(
+    release: Release, target: Path, signing_key: Ed25519PrivateKey | None
+) -> BuildResult:
     _recheck(release)
     release.cross_audit()
     release.reload()
@@ -274,7 +274,7 @@ def _build_locked(release: Release, target: Path) -> BuildResult:
                 continue
             names: list[str] = []
             for name in out.files:
-                _safe_name(name)
+                safe_name(name)
                 source = release.path / "outputs" / name
                 if source.is_symlink() or not source.is_file():
                     raise ReleaseError(f"Output {out.uid}: {source} is missing or a symlink.")
@@ -287,11 +287,16 @@ def _build_locked(release: Release, target: Path) -> BuildResult:
                 names.append(name)
             exported.append((out, names))
         uids = [o.uid for o, _ in exported]
-        results = results_json(exported, tmp)
+        pairs = _path_rewrites(release)
+        results = portable(results_json(exported, tmp), pairs)
         write_atomic(tmp / "results.json", json.dumps(results, indent=2).encode("utf-8"))
         write_report(release, tmp / "report.html", mode="export", exported=uids)
-        manifest = _manifest(release, tmp, exported, excluded)
+        html = (tmp / "report.html").read_text(encoding="utf-8")
+        write_atomic(tmp / "report.html", portable_html(html, pairs).encode("utf-8"))
+        write_checksums(tmp, [n for _, names in exported for n in names])
+        manifest = portable(_manifest(release, tmp, exported, excluded), pairs)
         write_atomic(tmp / "manifest.json", json.dumps(manifest, indent=2).encode("utf-8"))
+        seal = write_seal(tmp, signing_key)
         os.chmod(tmp, folder_mode())  # mkdtemp makes 0700
         # the checker's copy before the export appears: an export never lacks its report
         write_report(release, checker, mode="checker", exported=uids)
@@ -301,7 +306,22 @@ def _build_locked(release: Release, target: Path) -> BuildResult:
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+    # the register keeps the seal of its latest export: ``verify --against RELEASE_DIR``
+    write_atomic(release.path / "checker" / SEAL_NAME, json.dumps(seal, indent=2).encode())
     return BuildResult(target, tuple(uids), excluded, checker)
+
+
+def _path_rewrites(release: Release) -> list[tuple[str, str]]:
+    extracts = {str(o.parameters.get("extract") or "") for o in release.outputs}
+    extracts |= {str(e) for e in (release.meta.get("extracts") or []) if isinstance(e, str)}
+    return path_rewrites(release.path, sorted(extracts), release.extract_fingerprint)
+
+
+def _extract_name(release: Release) -> str | None:
+    if not release.extract_fingerprint:
+        return None
+    paths = sorted({str(o.parameters.get("extract") or "") for o in release.outputs} - {""})
+    return extract_label(paths[0] if paths else "extract", release.extract_fingerprint)
 
 
 def _manifest(
@@ -313,7 +333,7 @@ def _manifest(
     files = {
         p.name: {"sha256": sha256_file(p), "bytes": p.stat().st_size}
         for p in sorted(folder.iterdir())
-        if p.name != "manifest.json"
+        if p.name != "manifest.json" and p.is_file()
     }
     by_uid = {o.uid: o for o in release.outputs}
     return {
@@ -324,6 +344,8 @@ def _manifest(
         "built": datetime.now(UTC).isoformat(timespec="seconds"),
         "iaptkit_version": __version__,
         "git_commit": git_commit(Path.cwd()),
+        "release": ".",
+        "extract": _extract_name(release),
         "extract_fingerprint": release.extract_fingerprint,
         "extract_fingerprints": list(release.meta.get("extract_fingerprints") or []),
         "files": files,
@@ -353,47 +375,3 @@ def _manifest(
         ],
         "cross_audit": export_safe_cross_audit(release.cross_audit_result or {}),
     }
-
-
-def verify(export_dir: str | Path) -> list[str]:
-    """Problems found re-checking an export against its manifest (empty list: all good).
-
-    Examples
-    --------
-    >>> import tempfile, pathlib
-    >>> verify(pathlib.Path(tempfile.mkdtemp()))[0].startswith("manifest.json missing")
-    True
-    """
-    folder = Path(export_dir)
-    manifest_path = folder / "manifest.json"
-    if not folder.is_dir():
-        raise ReleaseError(f"Expected an export folder at {folder}; found none.")
-    if not manifest_path.is_file():
-        return [f"manifest.json missing in {folder}"]
-    try:
-        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-        listed: Mapping[str, Any] = manifest["files"]
-    except (json.JSONDecodeError, KeyError, TypeError) as exc:
-        return [f"manifest.json unreadable in {folder}: {exc}"]
-    problems: list[str] = []
-    for name, entry in listed.items():
-        try:
-            if name not in RESERVED:
-                _safe_name(name)
-        except ReleaseError as exc:
-            problems.append(f"{name}: {exc.message}")
-            continue
-        path = folder / name
-        if path.is_symlink():
-            problems.append(f"{name}: is a symbolic link")
-        elif not path.is_file():
-            problems.append(f"{name}: missing")
-        elif sha256_file(path) != entry.get("sha256"):
-            problems.append(f"{name}: checksum mismatch (file changed after build)")
-    for path in sorted(folder.rglob("*")):
-        rel = path.relative_to(folder).as_posix()
-        if rel != "manifest.json" and rel not in listed and not path.is_dir():
-            problems.append(f"{rel}: extra file not in the manifest")
-        elif path.is_dir():
-            problems.append(f"{rel}/: extra folder not in the manifest")
-    return problems

@@ -8,13 +8,18 @@ Rules (each finding names the file, the location and the rule):
 ================== ======== =============================================================
 rule               severity what
 ================== ======== =============================================================
-small-count        fail     a count-like cell inside the policy's suppressed range
+small-count        fail     a count-like cell inside the policy's suppressed range, or a count
+                            of people written in text ("3 people") inside it
 unrounded-count    fail     a count-like cell not a multiple of the policy's rounding base
                             (``review`` when the policy leaves national counts unrounded)
 identifier-column  fail     a column named like a person identifier (Person_ID, NHS number)
-nhs-number         fail     a 10-digit value passing the NHS number modulus-11 check
-postcode           fail     a value shaped like a full UK postcode
-date-of-birth      fail     a column named like a date of birth
+nhs-number         fail     a 10-digit value passing the NHS number modulus-11 check, a whole
+                            cell or inside any text (cells, notebook markdown and outputs,
+                            text files)
+postcode           fail     a full UK postcode, a whole cell or inside text
+date-of-birth      fail     a column named like a date of birth, or a date of birth in text
+                            (:mod:`iaptkit.release.freetext`)
+person-identifier  fail     a person-level identifier in text (after "Person_ID", "MRN", ...)
 record-level       fail     many rows with a unique identifier-like value per row
 notebook-output    review   a notebook output cell (every one is reported)
 notebook-table     fail     a notebook output table with small counts or record-level rows
@@ -24,7 +29,9 @@ unreadable         fail     a file that cannot be parsed
 ================== ======== =============================================================
 
 Locations: ``row N`` counts data rows from 1 (the header line is not a row), ``column NAME``,
-``sheet NAME`` for workbooks, ``cell I, output J`` (from 0) for notebooks. Count rules apply to
+``sheet NAME`` for workbooks, ``cell I, output J`` or ``cell I (markdown)`` (from 0) for
+notebooks, ``line N`` for text files (.txt, .md, ...: scanned for identifiers even when their
+type is refused). Count rules apply to
 count-like columns only: whole numbers >= 0 (``*`` and other suppression marks allowed) in a
 column not named like an id, code, date, rate, percentage, mean, score, age or decile. A file's
 status is the worst of its findings (no finding: ``pass``). Stripped notebooks pass.
@@ -39,12 +46,22 @@ from typing import Any
 from iaptkit.errors import ReleaseError
 from iaptkit.release.checks_notebooks import check_notebook_file
 from iaptkit.release.checks_tables import check_table_file
-from iaptkit.release.findings import FileReport, Finding, policy_facts
+from iaptkit.release.findings import FileReport, Finding, PolicyFacts, policy_facts
+from iaptkit.release.freetext import find_identifiers, find_small_counts
 from iaptkit.release.outputs import IMAGE_SUFFIXES
 
-__all__ = ["DEFAULT_ALLOWED", "TABLE_SUFFIXES", "check_file", "check_paths"]
+__all__ = [
+    "DEFAULT_ALLOWED",
+    "TABLE_SUFFIXES",
+    "TEXT_SUFFIXES",
+    "check_file",
+    "check_paths",
+    "check_text_file",
+]
 
 TABLE_SUFFIXES = frozenset({".csv", ".xlsx"})
+#: read as text and scanned for identifiers whether allowed or not
+TEXT_SUFFIXES = frozenset({".txt", ".md", ".log", ".json", ".html", ".tex", ".rst", ".tsv"})
 DEFAULT_ALLOWED = frozenset({".csv", ".xlsx", ".ipynb", *IMAGE_SUFFIXES})
 
 
@@ -108,9 +125,47 @@ def check_file(
         ]
     else:
         findings = [Finding(name, "file", "file-type", "review", f"allowed {suffix} file: read it")]
+    if suffix in TEXT_SUFFIXES and not file.is_symlink():
+        findings.extend(check_text_file(file, facts))
     statuses = {f.severity for f in findings}
     status = "fail" if "fail" in statuses else "review" if "review" in statuses else "pass"
     return FileReport(name, status, tuple(findings), facts.id, facts.version)
+
+
+def check_text_file(path: Path, facts: PolicyFacts | None = None) -> list[Finding]:
+    """Identifiers (and, with ``facts``, small counts of people) in a text file, one finding per
+    hit with its ``line N``.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> note = pathlib.Path(tempfile.mkdtemp()) / ("notes" + ".txt")
+    >>> _ = note.write_text("Summary\\nClient PSN0001234567 seen twice\\n")
+    >>> [(f.location, f.rule) for f in check_text_file(note)]
+    [('line 2', 'person-identifier')]
+    """
+    name = str(path)
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError as exc:
+        return [Finding(name, "file", "unreadable", "fail", f"cannot be read: {exc}")]
+    found = []
+    for n, line in enumerate(text.splitlines(), start=1):
+        for rule, what in find_identifiers(line):
+            found.append(Finding(name, f"line {n}", rule, "fail", f"{rule} in the text ({what})"))
+        if facts is not None:
+            for count in find_small_counts(line, facts.threshold, facts.zeros_suppressed):
+                found.append(
+                    Finding(
+                        name,
+                        f"line {n}",
+                        "small-count",
+                        "fail",
+                        f"text shows a count of {count} people, inside the suppressed range "
+                        f"of policy {facts.id} (under {facts.threshold})",
+                    )
+                )
+    return found
 
 
 def _expand(paths: Sequence[str | Path]) -> list[Path]:

@@ -1,4 +1,5 @@
-"""The table rules of the file checks: identifiers, small and unrounded counts, record-level rows.
+"""The table rules of the file checks: identifiers (whole cells and inside free text, see
+:mod:`iaptkit.release.freetext`), small and unrounded counts, record-level rows.
 
 Count rules apply to count-like columns only: whole numbers >= 0 (``*`` and other suppression
 marks allowed) in a column not named like an id, code, date, rate, percentage, mean, score, age
@@ -15,6 +16,7 @@ from typing import Any
 import pandas as pd
 
 from iaptkit.release.findings import Finding, PolicyFacts
+from iaptkit.release.freetext import find_identifiers, mask
 from iaptkit.release.identifiers import (
     is_date_of_birth_column,
     is_identifier_column,
@@ -30,6 +32,7 @@ _NOT_COUNT_COLUMN = re.compile(
     r"|ci_|lower|upper|version|quintile|rank|order|index|^period)",
     re.IGNORECASE,
 )
+_PLAIN_NUMBER = re.compile(r"-?[\d,]*\.?\d*")
 _SUPPRESSED_MARKS = frozenset({"*", "[c]", "c", "x", "..", "-", "<5", "<10", "suppressed"})
 
 
@@ -92,7 +95,12 @@ def check_frame(
             if text and is_nhs_number(text):
                 add(f"row {i}, column {name}", "nhs-number", "fail", "valid NHS number")
             elif text and is_postcode(text):
-                add(f"row {i}, column {name}", "postcode", "fail", f"postcode-shaped {text!r}")
+                add(
+                    f"row {i}, column {name}", "postcode", "fail", f"postcode-shaped {mask(text)!r}"
+                )
+            elif text and not _PLAIN_NUMBER.fullmatch(text):
+                for rule, what in find_identifiers(text):
+                    add(f"row {i}, column {name}", rule, "fail", f"{rule} in the text ({what})")
         if name in record_cols:
             add(
                 f"column {name}",

@@ -17,14 +17,23 @@ from iaptkit.sdc import protect
 
 
 class FakeTable:
-    """The export view of a protected table, as given."""
+    """The analyst view of a protected table, from its export as given ("*" = suppressed)."""
 
     def __init__(self, dims: tuple[str, ...], rows: list[tuple[str, ...]]) -> None:
         self.dims = dims
         self._long = pd.DataFrame(rows, columns=[*dims, "value"])
 
-    def published_long(self) -> pd.DataFrame:
-        return self._long.assign(policy_id="test", policy_version="1")
+    def published(self) -> pd.DataFrame:
+        hidden = self._long["value"] == "*"
+        return self._long.assign(
+            value=pd.array(
+                [None if h else int(v) for h, v in zip(hidden, self._long["value"], strict=True)],
+                dtype="Int64",
+            ),
+            status=np.where(hidden, "suppressed", "published"),
+            policy_id="test",
+            policy_version="1",
+        )
 
 
 def _wilson(x: float, n: float, z: float = 1.959963984540054) -> tuple[float, float]:

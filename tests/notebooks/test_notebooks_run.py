@@ -166,3 +166,16 @@ def test_release_builds_and_verifies(demo: dict[str, object]) -> None:
     assert not any("underlying" in n or n.endswith(".pkl") for n in exported)
     manifest = json.loads((export / "manifest.json").read_text(encoding="utf-8"))
     assert "outcomes_recovery_by_provider.csv" in json.dumps(manifest)
+
+
+def test_every_notebook_shows_its_charts_as_images(demo: dict[str, object]) -> None:
+    """Each executed notebook holds at least one image/png output and no bare Figure text."""
+    summaries: dict[str, RunSummary] = demo["summaries"]  # type: ignore[assignment]
+    for s in summaries.values():
+        for r in s.results:
+            nb = json.loads(r.output.read_text(encoding="utf-8"))
+            outputs = [o for c in nb["cells"] if c["cell_type"] == "code" for o in c["outputs"]]
+            pngs = [o for o in outputs if "image/png" in o.get("data", {})]
+            texts = "".join(str(o.get("data", {}).get("text/plain", "")) for o in outputs)
+            assert pngs, f"{r.output.name}: no image/png output"
+            assert "<Figure size" not in texts, f"{r.output.name}: a figure shown as text"

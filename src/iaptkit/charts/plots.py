@@ -1,12 +1,12 @@
 """Charts drawn from protected tables only: bar, line (trend) and funnel plots.
 
 Every function here reads a :class:`~iaptkit.sdc.ProtectedTable` through its export view
-(``published_long()``: numbers as published, ``"*"`` where suppressed), never the true counts, so
+(``published()``: numbers as published, ``<NA>`` where suppressed), never the true counts, so
 a chart shows exactly what its registered table shows: suppressed bars are left out and marked
 ``*`` (:mod:`iaptkit.charts.published`). Anything else is refused. The statistical charts are drawn
 with seaborn (bar charts, funnel plots) in the colours of :mod:`iaptkit.charts.palette`, under a
 seaborn style applied only while the figure is made (no global style change). Figures are
-:class:`matplotlib.figure.Figure` objects (no pyplot global state); Jupyter displays them, and
+:class:`~iaptkit.charts.figure.ChartFigure` objects (no pyplot global state) that show as PNG in Jupyter, and
 :meth:`~matplotlib.figure.Figure.savefig` writes the PNG that is registered beside its table
 (``Release.add_figure``).
 """
@@ -19,18 +19,18 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import seaborn as sns
-from matplotlib.figure import Figure
 
 from iaptkit.charts import palette
+from iaptkit.charts.figure import ChartFigure
 from iaptkit.charts.published import published_counts
 
 __all__ = ["bar_chart", "funnel_plot", "line_chart"]
 
 
-def _new_figure(width: float = 8.0, height: float = 4.5) -> tuple[Figure, Any]:
+def _new_figure(width: float = 8.0, height: float = 4.5) -> tuple[ChartFigure, Any]:
     """A figure and its axes in the house style (seaborn's ``whitegrid``, set for this figure)."""
     with sns.axes_style("whitegrid"), sns.plotting_context("notebook", font_scale=0.9):
-        fig = Figure(figsize=(width, height), layout="constrained")
+        fig = ChartFigure(figsize=(width, height), layout="constrained")
         ax = fig.add_subplot()
     return fig, ax
 
@@ -49,7 +49,7 @@ def bar_chart(
     title: str = "",
     ylabel: str = "count",
     order: Sequence[str] | None = None,
-) -> Figure:
+) -> ChartFigure:
     """Bars of the published counts of a protected table (margins left out), drawn by seaborn.
 
     Suppressed cells are drawn as empty slots labelled ``*``.
@@ -81,8 +81,10 @@ def bar_chart(
     --------
     >>> class T:
     ...     dims = ("provider",)
-    ...     def published_long(self):
-    ...         return pd.DataFrame({"provider": ["A", "B", "Total"], "value": ["15", "*", "20"]})
+    ...     def published(self):
+    ...         return pd.DataFrame({"provider": ["A", "B", "Total"],
+    ...                              "value": pd.array([15, None, 20], dtype="Int64"),
+    ...                              "status": ["published", "suppressed", "published"]})
     >>> fig = bar_chart(T(), "provider", title="Referrals")
     >>> [t.get_text() for t in fig.axes[0].texts]
     ['*']
@@ -137,7 +139,7 @@ def bar_chart(
 
 def line_chart(
     pt: Any, x: str, hue: str | None = None, *, title: str = "", ylabel: str = "count"
-) -> Figure:
+) -> ChartFigure:
     """Lines of published counts over ``x`` (e.g. month), one per ``hue``; gaps where suppressed.
 
     Parameters
@@ -166,8 +168,10 @@ def line_chart(
     --------
     >>> class T:
     ...     dims = ("month",)
-    ...     def published_long(self):
-    ...         return pd.DataFrame({"month": ["2023-04", "2023-05"], "value": ["15", "20"]})
+    ...     def published(self):
+    ...         return pd.DataFrame({"month": ["2023-04", "2023-05"],
+    ...                              "value": pd.array([15, 20], dtype="Int64"),
+    ...                              "status": ["published", "published"]})
     >>> line_chart(T(), "month").axes[0].lines[0].get_ydata().tolist()
     [15.0, 20.0]
     """
@@ -200,7 +204,7 @@ def funnel_plot(
     target: float,
     title: str = "",
     ylabel: str = "rate (%)",
-) -> Figure:
+) -> ChartFigure:
     """Funnel plot of rates (from :func:`protected_rates`) against their denominators (seaborn).
 
     Parameters

@@ -24,7 +24,7 @@ from iaptkit.charts import palette
 from iaptkit.charts.figure import ChartFigure
 from iaptkit.charts.published import published_counts
 
-__all__ = ["bar_chart", "funnel_plot", "line_chart"]
+__all__ = ["bar_chart", "funnel_plot", "gap_chart", "line_chart"]
 
 
 def _new_figure(width: float = 8.0, height: float = 4.5) -> tuple[ChartFigure, Any]:
@@ -281,4 +281,83 @@ def funnel_plot(
     ax.set_ylabel(ylabel)
     ax.set_title(title)
     ax.legend(fontsize="small")
+    return fig
+
+
+def gap_chart(
+    rates: pd.DataFrame,
+    *,
+    label: str,
+    title: str = "",
+    xlabel: str | None = None,
+    ylabel: str = "rate (%)",
+) -> ChartFigure:
+    """Inequality gaps: each group's rate with its 95 % interval, against the overall rate.
+
+    Parameters
+    ----------
+    rates
+        From :func:`iaptkit.charts.published.protected_rates`: ``label``, ``rate``,
+        ``ci_lower``, ``ci_upper``; the ``Total`` row (if any) is drawn as the reference line;
+        suppressed rows (NaN) are left out and named below the axis. The groups are drawn in
+        the column's order (an ordered categorical, e.g. IMD decile 1..10, keeps it).
+    label
+        The group column (e.g. ``imd_decile``).
+    title, xlabel, ylabel
+        Labels.
+
+    Returns
+    -------
+    ChartFigure
+        One point per published group (``ax.collections[0]``), error bars, and the overall
+        rate as a horizontal line.
+
+    Notes
+    -----
+    The rates and intervals are those of the published counts only (docs/disclosure-control.md,
+    "Derived statistics").
+
+    Examples
+    --------
+    >>> r = pd.DataFrame({"imd_decile": ["1", "2", "Total"], "rate": [40.0, 50.0, 45.0],
+    ...                   "ci_lower": [35.0, 45.0, 42.0], "ci_upper": [45.0, 55.0, 48.0]})
+    >>> fig = gap_chart(r, label="imd_decile")
+    >>> fig.axes[0].collections[0].get_offsets()[:, 1].tolist()
+    [40.0, 50.0]
+    """
+    is_total = rates[label].astype(str) == "Total"
+    groups = rates.loc[~is_total]
+    if isinstance(groups[label].dtype, pd.CategoricalDtype):
+        groups = groups.sort_values(label, kind="stable")
+    shown = groups.dropna(subset=["rate"])
+    hidden = [str(x) for x in groups.loc[groups["rate"].isna(), label]]
+    fig, ax = _new_figure()
+    xs = [str(x) for x in shown[label]]
+    y = shown["rate"].to_numpy(dtype="float64")
+    lo = y - shown["ci_lower"].to_numpy(dtype="float64")
+    hi = shown["ci_upper"].to_numpy(dtype="float64") - y
+    sns.scatterplot(x=xs, y=y, color=palette.PUBLISHED, s=40, zorder=3, legend=False, ax=ax)
+    ax.errorbar(xs, y, yerr=[lo, hi], fmt="none", ecolor=palette.PUBLISHED, capsize=3)
+    total = rates.loc[is_total, "rate"].dropna()
+    if len(total):
+        ax.axhline(
+            float(total.iloc[0]),
+            color=palette.TARGET,
+            linewidth=1,
+            linestyle="--",
+            label=f"overall {float(total.iloc[0]):.1f}%",
+        )
+        ax.legend(fontsize="small")
+    ax.set_xlabel(xlabel or label)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    if hidden:
+        ax.annotate(
+            "* suppressed: " + ", ".join(hidden),
+            (0, -0.2),
+            xycoords="axes fraction",
+            fontsize=8,
+            color=palette.SUPPRESSED,
+        )
+    _rotate_labels(ax, len(xs) > 6)
     return fig

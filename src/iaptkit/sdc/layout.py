@@ -85,7 +85,15 @@ CELL_TEXT: Final[Mapping[str, str]] = MappingProxyType(
 )
 
 #: Labels placed after every ordered label, in this order.
-_LAST = ("Other", "Other or not known", "Not stated", "Not known", "Unknown", "small groups", "Total")
+_LAST = (
+    "Other",
+    "Other or not known",
+    "Not stated",
+    "Not known",
+    "Unknown",
+    "small groups",
+    "Total",
+)
 _NUMBER = re.compile(r"^(?:(under|below|<)\s*)?(\d+(?:\.\d+)?)", re.IGNORECASE)
 
 

@@ -177,3 +177,35 @@ def test_palette_is_one_immutable_source() -> None:
     css = palette.css_variables()
     assert "--iaptkit-cell-structural-zero: #e3e3e3;" in css
     assert "--iaptkit-status-review-accent: #ffb81c;" in css
+
+
+def test_plotted_values_equal_the_published_values() -> None:
+    months = [f"2023-{m:02d}" for m in range(4, 10)]
+    df = pd.DataFrame({"month": months, "n": [120, 4, 233, 57, 90, 11]})
+    pt = protect(df, ["month"], "n", policy="nhs-sde", name="trend")
+    pub = pt.published().query("month != 'Total'")
+    line = line_chart(pt, "month").axes[0].lines[0].get_ydata()
+    expected = pub["value"].astype("Float64").to_numpy(dtype="float64", na_value=np.nan)
+    np.testing.assert_array_equal(np.asarray(line, dtype="float64"), expected)
+    bars = bar_chart(pt, "month").axes[0]
+    heights = [p.get_height() for p in bars.patches]
+    assert heights == [0.0 if pd.isna(v) else float(v) for v in pub["value"]]
+    stars = [t.get_text() for t in bars.texts]
+    assert stars.count("*") == int((pub["status"] == "suppressed").sum())
+
+
+def test_gap_chart_draws_the_published_rates_in_decile_order() -> None:
+    rows = []
+    for decile, (rec, notrec) in {"10": (60, 40), "2": (30, 70), "1": (25, 75)}.items():
+        rows += [(decile, "recovered", rec), (decile, "not recovered", notrec)]
+    df = pd.DataFrame(rows, columns=["imd_decile", "outcome", "n"])
+    pt = protect(df, ["imd_decile", "outcome"], "n", policy="nhs-sde")
+    rates = protected_rates(pt, group="imd_decile", category="outcome", numerator="recovered")
+    fig = plots.gap_chart(rates, label="imd_decile")
+    ax = fig.axes[0]
+    ticks = [t.get_text() for t in ax.get_xticklabels()]
+    assert ticks == ["1", "2", "10"]
+    ys = ax.collections[0].get_offsets()[:, 1].tolist()
+    by = rates.set_index(rates["imd_decile"].astype(str))["rate"]
+    assert ys == [by["1"], by["2"], by["10"]]
+    assert fig._repr_png_()[:4] == b"\x89PNG"

@@ -69,3 +69,12 @@ def test_no_true_value_of_a_suppressed_cell_in_reprs() -> None:
     text = repr(res)
     assert len(text) < 400 and "ProtectedMeasures" in text
     assert "rates from unrounded counts" in text
+
+
+def test_extract_repr_is_one_short_line() -> None:
+    from iaptkit.data import load_extract
+
+    ex = load_extract({"IDS201CareContact": pd.DataFrame({"PathwayID": ["P1"]})})
+    text = repr(ex)
+    ex.close()
+    assert "\n" not in text and len(text) < 300 and "IDS201CareContact" in text

@@ -167,7 +167,7 @@ def protected_rates(
     )
     out = pd.DataFrame(
         {
-            group: ordered_groups(pd.Series(wide.index.astype(str))).to_numpy(),
+            group: ordered_groups(pd.Series(wide.index.astype(str))).array,
             "numerator": num.to_numpy(),
             "denominator": den.to_numpy(),
             "rate": np.where(ok, per * num / den.where(ok, 1), np.nan),

@@ -36,7 +36,8 @@ def test_measures_view_is_numeric_with_a_status_and_one_column_per_breakdown() -
     assert pub["imd_decile"].cat.ordered
     assert pub["imd_decile"].cat.categories.tolist() == ["1", "2", "10", "Unknown"]
     hidden = pub[pub["status"] == "suppressed"]
-    assert len(hidden) >= 2 and hidden["value"].isna().all()
+    assert len(hidden) >= 2
+    assert hidden["value"].isna().all()
     assert set(pub["status"]) <= {"published", "rounded", "suppressed", "missing"}
     shown = pub[pub["status"] == "rounded"]
     assert (shown["value"] % 5 == 0).all()  # published values, not the truth (103, 207, 83)
@@ -50,7 +51,8 @@ def test_measures_export_writes_markers_only_in_the_csv(tmp_path) -> None:
     back = pd.read_csv(path, dtype=str, keep_default_na=False)
     hidden = back["status"] == "suppressed"
     assert (back.loc[hidden, "value"] == "*").all()
-    assert "primary" not in set(back["status"]) and "secondary" not in set(back["status"])
+    assert "primary" not in set(back["status"])
+    assert "secondary" not in set(back["status"])
     assert back.loc[back["breakdown"] == "england", "value"].tolist() == ["400"]
 
 
@@ -62,12 +64,15 @@ def test_no_true_value_of_a_suppressed_cell_in_reprs() -> None:
     assert pub["imd"].cat.categories.tolist() == ["1", "2", "10"]
     assert str(pub["value"].dtype) == "Int64"
     html = pt._repr_html_()
-    assert ">7<" not in html and "data-status='suppressed'" in html
-    assert "primary" not in html and "secondary" not in html
+    assert ">7<" not in html
+    assert "data-status='suppressed'" in html
+    assert "primary" not in html
+    assert "secondary" not in html
     assert "7" not in repr(pt).replace("v1.0", "")
     res = protect_measures(_measures(), "nhs-sde")
     text = repr(res)
-    assert len(text) < 400 and "ProtectedMeasures" in text
+    assert len(text) < 400
+    assert "ProtectedMeasures" in text
     assert "rates from unrounded counts" in text
 
 
@@ -77,4 +82,6 @@ def test_extract_repr_is_one_short_line() -> None:
     ex = load_extract({"IDS201CareContact": pd.DataFrame({"PathwayID": ["P1"]})})
     text = repr(ex)
     ex.close()
-    assert "\n" not in text and len(text) < 300 and "IDS201CareContact" in text
+    assert "\n" not in text
+    assert len(text) < 300
+    assert "IDS201CareContact" in text

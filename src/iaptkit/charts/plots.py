@@ -1,13 +1,13 @@
-"""Charts drawn from protected tables only: bar, line (trend) and funnel plots.
+"""Charts drawn from protected tables only: bar, line (trend), funnel and gap plots.
 
-Every function here reads a :class:`~iaptkit.sdc.ProtectedTable` through its export view
+Every function here reads a :class:`~iaptkit.sdc.ProtectedTable` through its analyst view
 (``published()``: numbers as published, ``<NA>`` where suppressed), never the true counts, so
 a chart shows exactly what its registered table shows: suppressed bars are left out and marked
 ``*`` (:mod:`iaptkit.charts.published`). Anything else is refused. The statistical charts are drawn
 with seaborn (bar charts, funnel plots) in the colours of :mod:`iaptkit.charts.palette`, under a
 seaborn style applied only while the figure is made (no global style change). Figures are
-:class:`~iaptkit.charts.figure.ChartFigure` objects (no pyplot global state) that show as PNG in Jupyter, and
-:meth:`~matplotlib.figure.Figure.savefig` writes the PNG that is registered beside its table
+:class:`~iaptkit.charts.figure.ChartFigure` objects (no pyplot global state) that show as
+PNG in Jupyter, and :meth:`~matplotlib.figure.Figure.savefig` writes the PNG that is registered beside its table
 (``Release.add_figure``).
 """
 

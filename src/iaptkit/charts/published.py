@@ -2,7 +2,8 @@
 
 What a chart or a derived rate may use: the analyst view of a
 :class:`~iaptkit.sdc.ProtectedTable` (``published()``: numbers as published, ``<NA>`` and status
-``suppressed`` where suppressed), never the true counts. Anything else (a plain DataFrame of counts) is refused.
+``suppressed`` where suppressed), never the true counts. Anything else (a plain DataFrame of
+counts) is refused.
 
 Notes
 -----

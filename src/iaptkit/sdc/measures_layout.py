@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import numpy as np
 import pandas as pd
 
 from iaptkit.sdc.layout import ordered_groups, public_status, with_markers
@@ -153,13 +152,15 @@ def published_layout(cells: pd.DataFrame, columns: Sequence[str], policy: Policy
             for i, k in enumerate(keys)
         ]
         out[col] = pd.array([None if pd.isna(v) else round(float(v)) for v in vals], dtype="Int64")
-        out[f"{col}_measure"] = names.astype("string").where(~pd.Series(is_count), pd.NA)
+        measure_names = [
+            None if k or pd.isna(n) else str(n) for k, n in zip(is_count, names, strict=True)
+        ]
+        out[f"{col}_measure"] = pd.array(measure_names, dtype="string")
     out["ci_lower"] = _numbers(c["ci_lower_display"])
     out["ci_upper"] = _numbers(c["ci_upper_display"])
     is_rate = (out["kind"] == "rate").to_numpy()
-    out["rate_from"] = pd.array(
-        np.where(is_rate, f"{policy.rates_from} counts", None), dtype="string"
-    )
+    rule = f"{policy.rates_from} counts"
+    out["rate_from"] = pd.array([rule if r else None for r in is_rate], dtype="string")
     hidden = (status == "suppressed").to_numpy()
     for col in ("value", "ci_lower", "ci_upper"):
         out.loc[hidden, col] = pd.NA

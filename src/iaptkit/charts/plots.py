@@ -7,8 +7,8 @@ a chart shows exactly what its registered table shows: suppressed bars are left 
 with seaborn (bar charts, funnel plots) in the colours of :mod:`iaptkit.charts.palette`, under a
 seaborn style applied only while the figure is made (no global style change). Figures are
 :class:`~iaptkit.charts.figure.ChartFigure` objects (no pyplot global state) that show as
-PNG in Jupyter, and :meth:`~matplotlib.figure.Figure.savefig` writes the PNG that is registered beside its table
-(``Release.add_figure``).
+PNG in Jupyter, and :meth:`~matplotlib.figure.Figure.savefig` writes the PNG that is
+registered beside its table (``Release.add_figure``).
 """
 
 from __future__ import annotations

@@ -85,3 +85,15 @@ def test_extract_repr_is_one_short_line() -> None:
     assert "\n" not in text
     assert len(text) < 300
     assert "IDS201CareContact" in text
+
+
+def test_measures_notebook_display_shades_suppressed_rows_without_their_truth() -> None:
+    res = protect_measures(_measures(), "nhs-sde")
+    html = res._repr_html_()
+    hidden = res.underlying().query("status in ['primary', 'secondary']")
+    assert len(hidden) >= 2
+    assert html.count("<tr data-status='suppressed'") == len(hidden)
+    for true in hidden["true_value"].astype(int):
+        assert f"<td>{true}</td>" not in html
+    assert "primary" not in html
+    assert "secondary" not in html

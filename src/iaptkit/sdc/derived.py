@@ -34,6 +34,7 @@ import pandas as pd
 from scipy import sparse
 
 from iaptkit.errors import ConfigError
+from iaptkit.sdc.layout import frame_html
 from iaptkit.sdc.measures_layout import export_layout, published_layout
 from iaptkit.sdc.policies import Policy, load_policy
 from iaptkit.sdc.protected import FrozenMappingsPickle
@@ -146,6 +147,10 @@ class ProtectedMeasures(FrozenMappingsPickle):
         ([<NA>, 'A', 'B'], [60.0, <NA>, <NA>], ['published', 'suppressed', 'suppressed'])
         """
         return published_layout(self.cells, self.columns, self.policy)
+
+    def _repr_html_(self) -> str:
+        """The notebook display: :meth:`published`, suppressed rows shaded, never their truth."""
+        return frame_html(self.published(), repr(self))
 
     def export(self) -> pd.DataFrame:
         """EXPORT view (the CSV file): :meth:`published` with ``*`` where suppressed."""

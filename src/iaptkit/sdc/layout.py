@@ -31,6 +31,7 @@ __all__ = [
     "MARKER",
     "PUBLIC_STATUSES",
     "TEXT",
+    "frame_html",
     "label_order",
     "ordered_groups",
     "public_status",
@@ -235,3 +236,57 @@ def with_markers(
         text = col.astype("string").fillna("")
         out[c] = text.where(~hidden, marker).astype(object)
     return out
+
+
+def _cell_text(value: object, state: str) -> str:
+    if pd.isna(value):  # type: ignore[call-overload]
+        return MARKER if state == "suppressed" else ""
+    return str(value)
+
+
+def frame_html(frame: pd.DataFrame, title: str, *, limit: int = 200) -> str:
+    """A published view as an HTML table, each row shaded by its ``status`` (notebook display).
+
+    Parameters
+    ----------
+    frame
+        A published view (with ``status``; never the underlying counts).
+    title
+        Shown above the table (escaped).
+    limit
+        At most this many rows are shown (the number left out is said).
+
+    Returns
+    -------
+    str
+        The HTML; suppressed values show as ``*``.
+
+    Examples
+    --------
+    >>> df = pd.DataFrame({"value": pd.array([15, None], dtype="Int64"),
+    ...                    "status": ["rounded", "suppressed"]})
+    >>> "data-status='suppressed'" in frame_html(df, "t")
+    True
+    """
+    import html
+
+    e = html.escape
+    shown = frame.head(limit)
+    head = "".join(f"<th>{e(str(c))}</th>" for c in shown.columns)
+    rows = []
+    for rec in shown.astype(object).to_dict("records"):
+        state = str(rec.get("status", "published"))
+        fill, text = CELL_FILL.get(state, "#ffffff"), CELL_TEXT.get(state, TEXT)
+        cells = "".join(f"<td>{e(_cell_text(v, state))}</td>" for v in rec.values())
+        rows.append(
+            f"<tr data-status='{e(state)}' style='background:{fill};color:{text}'>{cells}</tr>"
+        )
+    more = len(frame) - len(shown)
+    tail = f"<small>{more:,} more rows not shown.</small>" if more > 0 else ""
+    return (
+        f"<div class='iaptkit-protected'><b>{e(title)}</b>"
+        f"<table style='border-collapse:collapse'><tr>{head}</tr>{''.join(rows)}</table>{tail}"
+        f"<small> <span style='background:{CELL_FILL['suppressed']}'>&nbsp;*&nbsp;</span> "
+        "suppressed (exported as *). The underlying counts: <code>.underlying()</code> (never "
+        "exported).</small></div>"
+    )

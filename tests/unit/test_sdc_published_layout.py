@@ -97,3 +97,17 @@ def test_measures_notebook_display_shades_suppressed_rows_without_their_truth() 
         assert f"<td>{true}</td>" not in html
     assert "primary" not in html
     assert "secondary" not in html
+
+
+def test_validation_report_and_run_summary_reprs_are_short() -> None:
+    from iaptkit.data.validation_report import Problem, ValidationReport
+    from iaptkit.notebooks.runner import RunSummary
+
+    fields = Problem.__dataclass_fields__
+    assert "rule" in fields
+    report = ValidationReport(source="x", problems=(), table_rows={"IDS101Referral": 12})
+    assert repr(report) == (
+        "<ValidationReport 'x': 0 problems (0 fatal, 0 error, 0 warning, 0 info); 12 rows in 1 "
+        "tables>"
+    )
+    assert repr(RunSummary()) == "<RunSummary: 0 runs, 0 failed>"

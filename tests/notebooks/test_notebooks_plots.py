@@ -209,3 +209,16 @@ def test_gap_chart_draws_the_published_rates_in_decile_order() -> None:
     by = rates.set_index(rates["imd_decile"].astype(str))["rate"]
     assert ys == [by["1"], by["2"], by["10"]]
     assert fig._repr_png_()[:4] == b"\x89PNG"
+
+
+def test_charts_follow_the_order_of_ordered_groups_and_skip_margins() -> None:
+    df = pd.DataFrame(
+        [(d, s, 20 + 5 * i) for i, d in enumerate(["10", "2", "1"]) for s in ("F", "M")],
+        columns=["imd_decile", "sex", "n"],
+    )
+    pt = protect(df, ["imd_decile", "sex"], "n", policy="nhs-sde")
+    ax = bar_chart(pt, "imd_decile", "sex").axes[0]
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["1", "2", "10"]
+    lines = line_chart(pt, "imd_decile", "sex").axes[0]
+    assert [ln.get_label() for ln in lines.lines] == ["F", "M"]  # no empty "Total" line
+    assert list(lines.lines[0].get_xdata()) == ["1", "2", "10"]

@@ -35,6 +35,12 @@ def _new_figure(width: float = 8.0, height: float = 4.5) -> tuple[ChartFigure, A
     return fig, ax
 
 
+def _in_label_order(data: pd.DataFrame, dims: Sequence[str]) -> pd.DataFrame:
+    """Rows sorted by the dims that are ordered categoricals (IMD decile 1..10, age bands)."""
+    keys = [d for d in dims if isinstance(data[d].dtype, pd.CategoricalDtype)]
+    return data.sort_values(keys, kind="stable") if keys else data
+
+
 def _rotate_labels(ax: Any, many: bool) -> None:
     for label in ax.get_xticklabels():
         label.set_rotation(30 if many else 0)
@@ -93,6 +99,7 @@ def bar_chart(
     others = [d for d in pt.dims if d not in (x, hue)]
     if others:
         raise ValueError(f"bar_chart: table has extra dims {others}; expected only {x!r}, {hue!r}")
+    data = _in_label_order(data, [d for d in (x, hue) if d])
     xs = list(order) if order is not None else list(dict.fromkeys(data[x].astype(str)))
     hues = list(dict.fromkeys(data[hue].astype(str))) if hue else [""]
     # One row per bar slot: missing cells are empty slots, suppressed ones are marked below.
@@ -177,8 +184,11 @@ def line_chart(
     """
     data = published_counts(pt, totals=False)
     fig, ax = _new_figure()
-    xs = sorted(dict.fromkeys(data[x].astype(str)))
-    groups = list(data.groupby(hue, sort=True)) if hue else [("", data)]
+    data = _in_label_order(data, [x])
+    ordered = isinstance(data[x].dtype, pd.CategoricalDtype)
+    labels = list(dict.fromkeys(data[x].astype(str)))
+    xs = labels if ordered else sorted(labels)
+    groups = list(data.groupby(hue, sort=True, observed=True)) if hue else [("", data)]
     for (h, sub), colour in zip(groups, palette.series_colours(len(groups)), strict=True):
         by_x = dict(zip(sub[x].astype(str), sub["count"], strict=True))
         ax.plot(

@@ -1,6 +1,7 @@
 # iaptkit: two commands from a fresh clone.
 #   make demo   create .venv, install, make a synthetic extract and run the main job
 #   make test   install what the tests need and run ruff, mypy --strict and pytest
+#   make lab    JupyterLab on notebooks/ with the demo extract (installs the [lab] extra)
 # Both are idempotent: a second run skips installation (stamp files in .venv/).
 
 PYTHON ?= python3
@@ -10,10 +11,11 @@ PY     := $(BIN)/python
 PIP    := $(PY) -m pip --disable-pip-version-check
 DEMO   := demo
 
-.PHONY: demo test lint typecheck pytest bench clean install install-test peers help
+.PHONY: demo lab test lint typecheck pytest bench clean install install-test peers help
 
 help:
 	@echo "make demo   - install into .venv, make a synthetic extract, run the end-to-end job"
+	@echo "make lab    - install the [lab] extra and open JupyterLab on notebooks/ with the demo extract"
 	@echo "make test   - install test tools and run ruff, mypy --strict src, pytest"
 	@echo "make bench  - run the benchmarks (slow; national-scale figures)"
 	@echo "make clean  - remove .venv and generated demo outputs"
@@ -29,6 +31,10 @@ $(VENV)/.stamp-install: pyproject.toml | $(BIN)/activate
 
 $(VENV)/.stamp-install-test: pyproject.toml $(VENV)/.stamp-install
 	$(PIP) install -q -e ".[test,dev,spark]"
+	touch $@
+
+$(VENV)/.stamp-install-lab: pyproject.toml $(VENV)/.stamp-install
+	$(PIP) install -q -e ".[lab]"
 	touch $@
 
 install: $(VENV)/.stamp-install
@@ -50,6 +56,11 @@ peers: $(ACRO_VENV)/.stamp $(SACRO_VENV)/.stamp
 
 demo: $(VENV)/.stamp-install
 	$(PY) -m iaptkit.cli.demo --out $(DEMO)
+
+# JupyterLab on the notebooks, reading the demo extract (run `make demo` first for demo/extract).
+lab: $(VENV)/.stamp-install-lab
+	@test -d $(DEMO)/extract || $(PY) -m iaptkit.cli.demo --out $(DEMO)
+	IAPTKIT_DEMO_EXTRACT=$(CURDIR)/$(DEMO)/extract $(BIN)/jupyter lab notebooks/
 
 lint: install-test
 	$(BIN)/ruff check src tests benchmarks

@@ -38,6 +38,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from iaptkit.measures.derive import derive_pathways, pathway_table
     from iaptkit.measures.published import published_measures
     from iaptkit.measures.reconcile import reconcile
+    from iaptkit.notebooks.context import pathway_indicators
     from iaptkit.notebooks.runner import run_grid, run_notebook
     from iaptkit.release.register import Release
     from iaptkit.sdc.derived import protect_measures
@@ -65,6 +66,7 @@ __all__ = [
     "load_definitions",
     "load_extract",
     "load_policy",
+    "pathway_indicators",
     "pathway_table",
     "protect",
     "protect_linked",
@@ -89,6 +91,7 @@ _LAZY: dict[str, str] = {
     "pathway_table": "iaptkit.measures.derive",
     "published_measures": "iaptkit.measures.published",
     "reconcile": "iaptkit.measures.reconcile",
+    "pathway_indicators": "iaptkit.notebooks.context",
     "run_grid": "iaptkit.notebooks.runner",
     "run_notebook": "iaptkit.notebooks.runner",
     "Release": "iaptkit.release.register",

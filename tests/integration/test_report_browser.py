@@ -149,3 +149,68 @@ def test_checker_report_shows_truth_in_chromium(
     )
     assert any(f"(true {true_r1a})" in text for _, _, text in primaries)
     assert dom.images == 2  # the checker sees every figure
+
+
+class _Navigation(HTMLParser):
+    """Ids, links, summary counts and legend rows of the rendered DOM."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.ids: set[str] = set()
+        self.index_links: list[str] = []
+        self.review_links: list[str] = []
+        self.counts: dict[str, int] = {}
+        self.legend_rows = 0
+        self.order: list[str] = []
+        self._where: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = {k: v or "" for k, v in attrs}
+        if "id" in a:
+            self.ids.add(a["id"])
+            if a["id"] in ("index", "review-items", "legend"):
+                self._where.append(a["id"])
+        if tag == "a" and a.get("href", "").startswith("#out-") and self._where:
+            target = self.index_links if self._where[-1] == "index" else self.review_links
+            target.append(a["href"][1:])
+        if tag == "span" and "data-count" in a and "data-status" in a:
+            self.counts[a["data-status"]] = int(a["data-count"])
+        if tag == "tr" and self._where and self._where[-1] == "legend":
+            self.legend_rows += 1
+        if tag == "section" and "data-uid" in a:
+            self.order.append(a["data-status"])
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("nav", "div", "table") and self._where:
+            self._where.pop()
+
+
+@pytest.mark.parametrize("copy", ["export", "checker"])
+def test_report_summary_index_and_legend_in_chromium(
+    built: tuple[Path, Path, pd.DataFrame], tmp_path: Path, copy: str
+) -> None:
+    export_page, checker_page, _ = built
+    page = export_page if copy == "export" else checker_page
+    done = _chromium(tmp_path, "--dump-dom", page.as_uri())
+    assert done.returncode == 0, done.stderr[-2000:]
+    nav = _Navigation()
+    nav.feed(done.stdout)
+    rel = Release.open(checker_page.parents[1])
+    register = {s: sum(o.status == s for o in rel.outputs) for s in ("pass", "review", "fail")}
+    assert nav.counts == register == {"pass": 1, "review": 2, "fail": 1}
+    # every output is reachable from the index, and every link lands on a section
+    assert sorted(nav.index_links) == sorted(f"out-{o.uid}" for o in rel.outputs)
+    assert set(nav.index_links) <= nav.ids
+    # review items (fail and review) are listed in the summary and come first on the page
+    assert sorted(nav.review_links) == sorted(
+        f"out-{o.uid}" for o in rel.outputs if o.status != "pass"
+    )
+    assert nav.order == sorted(nav.order, key=["fail", "review", "pass"].index)
+    assert "legend" in nav.ids
+    assert nav.legend_rows >= 6
+    assert "exceptions" in nav.ids
+    assert "Matches its table." in done.stdout
+    # the report's colours are the palette's (the notebook display uses the same)
+    from iaptkit.charts.palette import CELL_FILL
+
+    assert f"--iaptkit-cell-suppressed: {CELL_FILL['suppressed']};" in page.read_text("utf-8")

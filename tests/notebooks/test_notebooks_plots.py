@@ -17,14 +17,23 @@ from iaptkit.sdc import protect
 
 
 class FakeTable:
-    """The export view of a protected table, as given."""
+    """The analyst view of a protected table, from its export as given ("*" = suppressed)."""
 
     def __init__(self, dims: tuple[str, ...], rows: list[tuple[str, ...]]) -> None:
         self.dims = dims
         self._long = pd.DataFrame(rows, columns=[*dims, "value"])
 
-    def published_long(self) -> pd.DataFrame:
-        return self._long.assign(policy_id="test", policy_version="1")
+    def published(self) -> pd.DataFrame:
+        hidden = self._long["value"] == "*"
+        return self._long.assign(
+            value=pd.array(
+                [None if h else int(v) for h, v in zip(hidden, self._long["value"], strict=True)],
+                dtype="Int64",
+            ),
+            status=np.where(hidden, "suppressed", "published"),
+            policy_id="test",
+            policy_version="1",
+        )
 
 
 def _wilson(x: float, n: float, z: float = 1.959963984540054) -> tuple[float, float]:
@@ -168,3 +177,48 @@ def test_palette_is_one_immutable_source() -> None:
     css = palette.css_variables()
     assert "--iaptkit-cell-structural-zero: #e3e3e3;" in css
     assert "--iaptkit-status-review-accent: #ffb81c;" in css
+
+
+def test_plotted_values_equal_the_published_values() -> None:
+    months = [f"2023-{m:02d}" for m in range(4, 10)]
+    df = pd.DataFrame({"month": months, "n": [120, 4, 233, 57, 90, 11]})
+    pt = protect(df, ["month"], "n", policy="nhs-sde", name="trend")
+    pub = pt.published().query("month != 'Total'")
+    line = line_chart(pt, "month").axes[0].lines[0].get_ydata()
+    expected = pub["value"].astype("Float64").to_numpy(dtype="float64", na_value=np.nan)
+    np.testing.assert_array_equal(np.asarray(line, dtype="float64"), expected)
+    bars = bar_chart(pt, "month").axes[0]
+    heights = [p.get_height() for p in bars.patches]
+    assert heights == [0.0 if pd.isna(v) else float(v) for v in pub["value"]]
+    stars = [t.get_text() for t in bars.texts]
+    assert stars.count("*") == int((pub["status"] == "suppressed").sum())
+
+
+def test_gap_chart_draws_the_published_rates_in_decile_order() -> None:
+    rows = []
+    for decile, (rec, notrec) in {"10": (60, 40), "2": (30, 70), "1": (25, 75)}.items():
+        rows += [(decile, "recovered", rec), (decile, "not recovered", notrec)]
+    df = pd.DataFrame(rows, columns=["imd_decile", "outcome", "n"])
+    pt = protect(df, ["imd_decile", "outcome"], "n", policy="nhs-sde")
+    rates = protected_rates(pt, group="imd_decile", category="outcome", numerator="recovered")
+    fig = plots.gap_chart(rates, label="imd_decile")
+    ax = fig.axes[0]
+    ticks = [t.get_text() for t in ax.get_xticklabels()]
+    assert ticks == ["1", "2", "10"]
+    ys = ax.collections[0].get_offsets()[:, 1].tolist()
+    by = rates.set_index(rates["imd_decile"].astype(str))["rate"]
+    assert ys == [by["1"], by["2"], by["10"]]
+    assert fig._repr_png_()[:4] == b"\x89PNG"
+
+
+def test_charts_follow_the_order_of_ordered_groups_and_skip_margins() -> None:
+    df = pd.DataFrame(
+        [(d, s, 20 + 5 * i) for i, d in enumerate(["10", "2", "1"]) for s in ("F", "M")],
+        columns=["imd_decile", "sex", "n"],
+    )
+    pt = protect(df, ["imd_decile", "sex"], "n", policy="nhs-sde")
+    ax = bar_chart(pt, "imd_decile", "sex").axes[0]
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["1", "2", "10"]
+    lines = line_chart(pt, "imd_decile", "sex").axes[0]
+    assert [ln.get_label() for ln in lines.lines] == ["F", "M"]  # no empty "Total" line
+    assert list(lines.lines[0].get_xdata()) == ["1", "2", "10"]

@@ -203,3 +203,16 @@ def test_runs_of_different_periods_coexist(demo: dict[str, object]) -> None:
         return int(cell.iloc[0])
 
     assert 0 < total(quarter.uid) < total(year.uid)
+
+
+def test_every_notebook_shows_its_charts_as_images(demo: dict[str, object]) -> None:
+    """Each executed notebook holds at least one image/png output and no bare Figure text."""
+    summaries: dict[str, RunSummary] = demo["summaries"]  # type: ignore[assignment]
+    for s in summaries.values():
+        for r in s.results:
+            nb = json.loads(r.output.read_text(encoding="utf-8"))
+            outputs = [o for c in nb["cells"] if c["cell_type"] == "code" for o in c["outputs"]]
+            pngs = [o for o in outputs if "image/png" in o.get("data", {})]
+            texts = "".join(str(o.get("data", {}).get("text/plain", "")) for o in outputs)
+            assert pngs, f"{r.output.name}: no image/png output"
+            assert "<Figure size" not in texts, f"{r.output.name}: a figure shown as text"

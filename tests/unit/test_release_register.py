@@ -95,6 +95,8 @@ def test_small_count_in_export_view_fails_file_check(tmp_path: Path) -> None:
     pt = recovery_table("odd")
     cells = pt.cells.copy()
     cells.loc[cells.index[0], "display"] = "4"
+    cells.loc[cells.index[0], "published"] = 4
+    cells.loc[cells.index[0], "status"] = "published"
     rel = Release.open_or_create(tmp_path / "rel")
     out = rel.add_table(replace(pt, cells=cells), description="x")
     assert out.status == "fail"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +13,7 @@ from scipy.optimize import linprog
 
 from iaptkit.errors import AuditFailedError, ConfigError
 from iaptkit.sdc import ProtectedTable, load_policy, protect
+from iaptkit.sdc.layout import CELL_FILL
 
 # The margin-differencing example of the brief: rows A, B, C; columns X, Y, Z.
 GRID = {
@@ -165,9 +167,16 @@ def test_html_highlights_suppressed_cells() -> None:
     html = pt._repr_html_()
     assert "grid &lt;1&gt;" in html
     n_star = int((pt.cells["display"] == "*").sum())
-    assert html.count("background:#ffcdd2") == int((pt.cells["status"] == "primary").sum())
-    assert html.count("background:#ffe0b2") == n_star - 2
+    # suppressed cells shaded alike (primary and secondary are not told apart), in the palette
+    assert html.count("data-status='suppressed'") == n_star
+    assert html.count(f"background:{CELL_FILL['suppressed']}") == n_star + 1  # + the legend
+    assert "primary" not in html
+    assert "secondary" not in html
     assert "sdap v1.0" in html
+    # no true value of a suppressed cell
+    hidden = pt.cells.loc[pt.cells["display"] == "*", "value"]
+    shown_cells = re.findall(r"data-status='suppressed'[^>]*>([^<]*)<", html)
+    assert shown_cells == ["*"] * len(hidden)
 
 
 def test_info_loss_figures() -> None:

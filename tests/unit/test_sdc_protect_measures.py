@@ -68,8 +68,15 @@ def _pct(x: float, decimals: int) -> str:
     return str(Decimal(str(x)).quantize(q, rounding=ROUND_HALF_UP))
 
 
+def _exported(result) -> pd.DataFrame:
+    """The CSV export with the group of the england / provider breakdowns in one column."""
+    pub = result.export()
+    provider = pub["provider"] if "provider" in pub.columns else pd.Series(pd.NA, index=pub.index)
+    return pub.assign(group=provider.fillna("England"))
+
+
 def _published(result, group: str, measure: str) -> str:
-    pub = result.published()
+    pub = _exported(result)
     row = pub[(pub["group"] == group) & (pub["measure"] == measure)]
     assert len(row) == 1
     return str(row["value"].iloc[0])
@@ -79,7 +86,11 @@ def test_export_columns_and_policy_identity() -> None:
     table = measures_table()
     res = protect_measures(table, "nhs-sde")
     pub = res.published()
-    assert list(pub.columns) == [*table.columns, "policy_id", "policy_version"]
+    assert list(pub.columns) == [
+        "period_start", "period_end", "breakdown", "provider", "measure", "kind", "value",
+        "status", "numerator", "numerator_measure", "denominator", "denominator_measure",
+        "ci_lower", "ci_upper", "rate_from", "definitions_version", "policy_id", "policy_version",
+    ]  # fmt: skip
     assert set(pub["policy_id"]) == {"nhs-sde"}
     assert len(pub) == len(table)
     assert res.certificate.passed
@@ -158,7 +169,7 @@ def test_rate_suppressed_when_a_count_is_suppressed() -> None:
 
 def test_confidence_limits_follow_the_rate() -> None:
     res = protect_measures(measures_table(), "nhs-sde")
-    pub = res.published().set_index(["group", "measure"])
+    pub = _exported(res).set_index(["group", "measure"])
     assert pub.loc[("B", "recovery_rate"), "ci_lower"] == "*"
     lo = float(pub.loc[("England", "recovery_rate"), "ci_lower"])
     hi = float(pub.loc[("England", "recovery_rate"), "ci_upper"])
@@ -219,7 +230,9 @@ def test_combined_breakdown_relations() -> None:
     # England = A + B; England = F + M; A = AF + AM; B = BF + BM; F = AF + BF; M = AM + BM;
     # England = sum of the four combined cells.
     assert res.relations_added["equalities"] == 7
-    pub = res.published().set_index(["breakdown", "group"])["value"]
+    exp = res.export()
+    exp["group"] = exp["provider"].fillna("").str.cat(exp["sex"].fillna(""), sep=" | ")
+    pub = exp.set_index(["breakdown", "group"])["value"]
     assert pub[("provider x sex", "B | M")] == "*"
     # B|M = B - B|F and = M - A|M: both B|F and A|M (or B and M) must be hidden.
     hidden = {k for k, v in pub.items() if v == "*"}

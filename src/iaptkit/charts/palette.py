@@ -6,7 +6,8 @@ and the report read as one document. Cells of a protected table have a state, ea
 rounding), ``suppressed`` (shown as ``*``; ``primary`` and ``secondary`` suppression can be told
 apart), ``structural_zero`` and ``failed`` (a cell that failed the audit). Outputs of a release
 have a status (``pass``, ``review``, ``fail``). Everything here is an immutable constant or a pure
-function of them.
+function of them. The cell colours live in :mod:`iaptkit.sdc.layout` (the protected
+tables' notebook display uses them too) and are re-exported here.
 
 Examples
 --------
@@ -21,6 +22,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Final
+
+from iaptkit.sdc.layout import CELL_FILL, CELL_STATES, CELL_TEXT
 
 __all__ = [
     "BORDER",
@@ -42,7 +45,7 @@ __all__ = [
 ]
 
 NHS_BLUE: Final = "#005eb8"
-TEXT: Final = "#212b32"
+TEXT: Final = "#212b32"  # also iaptkit.sdc.layout.TEXT
 BORDER: Final = "#aeb7bd"
 
 #: Bars, lines and points of published values.
@@ -66,43 +69,6 @@ SERIES: Final = (
     "#ffb81c",
     "#425563",
     "#330072",
-)
-
-#: The states a protected table's cell can be in.
-CELL_STATES: Final = (
-    "published",
-    "rounded",
-    "suppressed",
-    "primary",
-    "secondary",
-    "structural_zero",
-    "failed",
-)
-
-#: Background of a table cell by state (the reviewer report's cell shading).
-CELL_FILL: Final[Mapping[str, str]] = MappingProxyType(
-    {
-        "published": "#ffffff",
-        "rounded": "#e8f1fa",
-        "suppressed": "#ffd966",
-        "primary": "#f4a261",
-        "secondary": "#ffe8a3",
-        "structural_zero": "#e3e3e3",
-        "failed": "#f8d7da",
-    }
-)
-
-#: Text colour of a table cell by state.
-CELL_TEXT: Final[Mapping[str, str]] = MappingProxyType(
-    {
-        "published": TEXT,
-        "rounded": TEXT,
-        "suppressed": "#7a2e00",
-        "primary": "#7a2e00",
-        "secondary": "#7a2e00",
-        "structural_zero": "#555555",
-        "failed": "#721c24",
-    }
 )
 
 #: A release output's status: the badge colour (white text on it).

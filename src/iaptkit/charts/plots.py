@@ -1,14 +1,14 @@
-"""Charts drawn from protected tables only: bar, line (trend) and funnel plots.
+"""Charts drawn from protected tables only: bar, line (trend), funnel and gap plots.
 
-Every function here reads a :class:`~iaptkit.sdc.ProtectedTable` through its export view
-(``published_long()``: numbers as published, ``"*"`` where suppressed), never the true counts, so
+Every function here reads a :class:`~iaptkit.sdc.ProtectedTable` through its analyst view
+(``published()``: numbers as published, ``<NA>`` where suppressed), never the true counts, so
 a chart shows exactly what its registered table shows: suppressed bars are left out and marked
 ``*`` (:mod:`iaptkit.charts.published`). Anything else is refused. The statistical charts are drawn
 with seaborn (bar charts, funnel plots) in the colours of :mod:`iaptkit.charts.palette`, under a
 seaborn style applied only while the figure is made (no global style change). Figures are
-:class:`matplotlib.figure.Figure` objects (no pyplot global state); Jupyter displays them, and
-:meth:`~matplotlib.figure.Figure.savefig` writes the PNG that is registered beside its table
-(``Release.add_figure``).
+:class:`~iaptkit.charts.figure.ChartFigure` objects (no pyplot global state) that show as
+PNG in Jupyter, and :meth:`~matplotlib.figure.Figure.savefig` writes the PNG that is
+registered beside its table (``Release.add_figure``).
 """
 
 from __future__ import annotations
@@ -19,20 +19,26 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import seaborn as sns
-from matplotlib.figure import Figure
 
 from iaptkit.charts import palette
+from iaptkit.charts.figure import ChartFigure
 from iaptkit.charts.published import published_counts
 
-__all__ = ["bar_chart", "funnel_plot", "line_chart"]
+__all__ = ["bar_chart", "funnel_plot", "gap_chart", "line_chart"]
 
 
-def _new_figure(width: float = 8.0, height: float = 4.5) -> tuple[Figure, Any]:
+def _new_figure(width: float = 8.0, height: float = 4.5) -> tuple[ChartFigure, Any]:
     """A figure and its axes in the house style (seaborn's ``whitegrid``, set for this figure)."""
     with sns.axes_style("whitegrid"), sns.plotting_context("notebook", font_scale=0.9):
-        fig = Figure(figsize=(width, height), layout="constrained")
+        fig = ChartFigure(figsize=(width, height), layout="constrained")
         ax = fig.add_subplot()
     return fig, ax
+
+
+def _in_label_order(data: pd.DataFrame, dims: Sequence[str]) -> pd.DataFrame:
+    """Rows sorted by the dims that are ordered categoricals (IMD decile 1..10, age bands)."""
+    keys = [d for d in dims if isinstance(data[d].dtype, pd.CategoricalDtype)]
+    return data.sort_values(keys, kind="stable") if keys else data
 
 
 def _rotate_labels(ax: Any, many: bool) -> None:
@@ -49,7 +55,7 @@ def bar_chart(
     title: str = "",
     ylabel: str = "count",
     order: Sequence[str] | None = None,
-) -> Figure:
+) -> ChartFigure:
     """Bars of the published counts of a protected table (margins left out), drawn by seaborn.
 
     Suppressed cells are drawn as empty slots labelled ``*``.
@@ -81,8 +87,10 @@ def bar_chart(
     --------
     >>> class T:
     ...     dims = ("provider",)
-    ...     def published_long(self):
-    ...         return pd.DataFrame({"provider": ["A", "B", "Total"], "value": ["15", "*", "20"]})
+    ...     def published(self):
+    ...         return pd.DataFrame({"provider": ["A", "B", "Total"],
+    ...                              "value": pd.array([15, None, 20], dtype="Int64"),
+    ...                              "status": ["published", "suppressed", "published"]})
     >>> fig = bar_chart(T(), "provider", title="Referrals")
     >>> [t.get_text() for t in fig.axes[0].texts]
     ['*']
@@ -91,6 +99,7 @@ def bar_chart(
     others = [d for d in pt.dims if d not in (x, hue)]
     if others:
         raise ValueError(f"bar_chart: table has extra dims {others}; expected only {x!r}, {hue!r}")
+    data = _in_label_order(data, [d for d in (x, hue) if d])
     xs = list(order) if order is not None else list(dict.fromkeys(data[x].astype(str)))
     hues = list(dict.fromkeys(data[hue].astype(str))) if hue else [""]
     # One row per bar slot: missing cells are empty slots, suppressed ones are marked below.
@@ -137,7 +146,7 @@ def bar_chart(
 
 def line_chart(
     pt: Any, x: str, hue: str | None = None, *, title: str = "", ylabel: str = "count"
-) -> Figure:
+) -> ChartFigure:
     """Lines of published counts over ``x`` (e.g. month), one per ``hue``; gaps where suppressed.
 
     Parameters
@@ -166,15 +175,20 @@ def line_chart(
     --------
     >>> class T:
     ...     dims = ("month",)
-    ...     def published_long(self):
-    ...         return pd.DataFrame({"month": ["2023-04", "2023-05"], "value": ["15", "20"]})
+    ...     def published(self):
+    ...         return pd.DataFrame({"month": ["2023-04", "2023-05"],
+    ...                              "value": pd.array([15, 20], dtype="Int64"),
+    ...                              "status": ["published", "published"]})
     >>> line_chart(T(), "month").axes[0].lines[0].get_ydata().tolist()
     [15.0, 20.0]
     """
     data = published_counts(pt, totals=False)
     fig, ax = _new_figure()
-    xs = sorted(dict.fromkeys(data[x].astype(str)))
-    groups = list(data.groupby(hue, sort=True)) if hue else [("", data)]
+    data = _in_label_order(data, [x])
+    ordered = isinstance(data[x].dtype, pd.CategoricalDtype)
+    labels = list(dict.fromkeys(data[x].astype(str)))
+    xs = labels if ordered else sorted(labels)
+    groups = list(data.groupby(hue, sort=True, observed=True)) if hue else [("", data)]
     for (h, sub), colour in zip(groups, palette.series_colours(len(groups)), strict=True):
         by_x = dict(zip(sub[x].astype(str), sub["count"], strict=True))
         ax.plot(
@@ -200,7 +214,7 @@ def funnel_plot(
     target: float,
     title: str = "",
     ylabel: str = "rate (%)",
-) -> Figure:
+) -> ChartFigure:
     """Funnel plot of rates (from :func:`protected_rates`) against their denominators (seaborn).
 
     Parameters
@@ -277,4 +291,83 @@ def funnel_plot(
     ax.set_ylabel(ylabel)
     ax.set_title(title)
     ax.legend(fontsize="small")
+    return fig
+
+
+def gap_chart(
+    rates: pd.DataFrame,
+    *,
+    label: str,
+    title: str = "",
+    xlabel: str | None = None,
+    ylabel: str = "rate (%)",
+) -> ChartFigure:
+    """Inequality gaps: each group's rate with its 95 % interval, against the overall rate.
+
+    Parameters
+    ----------
+    rates
+        From :func:`iaptkit.charts.published.protected_rates`: ``label``, ``rate``,
+        ``ci_lower``, ``ci_upper``; the ``Total`` row (if any) is drawn as the reference line;
+        suppressed rows (NaN) are left out and named below the axis. The groups are drawn in
+        the column's order (an ordered categorical, e.g. IMD decile 1..10, keeps it).
+    label
+        The group column (e.g. ``imd_decile``).
+    title, xlabel, ylabel
+        Labels.
+
+    Returns
+    -------
+    ChartFigure
+        One point per published group (``ax.collections[0]``), error bars, and the overall
+        rate as a horizontal line.
+
+    Notes
+    -----
+    The rates and intervals are those of the published counts only (docs/disclosure-control.md,
+    "Derived statistics").
+
+    Examples
+    --------
+    >>> r = pd.DataFrame({"imd_decile": ["1", "2", "Total"], "rate": [40.0, 50.0, 45.0],
+    ...                   "ci_lower": [35.0, 45.0, 42.0], "ci_upper": [45.0, 55.0, 48.0]})
+    >>> fig = gap_chart(r, label="imd_decile")
+    >>> fig.axes[0].collections[0].get_offsets()[:, 1].tolist()
+    [40.0, 50.0]
+    """
+    is_total = rates[label].astype(str) == "Total"
+    groups = rates.loc[~is_total]
+    if isinstance(groups[label].dtype, pd.CategoricalDtype):
+        groups = groups.sort_values(label, kind="stable")
+    shown = groups.dropna(subset=["rate"])
+    hidden = [str(x) for x in groups.loc[groups["rate"].isna(), label]]
+    fig, ax = _new_figure()
+    xs = [str(x) for x in shown[label]]
+    y = shown["rate"].to_numpy(dtype="float64")
+    lo = y - shown["ci_lower"].to_numpy(dtype="float64")
+    hi = shown["ci_upper"].to_numpy(dtype="float64") - y
+    sns.scatterplot(x=xs, y=y, color=palette.PUBLISHED, s=40, zorder=3, legend=False, ax=ax)
+    ax.errorbar(xs, y, yerr=[lo, hi], fmt="none", ecolor=palette.PUBLISHED, capsize=3)
+    total = rates.loc[is_total, "rate"].dropna()
+    if len(total):
+        ax.axhline(
+            float(total.iloc[0]),
+            color=palette.TARGET,
+            linewidth=1,
+            linestyle="--",
+            label=f"overall {float(total.iloc[0]):.1f}%",
+        )
+        ax.legend(fontsize="small")
+    ax.set_xlabel(xlabel or label)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    if hidden:
+        ax.annotate(
+            "* suppressed: " + ", ".join(hidden),
+            (0, -0.2),
+            xycoords="axes fraction",
+            fontsize=8,
+            color=palette.SUPPRESSED,
+        )
+    _rotate_labels(ax, len(xs) > 6)
     return fig

@@ -1,8 +1,9 @@
 """The published values of a protected table as numbers, and rates derived from them.
 
-What a chart or a derived rate may use: the export view of a
-:class:`~iaptkit.sdc.ProtectedTable` (``published_long()``: numbers as published, ``"*"`` where
-suppressed), never the true counts. Anything else (a plain DataFrame of counts) is refused.
+What a chart or a derived rate may use: the analyst view of a
+:class:`~iaptkit.sdc.ProtectedTable` (``published()``: numbers as published, ``<NA>`` and status
+``suppressed`` where suppressed), never the true counts. Anything else (a plain DataFrame of
+counts) is refused.
 
 Notes
 -----
@@ -19,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from iaptkit.errors import ConfigError
+from iaptkit.sdc.layout import ordered_groups
 
 __all__ = ["SUPPRESSED", "protected_rates", "published_counts"]
 
@@ -32,15 +34,16 @@ def published_counts(pt: Any, *, totals: bool = True) -> pd.DataFrame:
     Parameters
     ----------
     pt
-        A :class:`~iaptkit.sdc.ProtectedTable` (anything with ``dims`` and ``published_long()``).
+        A :class:`~iaptkit.sdc.ProtectedTable` (anything with ``dims`` and ``published()``).
     totals
         Keep margin cells (any dim equal to ``"Total"``).
 
     Returns
     -------
     pandas.DataFrame
-        The dims, ``display`` (as published: a number or ``"*"``) and ``count`` (float, NaN when
-        suppressed).
+        The dims (as published: ordered categoricals where the labels have an order),
+        ``display`` (as published: a number or ``"*"``), ``status`` and ``count`` (float, NaN
+        when suppressed).
 
     Notes
     -----
@@ -51,22 +54,30 @@ def published_counts(pt: Any, *, totals: bool = True) -> pd.DataFrame:
     --------
     >>> class T:
     ...     dims = ("provider",)
-    ...     def published_long(self):
-    ...         return pd.DataFrame({"provider": ["A", "B", "Total"], "value": ["15", "*", "20"]})
+    ...     def published(self):
+    ...         return pd.DataFrame({"provider": ["A", "B", "Total"],
+    ...                              "value": pd.array([15, None, 20], dtype="Int64"),
+    ...                              "status": ["rounded", "suppressed", "rounded"]})
     >>> published_counts(T())["count"].tolist()
     [15.0, nan, 20.0]
     """
-    if not callable(getattr(pt, "published_long", None)) or not hasattr(pt, "dims"):
+    if not callable(getattr(pt, "published", None)) or not hasattr(pt, "dims"):
         raise ConfigError(
             "charts are drawn from protected tables only: expected a ProtectedTable (with dims "
-            f"and published_long()); found {type(pt).__name__} (protect the counts first)"
+            f"and published()); found {type(pt).__name__} (protect the counts first)"
         )
-    long = pt.published_long()
+    pub = pt.published()
     dims = list(pt.dims)
-    out = long[dims].copy()
-    out["display"] = long["value"].astype(str)
-    out["count"] = pd.to_numeric(out["display"].where(out["display"] != SUPPRESSED), "coerce")
-    out["count"] = out["count"].astype("float64")
+    out = pub[dims].copy()
+    hidden = (pub["status"].astype(str) == "suppressed").to_numpy()
+    value = pd.to_numeric(pub["value"], errors="coerce").astype("Float64")
+    out["count"] = value.to_numpy(dtype="float64", na_value=np.nan)
+    out.loc[hidden, "count"] = np.nan
+    out["status"] = pub["status"].astype(str).to_numpy()
+    out["display"] = [
+        SUPPRESSED if h else ("" if np.isnan(c) else f"{c:.0f}")
+        for h, c in zip(hidden, out["count"], strict=True)
+    ]
     if not totals and dims:
         is_total = (out[dims].astype(str) == "Total").any(axis=1)
         out = out.loc[~is_total]
@@ -105,7 +116,10 @@ def protected_rates(
     pandas.DataFrame
         ``group``, ``numerator``, ``denominator`` (published counts), ``rate``, ``ci_lower``,
         ``ci_upper`` (95 % Wilson, from the published counts) and ``display`` (the rate as text,
-        ``"*"`` when any count it needs is suppressed or the denominator is zero).
+        ``"*"`` when any count it needs is suppressed or the denominator is zero) and
+        ``rate_from`` (``"published counts"``: a chart's rate is made from the published, possibly
+        rounded, counts, so it can differ from the rate a policy publishes from unrounded counts).
+        The group column is an ordered categorical when its labels have an order.
 
     Notes
     -----
@@ -117,11 +131,12 @@ def protected_rates(
     --------
     >>> class T:
     ...     dims = ("provider", "outcome")
-    ...     def published_long(self):
+    ...     def published(self):
     ...         return pd.DataFrame({
     ...             "provider": ["A", "A", "A", "B", "B", "B"],
     ...             "outcome": ["recovered", "not recovered", "Total"] * 2,
-    ...             "value": ["50", "50", "100", "*", "*", "25"]})
+    ...             "value": pd.array([50, 50, 100, None, None, 25], dtype="Int64"),
+    ...             "status": ["published"] * 3 + ["suppressed"] * 2 + ["published"]})
     >>> r = protected_rates(T(), group="provider", category="outcome", numerator="recovered")
     >>> r[["provider", "display"]].values.tolist()
     [['A', '50.0'], ['B', '*']]
@@ -134,6 +149,7 @@ def protected_rates(
     others = [d for d in pt.dims if d not in (group, category)]
     if others:  # take the margin of any other dim
         counts = counts.loc[(counts[others].astype(str) == "Total").all(axis=1)]
+    counts = counts.astype({group: str, category: str})
     wide = counts.pivot_table(
         index=group, columns=category, values="count", aggfunc="first", dropna=False, sort=False
     )
@@ -152,7 +168,7 @@ def protected_rates(
     )
     out = pd.DataFrame(
         {
-            group: wide.index.astype(str),
+            group: ordered_groups(pd.Series(wide.index.astype(str))).array,
             "numerator": num.to_numpy(),
             "denominator": den.to_numpy(),
             "rate": np.where(ok, per * num / den.where(ok, 1), np.nan),
@@ -163,4 +179,5 @@ def protected_rates(
     out["display"] = [
         f"{r:.{decimals}f}" if ok_ else SUPPRESSED for r, ok_ in zip(out["rate"], ok, strict=True)
     ]
+    out["rate_from"] = "published counts"
     return out.reset_index(drop=True)

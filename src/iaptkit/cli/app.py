@@ -53,6 +53,8 @@ def err_console() -> Console:
 def run_user_command(fn: Callable[[], T]) -> T:
     """Run ``fn``; turn an :class:`IaptkitError` into a one-line message and exit code 1.
 
+    Ctrl-C stops with one line and exit code 130 (no traceback).
+
     DuckDB running out of memory is a user's matter too (the limit, or the parts): it is said
     in the same way, with what to change.
     """
@@ -60,6 +62,13 @@ def run_user_command(fn: Callable[[], T]) -> T:
 
     try:
         return fn()
+    except KeyboardInterrupt:
+        err_console().print(
+            "[bold red]interrupted:[/bold red] stopped by Ctrl-C; files being written were not "
+            "finished (run the command again).",
+            highlight=False,
+        )
+        raise typer.Exit(code=130) from None
     except IaptkitError as exc:
         err_console().print(f"[bold red]error:[/bold red] {escape(exc.message)}", highlight=False)
         raise typer.Exit(code=1) from None

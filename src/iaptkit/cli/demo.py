@@ -4,7 +4,9 @@ Steps, each reported on stderr:
 
 1. a synthetic extract (``OUT/extract``, ~20,000 pathways with the NHS-derived fields; reused
    when it is already there, so a second run is quick);
-2. validation of the extract;
+2. validation of the extract, and an unprotected count table
+   (``OUT/tables/referrals_by_provider_age_band.csv``, the input of ``iaptkit protect`` in the
+   README);
 3. the four report notebooks run through the runner, with outputs registered in a fresh release
    folder (``OUT/release``): 01 data quality, 02 outcomes for England and three providers (a
    parameter grid), 03 waiting times, 04 inequalities; executed notebooks in ``OUT/runs``;
@@ -89,6 +91,38 @@ def ensure_extract(folder: Path, *, pathways: int, console: Console) -> Path:
     return folder
 
 
+def counts_table(ext: Any, path: Path, console: Console) -> Path:
+    """Write an UNPROTECTED count table (referrals by provider and age band, 2023-24) to ``path``.
+
+    The input of ``iaptkit protect`` in the README; it stays inside the environment.
+
+    Parameters
+    ----------
+    ext
+        The opened demo extract.
+    path
+        The CSV file to write (columns ``provider``, ``age_band``, ``n``).
+    console
+        Where to say so.
+
+    Returns
+    -------
+    Path
+        ``path``.
+    """
+    from datetime import date
+
+    from iaptkit.notebooks.context import pathway_indicators
+
+    pw = pathway_indicators(ext, date(2023, 4, 1), date(2024, 3, 31))
+    referrals = pw.loc[pw["referrals_received"]]
+    counts = referrals.groupby(["provider", "age_band"], as_index=False, observed=True).size()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    counts.rename(columns={"size": "n"}).to_csv(path, index=False)
+    console.print(f"count table for `iaptkit protect` (unprotected, stays inside): {path}")
+    return path
+
+
 def run_demo(
     out: str | Path, *, pathways: int = 20_000, providers_in_grid: int = 3, workers: int = 2
 ) -> DemoResult:
@@ -136,6 +170,7 @@ def run_demo(
         .distinct()
         .execute()["OrgID_Provider"]
     )
+    counts_table(ext, root / "tables" / "referrals_by_provider_age_band.csv", console)
     ext.close()
 
     release = root / "release"

@@ -75,7 +75,9 @@ def write_table(frame: pd.DataFrame, output: Path) -> None:
 
     Notes
     -----
-    Results go to files, progress to stderr.
+    Results go to files, progress to stderr. A protected measures table (numeric, with a
+    ``status`` column) is written to CSV with ``*`` where suppressed; Parquet keeps the numbers
+    (``<NA>`` where suppressed) and the status.
 
     Examples
     --------
@@ -89,6 +91,11 @@ def write_table(frame: pd.DataFrame, output: Path) -> None:
     fmt = _output_format(output)
     output.parent.mkdir(parents=True, exist_ok=True)
     if fmt == "csv":
+        if {"status", "kind", "policy_id"} <= set(frame.columns):
+            # a protected table: suppression markers are written here, on export, only
+            from iaptkit.sdc.measures_layout import export_layout
+
+            frame = export_layout(frame)
         frame.to_csv(output, index=False)
     else:
         frame.to_parquet(output, index=False)

@@ -71,6 +71,15 @@ class Extract:
     _cache: dict[str, Any] = field(default_factory=dict, repr=False)
     _tempdir: Any = field(default=None, repr=False)
 
+    def __repr__(self) -> str:
+        """One line: engine, source and the tables present (never data)."""
+        names = self.table_names()
+        extra = f", {len(self.unknown_files)} unknown files" if self.unknown_files else ""
+        return (
+            f"<Extract {self.source!r} ({self.engine}): {len(names)} tables "
+            f"{', '.join(names)}{extra}>"
+        )
+
     # ----------------------------------------------------------------- discovery
 
     def table_names(self) -> tuple[str, ...]:

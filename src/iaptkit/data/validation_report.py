@@ -104,6 +104,14 @@ class ValidationReport:
     table_rows: Mapping[str, int] = field(default_factory=dict)
     definitions_version: str | None = None
 
+    def __repr__(self) -> str:
+        """One line: the source and the problems per severity (no examples from the data)."""
+        per = ", ".join(f"{len(self.by_severity(s))} {s}" for s in SEVERITIES)
+        return (
+            f"<ValidationReport {self.source!r}: {len(self.problems)} problems ({per}); "
+            f"{sum(self.table_rows.values()):,} rows in {len(self.table_rows)} tables>"
+        )
+
     @property
     def fatal(self) -> bool:
         """Whether a fatal problem exists (the extract cannot be used)."""

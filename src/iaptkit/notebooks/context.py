@@ -159,7 +159,8 @@ def setup_notebook(name: str, parameters: Mapping[str, Any]) -> NotebookContext:
 
     Notes
     -----
-    Periods follow docs/measures.md §2 (P = [S, E], state as at E).
+    Periods follow docs/measures.md §2 (P = [S, E], state as at E). In IPython, iaptkit errors
+    and Ctrl-C show as one line from here on (:func:`iaptkit.notebooks.jupyter.quiet_errors`).
 
     Examples
     --------
@@ -169,7 +170,9 @@ def setup_notebook(name: str, parameters: Mapping[str, Any]) -> NotebookContext:
     ('England', '2023-04-01 to 2024-03-31', 'x/release')
     """
     from iaptkit.measures.periods import parse_date
+    from iaptkit.notebooks.jupyter import quiet_errors
 
+    quiet_errors()  # iaptkit errors and Ctrl-C in one line, when run in IPython
     extract = str(parameters.get("extract") or find_demo_extract())
     start = parse_date(str(parameters["start"]), what="start")
     end = parse_date(str(parameters["end"]), what="end")

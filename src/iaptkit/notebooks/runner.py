@@ -95,6 +95,11 @@ class RunSummary:
 
     results: tuple[RunResult, ...] = field(default_factory=tuple)
 
+    def __repr__(self) -> str:
+        """One line: runs, failures and the first failed run's name."""
+        first = f"; first failed: {self.failed[0].output.name}" if self.failed else ""
+        return f"<RunSummary: {len(self.results)} runs, {len(self.failed)} failed{first}>"
+
     @property
     def failed(self) -> tuple[RunResult, ...]:
         """The runs that failed."""

@@ -8,6 +8,11 @@ Two copies are made by ``iaptkit release build``:
 - ``mode="export"`` (in the export bundle): every output's status and reasons, but content only
   for exported outputs, suppressed cells all shown alike, no underlying counts.
 
+At the top: a summary (counts by status, the review items with their reasons, the exceptions
+requested), a legend and an index linking to every output's section (``#out-<uid>``); outputs
+follow, failures and review items first. Colours are those of :mod:`iaptkit.charts.palette`
+(CSS custom properties), the same as the notebook display of protected tables.
+
 Inline CSS, images as data URIs, no scripts or external assets. The page is rendered with
 Jinja2 from ``templates/report.html`` (sections in ``templates/parts.html``) with autoescaping
 on: this module only gathers plain values, the templates hold the markup.
@@ -28,6 +33,7 @@ import pandas as pd
 from markupsafe import Markup
 
 from iaptkit._version import __version__
+from iaptkit.charts.palette import css_variables
 from iaptkit.release.acro import wide_view
 from iaptkit.release.files import write_atomic
 from iaptkit.release.outputs import Output
@@ -36,6 +42,7 @@ from iaptkit.release.store import ReleaseStore
 __all__ = ["export_safe_cross_audit", "render_report", "write_report"]
 
 Mode = Literal["checker", "export"]
+_STATUS_ORDER = {"fail": 0, "review": 1, "pass": 2}
 _MIME = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".gif": "image/gif"}
 
 
@@ -207,6 +214,7 @@ def _output_view(release: ReleaseStore, out: Output, mode: Mode, exported: bool)
     return {
         "uid": out.uid,
         "name": out.name,
+        "kind": out.kind,
         "status": out.status,
         "exported": exported,
         "meta": [(k, v) for k, v in meta if v not in ("", None, "{}")],
@@ -311,7 +319,12 @@ def render_report(release: ReleaseStore, *, mode: Mode, exported: Sequence[str] 
         counts=[(s, sum(o.status == s for o in outputs)) for s in ("pass", "review", "fail")],
         n_exported=len(exported_set),
         cross_audit=_cross_audit_view(release.cross_audit_result, mode),
-        outputs=[_output_view(release, o, mode, o.uid in exported_set) for o in outputs],
+        palette_css=Markup(css_variables()),
+        # review items first: failures, then outputs needing the checker's judgement, then passes
+        outputs=[
+            _output_view(release, o, mode, o.uid in exported_set)
+            for o in sorted(outputs, key=lambda o: _STATUS_ORDER.get(o.status, 3))
+        ],
         generated=datetime.now(UTC).isoformat(timespec="seconds"),
     )
 

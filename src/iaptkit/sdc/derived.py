@@ -34,6 +34,8 @@ import pandas as pd
 from scipy import sparse
 
 from iaptkit.errors import ConfigError
+from iaptkit.sdc.layout import frame_html
+from iaptkit.sdc.measures_layout import export_layout, published_layout
 from iaptkit.sdc.policies import Policy, load_policy
 from iaptkit.sdc.protected import FrozenMappingsPickle
 from iaptkit.sdc.rules import primary_mask
@@ -104,27 +106,68 @@ class ProtectedMeasures(FrozenMappingsPickle):
     relations_added: Mapping[str, int]
     columns: tuple[str, ...] = ()
 
-    def published(self) -> pd.DataFrame:
-        """EXPORT view: the input columns, ``value`` as text (number, ``*`` or empty when
-        missing), confidence limits likewise, plus ``policy_id`` and ``policy_version``."""
-        text = {"value": "display", "ci_lower": "ci_lower_display", "ci_upper": "ci_upper_display"}
-        out = pd.DataFrame(
-            {c: self.cells[text.get(c, c)].to_numpy() for c in self.columns},
-            columns=list(self.columns),
+    def __repr__(self) -> str:
+        loss = self.info_loss
+        n_supp = int(loss.get("suppressed_primary", 0) + loss.get("suppressed_secondary", 0))
+        return (
+            f"<ProtectedMeasures: {len(self.cells)} rows, {int(loss.get('counts', 0))} counts "
+            f"({n_supp} suppressed), {int(loss.get('derived', 0))} rates and means "
+            f"({int(loss.get('derived_suppressed', 0))} suppressed); policy {self.policy.id} "
+            f"v{self.policy.version}, rates from {self.policy.rates_from} counts; audit "
+            f"{'passed' if self.certificate.passed else 'FAILED'}>"
         )
-        out["policy_id"] = self.policy.id
-        out["policy_version"] = self.policy.version
-        return out.reset_index(drop=True)
+
+    def published(self) -> pd.DataFrame:
+        """ANALYST view: numbers as published, one column per breakdown, a status per row.
+
+        Returns
+        -------
+        pandas.DataFrame
+            ``period_start``, ``period_end``, ``breakdown``, one column per breakdown dimension
+            (``provider``, ``age_band``, ...: the group of a combined breakdown
+            ``provider x age_band`` split into its columns; ordered categoricals where the
+            labels have an order, e.g. IMD decile; ``<NA>`` where the row's breakdown does not
+            use it), ``measure``, ``kind``, ``value`` (``Float64``), ``status`` (published |
+            rounded | suppressed | missing; primary and secondary are never told apart),
+            ``numerator`` and ``denominator`` (``Int64``: the published counts of the
+            measures named in ``numerator_measure`` and ``denominator_measure``), ``ci_lower``,
+            ``ci_upper`` (``Float64``), ``rate_from`` (``rounded counts`` or ``unrounded
+            counts``, per the policy's rule: why a rate may differ from the ratio of the
+            published counts), the input's other columns, ``policy_id``, ``policy_version``.
+            Suppressed and missing values are ``<NA>``; :meth:`export` writes them as ``*``.
+
+        Examples
+        --------
+        >>> rows = [("england", "England", 60), ("provider", "A", 57), ("provider", "B", 3)]
+        >>> df = pd.DataFrame([dict(period_start="2024-04-01", period_end="2024-06-30",
+        ...     breakdown=b, group=g, measure="referrals_received", value=v, kind="count")
+        ...     for b, g, v in rows])
+        >>> pub = protect_measures(df, "sdap").published()
+        >>> pub["provider"].tolist(), pub["value"].tolist(), pub["status"].tolist()
+        ([<NA>, 'A', 'B'], [60.0, <NA>, <NA>], ['published', 'suppressed', 'suppressed'])
+        """
+        return published_layout(self.cells, self.columns, self.policy)
+
+    def _repr_html_(self) -> str:
+        """The notebook display: :meth:`published`, suppressed rows shaded, never their truth."""
+        return frame_html(self.published(), repr(self))
+
+    def export(self) -> pd.DataFrame:
+        """EXPORT view (the CSV file): :meth:`published` with ``*`` where suppressed."""
+        display = self.cells[["display", "ci_lower_display", "ci_upper_display"]].set_axis(
+            ["value", "ci_lower", "ci_upper"], axis=1
+        )
+        return export_layout(self.published(), display)
 
     def underlying(self) -> pd.DataFrame:
         """The truth beside what is published (for the output checker, never exported)."""
         return self.cells.copy()
 
     def to_csv(self, path: str | Path) -> Path:
-        """Write :meth:`published` to ``path``."""
+        """Write :meth:`export` to ``path`` (CSV, ``*`` where suppressed)."""
         p = Path(path)
         p.parent.mkdir(parents=True, exist_ok=True)
-        self.published().to_csv(p, index=False)
+        self.export().to_csv(p, index=False)
         return p
 
 
@@ -248,7 +291,7 @@ def protect_measures(
     >>> df = pd.DataFrame([dict(period_start="2024-04-01", period_end="2024-06-30", breakdown=b,
     ...                        group=g, measure="finished_treatment", value=v, kind="count")
     ...                    for b, g, v in rows])
-    >>> protect_measures(df, "sdap").published()["value"].tolist()
+    >>> protect_measures(df, "sdap").export()["value"].tolist()
     ['60', '*', '*']
     """
     pol = load_policy(policy)

@@ -22,6 +22,7 @@ from scipy import sparse
 
 from iaptkit.errors import ConfigError
 from iaptkit.sdc.audit import AuditCertificate, audit, audit_mode
+from iaptkit.sdc.layout import CELL_FILL, CELL_TEXT, ordered_groups, public_status, with_markers
 from iaptkit.sdc.linking import implied_relations, merge_cells
 from iaptkit.sdc.policies import Policy
 from iaptkit.sdc.solver.cells import CellGrid, CellSpace
@@ -108,8 +109,49 @@ class ProtectedTable(FrozenMappingsPickle):
         """Whether the audit passed (a refused table is never constructed, so normally True)."""
         return bool(self.certificate.passed)
 
+    @property
+    def rounded(self) -> bool:
+        """Whether the published counts of this table were rounded (by the policy or midpoint6)."""
+        return self.rounding == "midpoint6" or self.policy.rounds
+
+    def __repr__(self) -> str:
+        loss = self.info_loss
+        return (
+            f"<ProtectedTable {self.name!r}: dims {list(self.dims)}, {len(self.cells)} cells, "
+            f"{int(loss.get('suppressed_primary', 0) + loss.get('suppressed_secondary', 0))} "
+            f"suppressed; policy {self.policy.id} v{self.policy.version}; audit "
+            f"{'passed' if self.audit_passed else 'FAILED'}>"
+        )
+
+    def published(self) -> pd.DataFrame:
+        """ANALYST view: dims (ordered categoricals where the labels have an order), ``value``
+        (``Int64``, ``<NA>`` where suppressed), ``status`` (published | rounded | suppressed),
+        ``policy_id``, ``policy_version``. No true value of a suppressed cell.
+
+        Examples
+        --------
+        >>> from iaptkit.sdc import protect
+        >>> pt = protect(pd.DataFrame({"a": ["x", "y"], "n": [20, 3]}), ["a"], "n",
+        ...              policy="sdap", margins=False)
+        >>> pub = pt.published()
+        >>> pub["value"].tolist(), pub["status"].tolist()
+        ([20, <NA>], ['published', 'suppressed'])
+        """
+        out = pd.DataFrame(
+            {d: ordered_groups(self.cells[d].reset_index(drop=True)) for d in self.dims}
+        )
+        status = public_status(self.cells["status"].reset_index(drop=True), rounded=self.rounded)
+        value = pd.array(self.cells["published"].to_numpy(), dtype="Int64")
+        value[(status == "suppressed").to_numpy()] = pd.NA
+        out["value"] = value
+        out["status"] = status.to_numpy()
+        out["policy_id"] = self.policy.id
+        out["policy_version"] = self.policy.version
+        return out
+
     def published_long(self) -> pd.DataFrame:
-        """EXPORT view: dims + ``value`` (number or ``"*"``) + ``policy_id``, ``policy_version``.
+        """EXPORT view (the CSV file): dims + ``value`` (number or ``"*"``) + ``policy_id``,
+        ``policy_version``; :meth:`published` is the numeric view for analysis.
 
         Examples
         --------
@@ -119,11 +161,11 @@ class ProtectedTable(FrozenMappingsPickle):
         >>> pt.published_long()["value"].tolist()
         ['20', '30', '50']
         """
-        out = self.cells[list(self.dims)].copy()
-        out["value"] = self.cells["display"].to_numpy()
-        out["policy_id"] = self.policy.id
-        out["policy_version"] = self.policy.version
-        return out.reset_index(drop=True)
+        pub = self.published()
+        out = with_markers(pub, ["value"])[[*self.dims, "value", "policy_id", "policy_version"]]
+        for d in self.dims:
+            out[d] = self.cells[d].to_numpy()
+        return out
 
     def published_wide(self, columns: str | None = None) -> pd.DataFrame:
         """EXPORT view, wide: one column per label of ``columns`` (default: the last dim)."""
@@ -165,24 +207,28 @@ class ProtectedTable(FrozenMappingsPickle):
         return p
 
     def _repr_html_(self) -> str:
+        """The notebook display: published values, suppressed cells shaded, never their truth."""
         col = self.dims[-1]
         rows = [d for d in self.dims if d != col]
-        cells = self.cells
-        order = list(dict.fromkeys(cells[col].tolist()))
+        pub = self.published()
+        pub["is_margin"] = self.cells["is_margin"].to_numpy(dtype=bool)
+        order = list(dict.fromkeys(pub[col].sort_values(kind="stable").astype(str).tolist()))
+        by_rows = pub.sort_values(rows, kind="stable") if rows else pub
         row_keys = (
-            list(dict.fromkeys(map(tuple, cells[rows].to_numpy().tolist()))) if rows else [()]
+            list(dict.fromkeys(map(tuple, by_rows[rows].astype(str).to_numpy().tolist())))
+            if rows
+            else [()]
         )
-        lookup = {(*(r[d] for d in rows), r[col]): r for r in cells.to_dict("records")}
+        recs = pub.astype({d: str for d in self.dims}).to_dict("records")
+        lookup = {(*(r[d] for d in rows), r[col]): r for r in recs}
         e = html.escape
         loss = self.info_loss
+        n_supp = int(loss.get("suppressed_primary", 0) + loss.get("suppressed_secondary", 0))
         head = (
             f"<div class='iaptkit-protected'><b>{e(self.name)}</b> &mdash; policy "
             f"<code>{e(self.policy.id)} v{e(self.policy.version)}</code>; audit "
-            f"<b style='color:{'#2e7d32' if self.audit_passed else '#c62828'}'>"
-            f"{'passed' if self.audit_passed else 'FAILED'}</b>; "
-            f"{int(loss.get('suppressed_primary', 0))} primary + "
-            f"{int(loss.get('suppressed_secondary', 0))} secondary suppressions "
-            f"({100 * loss.get('suppressed_share', 0.0):.1f}% of cells)"
+            f"<b>{'passed' if self.audit_passed else 'FAILED'}</b>; "
+            f"{n_supp} of {len(pub)} cells suppressed"
         )
         if self.population:
             head += f"<br>population: {e(self.population)}"
@@ -190,12 +236,6 @@ class ProtectedTable(FrozenMappingsPickle):
         parts += [f"<th>{e(d)}</th>" for d in rows]
         parts += [f"<th>{e(str(c))}</th>" for c in order]
         parts.append("</tr>")
-        styles = {
-            "primary": "background:#ffcdd2;color:#b71c1c;font-weight:bold",
-            "secondary": "background:#ffe0b2;color:#e65100;font-weight:bold",
-            "structural_zero": "color:#9e9e9e",
-            "published": "",
-        }
         for rk in row_keys:
             parts.append("<tr>")
             parts += [f"<th style='text-align:left'>{e(str(x))}</th>" for x in rk]
@@ -204,18 +244,21 @@ class ProtectedTable(FrozenMappingsPickle):
                 if rec is None:
                     parts.append("<td></td>")
                     continue
-                style = styles[str(rec["status"])]
+                state = str(rec["status"])
+                style = f"background:{CELL_FILL[state]};color:{CELL_TEXT[state]}"
                 if rec["is_margin"]:
-                    style += ";border-top:1px solid #999" if style else "border-top:1px solid #999"
-                title = f"{rec['status']}"
+                    style += ";border-top:1px solid #999"
+                shown = "*" if state == "suppressed" else str(rec["value"])
                 parts.append(
-                    f"<td style='text-align:right;padding:2px 6px;{style}' title='{e(title)}'>"
-                    f"{e(str(rec['display']))}</td>"
+                    f"<td style='text-align:right;padding:2px 6px;{style}' "
+                    f"data-status='{e(state)}' title='{e(state)}'>{e(shown)}</td>"
                 )
             parts.append("</tr>")
         parts.append(
-            "</table><small>red = suppressed by the policy (primary), orange = secondary "
-            "suppression; both are exported as *.</small></div>"
+            f"</table><small><span style='background:{CELL_FILL['suppressed']}'>&nbsp;*&nbsp;"
+            f"</span> suppressed (exported as *); <span style='background:"
+            f"{CELL_FILL['rounded']}'>&nbsp;n&nbsp;</span> rounded by the policy. "
+            "The underlying counts: <code>.underlying()</code> (never exported).</small></div>"
         )
         return "".join(parts)
 

@@ -1,0 +1,115 @@
+"""Jupyter niceties for the report notebooks: progress bars, one-line errors and Ctrl-C.
+
+- :func:`progress_bar` is a ``progress(label, done, total)`` callback (the runner's and the
+  measures' protocol) drawing a ``tqdm.auto`` bar: a widget in JupyterLab and classic Jupyter,
+  text in a terminal or under papermill.
+- :func:`quiet_errors` makes IPython show an :class:`~iaptkit.errors.IaptkitError` and a Ctrl-C
+  (``KeyboardInterrupt``) as one line instead of a long traceback; other exceptions keep theirs.
+  :func:`iaptkit.notebooks.context.setup_notebook` calls it, so every report notebook has it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from iaptkit.errors import IaptkitError
+
+__all__ = ["INTERRUPTED", "one_line", "progress_bar", "quiet_errors"]
+
+#: What a Ctrl-C in a notebook cell shows.
+INTERRUPTED = "Interrupted (Ctrl-C): the cell stopped; nothing after the last finished step ran."
+
+
+def one_line(etype: type[BaseException], value: BaseException) -> str:
+    """The one line shown for an iaptkit error or a Ctrl-C.
+
+    Examples
+    --------
+    >>> from iaptkit.errors import ConfigError
+    >>> one_line(ConfigError, ConfigError("period: end before start"))
+    'ConfigError: period: end before start'
+    >>> one_line(KeyboardInterrupt, KeyboardInterrupt()) == INTERRUPTED
+    True
+    """
+    if issubclass(etype, KeyboardInterrupt):
+        return INTERRUPTED
+    message = getattr(value, "message", None) or str(value)
+    return f"{etype.__name__}: {message}"
+
+
+def _handler(
+    shell: Any, etype: type[BaseException], value: BaseException, tb: Any, tb_offset: Any = None
+) -> list[str]:
+    # IPython sends the returned lines to the front end as the cell's error output
+    return [one_line(etype, value)]
+
+
+def quiet_errors(shell: Any | None = None) -> bool:
+    """Show iaptkit errors and Ctrl-C in one line in this IPython session.
+
+    Parameters
+    ----------
+    shell
+        The IPython shell (default: the running one, if any).
+
+    Returns
+    -------
+    bool
+        Whether a shell was found and set up (``False`` outside IPython: nothing changes).
+
+    Examples
+    --------
+    >>> quiet_errors(None)  # outside IPython
+    False
+    """
+    if shell is None:
+        try:
+            from IPython import get_ipython
+        except ImportError:  # pragma: no cover - IPython comes with Jupyter
+            return False
+        shell = get_ipython()
+    if shell is None:
+        return False
+    shell.set_custom_exc((IaptkitError, KeyboardInterrupt), _handler)
+    return True
+
+
+def progress_bar(desc: str = "", **options: Any) -> Callable[[str, int, int], None]:
+    """A ``progress(label, done, total)`` callback drawing a ``tqdm.auto`` bar.
+
+    Parameters
+    ----------
+    desc
+        The bar's description (the label of the current step is shown after it).
+    options
+        Passed to ``tqdm.auto.tqdm`` (e.g. ``disable=True``, ``file=...``).
+
+    Returns
+    -------
+    callable
+        Give it to :func:`iaptkit.notebooks.runner.run_grid` (``progress=``); the bar closes when
+        ``done == total``.
+
+    Examples
+    --------
+    >>> import io
+    >>> update = progress_bar("runs", file=io.StringIO())
+    >>> update("a", 0, 2); update("a", 1, 2); update("b", 2, 2)
+    """
+    from tqdm.auto import tqdm
+
+    state: dict[str, Any] = {}
+
+    def update(label: str, done: int, total: int) -> None:
+        bar = state.get("bar")
+        if bar is None:
+            bar = state["bar"] = tqdm(total=total, desc=desc, **options)
+        bar.total = total
+        bar.set_postfix_str(label, refresh=False)
+        bar.update(max(done - bar.n, 0))
+        if done >= total:
+            bar.close()
+            state.pop("bar")
+
+    return update

@@ -2,8 +2,8 @@
 
 :func:`audit` runs the attacker of ``docs/disclosure-control.md`` ("The attacker";
 the engine is :func:`iaptkit.sdc.attack.attack`) and checks the **protection criterion**: no
-suppressed cell is determined exactly, and every primary cell with a true value of at least 1
-has an interval at least its protection width wide. The result is an :class:`AuditCertificate`
+suppressed cell is determined exactly, and every primary cell (zeros included, where the
+policy suppresses zeros) has an interval at least its protection width wide. The result is an :class:`AuditCertificate`
 with one :class:`CellInterval` per suppressed cell.
 
 In ``"exact"`` mode the certificate reports exact LP optima (method ``highs-lp-exact``); in
@@ -52,8 +52,9 @@ def audit_mode(cells: int) -> str:
 METHOD_EXACT = "highs-lp-exact"
 METHOD_SUFFICIENT = "inner-bounds: hypercube moves + local-lp moves + highs-lp"
 PROTECTION = (
-    "no suppressed cell determined exactly (upper > lower); every primary-suppressed cell with "
-    "a true value >= 1 has upper - lower >= its protection width (default: the threshold)"
+    "no suppressed cell determined exactly (upper > lower); every primary-suppressed cell "
+    "(zeros included where the policy suppresses zeros) has upper - lower >= its protection "
+    "width (default: the threshold)"
 )
 PROTECTION_SUFFICIENT = (
     PROTECTION + "; intervals are PROVEN INNER bounds (the attacker's interval contains each "

@@ -167,7 +167,7 @@ def test_html_highlights_suppressed_cells() -> None:
     n_star = int((pt.cells["display"] == "*").sum())
     assert html.count("background:#ffcdd2") == int((pt.cells["status"] == "primary").sum())
     assert html.count("background:#ffe0b2") == n_star - 2
-    assert "sdap v1.0" in html
+    assert "sdap v1.1" in html
 
 
 def test_info_loss_figures() -> None:

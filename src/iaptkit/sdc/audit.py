@@ -3,8 +3,8 @@
 :func:`audit` runs the attacker of ``docs/disclosure-control.md`` ("The attacker";
 the engine is :func:`iaptkit.sdc.attack.attack`) and checks the **protection criterion**: no
 suppressed cell is determined exactly, and every primary cell (zeros included, where the
-policy suppresses zeros) has an interval at least its protection width wide. The result is an :class:`AuditCertificate`
-with one :class:`CellInterval` per suppressed cell.
+policy suppresses zeros) has an interval at least its protection width wide. The result is an
+:class:`AuditCertificate` with one :class:`CellInterval` per suppressed cell.
 
 In ``"exact"`` mode the certificate reports exact LP optima (method ``highs-lp-exact``); in
 ``"sufficient"`` mode proven inner bounds with the same verdict. Counts are whole numbers, so

@@ -333,9 +333,7 @@ def protect_measures(
                 status, reason = "suppressed", "numerator or denominator suppressed"
             elif small[num] or small[den]:
                 status, reason = "suppressed", f"numerator or denominator below {pol.threshold}"
-            elif truth[den] == 0:
-                status, reason = "missing", "zero denominator"
-            elif solved.published[den] == 0:
+            elif truth[den] == 0 or solved.published[den] == 0:
                 status, reason = "missing", "zero denominator"
             else:
                 from_pub = pol.rates_from != "unrounded"

@@ -103,7 +103,8 @@ class CellSpace:
         attacker knows them exactly (bounds ``[0, 0]``).
     protection_width
         ``float64`` ``(n,)``: the width the feasible interval of a primary cell (zeros
-        included, where the policy suppresses them) must have (the policy's protection width, default its threshold).
+        included, where the policy suppresses them) must have (the policy's protection
+        width, default its threshold).
     cost
         ``float64`` ``(n,)``: information loss of suppressing the cell (secondary suppression
         prefers few and small cells). Margins usually cost more.

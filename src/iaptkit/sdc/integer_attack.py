@@ -226,6 +226,6 @@ def _solve_component(
                 value = float(res.fun) if res.status == 0 or bound is None else float(bound)
                 value = sign * value
             if sign > 0:
-                out_lo[i] = float(np.ceil(value - 1e-6))
+                out_lo[i] = float(np.ceil(value - 1e-6)) + 0.0
             else:
                 out_hi[i] = float(np.floor(value + 1e-6)) if np.isfinite(value) else np.inf

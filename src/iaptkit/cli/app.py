@@ -260,6 +260,13 @@ def protect(
             "(fewest cells hidden, slow on big tables) or hypercube (fast, hides more)."
         ),
     ] = "auto",
+    cost: Annotated[
+        str,
+        typer.Option(
+            help="What secondary suppression minimises: value (value mass, default), cells "
+            "(number of cells) or a weight between 0 and 1 on cells (a mix)."
+        ),
+    ] = "value",
 ) -> None:
     """Protect a count table: primary and secondary suppression, rounding, audit."""
     from iaptkit.cli.protect import protect_command
@@ -274,6 +281,7 @@ def protect(
             margins=margins,
             audit=audit,
             secondary=secondary,
+            cost=cost,
         )
     )
 

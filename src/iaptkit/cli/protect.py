@@ -6,14 +6,24 @@ import json
 from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 from rich.console import Console
+from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
 from iaptkit.errors import ConfigError
 from iaptkit.sdc.policies import load_policy
 from iaptkit.sdc.protect import ProtectedTable, check_secondary_method, protect
+from iaptkit.sdc.solve import cell_costs
 
 __all__ = ["protect_command"]
+
+_STAGES = {
+    "hypercube": "hypercube pass (primaries covered)",
+    "secondary": "secondary suppression (cells suppressed)",
+    "cleanup": "pruning redundant secondaries",
+    "audit": "attacker audit",
+}
 
 
 def protect_command(
@@ -26,6 +36,7 @@ def protect_command(
     margins: bool = False,
     audit: Path | None = None,
     secondary: str = "auto",
+    cost: str = "value",
 ) -> ProtectedTable:
     """Protect the count table in a CSV file and write the export view (and the audit).
 
@@ -49,6 +60,9 @@ def protect_command(
     secondary
         Secondary suppression method: ``auto`` (default), ``lp`` or ``hypercube`` (see
         :func:`iaptkit.sdc.protect.protect`).
+    cost
+        What secondary suppression minimises: ``value`` (default), ``cells`` or a weight in
+        ``[0, 1]`` on cells (:func:`iaptkit.sdc.solve.cell_costs`).
 
     Returns
     -------
@@ -73,7 +87,9 @@ def protect_command(
     >>> pt = protect_command(d / "t.csv", dims=["sex"], value="n", output=d / "o.csv",
     ...                      policy="sdap", margins=True)
     >>> (d / "o.csv").read_text().splitlines()[1]
-    'F,30,sdap,1.0'
+    'F,30,sdap,1.1'
+    >>> int(pt.info_loss['secondary_value'])
+    0
     """
     console = Console(stderr=True)
     check_secondary_method(secondary)  # before reading a possibly large file
@@ -90,15 +106,37 @@ def protect_command(
         f"under {pol.describe()}",
         highlight=False,
     )
-    pt = protect(
-        data,
-        list(dims),
-        value,
-        policy=pol,
-        margins=margins,
-        name=path.stem,
-        secondary=secondary,
+    cell_costs(np.zeros(1, dtype=np.int64), np.zeros(1, dtype=np.int64), cost)  # refuse early
+    bar = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
     )
+    tasks: dict[str, TaskID] = {}
+
+    def progress(stage: str, done: int, total: int) -> None:
+        if stage not in tasks:
+            tasks[stage] = bar.add_task(_STAGES.get(stage, stage), total=None)
+        if stage == "secondary":  # done = cells suppressed, total = cells still failing
+            bar.update(tasks[stage], completed=done, total=done + total)
+        else:
+            bar.update(tasks[stage], completed=done, total=max(total, 1))
+
+    with bar:
+        pt = protect(
+            data,
+            list(dims),
+            value,
+            policy=pol,
+            margins=margins,
+            name=path.stem,
+            secondary=secondary,
+            cost=cost,
+            progress=progress,
+        )
     pt.to_csv(output)
     if audit is not None:
         audit_path = Path(audit)
@@ -108,13 +146,16 @@ def protect_command(
             "policy_id": pol.id,
             "policy_version": pol.version,
             "secondary_method": secondary,
+            "cost": cost,
+            "information_loss": {k: float(v) for k, v in pt.info_loss.items()},
             "certificate": pt.certificate.to_dict(internal=False),
         }
         audit_path.write_text(json.dumps(doc, indent=2), encoding="utf-8")
     loss = pt.info_loss
     console.print(
         f"{int(loss['cells'])} cells: {int(loss['suppressed_primary'])} primary and "
-        f"{int(loss['suppressed_secondary'])} secondary suppressions; audit "
+        f"{int(loss['suppressed_secondary'])} secondary suppressions (value mass suppressed "
+        f"{int(loss['suppressed_value'])}, of it secondary {int(loss['secondary_value'])}); audit "
         f"{'passed' if pt.audit_passed else 'FAILED'} -> {output}",
         highlight=False,
     )

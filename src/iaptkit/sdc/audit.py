@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -164,7 +165,11 @@ class AuditCertificate:
 
 
 def audit(
-    space: CellSpace, suppressed: npt.NDArray[np.bool_], *, mode: str = "exact"
+    space: CellSpace,
+    suppressed: npt.NDArray[np.bool_],
+    *,
+    mode: str = "exact",
+    progress: Callable[[str, int, int], None] | None = None,
 ) -> AuditCertificate:
     """Audit a suppression pattern against the attacker of the disclosure-control brief.
 
@@ -180,6 +185,8 @@ def audit(
         attacker's, from verified feasible points: :mod:`iaptkit.sdc.solver.cycles`), exact only for
         cells that could not be proven that way; the verdict is the same as the exact one,
         much faster on large tables (method ``METHOD_SUFFICIENT``).
+    progress
+        Optional callback ``("audit", done, total)`` per component of the cell space.
 
     Returns
     -------
@@ -220,9 +227,9 @@ def audit(
     t0 = time.perf_counter()
     suppressed = np.asarray(suppressed, dtype=bool)
     if mode == "exact":
-        res = attack(space, suppressed)
+        res = attack(space, suppressed, progress=progress)
         return certificate_from_attack(space, suppressed, res, time.perf_counter() - t0)
-    res = attack(space, suppressed, sufficient=True, prepass=True)
+    res = attack(space, suppressed, sufficient=True, prepass=True, progress=progress)
     return certificate_from_attack(
         space,
         suppressed,

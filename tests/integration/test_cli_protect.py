@@ -167,3 +167,17 @@ def test_protect_cost_option_and_information_loss(tmp_path: Path) -> None:
     assert code != 0
     assert "value, cells" in output
     assert not (tmp_path / "x.csv").exists()
+
+
+def test_protect_timeout_option(tmp_path: Path) -> None:
+    src = tmp_path / "grid.csv"
+    src.write_text(GRID)
+    out = tmp_path / "t.csv"
+    code, output = _run(
+        ["protect", str(src), "--dims", "r,c", "--value", "n", "--policy", "sdap",
+         "--margins", "--timeout", "0", "-o", str(out)]
+    )  # fmt: skip
+    assert code == 0, output
+    assert "timeout of 0 s reached" in " ".join(output.split())
+    assert (pd.read_csv(out, dtype=str)["value"] == "*").all()
+    assert not (tmp_path / "t.csv.part").exists()

@@ -59,3 +59,22 @@ def test_progress_reports_each_stage_to_the_end() -> None:
     assert "audit" in stages
     last_audit = [x for x in seen if x[0] == "audit"][-1]
     assert last_audit[1] == last_audit[2]
+
+
+def test_timeout_ends_with_a_safe_pattern_never_an_unsafe_one() -> None:
+    """timeout=0: the search stops at once; the always-safe fallback is published, audited."""
+    pt = protect(FRAME, ["r", "c"], "n", policy="sdap", timeout=0.0)
+    assert pt.info_loss["timed_out"] == 1.0
+    assert pt.info_loss["fallback"] == 1.0
+    assert pt.certificate.passed
+    assert (pt.cells["display"] == "*").all()
+    for iv in pt.certificate.intervals:
+        if iv.is_primary:
+            assert iv.upper - iv.lower >= 10
+
+
+def test_generous_timeout_changes_nothing() -> None:
+    with_t = protect(FRAME, ["r", "c"], "n", policy="sdap", timeout=600.0)
+    without = protect(FRAME, ["r", "c"], "n", policy="sdap")
+    assert with_t.info_loss["timed_out"] == 0.0
+    assert with_t.published_long().equals(without.published_long())

@@ -267,6 +267,14 @@ def protect(
             "(number of cells) or a weight between 0 and 1 on cells (a mix)."
         ),
     ] = "value",
+    timeout: Annotated[
+        Optional[float],
+        typer.Option(
+            min=0,
+            help="Seconds the secondary-suppression search may take; it then ends with the "
+            "best SAFE pattern so far (never an unsafe one; the audit always runs).",
+        ),
+    ] = None,
 ) -> None:
     """Protect a count table: primary and secondary suppression, rounding, audit."""
     from iaptkit.cli.protect import protect_command
@@ -282,6 +290,7 @@ def protect(
             audit=audit,
             secondary=secondary,
             cost=cost,
+            timeout=timeout,
         )
     )
 

@@ -37,6 +37,7 @@ def protect_command(
     audit: Path | None = None,
     secondary: str = "auto",
     cost: str = "value",
+    timeout: float | None = None,
 ) -> ProtectedTable:
     """Protect the count table in a CSV file and write the export view (and the audit).
 
@@ -63,6 +64,9 @@ def protect_command(
     cost
         What secondary suppression minimises: ``value`` (default), ``cells`` or a weight in
         ``[0, 1]`` on cells (:func:`iaptkit.sdc.solve.cell_costs`).
+    timeout
+        Seconds the secondary-suppression search may take; it then ends with the best safe
+        pattern so far (see :func:`iaptkit.sdc.protect.protect`), said on the console.
 
     Returns
     -------
@@ -136,8 +140,9 @@ def protect_command(
             secondary=secondary,
             cost=cost,
             progress=progress,
+            timeout=timeout,
         )
-    pt.to_csv(output)
+    _write_atomically(pt, Path(output))
     if audit is not None:
         audit_path = Path(audit)
         audit_path.parent.mkdir(parents=True, exist_ok=True)
@@ -152,6 +157,16 @@ def protect_command(
         }
         audit_path.write_text(json.dumps(doc, indent=2), encoding="utf-8")
     loss = pt.info_loss
+    if loss.get("timed_out"):
+        what = (
+            "every cell but structural zeros suppressed (no safe pattern was found in time)"
+            if loss.get("fallback")
+            else "the pattern pruned so far"
+        )
+        console.print(
+            f"timeout of {timeout:g} s reached: published the best safe pattern so far, {what}",
+            highlight=False,
+        )
     console.print(
         f"{int(loss['cells'])} cells: {int(loss['suppressed_primary'])} primary and "
         f"{int(loss['suppressed_secondary'])} secondary suppressions (value mass suppressed "
@@ -160,3 +175,14 @@ def protect_command(
         highlight=False,
     )
     return pt
+
+
+def _write_atomically(pt: ProtectedTable, output: Path) -> None:
+    """Write the export view next to ``output`` and rename it into place (Ctrl-C safe)."""
+    output.parent.mkdir(parents=True, exist_ok=True)
+    part = output.with_name(output.name + ".part")
+    try:
+        pt.to_csv(part)
+        part.replace(output)
+    finally:
+        part.unlink(missing_ok=True)

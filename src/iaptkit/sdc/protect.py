@@ -164,6 +164,7 @@ def _protect_prepared(
     secondary: str = "auto",
     cost: str | float = "value",
     progress: Progress | None = None,
+    timeout: float | None = None,
 ) -> tuple[ProtectedTable, ...]:
     check_secondary_method(secondary)
     key_dims: list[str] = []
@@ -251,7 +252,9 @@ def _protect_prepared(
         secondary=secondary,
         cost=cost,
         progress=progress,
+        timeout=timeout,
     )
+    search = {"timed_out": float(solved.timed_out), "fallback": float(solved.fallback)}
     out = []
     for p, pos in zip(preps, positions, strict=True):
         dims = tuple(s.name for s in p.structures)
@@ -265,7 +268,7 @@ def _protect_prepared(
                 description=p.request.description,
                 cells=cells,
                 certificate=solved.certificate,
-                info_loss=info_loss(cells),
+                info_loss=MappingProxyType({**info_loss(cells), **search}),
                 relations=p.table.relations,
                 totals=MappingProxyType({s.name: s.top for s in p.structures if s.top}),
                 rounding=rounding,
@@ -295,6 +298,7 @@ def protect(
     secondary: str = "auto",
     cost: str | float = "value",
     progress: Progress | None = None,
+    timeout: float | None = None,
 ) -> ProtectedTable:
     """Protect a count table under a disclosure-control policy.
 
@@ -335,6 +339,11 @@ def protect(
     progress
         Optional callback ``(stage, done, total)`` called as the work goes on (stages
         ``"hypercube"``, ``"secondary"``, ``"cleanup"``, ``"audit"``).
+    timeout
+        Seconds the secondary-suppression search may take. It then ends with the best SAFE
+        pattern so far (the pruned pattern so far, or, before any safe pattern was found,
+        every cell but structural zeros suppressed); ``info_loss["timed_out"]`` and
+        ``info_loss["fallback"]`` say so. Never an unsafe pattern: the audit runs to the end.
 
     Returns
     -------
@@ -384,6 +393,7 @@ def protect(
         secondary=secondary,
         cost=cost,
         progress=progress,
+        timeout=timeout,
     )[0]
 
 
@@ -395,6 +405,7 @@ def protect_linked(
     secondary: str = "auto",
     cost: str | float = "value",
     progress: Progress | None = None,
+    timeout: float | None = None,
 ) -> tuple[ProtectedTable, ...]:
     """Protect several tables that share cells jointly (one cell space, one audit).
 
@@ -406,7 +417,7 @@ def protect_linked(
         The policy (object, id or path).
     rounding
         ``"policy"`` or ``"midpoint6"``.
-    secondary, cost, progress
+    secondary, cost, progress, timeout
         As for :func:`protect`.
 
     Returns
@@ -434,4 +445,6 @@ def protect_linked(
     reqs = [_as_request(r) for r in requests]
     if not reqs:
         raise ConfigError("protect_linked: expected at least one table request, found none.")
-    return _protect_prepared([_prepare(r) for r in reqs], pol, rounding, secondary, cost, progress)
+    return _protect_prepared(
+        [_prepare(r) for r in reqs], pol, rounding, secondary, cost, progress, timeout
+    )

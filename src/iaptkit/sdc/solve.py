@@ -10,6 +10,7 @@ raises :class:`~iaptkit.errors.AuditFailedError` when the final pattern fails th
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -116,6 +117,9 @@ class SolvedCells:
         The audit certificate of ``suppressed``.
     rules
         The policy's cell rules.
+    timed_out, fallback
+        The search stopped at its timeout (with the best safe pattern so far), and whether
+        that was the always-safe fallback (every cell but structural zeros suppressed).
     """
 
     space: CellSpace
@@ -124,6 +128,8 @@ class SolvedCells:
     published: npt.NDArray[np.int64]
     certificate: AuditCertificate
     rules: CellRules
+    timed_out: bool = False
+    fallback: bool = False
 
 
 def solve_cells(
@@ -138,6 +144,7 @@ def solve_cells(
     secondary: str = "auto",
     cost: str | float = "value",
     progress: Progress | None = None,
+    timeout: float | None = None,
 ) -> SolvedCells:
     """Apply a policy to a cell table, choose secondary suppressions and audit the result.
 
@@ -164,6 +171,10 @@ def solve_cells(
         Optional callback ``(stage, done, total)``: the secondary suppression's stages
         (``"hypercube"``, ``"secondary"``, ``"cleanup"``), then ``"audit"`` (components
         done of all).
+    timeout
+        Seconds the secondary-suppression search may take; it then ends with the best SAFE
+        pattern so far (:func:`iaptkit.sdc.secondary.secondary_suppression`, ``deadline``).
+        The audit always runs to the end.
 
     Returns
     -------
@@ -234,9 +245,13 @@ def solve_cells(
         labels=tuple(labels),
         grids=table.grids,
     )
+    outcome = suppression.SearchOutcome()
     if rules.primary.any():
+        deadline = None if timeout is None else time.monotonic() + float(timeout)
         mask = np.asarray(
-            suppression.secondary_suppression(space, method=secondary, progress=progress),
+            suppression.secondary_suppression(
+                space, method=secondary, progress=progress, deadline=deadline, outcome=outcome
+            ),
             dtype=bool,
         )
     else:
@@ -270,7 +285,16 @@ def solve_cells(
     status[mask & rules.primary] = "primary"
     status[sz] = "structural_zero"
     published = np.where(sz, 0, published).astype(np.int64)
-    return SolvedCells(space, mask, status, published, certificate, rules)
+    return SolvedCells(
+        space,
+        mask,
+        status,
+        published,
+        certificate,
+        rules,
+        timed_out=outcome.timed_out,
+        fallback=outcome.fallback,
+    )
 
 
 def cells_frame(

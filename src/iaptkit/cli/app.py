@@ -63,6 +63,12 @@ def run_user_command(fn: Callable[[], T]) -> T:
     except IaptkitError as exc:
         err_console().print(f"[bold red]error:[/bold red] {escape(exc.message)}", highlight=False)
         raise typer.Exit(code=1) from None
+    except KeyboardInterrupt:
+        err_console().print(
+            "[bold red]interrupted:[/bold red] stopped by Ctrl-C.",
+            highlight=False,
+        )
+        raise typer.Exit(code=130) from None
     except duckdb.OutOfMemoryException as exc:
         first = str(exc).splitlines()[0] if str(exc) else "out of memory"
         message = (

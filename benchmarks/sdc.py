@@ -14,6 +14,10 @@ hypercubes above), then the full pipeline ``iaptkit.sdc.protect``. tau-Argus (vi
     .venv/bin/python benchmarks/sdc.py --quick         # 3-D only
     .venv/bin/python benchmarks/sdc.py --lp-4d         # + LP-guided method on 4-D (~8 min)
     .venv/bin/python benchmarks/sdc.py --tau-argus-4d  # + tau-Argus on 4-D (very slow)
+    .venv/bin/python benchmarks/sdc.py --big --timeout 240   # ~200k cells (5-D), protect only
+
+Every run prints the information loss beside the output: cells suppressed (primary,
+secondary) and the value mass suppressed (all, and the secondary part), time and peak memory.
 
 Target (issue 4): the 4-D table in <= 30 s.
 """
@@ -24,6 +28,7 @@ import argparse
 import itertools
 import math
 import os
+import resource
 import sys
 import tempfile
 import time
@@ -63,6 +68,18 @@ def iapt_counts(n_providers: int, with_ethnicity: bool, seed: int = 2026) -> pd.
     names = ["provider", "age_band", "gender", "ethnic_group"][: len(dims)]
     index = pd.MultiIndex.from_product(dims, names=names)
     return pd.DataFrame({"count": counts.reshape(-1)}, index=index).reset_index()
+
+
+def big_counts(n_providers: int = 120, months: int = 8, seed: int = 2026) -> pd.DataFrame:
+    """About 200,000 cells with margins: provider x age x gender x ethnicity x month."""
+    df = iapt_counts(n_providers, True, seed)
+    rng = np.random.default_rng(seed + 1)
+    share = rng.dirichlet(np.full(months, 20.0), size=len(df))
+    monthly = rng.binomial(df["count"].to_numpy()[:, None], np.clip(share, 0, 1))
+    out = df.loc[df.index.repeat(months)].reset_index(drop=True)
+    out["month"] = np.tile([f"M{m:02d}" for m in range(months)], len(df))
+    out["count"] = monthly.reshape(-1)
+    return out
 
 
 def grid_relations(shape: tuple[int, ...]) -> sparse.csr_matrix:
@@ -155,7 +172,18 @@ def run_solver(name: str, df: pd.DataFrame, dims: list[str], method: str = "auto
     )
 
 
-def run_protect(name: str, df: pd.DataFrame, dims: list[str]) -> None:
+def _peak_mb() -> float:
+    """Peak resident memory of this process, in MB (Linux reports KB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def run_protect(
+    name: str,
+    df: pd.DataFrame,
+    dims: list[str],
+    cost: str = "value",
+    timeout: float | None = None,
+) -> None:
     """The full pipeline through iaptkit.sdc.protect, when the SDC-PROTECT API exists."""
     try:
         import iaptkit.sdc as sdc_pkg
@@ -167,12 +195,26 @@ def run_protect(name: str, df: pd.DataFrame, dims: list[str]) -> None:
         print(f"[protect] {name}: iaptkit.sdc.protect not available yet ({exc}); skipped")
         return
     t0 = time.perf_counter()
-    pt = protect(df, dims, "count", policy="nhs-sde", name=name)
+    last = {"stage": ""}
+
+    def progress(stage: str, done: int, total: int) -> None:
+        if stage != last["stage"]:
+            last["stage"] = stage
+            print(f"  [{time.perf_counter() - t0:7.1f}s] {name}: stage {stage}", file=sys.stderr)
+
+    pt = protect(
+        df, dims, "count", policy="nhs-sde", name=name, cost=cost, timeout=timeout,
+        progress=progress,
+    )  # fmt: skip
     dt = time.perf_counter() - t0
-    status = pt.cells["status"].value_counts().to_dict()
+    loss = pt.info_loss
     print(
-        f"[protect] {name}: {len(pt.cells)} cells, status {status}, audit passed="
-        f"{pt.audit_passed}, info loss {dict(pt.info_loss)}; {dt:.2f}s"
+        f"[protect] {name} (cost={cost}, timeout={timeout}): {len(pt.cells)} cells; suppressed "
+        f"{int(loss['suppressed_primary'])} primary + {int(loss['suppressed_secondary'])} "
+        f"secondary; value mass suppressed {int(loss['suppressed_value'])} (secondary "
+        f"{int(loss['secondary_value'])}); timed_out={bool(loss['timed_out'])} "
+        f"fallback={bool(loss['fallback'])}; audit passed={pt.audit_passed} "
+        f"({pt.certificate.method}); {dt:.2f}s, peak memory {_peak_mb():.0f} MB"
     )
 
 
@@ -226,7 +268,19 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="also run the LP-guided secondary suppression on the 4-D table (about 8 minutes)",
     )
+    parser.add_argument("--cost", default="value", help="value, cells or a weight in [0, 1]")
+    parser.add_argument("--timeout", type=float, default=None, help="search timeout (s)")
+    parser.add_argument(
+        "--big",
+        action="store_true",
+        help="only the ~200,000-cell table (provider x age x gender x ethnicity x month)",
+    )
     args = parser.parse_args(argv)
+    if args.big:
+        df = big_counts()
+        dims = ["provider", "age_band", "gender", "ethnic_group", "month"]
+        run_protect("5-D ~200k cells", df, dims, cost=args.cost, timeout=args.timeout)
+        return 0
     cases = [("3-D provider x age x gender", 34, False)]
     if not args.quick:
         cases.append(("4-D provider x age x gender x ethnicity", 41, True))
@@ -234,7 +288,7 @@ def main(argv: list[str] | None = None) -> int:
         df = iapt_counts(n_prov, eth)
         dims = ["provider", "age_band", "gender"] + (["ethnic_group"] if eth else [])
         run_solver(name, df, dims)
-        run_protect(name, df, dims)
+        run_protect(name, df, dims, cost=args.cost, timeout=args.timeout)
         if eth and args.lp_4d:
             run_solver(name + " [method=lp]", df, dims, method="lp")
         if not eth or args.tau_argus_4d:

@@ -128,3 +128,56 @@ def test_protect_secondary_method_option(tmp_path: Path) -> None:
     assert code != 0
     assert "auto, lp, hypercube" in output
     assert not (tmp_path / "x.csv").exists()
+
+
+def test_protect_cost_option_and_information_loss(tmp_path: Path) -> None:
+    """--cost cells|value|weight; the audit JSON reports the information loss (cells, value)."""
+    src = tmp_path / "grid.csv"
+    src.write_text(GRID)
+    for cost in ("cells", "value", "0.5"):
+        out = tmp_path / f"{cost}.csv"
+        audit = tmp_path / f"{cost}.json"
+        code, output = _run(
+            ["protect", str(src), "--dims", "r,c", "--value", "n", "--policy", "sdap",
+             "--margins", "--cost", cost, "-o", str(out), "--audit", str(audit)]
+        )  # fmt: skip
+        assert code == 0, output
+        assert "value mass suppressed" in output
+        doc = json.loads(audit.read_text())
+        assert doc["cost"] == cost
+        assert doc["certificate"]["passed"] is True
+        loss = doc["information_loss"]
+        got = pd.read_csv(out, dtype=str)
+        assert (
+            loss["suppressed_primary"] + loss["suppressed_secondary"] == (got["value"] == "*").sum()
+        )
+        # value mass of the suppressed cells, from the grid's true values (margins included)
+        truth = pd.read_csv(src).set_index(["r", "c"])["n"]
+        hidden = got[got["value"] == "*"]
+        mass = 0
+        for r, c in zip(hidden["r"], hidden["c"], strict=True):
+            rows = truth if r == "Total" else truth.xs(r, level="r", drop_level=False)
+            cells = rows if c == "Total" else rows[rows.index.get_level_values("c") == c]
+            mass += int(cells.sum())
+        assert loss["suppressed_value"] == mass
+    code, output = _run(
+        ["protect", str(src), "--dims", "r,c", "--value", "n", "--cost", "cheap",
+         "-o", str(tmp_path / "x.csv")]
+    )  # fmt: skip
+    assert code != 0
+    assert "value, cells" in output
+    assert not (tmp_path / "x.csv").exists()
+
+
+def test_protect_timeout_option(tmp_path: Path) -> None:
+    src = tmp_path / "grid.csv"
+    src.write_text(GRID)
+    out = tmp_path / "t.csv"
+    code, output = _run(
+        ["protect", str(src), "--dims", "r,c", "--value", "n", "--policy", "sdap",
+         "--margins", "--timeout", "0", "-o", str(out)]
+    )  # fmt: skip
+    assert code == 0, output
+    assert "timeout of 0 s reached" in " ".join(output.split())
+    assert (pd.read_csv(out, dtype=str)["value"] == "*").all()
+    assert not (tmp_path / "t.csv.part").exists()

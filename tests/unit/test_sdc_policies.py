@@ -14,11 +14,11 @@ from iaptkit.sdc import Policy, available_policies, load_policy
 # Expected values typed in from docs/disclosure-control.md ("Policies to ship").
 EXPECTED = {
     # id: (threshold, zeros_suppressed, base, applies_to, margins, rates_from)
-    "nhs-sde": (10, True, 5, "all", "rounded", "unrounded"),
-    "nhs-talking-therapies": (5, True, 5, "sub-national", "rounded", "unrounded"),
-    "nhs-hes": (8, False, 5, "sub-national", "rounded", "unrounded"),
+    "nhs-sde": (10, True, 5, "all", "rounded", "published"),
+    "nhs-talking-therapies": (5, True, 5, "sub-national", "rounded", "published"),
+    "nhs-hes": (8, False, 5, "sub-national", "rounded", "published"),
     "opensafely": (8, False, 5, "all", "sum_of_rounded", "rounded"),
-    "sdap": (10, True, 1, "none", "rounded", "unrounded"),
+    "sdap": (10, True, 1, "none", "rounded", "published"),
 }
 
 

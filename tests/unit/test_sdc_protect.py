@@ -172,7 +172,7 @@ def test_html_highlights_suppressed_cells() -> None:
     assert html.count(f"background:{CELL_FILL['suppressed']}") == n_star + 1  # + the legend
     assert "primary" not in html
     assert "secondary" not in html
-    assert "sdap v1.0" in html
+    assert "sdap v1.1" in html
     # no true value of a suppressed cell
     hidden = pt.cells.loc[pt.cells["display"] == "*", "value"]
     shown_cells = re.findall(r"data-status='suppressed'[^>]*>([^<]*)<", html)

@@ -133,10 +133,10 @@ def test_inequalities_reach_the_attacker() -> None:
         assert rec.upper <= 20  # at_caseness <= finished_treatment (20, published)
 
 
-def test_rates_recomputed_from_unrounded_counts_talking_therapies() -> None:
+def test_rates_recomputed_from_published_counts_talking_therapies() -> None:
     pol = load_policy("nhs-talking-therapies")
     res = protect_measures(measures_table(), pol)
-    # National: 1 dp from unrounded counts (50/100).
+    # National: 1 dp from the (unrounded) national counts (50/100).
     assert _published(res, "England", "recovery_rate") == _pct(100 * 50 / 100, 1)
     # Sub-national, whole per cent: A's waited_18_weeks_rate = 95/100.
     a_w18 = _published(res, "A", "waited_18_weeks_rate")

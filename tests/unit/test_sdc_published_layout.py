@@ -68,12 +68,12 @@ def test_no_true_value_of_a_suppressed_cell_in_reprs() -> None:
     assert "data-status='suppressed'" in html
     assert "primary" not in html
     assert "secondary" not in html
-    assert "7" not in repr(pt).replace("v1.0", "")
+    assert "7" not in repr(pt).replace("v1.1", "")
     res = protect_measures(_measures(), "nhs-sde")
     text = repr(res)
     assert len(text) < 400
     assert "ProtectedMeasures" in text
-    assert "rates from unrounded counts" in text
+    assert "rates from published counts" in text
 
 
 def test_extract_repr_is_one_short_line() -> None:

@@ -269,6 +269,21 @@ def protect(
             "(fewest cells hidden, slow on big tables) or hypercube (fast, hides more)."
         ),
     ] = "auto",
+    cost: Annotated[
+        str,
+        typer.Option(
+            help="What secondary suppression minimises: value (value mass, default), cells "
+            "(number of cells) or a weight between 0 and 1 on cells (a mix)."
+        ),
+    ] = "value",
+    timeout: Annotated[
+        Optional[float],
+        typer.Option(
+            min=0,
+            help="Seconds the secondary-suppression search may take; it then ends with the "
+            "best SAFE pattern so far (never an unsafe one; the audit always runs).",
+        ),
+    ] = None,
 ) -> None:
     """Protect a count table: primary and secondary suppression, rounding, audit."""
     from iaptkit.cli.protect import protect_command
@@ -283,6 +298,8 @@ def protect(
             margins=margins,
             audit=audit,
             secondary=secondary,
+            cost=cost,
+            timeout=timeout,
         )
     )
 

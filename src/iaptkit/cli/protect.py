@@ -6,14 +6,24 @@ import json
 from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 from rich.console import Console
+from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
 from iaptkit.errors import ConfigError
 from iaptkit.sdc.policies import load_policy
 from iaptkit.sdc.protect import ProtectedTable, check_secondary_method, protect
+from iaptkit.sdc.solve import cell_costs
 
 __all__ = ["protect_command"]
+
+_STAGES = {
+    "hypercube": "hypercube pass (primaries covered)",
+    "secondary": "secondary suppression (cells suppressed)",
+    "cleanup": "pruning redundant secondaries",
+    "audit": "attacker audit",
+}
 
 
 def protect_command(
@@ -26,6 +36,8 @@ def protect_command(
     margins: bool = False,
     audit: Path | None = None,
     secondary: str = "auto",
+    cost: str = "value",
+    timeout: float | None = None,
 ) -> ProtectedTable:
     """Protect the count table in a CSV file and write the export view (and the audit).
 
@@ -49,6 +61,12 @@ def protect_command(
     secondary
         Secondary suppression method: ``auto`` (default), ``lp`` or ``hypercube`` (see
         :func:`iaptkit.sdc.protect.protect`).
+    cost
+        What secondary suppression minimises: ``value`` (default), ``cells`` or a weight in
+        ``[0, 1]`` on cells (:func:`iaptkit.sdc.solve.cell_costs`).
+    timeout
+        Seconds the secondary-suppression search may take; it then ends with the best safe
+        pattern so far (see :func:`iaptkit.sdc.protect.protect`), said on the console.
 
     Returns
     -------
@@ -73,7 +91,9 @@ def protect_command(
     >>> pt = protect_command(d / "t.csv", dims=["sex"], value="n", output=d / "o.csv",
     ...                      policy="sdap", margins=True)
     >>> (d / "o.csv").read_text().splitlines()[1]
-    'F,30,sdap,1.0'
+    'F,30,sdap,1.1'
+    >>> int(pt.info_loss['secondary_value'])
+    0
     """
     console = Console(stderr=True)
     check_secondary_method(secondary)  # before reading a possibly large file
@@ -90,16 +110,39 @@ def protect_command(
         f"under {pol.describe()}",
         highlight=False,
     )
-    pt = protect(
-        data,
-        list(dims),
-        value,
-        policy=pol,
-        margins=margins,
-        name=path.stem,
-        secondary=secondary,
+    cell_costs(np.zeros(1, dtype=np.int64), np.zeros(1, dtype=np.int64), cost)  # refuse early
+    bar = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
     )
-    pt.to_csv(output)
+    tasks: dict[str, TaskID] = {}
+
+    def progress(stage: str, done: int, total: int) -> None:
+        if stage not in tasks:
+            tasks[stage] = bar.add_task(_STAGES.get(stage, stage), total=None)
+        if stage == "secondary":  # done = cells suppressed, total = cells still failing
+            bar.update(tasks[stage], completed=done, total=done + total)
+        else:
+            bar.update(tasks[stage], completed=done, total=max(total, 1))
+
+    with bar:
+        pt = protect(
+            data,
+            list(dims),
+            value,
+            policy=pol,
+            margins=margins,
+            name=path.stem,
+            secondary=secondary,
+            cost=cost,
+            progress=progress,
+            timeout=timeout,
+        )
+    _write_atomically(pt, Path(output))
     if audit is not None:
         audit_path = Path(audit)
         audit_path.parent.mkdir(parents=True, exist_ok=True)
@@ -108,14 +151,38 @@ def protect_command(
             "policy_id": pol.id,
             "policy_version": pol.version,
             "secondary_method": secondary,
+            "cost": cost,
+            "information_loss": {k: float(v) for k, v in pt.info_loss.items()},
             "certificate": pt.certificate.to_dict(internal=False),
         }
         audit_path.write_text(json.dumps(doc, indent=2), encoding="utf-8")
     loss = pt.info_loss
+    if loss.get("timed_out"):
+        what = (
+            "every cell but structural zeros suppressed (no safe pattern was found in time)"
+            if loss.get("fallback")
+            else "the pattern pruned so far"
+        )
+        console.print(
+            f"timeout of {timeout:g} s reached: published the best safe pattern so far, {what}",
+            highlight=False,
+        )
     console.print(
         f"{int(loss['cells'])} cells: {int(loss['suppressed_primary'])} primary and "
-        f"{int(loss['suppressed_secondary'])} secondary suppressions; audit "
+        f"{int(loss['suppressed_secondary'])} secondary suppressions (value mass suppressed "
+        f"{int(loss['suppressed_value'])}, of it secondary {int(loss['secondary_value'])}); audit "
         f"{'passed' if pt.audit_passed else 'FAILED'} -> {output}",
         highlight=False,
     )
     return pt
+
+
+def _write_atomically(pt: ProtectedTable, output: Path) -> None:
+    """Write the export view next to ``output`` and rename it into place (Ctrl-C safe)."""
+    output.parent.mkdir(parents=True, exist_ok=True)
+    part = output.with_name(output.name + ".part")
+    try:
+        pt.to_csv(part)
+        part.replace(output)
+    finally:
+        part.unlink(missing_ok=True)

@@ -2,9 +2,9 @@
 
 :func:`audit` runs the attacker of ``docs/disclosure-control.md`` ("The attacker";
 the engine is :func:`iaptkit.sdc.attack.attack`) and checks the **protection criterion**: no
-suppressed cell is determined exactly, and every primary cell with a true value of at least 1
-has an interval at least its protection width wide. The result is an :class:`AuditCertificate`
-with one :class:`CellInterval` per suppressed cell.
+suppressed cell is determined exactly, and every primary cell (zeros included, where the
+policy suppresses zeros) has an interval at least its protection width wide. The result is an
+:class:`AuditCertificate` with one :class:`CellInterval` per suppressed cell.
 
 In ``"exact"`` mode the certificate reports exact LP optima (method ``highs-lp-exact``); in
 ``"sufficient"`` mode proven inner bounds with the same verdict. Counts are whole numbers, so
@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -52,8 +53,9 @@ def audit_mode(cells: int) -> str:
 METHOD_EXACT = "highs-lp-exact"
 METHOD_SUFFICIENT = "inner-bounds: hypercube moves + local-lp moves + highs-lp"
 PROTECTION = (
-    "no suppressed cell determined exactly (upper > lower); every primary-suppressed cell with "
-    "a true value >= 1 has upper - lower >= its protection width (default: the threshold)"
+    "no suppressed cell determined exactly (upper > lower); every primary-suppressed cell "
+    "(zeros included where the policy suppresses zeros) has upper - lower >= its protection "
+    "width (default: the threshold)"
 )
 PROTECTION_SUFFICIENT = (
     PROTECTION + "; intervals are PROVEN INNER bounds (the attacker's interval contains each "
@@ -163,7 +165,11 @@ class AuditCertificate:
 
 
 def audit(
-    space: CellSpace, suppressed: npt.NDArray[np.bool_], *, mode: str = "exact"
+    space: CellSpace,
+    suppressed: npt.NDArray[np.bool_],
+    *,
+    mode: str = "exact",
+    progress: Callable[[str, int, int], None] | None = None,
 ) -> AuditCertificate:
     """Audit a suppression pattern against the attacker of the disclosure-control brief.
 
@@ -179,6 +185,8 @@ def audit(
         attacker's, from verified feasible points: :mod:`iaptkit.sdc.solver.cycles`), exact only for
         cells that could not be proven that way; the verdict is the same as the exact one,
         much faster on large tables (method ``METHOD_SUFFICIENT``).
+    progress
+        Optional callback ``("audit", done, total)`` per component of the cell space.
 
     Returns
     -------
@@ -219,9 +227,9 @@ def audit(
     t0 = time.perf_counter()
     suppressed = np.asarray(suppressed, dtype=bool)
     if mode == "exact":
-        res = attack(space, suppressed)
+        res = attack(space, suppressed, progress=progress)
         return certificate_from_attack(space, suppressed, res, time.perf_counter() - t0)
-    res = attack(space, suppressed, sufficient=True, prepass=True)
+    res = attack(space, suppressed, sufficient=True, prepass=True, progress=progress)
     return certificate_from_attack(
         space,
         suppressed,

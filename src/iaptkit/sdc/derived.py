@@ -14,17 +14,16 @@ cell space, with the relations an attacker knows:
   reliably_deteriorated + no_reliable_change <= finished_treatment``, ``finished_treatment <=
   ended_referrals``, ``first_to_second_over_90_days <= second_treatment``.
 
-Rates are recomputed from the counts the policy says (rounded or unrounded) and suppressed when
-the numerator or denominator is suppressed or below the threshold; means need the policy's
-number of contributors.
+Rates are recomputed by the policy's rule (:mod:`iaptkit.sdc.rates`) and suppressed when the
+numerator or denominator is suppressed or below the threshold; means need the policy's number of
+contributors. The counts read together with every published rate then pass an integer audit
+(:func:`iaptkit.sdc.rates.rates_audit`), or the output is refused.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING
@@ -33,11 +32,12 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 
-from iaptkit.errors import ConfigError
+from iaptkit.errors import AuditFailedError, ConfigError
 from iaptkit.sdc.layout import frame_html
 from iaptkit.sdc.measures_layout import export_layout, published_layout
 from iaptkit.sdc.policies import Policy, load_policy
 from iaptkit.sdc.protected import FrozenMappingsPickle
+from iaptkit.sdc.rates import PublishedRate, fmt, rate_texts, rates_audit
 from iaptkit.sdc.rules import primary_mask
 from iaptkit.sdc.solve import solve_cells
 from iaptkit.sdc.tables import CellTable
@@ -169,19 +169,6 @@ class ProtectedMeasures(FrozenMappingsPickle):
         p.parent.mkdir(parents=True, exist_ok=True)
         self.export().to_csv(p, index=False)
         return p
-
-
-def _fmt(x: float, decimals: int) -> str:
-    q = Decimal(1).scaleb(-decimals)
-    return str(Decimal(repr(float(x))).quantize(q, rounding=ROUND_HALF_UP))
-
-
-def _wilson(num: float, den: float) -> tuple[float, float]:
-    z = 1.959963984540054
-    p = min(max(num / den, 0.0), 1.0)
-    centre = (p + z * z / (2 * den)) / (1 + z * z / den)
-    half = z * math.sqrt(p * (1 - p) / den + z * z / (4 * den * den)) / (1 + z * z / den)
-    return 100 * max(centre - half, 0.0), 100 * min(centre + half, 1.0)
 
 
 def _relations(
@@ -366,7 +353,8 @@ def protect_measures(
     )
     lookup = {k: i for i, k in enumerate(map(tuple, counts[list(_CELL_KEY)].to_numpy().tolist()))}
     small = primary_mask(counts["true_value"].to_numpy(), pol)
-    use = solved.published if pol.rates_from == "rounded" else counts["true_value"].to_numpy()
+    truth = counts["true_value"].to_numpy()
+    published_rates: list[PublishedRate] = []
     n_derived_supp = 0
     for i in np.flatnonzero(~is_count):
         r = df.loc[i]
@@ -388,14 +376,16 @@ def protect_measures(
                 status, reason = "suppressed", "numerator or denominator suppressed"
             elif small[num] or small[den]:
                 status, reason = "suppressed", f"numerator or denominator below {pol.threshold}"
-            elif use[den] == 0:
+            elif truth[den] == 0 or solved.published[den] == 0:
                 status, reason = "missing", "zero denominator"
             else:
-                value = 100.0 * float(use[num]) / float(use[den])
-                display = _fmt(value, decimals)
-                lo, hi = _wilson(float(use[num]), float(use[den]))
-                out.loc[i, "ci_lower_display"] = _fmt(lo, decimals)
-                out.loc[i, "ci_upper_display"] = _fmt(hi, decimals)
+                from_pub = pol.rates_from != "unrounded"
+                src = solved.published if from_pub else truth
+                texts = rate_texts(float(src[num]), float(src[den]), decimals)
+                display = texts[0]
+                out.loc[i, "ci_lower_display"] = texts[1]
+                out.loc[i, "ci_upper_display"] = texts[2]
+                published_rates.append(PublishedRate(int(num), int(den), decimals, texts, from_pub))
         else:
             mean = pd.to_numeric(pd.Series([r["value"]]), errors="coerce").iloc[0]
             if den is None:
@@ -407,7 +397,7 @@ def protect_measures(
             elif pd.isna(mean):
                 status, reason = "missing", "no value"
             else:
-                display = _fmt(float(mean), MEAN_DECIMALS)
+                display = fmt(float(mean), MEAN_DECIMALS)
         if status == "suppressed":
             display = "*"
             out.loc[i, "ci_lower_display"] = "*"
@@ -416,6 +406,14 @@ def protect_measures(
         out.loc[i, "display"] = display
         out.loc[i, "status"] = status
         out.loc[i, "reason"] = reason
+    checked = rates_audit(solved.space, supp, published_rates)
+    if not checked.passed:
+        shown = "; ".join(f"{lab}: {lo:g}..{hi:g}" for lab, lo, hi in checked.failures[:5])
+        raise AuditFailedError(
+            f"The disclosure audit with published rates failed for {len(checked.failures)} "
+            f"suppressed counts under policy {pol.id} v{pol.version}: {shown}. "
+            "The output must not be released."
+        )
     loss = MappingProxyType(
         {
             "counts": float(n),
@@ -430,6 +428,13 @@ def protect_measures(
         cells=out,
         certificate=solved.certificate,
         info_loss=loss,
-        relations_added=MappingProxyType({"equalities": len(eqs), "inequalities": len(ineqs)}),
+        relations_added=MappingProxyType(
+            {
+                "equalities": len(eqs),
+                "inequalities": len(ineqs),
+                "rates": checked.n_rates,
+                "informative_rates": checked.n_informative,
+            }
+        ),
         columns=tuple(str(c) for c in measures.columns),
     )

@@ -32,7 +32,7 @@ BUILTIN_POLICIES: tuple[str, ...] = (
 
 _ROUNDING_SCOPES = frozenset({"all", "sub-national", "none"})
 _MARGIN_RULES = frozenset({"rounded", "sum_of_rounded"})
-_RATE_SOURCES = frozenset({"rounded", "unrounded"})
+_RATE_SOURCES = frozenset({"published", "rounded", "unrounded"})
 _ZEROS = frozenset({"suppressed", "shown"})
 
 
@@ -59,7 +59,10 @@ class Policy:
     margins
         ``"rounded"`` (each total rounded from its own true value) or ``"sum_of_rounded"``.
     rates_from
-        Rates are computed from the ``"rounded"`` or ``"unrounded"`` counts.
+        How rates and their limits are made (:mod:`iaptkit.sdc.rates`): ``"published"`` (from
+        the counts as published: rounded where rounded, exact where exact), ``"rounded"`` (the
+        same, for policies that round every count) or ``"unrounded"`` (from the true counts;
+        the integer audit with rates then refuses an output they give away).
     rate_decimals_national, rate_decimals_subnational
         Decimal places of published rates (per cent).
     min_contributors

@@ -27,7 +27,7 @@ from iaptkit.sdc.counts import inner_counts
 from iaptkit.sdc.linking import implied_relations, merge_cells
 from iaptkit.sdc.policies import Policy, load_policy
 from iaptkit.sdc.protected import ProtectedTable, audit_release, cell_label, info_loss
-from iaptkit.sdc.solve import cells_frame, solve_cells
+from iaptkit.sdc.solve import Progress, cells_frame, solve_cells
 from iaptkit.sdc.tables import (
     TOTAL,
     CellTable,
@@ -158,7 +158,13 @@ def check_secondary_method(secondary: str) -> None:
 
 
 def _protect_prepared(
-    preps: Sequence[_Prepared], policy: Policy, rounding: str, secondary: str = "auto"
+    preps: Sequence[_Prepared],
+    policy: Policy,
+    rounding: str,
+    secondary: str = "auto",
+    cost: str | float = "value",
+    progress: Progress | None = None,
+    timeout: float | None = None,
 ) -> tuple[ProtectedTable, ...]:
     check_secondary_method(secondary)
     key_dims: list[str] = []
@@ -244,7 +250,11 @@ def _protect_prepared(
         rounding=rounding,
         labels=names,
         secondary=secondary,
+        cost=cost,
+        progress=progress,
+        timeout=timeout,
     )
+    search = {"timed_out": float(solved.timed_out), "fallback": float(solved.fallback)}
     out = []
     for p, pos in zip(preps, positions, strict=True):
         dims = tuple(s.name for s in p.structures)
@@ -258,7 +268,7 @@ def _protect_prepared(
                 description=p.request.description,
                 cells=cells,
                 certificate=solved.certificate,
-                info_loss=info_loss(cells),
+                info_loss=MappingProxyType({**info_loss(cells), **search}),
                 relations=p.table.relations,
                 totals=MappingProxyType({s.name: s.top for s in p.structures if s.top}),
                 rounding=rounding,
@@ -286,6 +296,9 @@ def protect(
     description: str = "",
     geography: Sequence[str] | None = None,
     secondary: str = "auto",
+    cost: str | float = "value",
+    progress: Progress | None = None,
+    timeout: float | None = None,
 ) -> ProtectedTable:
     """Protect a count table under a disclosure-control policy.
 
@@ -319,6 +332,18 @@ def protect(
         secondary cells, slow on large tables), ``"hypercube"`` (tau-Argus-style hypercubes:
         fast, but hides more, including large totals) or ``"auto"`` (default:
         ``"hypercube"`` above 2,000 cells, else ``"lp"``). The audit is the same for all.
+    cost
+        What secondary suppression minimises: ``"value"`` (default: value mass, margins
+        weighted up), ``"cells"`` (number of cells) or a weight in ``[0, 1]`` on cells
+        (:func:`iaptkit.sdc.solve.cell_costs`).
+    progress
+        Optional callback ``(stage, done, total)`` called as the work goes on (stages
+        ``"hypercube"``, ``"secondary"``, ``"cleanup"``, ``"audit"``).
+    timeout
+        Seconds the secondary-suppression search may take. It then ends with the best SAFE
+        pattern so far (the pruned pattern so far, or, before any safe pattern was found,
+        every cell but structural zeros suppressed); ``info_loss["timed_out"]`` and
+        ``info_loss["fallback"]`` say so. Never an unsafe pattern: the audit runs to the end.
 
     Returns
     -------
@@ -366,6 +391,9 @@ def protect(
         policy=policy,
         rounding=rounding,
         secondary=secondary,
+        cost=cost,
+        progress=progress,
+        timeout=timeout,
     )[0]
 
 
@@ -375,6 +403,9 @@ def protect_linked(
     *,
     rounding: str = "policy",
     secondary: str = "auto",
+    cost: str | float = "value",
+    progress: Progress | None = None,
+    timeout: float | None = None,
 ) -> tuple[ProtectedTable, ...]:
     """Protect several tables that share cells jointly (one cell space, one audit).
 
@@ -386,8 +417,8 @@ def protect_linked(
         The policy (object, id or path).
     rounding
         ``"policy"`` or ``"midpoint6"``.
-    secondary
-        Secondary suppression method, as for :func:`protect`.
+    secondary, cost, progress, timeout
+        As for :func:`protect`.
 
     Returns
     -------
@@ -414,4 +445,6 @@ def protect_linked(
     reqs = [_as_request(r) for r in requests]
     if not reqs:
         raise ConfigError("protect_linked: expected at least one table request, found none.")
-    return _protect_prepared([_prepare(r) for r in reqs], pol, rounding, secondary)
+    return _protect_prepared(
+        [_prepare(r) for r in reqs], pol, rounding, secondary, cost, progress, timeout
+    )

@@ -76,7 +76,8 @@ class ProtectedTable(FrozenMappingsPickle):
         The audit certificate (joint, for linked tables).
     info_loss
         Cells suppressed (primary, secondary), their share, share of the total count
-        suppressed, rounding error.
+        suppressed, value mass suppressed (all suppressed cells, and the secondary ones: the
+        loss secondary suppression adds), rounding error.
     relations
         ``(m, len(cells))`` sparse: the additive relations between the rows of ``cells``.
     inequalities
@@ -269,6 +270,7 @@ def info_loss(cells: pd.DataFrame) -> Mapping[str, float]:
     inner = ~cells["is_margin"].to_numpy(dtype=bool)
     total_inner = float(cells.loc[inner, "value"].sum())
     supp_inner = float(cells.loc[inner & suppressed.to_numpy(), "value"].sum())
+    secondary = (status == "secondary").to_numpy()
     shown = ~suppressed
     err = (cells.loc[shown, "published"].astype("float64") - cells.loc[shown, "value"]).abs()
     return MappingProxyType(
@@ -278,6 +280,8 @@ def info_loss(cells: pd.DataFrame) -> Mapping[str, float]:
             "suppressed_secondary": float((status == "secondary").sum()),
             "suppressed_share": float(suppressed.mean()) if len(cells) else 0.0,
             "suppressed_count_share": supp_inner / total_inner if total_inner else 0.0,
+            "suppressed_value": float(cells.loc[suppressed.to_numpy(), "value"].sum()),
+            "secondary_value": float(cells.loc[secondary, "value"].sum()),
             "rounding_abs_error_total": float(err.sum()),
             "rounding_abs_error_max": float(err.max()) if len(err) else 0.0,
         }

@@ -26,6 +26,7 @@ space is small enough for the re-audits to be cheap (``cleanup_limit`` cells).
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 
 import numpy as np
@@ -40,13 +41,55 @@ from iaptkit.sdc.solver.hypercube_moves import Move
 from iaptkit.sdc.solver.hypercube_select import hypercube_cleanup, hypercube_secondary
 from iaptkit.sdc.solver.intervals import required_width
 
-__all__ = ["secondary_suppression"]
+__all__ = ["SearchOutcome", "secondary_suppression"]
 
 Progress = Callable[[str, int, int], None]
 _RC_TOL = 1e-7
 #: With ``method="auto"``, spaces with grids and more cells than this start with hypercubes.
 HYPERCUBE_ABOVE = 2000
 METHODS = ("auto", "lp", "hypercube")
+
+
+class _Deadline(Exception):
+    """The search ran past its deadline (internal: caught in :func:`secondary_suppression`)."""
+
+
+class SearchOutcome:
+    """How a secondary-suppression search ended (filled in by :func:`secondary_suppression`).
+
+    Attributes
+    ----------
+    timed_out
+        The deadline passed before the search finished.
+    fallback
+        The pattern is the always-safe fallback (every cell but structural zeros suppressed),
+        because the deadline passed before a safe pattern was found.
+    pruned
+        Secondary cells published again by the pruning pass.
+    """
+
+    def __init__(self) -> None:
+        self.timed_out = False
+        self.fallback = False
+        self.pruned = 0
+
+
+def _deadline_guard(progress: Progress | None, deadline: float | None) -> Progress | None:
+    """``progress`` that also raises :class:`_Deadline` once ``time.monotonic() > deadline``.
+
+    The internal stage ``"lp"`` (attacker components solved within a round) only checks the
+    deadline; it is not passed on.
+    """
+    if deadline is None and progress is None:
+        return None
+
+    def guarded(stage: str, done: int, total: int) -> None:
+        if progress is not None and stage != "lp":
+            progress(stage, done, total)
+        if deadline is not None and time.monotonic() > deadline:
+            raise _Deadline(stage)
+
+    return guarded
 
 
 def _singleton_pass(
@@ -171,8 +214,15 @@ def _attacker_pass(
     )
     check = mask.copy() if first_check is None else mask & first_check
     added = 0
+    inner: Progress | None = None
+    if progress is not None:
+        report = progress
+
+        def inner(_stage: str, done: int, total: int) -> None:
+            report("lp", done, total)
+
     while True:
-        res = attack(space, mask, sufficient=True, want_duals=True, only=check)
+        res = attack(space, mask, sufficient=True, want_duals=True, only=check, progress=inner)
         failing = _failing(res, mask & check, need)
         if progress is not None:
             progress("secondary", int(mask.sum()), int(failing.size))
@@ -259,6 +309,8 @@ def secondary_suppression(
     progress: Progress | None = None,
     cleanup_limit: int = 400,
     method: str = "auto",
+    deadline: float | None = None,
+    outcome: SearchOutcome | None = None,
 ) -> npt.NDArray[np.bool_]:
     """Choose secondary suppressions so that the attacker audit passes.
 
@@ -278,6 +330,13 @@ def secondary_suppression(
         ``space.grids``), then the attacker-guided pass for anything still failing.
         ``"auto"`` (default): ``"hypercube"`` for spaces with grids and more than
         :data:`HYPERCUBE_ABOVE` cells, else ``"lp"``.
+    deadline
+        A :func:`time.monotonic` time after which the search stops with the best SAFE pattern
+        so far: during pruning the pattern before the step under way (every step keeps the
+        audit passing); before a safe pattern was found, the always-safe fallback (every cell
+        except structural zeros suppressed). The caller's audit still checks it.
+    outcome
+        Filled in with how the search ended (:class:`SearchOutcome`).
 
     Returns
     -------
@@ -330,6 +389,30 @@ def secondary_suppression(
         method = "hypercube" if space.grids and n > HYPERCUBE_ABOVE else "lp"
     need = required_width(space)
     eligible = ~np.asarray(space.structural_zero, dtype=bool)
+    out = SearchOutcome() if outcome is None else outcome
+    guarded = _deadline_guard(progress, deadline)
+    try:
+        _search(space, mask, need, eligible, method, guarded)
+    except _Deadline:
+        out.timed_out = out.fallback = True
+        return eligible.copy()
+    if n <= cleanup_limit:
+        try:
+            out.pruned = _cleanup(space, mask, need, guarded)
+        except _Deadline:
+            out.timed_out = True  # the mask is the safe one before the step under way
+    return mask
+
+
+def _search(
+    space: CellSpace,
+    mask: npt.NDArray[np.bool_],
+    need: npt.NDArray[np.float64],
+    eligible: npt.NDArray[np.bool_],
+    method: str,
+    progress: Progress | None,
+) -> None:
+    """Hypercube or singleton pass, then the attacker-guided pass (in place)."""
     check = None
     if method == "hypercube" and space.grids:
         points: list[Move] = []
@@ -341,6 +424,3 @@ def secondary_suppression(
     else:
         _singleton_pass(space, mask, need, eligible)
     _attacker_pass(space, mask, need, eligible, progress, check)
-    if n <= cleanup_limit:
-        _cleanup(space, mask, need, progress)
-    return mask

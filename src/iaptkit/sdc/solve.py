@@ -10,7 +10,8 @@ raises :class:`~iaptkit.errors.AuditFailedError` when the final pattern fails th
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -26,13 +27,76 @@ from iaptkit.sdc.rules import CellRules, apply_policy
 from iaptkit.sdc.solver.cells import CellSpace
 from iaptkit.sdc.tables import CellTable
 
-__all__ = ["STATUSES", "SolvedCells", "cells_frame", "solve_cells"]
+__all__ = [
+    "COSTS",
+    "STATUSES",
+    "Progress",
+    "SolvedCells",
+    "cell_costs",
+    "cells_frame",
+    "solve_cells",
+]
+
+#: Named information-loss costs a site may choose (or a number in [0, 1]: the weight on cells).
+COSTS: tuple[str, ...] = ("value", "cells")
 
 #: Internal statuses of a count cell (exports show primary and secondary alike as ``*``).
 STATUSES: tuple[str, ...] = ("published", "primary", "secondary", "structural_zero")
 _ZERO_SHOWN_COST = 1e6
 
 BoolArray = npt.NDArray[np.bool_]
+Progress = Callable[[str, int, int], None]
+
+
+def cell_costs(
+    values: npt.NDArray[np.int64], level: npt.NDArray[np.int64], cost: str | float = "value"
+) -> npt.NDArray[np.float64]:
+    """The information loss of suppressing each cell, as a site chooses it.
+
+    Parameters
+    ----------
+    values, level
+        True counts, and how many dims of each cell are totals (margins cost more).
+    cost
+        ``"value"`` (default: value mass, ``(1 + value) * (1 + level)``), ``"cells"`` (each cell
+        costs the same, ``1 + level``) or a weight ``w`` in ``[0, 1]`` on cells: ``(1 + level)
+        * (w + (1 - w) * (1 + value) / mean(1 + value))``.
+
+    Returns
+    -------
+    numpy.ndarray
+
+    Raises
+    ------
+    ConfigError
+        Unknown cost, or a weight outside ``[0, 1]``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> v, lev = np.array([0, 9, 40]), np.array([0, 0, 1])
+    >>> cell_costs(v, lev).tolist(), cell_costs(v, lev, "cells").tolist()
+    ([1.0, 10.0, 82.0], [1.0, 1.0, 2.0])
+    """
+    lev = 1.0 + level.astype(np.float64)
+    mass = 1.0 + values.astype(np.float64)
+    if isinstance(cost, str) and cost not in COSTS:
+        try:
+            cost = float(cost)
+        except ValueError:
+            raise ConfigError(
+                f"Suppression cost must be one of {', '.join(COSTS)} or a weight between 0 and "
+                f"1; found {cost!r}."
+            ) from None
+    if cost == "value":
+        return mass * lev
+    if cost == "cells":
+        return lev
+    w = float(cost)
+    if not 0.0 <= w <= 1.0:
+        raise ConfigError(f"Suppression cost weight must be between 0 and 1; found {w}.")
+    scale = float(mass.mean()) if mass.size else 1.0
+    return np.asarray(lev * (w + (1.0 - w) * mass / scale), dtype=np.float64)
 
 
 @dataclass(frozen=True, eq=False)
@@ -53,6 +117,9 @@ class SolvedCells:
         The audit certificate of ``suppressed``.
     rules
         The policy's cell rules.
+    timed_out, fallback
+        The search stopped at its timeout (with the best safe pattern so far), and whether
+        that was the always-safe fallback (every cell but structural zeros suppressed).
     """
 
     space: CellSpace
@@ -61,6 +128,8 @@ class SolvedCells:
     published: npt.NDArray[np.int64]
     certificate: AuditCertificate
     rules: CellRules
+    timed_out: bool = False
+    fallback: bool = False
 
 
 def solve_cells(
@@ -73,6 +142,9 @@ def solve_cells(
     rounding: str = "policy",
     labels: Sequence[str] = (),
     secondary: str = "auto",
+    cost: str | float = "value",
+    progress: Progress | None = None,
+    timeout: float | None = None,
 ) -> SolvedCells:
     """Apply a policy to a cell table, choose secondary suppressions and audit the result.
 
@@ -93,6 +165,16 @@ def solve_cells(
     secondary
         Secondary suppression method (:func:`iaptkit.sdc.secondary.secondary_suppression`):
         ``"auto"``, ``"lp"`` or ``"hypercube"``.
+    cost
+        The information loss secondary suppression minimises (:func:`cell_costs`).
+    progress
+        Optional callback ``(stage, done, total)``: the secondary suppression's stages
+        (``"hypercube"``, ``"secondary"``, ``"cleanup"``), then ``"audit"`` (components
+        done of all).
+    timeout
+        Seconds the secondary-suppression search may take; it then ends with the best SAFE
+        pattern so far (:func:`iaptkit.sdc.secondary.secondary_suppression`, ``deadline``).
+        The audit always runs to the end.
 
     Returns
     -------
@@ -141,9 +223,9 @@ def solve_cells(
         derived_total=derived,
         rounding=rounding,
     )
-    cost = (1.0 + table.values.astype(np.float64)) * (1.0 + table.level.astype(np.float64))
+    costs = cell_costs(table.values, table.level, cost)
     if not policy.zeros_suppressed:
-        cost = np.where((table.values == 0) & ~sz, _ZERO_SHOWN_COST, cost)
+        costs = np.where((table.values == 0) & ~sz, _ZERO_SHOWN_COST, costs)
     space = CellSpace(
         values=table.values.astype(np.int64),
         relations=sparse.csr_matrix(table.relations, dtype=np.float64),
@@ -154,7 +236,7 @@ def solve_cells(
         primary=rules.primary,
         structural_zero=sz,
         protection_width=np.full(n, float(policy.protection_width)),
-        cost=cost,
+        cost=costs,
         inequalities=(
             None
             if table.inequalities is None
@@ -163,8 +245,15 @@ def solve_cells(
         labels=tuple(labels),
         grids=table.grids,
     )
+    outcome = suppression.SearchOutcome()
     if rules.primary.any():
-        mask = np.asarray(suppression.secondary_suppression(space, method=secondary), dtype=bool)
+        deadline = None if timeout is None else time.monotonic() + float(timeout)
+        mask = np.asarray(
+            suppression.secondary_suppression(
+                space, method=secondary, progress=progress, deadline=deadline, outcome=outcome
+            ),
+            dtype=bool,
+        )
     else:
         mask = np.zeros(n, dtype=bool)
     mask = (mask | rules.primary) & ~sz
@@ -179,7 +268,7 @@ def solve_cells(
         sums = np.asarray(table.inner @ inner_pub, dtype=np.int64)
         published = np.where(derived, sums, published)
     mode = audit_mode(n)
-    certificate = audit(space, mask, mode=mode)
+    certificate = audit(space, mask, mode=mode, progress=progress)
     if not certificate.passed:
         failures = certificate.failures()
         shown = "; ".join(
@@ -196,7 +285,16 @@ def solve_cells(
     status[mask & rules.primary] = "primary"
     status[sz] = "structural_zero"
     published = np.where(sz, 0, published).astype(np.int64)
-    return SolvedCells(space, mask, status, published, certificate, rules)
+    return SolvedCells(
+        space,
+        mask,
+        status,
+        published,
+        certificate,
+        rules,
+        timed_out=outcome.timed_out,
+        fallback=outcome.fallback,
+    )
 
 
 def cells_frame(

@@ -102,8 +102,9 @@ class CellSpace:
         ``bool`` ``(n,)``: cells known to be zero by construction; never suppressed, and the
         attacker knows them exactly (bounds ``[0, 0]``).
     protection_width
-        ``float64`` ``(n,)``: the width the feasible interval of a primary cell with true
-        value >= 1 must have (the policy's protection width, default its threshold).
+        ``float64`` ``(n,)``: the width the feasible interval of a primary cell (zeros
+        included, where the policy suppresses them) must have (the policy's protection
+        width, default its threshold).
     cost
         ``float64`` ``(n,)``: information loss of suppressing the cell (secondary suppression
         prefers few and small cells). Margins usually cost more.

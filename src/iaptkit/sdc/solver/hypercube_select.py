@@ -131,7 +131,7 @@ def hypercube_secondary(
     for t, barred in enumerate(tiers):
         step_cost = cost if barred is None else np.where(barred, np.inf, cost)
         for done, i in enumerate(todo.tolist()):
-            if progress is not None and done % 200 == 0:
+            if progress is not None and done % 25 == 0:
                 progress("hypercube", done, int(todo.size))
             blocks = hypercubes_through(views, where, i)
             left[i] = False

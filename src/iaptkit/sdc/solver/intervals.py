@@ -116,9 +116,12 @@ def required_width(space: CellSpace) -> npt.NDArray[np.float64]:
 
     Notes
     -----
-    Protection criterion of ``docs/disclosure-control.md`` ("The attacker"): a
-    primary cell with a true value >= 1 needs its protection width; every other suppressed
-    cell must only not be determined exactly (whole numbers: width >= 1).
+    Protection criterion of ``docs/disclosure-control.md`` ("The attacker"): every
+    primary cell needs its protection width, zeros included (a zero is primary only where the
+    policy suppresses zeros with the small counts: an attacker who learns that a suppressed
+    zero lies in ``[0, 6]`` under a threshold of 10 learns as much as for a suppressed 3);
+    every other suppressed cell must only not be determined exactly (whole numbers: width
+    >= 1).
 
     Examples
     --------
@@ -130,8 +133,7 @@ def required_width(space: CellSpace) -> npt.NDArray[np.float64]:
     ...                np.zeros(4), np.full(4, np.inf), v < 10, np.zeros(4, bool),
     ...                np.full(4, 10.0), v * 1.0)
     >>> required_width(sp).tolist()
-    [10.0, 1.0, 1.0, 1.0]
+    [10.0, 10.0, 1.0, 1.0]
     """
-    primary_pos = space.primary & (space.values >= 1)
-    width = np.where(primary_pos, np.asarray(space.protection_width, dtype=np.float64), 1.0)
+    width = np.where(space.primary, np.asarray(space.protection_width, dtype=np.float64), 1.0)
     return np.maximum(width, 1.0)

@@ -1,0 +1,231 @@
+"""The integer attacker with published rates: exact intervals of suppressed counts by MIP.
+
+The linear audit (:mod:`iaptkit.sdc.audit`) models counts, totals and known inequalities. A
+published rate, and its confidence limits, say more: a rate ``r`` published to precision ``p``
+of a denominator ``d`` puts the numerator in ``[(r - p/2) d, (r + p/2) d]`` (``docs/
+disclosure-control.md``, "The attacker"). Rates made from unrounded counts can so give a rounded
+count back, and a suppressed neighbour then follows by subtraction.
+
+This module models every published rate exactly, whatever the formula (a Wilson interval is
+not linear): the numerator and denominator of a published rate are published counts, so each
+lies in a small whole-number box (its rounding interval, or a single value). The attacker keeps
+the pairs ``(numerator, denominator)`` of the box whose rate and limits print as published
+(:func:`consistent_pairs`); the pair is then chosen among them by binary variables. Counts are
+whole numbers, so every interval is the optimum of a mixed-integer program (HiGHS through
+:func:`scipy.optimize.milp`), exact rather than an LP relaxation.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+from scipy import sparse
+from scipy.optimize import Bounds, LinearConstraint, milp
+from scipy.sparse import csgraph
+
+__all__ = ["PairConstraint", "consistent_pairs", "integer_intervals"]
+
+FloatArray = npt.NDArray[np.float64]
+
+#: Widest box (values per count) :func:`consistent_pairs` enumerates.
+MAX_BOX = 64
+
+
+@dataclass(frozen=True)
+class PairConstraint:
+    """The attacker knows ``(x[num], x[den])`` is one of ``pairs`` (from a published rate)."""
+
+    num: int
+    den: int
+    pairs: tuple[tuple[int, int], ...]
+    label: str = ""
+
+
+def consistent_pairs(
+    num_box: tuple[float, float],
+    den_box: tuple[float, float],
+    shown: Callable[[int, int], tuple[str, ...]],
+    published: tuple[str, ...],
+) -> tuple[tuple[int, int], ...]:
+    """Whole-number ``(numerator, denominator)`` pairs in the boxes that print as published.
+
+    Parameters
+    ----------
+    num_box, den_box
+        What the attacker knows of each count from its published value (inclusive bounds).
+    shown
+        How a rate and its limits are printed from a numerator and denominator.
+    published
+        What was printed.
+
+    Returns
+    -------
+    tuple of (int, int)
+        The pairs the attacker cannot rule out (the true pair is among them).
+
+    Raises
+    ------
+    ValueError
+        A box is unbounded or wider than :data:`MAX_BOX` values.
+
+    Examples
+    --------
+    A rate of 9.2 % (one decimal) of a denominator published as 240 (true 238..242) leaves
+    only numerators 22:
+
+    >>> f = lambda n, d: (f"{100 * n / d:.1f}",)
+    >>> sorted({n for n, _ in consistent_pairs((18, 22), (238, 242), f, ("9.2",))})
+    [22]
+    """
+    ranges = []
+    for lo, hi in (num_box, den_box):
+        if not (np.isfinite(lo) and np.isfinite(hi)) or hi - lo + 1 > MAX_BOX:
+            raise ValueError(f"count box {lo}..{hi} is unbounded or wider than {MAX_BOX}")
+        ranges.append(range(int(np.ceil(lo)), int(np.floor(hi)) + 1))
+    return tuple(
+        (n, d)
+        for n, d in itertools.product(*ranges)
+        if d > 0 and n <= d and shown(n, d) == published
+    )
+
+
+def _components(mat: sparse.csr_matrix, n: int) -> npt.NDArray[np.int32]:
+    """Connected components of cells sharing a row of ``mat``."""
+    inc = sparse.csr_matrix(mat != 0, dtype=np.float64)
+    adj = (inc.T @ inc) + sparse.identity(n, format="csr")
+    _, comp = csgraph.connected_components(adj, directed=False)
+    return np.asarray(comp, dtype=np.int32)
+
+
+def integer_intervals(
+    relations: sparse.csr_matrix,
+    inequalities: sparse.csr_matrix | None,
+    lower: FloatArray,
+    upper: FloatArray,
+    targets: npt.NDArray[np.bool_],
+    pairs: Sequence[PairConstraint] = (),
+    *,
+    time_limit: float = 30.0,
+) -> tuple[FloatArray, FloatArray]:
+    """The whole-number interval of every target cell (min and max by MIP).
+
+    Parameters
+    ----------
+    relations
+        ``A`` with ``A @ x == 0`` for the true counts.
+    inequalities
+        ``G`` with ``G @ x <= 0``, or ``None``.
+    lower, upper
+        What the attacker knows of each count on its own (``upper`` may be ``inf``).
+    targets
+        ``bool`` ``(n,)``: the cells to bound (typically the suppressed ones).
+    pairs
+        Published rates as :class:`PairConstraint`.
+    time_limit
+        Seconds per MIP; a MIP that does not finish gives its proven bound (outward, safe for
+        the defender's check: the interval shown is never narrower than the attacker's).
+
+    Returns
+    -------
+    (numpy.ndarray, numpy.ndarray)
+        Lower and upper bounds (whole numbers; ``inf`` where unbounded) for the targets, the
+        given ``lower``/``upper`` elsewhere.
+
+    Examples
+    --------
+    Two cells adding up to a published 10; one is known to be 3 from a rate:
+
+    >>> import numpy as np
+    >>> from scipy import sparse
+    >>> a = sparse.csr_matrix([[1.0, 1.0, -1.0]])
+    >>> lo, hi = np.array([0.0, 0.0, 10.0]), np.array([np.inf, np.inf, 10.0])
+    >>> t = np.array([True, True, False])
+    >>> integer_intervals(a, None, lo, hi, t)[1][:2].tolist()
+    [10.0, 10.0]
+    >>> pc = PairConstraint(0, 2, ((3, 10),))
+    >>> integer_intervals(a, None, lo, hi, t, [pc])[0][:2].tolist()
+    [3.0, 7.0]
+    """
+    n = lower.shape[0]
+    rows: list[sparse.csr_matrix] = [sparse.csr_matrix(relations, dtype=np.float64)]
+    if inequalities is not None:
+        rows.append(sparse.csr_matrix(inequalities, dtype=np.float64))
+    for pc in pairs:
+        link = sparse.lil_matrix((1, n))
+        link[0, pc.num] = 1.0
+        link[0, pc.den] = 1.0
+        rows.append(link.tocsr())
+    comp = _components(sparse.vstack(rows).tocsr(), n)
+    out_lo = lower.astype(np.float64).copy()
+    out_hi = upper.astype(np.float64).copy()
+    for c in np.unique(comp[targets]):
+        cells = np.flatnonzero(comp == c)
+        _solve_component(cells, relations, inequalities, lower, upper, targets, pairs,
+                         time_limit, out_lo, out_hi)  # fmt: skip
+    return out_lo, out_hi
+
+
+def _solve_component(
+    cells: npt.NDArray[np.int64],
+    relations: sparse.csr_matrix,
+    inequalities: sparse.csr_matrix | None,
+    lower: FloatArray,
+    upper: FloatArray,
+    targets: npt.NDArray[np.bool_],
+    pairs: Sequence[PairConstraint],
+    time_limit: float,
+    out_lo: FloatArray,
+    out_hi: FloatArray,
+) -> None:
+    local = {int(c): k for k, c in enumerate(cells)}
+    m = len(cells)
+    mine = [pc for pc in pairs if pc.num in local]
+    n_z = sum(len(pc.pairs) for pc in mine)
+    nv = m + n_z
+    cons: list[LinearConstraint] = []
+    for mat, lo_rhs in ((relations, 0.0), (inequalities, -np.inf)):
+        if mat is None:
+            continue
+        sub = sparse.csr_matrix(mat)[:, cells]
+        keep = np.flatnonzero(np.diff(sub.indptr) > 0)
+        if keep.size:
+            sub = sparse.hstack([sub[keep], sparse.csr_matrix((keep.size, n_z))]).tocsr()
+            cons.append(LinearConstraint(sub, lo_rhs, 0.0))
+    z0 = m
+    for pc in mine:
+        k = len(pc.pairs)
+        block = sparse.lil_matrix((3, nv))
+        block[0, local[pc.num]] = 1.0
+        block[1, local[pc.den]] = 1.0
+        for j, (a, b) in enumerate(pc.pairs):
+            block[0, z0 + j] = -float(a)
+            block[1, z0 + j] = -float(b)
+            block[2, z0 + j] = 1.0
+        cons.append(LinearConstraint(block.tocsr(), [0.0, 0.0, 1.0], [0.0, 0.0, 1.0]))
+        z0 += k
+    lb = np.concatenate([lower[cells], np.zeros(n_z)])
+    ub = np.concatenate([upper[cells], np.ones(n_z)])
+    bounds = Bounds(lb, ub)
+    integrality = np.ones(nv)
+    opts = {"time_limit": time_limit, "mip_rel_gap": 0.0}
+    for i in cells[targets[cells]]:
+        for sign in (1.0, -1.0):
+            c = np.zeros(nv)
+            c[local[int(i)]] = sign
+            res = milp(c, constraints=cons, integrality=integrality, bounds=bounds, options=opts)
+            if res.status == 3 or (res.x is None and sign < 0 and res.status != 2):
+                value = np.inf
+            elif res.x is None:
+                raise ValueError("the published values are inconsistent (no feasible counts)")
+            else:
+                bound = getattr(res, "mip_dual_bound", None)
+                value = float(res.fun) if res.status == 0 or bound is None else float(bound)
+                value = sign * value
+            if sign > 0:
+                out_lo[i] = float(np.ceil(value - 1e-6)) + 0.0
+            else:
+                out_hi[i] = float(np.floor(value + 1e-6)) if np.isfinite(value) else np.inf

@@ -98,11 +98,17 @@ def test_problem_descriptor_mapping(code: str, category: str, adsm: str | None) 
     assert p.adsm_for(category) == adsm
 
 
-def test_strict_switch_turns_every_at_least_into_greater_than(tmp_path: Path) -> None:
+def test_strict_switch_turns_every_bare_at_least_into_greater_than(tmp_path: Path) -> None:
     path = _write(tmp_path, lambda raw: raw["scores"]["strict_comparison"].update(value=True))
     d = load_definitions(path)
-    assert {m.case_operator for m in d.measures.values()} == {">"}
-    assert {m.rc_operator for m in d.measures.values()} == {">"}
+    printed = {"PTSD", "IBS", "MUS"}  # operators NHS prints explicitly (issue 18)
+    assert {m.case_operator for k, m in d.measures.items() if k not in printed} == {">"}
+    assert {m.rc_operator for k, m in d.measures.items() if k != "PTSD"} == {">"}
+    assert (d.measures["PTSD"].case_operator, d.measures["PTSD"].rc_operator) == (">=", ">=")
+    assert d.measures["PTSD"].is_case(Decimal("32")) is True
+    assert d.measures["PTSD"].is_reliable_change(Decimal("10")) is True
+    assert d.measures["IBS"].case_operator == ">="
+    assert d.measures["MUS"].case_operator == ">="
     assert d.measures["PHQ9"].is_case(Decimal("10")) is False
     assert d.measures["PHQ9"].is_case(Decimal("10.5")) is True
     assert load_definitions().measures["PHQ9"].is_case(Decimal("10")) is True

@@ -128,7 +128,9 @@ def _measure(r: _Reader, key: str, raw: object, strict: bool) -> ScoreMeasure:
         op = r.choice(
             r.get(p, "operator", f"{where}.{part}"), f"{where}.{part}.operator", _OPERATORS
         )
-        parts.append((threshold, ">" if strict else op))
+        # an operator NHS prints explicitly (PCL-5 ">= 32") is never flipped by the switch
+        explicit = r.boolean(p.get("explicit", False), f"{where}.{part}.explicit")
+        parts.append((threshold, ">" if strict and not explicit else op))
     return ScoreMeasure(
         key=key,
         name=r.text(r.get(m, "name", where), f"{where}.name"),

@@ -11,6 +11,7 @@ from decimal import Decimal, InvalidOperation
 from types import MappingProxyType
 from typing import Any
 
+from iaptkit.definitions.catalogue_rules import parse_catalogue
 from iaptkit.definitions.model import (
     IDS603_TIEBREAK_KEYS,
     AgeBand,
@@ -332,4 +333,5 @@ def parse_definitions(raw: object, where: str) -> Definitions:
             r.setting(p, "first_to_second_max_days", "published"),
             "published.first_to_second_max_days",
         ),
+        catalogue=parse_catalogue(top.get("catalogue"), where),
     )

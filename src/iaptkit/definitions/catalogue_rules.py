@@ -32,8 +32,8 @@ class CatalogueRules:
     --------
     >>> from iaptkit.definitions import load_definitions
     >>> c = load_definitions().catalogue
-    >>> c.stock_rule, c.end_codes["47"][:35]
-    ('latest', 'Termination of treatment earlier t')
+    >>> c.stock_rule, c.end_codes["47"][:11]
+    ('latest', 'Termination')
     """
 
     stock_rule: str

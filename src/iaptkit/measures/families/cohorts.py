@@ -132,7 +132,7 @@ def cohort_table(
     for group, codes in cat.end_code_groups.items():
         c[f"ended_group_{group}"] = _flag(ended & code.isin(codes))
     # family 3: stocks at E
-    open_ = (D.isnull() | (D > end)) & (R <= end)
+    open_ = (D.isnull() | (end < D)) & (end >= R)
     if cat.stock_rule == "reporting-month" and stock_providers is not None:
         open_ = open_ & t.provider.isin(stock_providers or ("",))
     so_far = _days(ibis.literal(end), R)

@@ -107,7 +107,7 @@ def added_family_counts(parts: list[FamilyCounts]) -> FamilyCounts:
     )
     hist = (
         pd.concat([p.histograms for p in parts], ignore_index=True)
-        .groupby(["breakdown", "group", "stat", "value"], sort=False, as_index=False)["pathways"]
+        .groupby(["breakdown", "group", "stat", "value"], sort=False, as_index=False)[["pathways"]]
         .sum()
     )
     return FamilyCounts(totals, hist)

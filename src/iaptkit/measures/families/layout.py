@@ -41,7 +41,8 @@ def weighted_median(values: np.ndarray, weights: np.ndarray) -> float:
 
 
 def _stat(m: FamilyMeasure, row: pd.Series, hist: pd.DataFrame) -> float:
-    assert m.value is not None and m.denominator is not None
+    assert m.value is not None
+    assert m.denominator is not None
     if m.kind == "mean":
         if m.value == "between_treatments":
             den = float(row["sum_between_treatments_n"])

@@ -22,11 +22,14 @@ from iaptkit.measures.families.cohorts import COUNT_NAMES, STAT_VALUES
 __all__ = ["FamilyCounts", "added_family_counts", "family_counts"]
 
 _STATS = (*STAT_VALUES, "between_treatments_n")
+#: the added-up columns of the totals beside the counts: sums and numbers of values
+_SUMS = (*(f"sum_{s}" for s in _STATS), *(f"n_{s}" for s in STAT_VALUES))
 
 
 @dataclass(frozen=True)
 class FamilyCounts:
-    """``totals``: breakdown, group, every count and ``sum_<value>``; ``histograms``:
+    """``totals``: breakdown, group, every count, ``sum_<value>`` and ``n_<value>`` (values
+    present); ``histograms``:
     breakdown, group, stat, value, pathways."""
 
     totals: pd.DataFrame
@@ -60,6 +63,7 @@ def family_counts(cohorts: ir.Table, breakdowns: tuple[tuple[str, ...], ...]) ->
             group = _group(cached, bd)
             aggs: dict[str, Any] = {c: cached[c].sum() for c in COUNT_NAMES}
             aggs.update({f"sum_{s}": cached[f"v_{s}"].sum() for s in _STATS})
+            aggs.update({f"n_{s}": cached[f"v_{s}"].count() for s in STAT_VALUES})
             totals.append(
                 cached.group_by(group=group)
                 .aggregate(**aggs)
@@ -77,7 +81,7 @@ def family_counts(cohorts: ir.Table, breakdowns: tuple[tuple[str, ...], ...]) ->
         hist = ibis.union(*hists, distinct=False).execute()
     finally:
         cached.release()
-    for c in (*COUNT_NAMES, *(f"sum_{s}" for s in _STATS)):
+    for c in (*COUNT_NAMES, *_SUMS):
         total[c] = pd.to_numeric(total[c]).fillna(0).astype("int64")
     hist["value"] = pd.to_numeric(hist["value"]).astype("int64")
     hist["pathways"] = pd.to_numeric(hist["pathways"]).astype("int64")
@@ -90,7 +94,7 @@ def added_family_counts(parts: list[FamilyCounts]) -> FamilyCounts:
     Examples
     --------
     >>> one = FamilyCounts(pd.DataFrame({"breakdown": ["england"], "group": ["England"],
-    ...     **{c: [1] for c in COUNT_NAMES}, **{f"sum_{s}": [2] for s in _STATS}}),
+    ...     **{c: [1] for c in COUNT_NAMES}, **{s: [2] for s in _SUMS}}),
     ...     pd.DataFrame({"breakdown": ["england"], "group": ["England"], "stat": ["gap"],
     ...     "value": [4], "pathways": [1]}))
     >>> two = added_family_counts([one, one])
@@ -99,7 +103,7 @@ def added_family_counts(parts: list[FamilyCounts]) -> FamilyCounts:
     """
     if len(parts) == 1:
         return parts[0]
-    values = [*COUNT_NAMES, *(f"sum_{s}" for s in _STATS)]
+    values = [*COUNT_NAMES, *_SUMS]
     totals = (
         pd.concat([p.totals for p in parts], ignore_index=True)
         .groupby(["breakdown", "group"], sort=False, as_index=False)[values]

@@ -47,7 +47,8 @@ def _stat(m: FamilyMeasure, row: pd.Series, hist: pd.DataFrame) -> float:
         if m.value == "between_treatments":
             den = float(row["sum_between_treatments_n"])
         else:
-            den = float(row[m.denominator])
+            # the values present (a negative wait is a data error, not a value)
+            den = float(row.get(f"n_{m.value}", row[m.denominator]))
         return float(row[f"sum_{m.value}"]) / den if den > 0 else float("nan")
     h = hist[hist["stat"] == m.value]
     if h.empty:

@@ -185,3 +185,33 @@ def test_definitions_are_frozen() -> None:
         d.version = "x"  # type: ignore[misc]
     with pytest.raises(TypeError):
         d.measures["X"] = d.measures["PHQ9"]  # type: ignore[index]
+
+
+def test_nhs_published_set_ships_beside_the_default_and_leaves_it_unchanged() -> None:
+    nhs = load_definitions("nhs-published")
+    default = load_definitions()
+    assert nhs.version.startswith("nhs-published")
+    assert default.version == "iapt-v2-2026.1"
+    # gender 9 on its own; labels as published
+    assert nhs.breakdowns.gender["9"] == "Indeterminate"
+    assert "9" not in default.breakdowns.gender
+    assert [b.label for b in nhs.breakdowns.age_bands][1] == "18 to 25"
+    # published problem-descriptor categories: F40.2 apart, other mental health vs other recorded
+    assert nhs.problems.categorise("F40.2") == "Specific (isolated) phobias"
+    assert nhs.problems.categorise("F50.0") == "Other mental health problems"
+    assert nhs.problems.categorise("Z99") == "Other recorded problems"
+    assert default.problems.categorise("F40.2") == "Other anxiety"
+    assert default.problems.categorise("F50.0") == "Other"
+    # NHS monthly files read the reporting month's submissions for stocks
+    assert (nhs.catalogue.stock_rule, default.catalogue.stock_rule) == ("reporting-month", "latest")
+    # everything else (scores, thresholds) is the same
+    assert nhs.measures == default.measures
+
+
+def test_catalogue_settings_are_checked(tmp_path: Path) -> None:
+    path = _write(tmp_path, lambda raw: raw["catalogue"]["stock_rule"].update(value="monthly"))
+    with pytest.raises(DefinitionsError, match=r"catalogue\.stock_rule"):
+        load_definitions(path)
+    # a site file without the section gets the packaged values
+    path = _write(tmp_path, lambda raw: raw.pop("catalogue"))
+    assert load_definitions(path).catalogue == load_definitions().catalogue

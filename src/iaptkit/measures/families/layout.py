@@ -8,6 +8,7 @@ mean of the two middle values (docs/measures.md §5.2). Maxima and minima are of
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 import numpy as np
@@ -38,6 +39,14 @@ def weighted_median(values: np.ndarray, weights: np.ndarray) -> float:
     lo = v[np.searchsorted(cum, (n + 1) // 2)]
     hi = v[np.searchsorted(cum, n // 2 + 1)]
     return (float(lo) + float(hi)) / 2.0
+
+
+def _natural_key(text: str) -> tuple[tuple[int, float | str], ...]:
+    """Groups in natural order (``R2`` before ``R10``), the same for every split."""
+    return tuple(
+        (0, float(tok)) if tok.isdigit() else (1, tok.lower())
+        for tok in re.findall(r"\d+|\D+", str(text))
+    )
 
 
 def _stat(m: FamilyMeasure, row: pd.Series, hist: pd.DataFrame) -> float:
@@ -83,7 +92,8 @@ def family_rows(
     [75.0, 25.0, 25.0]
     """
     specs = [m for m in FAMILY_MEASURES if m.family in families and m.name not in skip]
-    totals = counts.totals.reset_index(drop=True)
+    totals = counts.totals.assign(_g=counts.totals["group"].map(_natural_key))
+    totals = totals.sort_values(["breakdown", "_g"], kind="stable").reset_index(drop=True)
     hist = counts.histograms
     by_cell = {k: g for k, g in hist.groupby(["breakdown", "group"], sort=False)}
     empty = hist.iloc[0:0]

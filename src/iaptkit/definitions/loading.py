@@ -70,7 +70,7 @@ def load_definitions(path: str | Path | None = None) -> Definitions:
         where = f"(packaged) {file}"
         text = resource.read_text(encoding="utf-8")
     else:
-        p = Path(path)
+        p = Path(name)
         where = str(p)
         if not p.is_file():
             raise DefinitionsError(

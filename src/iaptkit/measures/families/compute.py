@@ -25,6 +25,25 @@ from iaptkit.measures.sources import PathwaySource, split_source
 
 __all__ = ["pathway_family_counts", "stock_providers"]
 
+#: The columns the cohorts read (docs/measures.md §5), besides the group columns.
+_INPUT_COLUMNS = frozenset(
+    {
+        "PathwayID",
+        "provider",
+        "ReferralRequestReceivedDate",
+        "ServDischDate",
+        "Assessment_FirstDate",
+        "TherapySession_FirstDate",
+        "TherapySession_SecondDate",
+        "TherapySession_LastDate",
+        "TreatmentCareContact_Count",
+        "CompletedTreatment_Flag",
+        "EndCode",
+        "SourceOfReferral",
+        *ACTIVITY_COLUMNS,
+    }
+)
+
 
 def stock_providers(source: PathwaySource, end: date, defs: Definitions) -> tuple[str, ...] | None:
     """Providers with a counted submission in ``end``'s month (``reporting-month`` rule only).
@@ -107,5 +126,12 @@ def pathway_family_counts(
     t = t.mutate(**{c: t[c].fill_null(0) for c in ACTIVITY_COLUMNS})
     if "provider" not in t.columns:
         t = t.mutate(provider=ibis.literal(MISSING_GROUP))
-    cohorts = cohort_table(t, start, end, defs, stock_providers=providers)
-    return family_counts(cohorts, breakdowns)
+    # materialise the narrow joined input once: the cohort expressions then compile over a
+    # plain table, not over the whole derivation graph (ibis compile time grows with both)
+    keep = [c for c in t.columns if c in _INPUT_COLUMNS or c.startswith("g_")]
+    joined = t.select(*keep).cache()
+    try:
+        cohorts = cohort_table(joined, start, end, defs, stock_providers=providers)
+        return family_counts(cohorts, breakdowns)
+    finally:
+        joined.release()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -49,23 +50,40 @@ def _natural_key(text: str) -> tuple[tuple[int, float | str], ...]:
     )
 
 
-def _stat(m: FamilyMeasure, row: pd.Series, hist: pd.DataFrame) -> float:
+def _statistics(hist: pd.DataFrame) -> dict[tuple[str, str, str], tuple[float, float, float]]:
+    """(breakdown, group, stat) -> (median, max, min) from the histograms."""
+    out: dict[tuple[str, str, str], tuple[float, float, float]] = {}
+    for key, h in hist.groupby(["breakdown", "group", "stat"], sort=False):
+        values, weights = h["value"].to_numpy(), h["pathways"].to_numpy()
+        present = weights > 0
+        if not present.any():
+            continue
+        v = values[present]
+        out[(str(key[0]), str(key[1]), str(key[2]))] = (
+            weighted_median(values, weights),
+            float(v.max()),
+            float(v.min()),
+        )
+    return out
+
+
+def _values(m: FamilyMeasure, totals: pd.DataFrame, stats: dict[Any, Any]) -> np.ndarray:
+    """The value of a mean, median or internal statistic for every row of ``totals``."""
     assert m.value is not None
     assert m.denominator is not None
     if m.kind == "mean":
         if m.value == "between_treatments":
-            den = float(row["sum_between_treatments_n"])
-        else:
+            den = totals["sum_between_treatments_n"]
+        elif f"n_{m.value}" in totals.columns:
             # the values present (a negative wait is a data error, not a value)
-            den = float(row.get(f"n_{m.value}", row[m.denominator]))
-        return float(row[f"sum_{m.value}"]) / den if den > 0 else float("nan")
-    h = hist[hist["stat"] == m.value]
-    if h.empty:
-        return float("nan")
-    values, weights = h["value"].to_numpy(), h["pathways"].to_numpy()
-    if m.kind == "median":
-        return weighted_median(values, weights)
-    return float(values.max() if m.name.startswith("max_") else values.min())
+            den = totals[f"n_{m.value}"]
+        else:
+            den = totals[m.denominator]
+        return rate(totals[f"sum_{m.value}"], den, per=1.0)
+    pick = 0 if m.kind == "median" else (1 if m.name.startswith("max_") else 2)
+    nan = (float("nan"),) * 3
+    keys = zip(totals["breakdown"], totals["group"], strict=True)
+    return np.array([stats.get((b, g, m.value), nan)[pick] for b, g in keys], dtype=np.float64)
 
 
 def family_rows(
@@ -80,10 +98,11 @@ def family_rows(
 
     Examples
     --------
-    >>> from iaptkit.measures.families.cohorts import COUNT_NAMES
+    >>> from iaptkit.measures.families.cohorts import COUNT_NAMES, STAT_VALUES
     >>> totals = pd.DataFrame({"breakdown": ["england"], "group": ["England"],
-    ...     **{c: [0] for c in COUNT_NAMES}, "entered_treatment": [4],
-    ...     "entered_waited_6_weeks": [3], "sum_wait_entered": [100]})
+    ...     **{c: [0] for c in COUNT_NAMES}, **{f"sum_{v}": [0] for v in STAT_VALUES},
+    ...     "sum_between_treatments_n": [0]})
+    >>> totals[["entered_treatment", "entered_waited_6_weeks", "sum_wait_entered"]] = [[4, 3, 100]]
     >>> hist = pd.DataFrame({"breakdown": ["england"] * 2, "group": ["England"] * 2,
     ...     "stat": ["wait_entered"] * 2, "value": [10, 40], "pathways": [2, 2]})
     >>> t = family_rows(FamilyCounts(totals, hist), (1,), date(2024, 1, 1), date(2024, 1, 31), "v")
@@ -94,28 +113,27 @@ def family_rows(
     specs = [m for m in FAMILY_MEASURES if m.family in families and m.name not in skip]
     totals = counts.totals.assign(_g=counts.totals["group"].map(_natural_key))
     totals = totals.sort_values(["breakdown", "_g"], kind="stable").reset_index(drop=True)
-    hist = counts.histograms
-    by_cell = {k: g for k, g in hist.groupby(["breakdown", "group"], sort=False)}
-    empty = hist.iloc[0:0]
-    rows: list[dict[str, object]] = []
-    for _, row in totals.iterrows():
-        cell_hist = by_cell.get((row["breakdown"], row["group"]), empty)
-        for m in specs:
-            lo = hi = float("nan")
-            if m.kind == "count":
-                value = float(row[m.name])
-            elif m.kind == "rate":
-                num = np.array([float(row[str(m.numerator)])])
-                den = np.array([float(row[str(m.denominator)])])
-                value = float(rate(num, den)[0])
-                los, his = wilson_interval(num, den)
-                lo, hi = float(los[0]), float(his[0])
-            else:
-                value = _stat(m, row, cell_hist)
-            rows.append(
+    stats = _statistics(counts.histograms)
+    n = len(totals)
+    blocks: list[pd.DataFrame] = []
+    for k, m in enumerate(specs):
+        lo = hi = np.full(n, np.nan)
+        if m.kind == "count":
+            value = totals[m.name].to_numpy(dtype=np.float64)
+        elif m.kind == "rate":
+            num = totals[str(m.numerator)].to_numpy(dtype=np.float64)
+            den = totals[str(m.denominator)].to_numpy(dtype=np.float64)
+            value = rate(num, den)
+            lo, hi = wilson_interval(num, den)
+        else:
+            value = _values(m, totals, stats)
+        blocks.append(
+            pd.DataFrame(
                 {
-                    "breakdown": row["breakdown"],
-                    "group": row["group"],
+                    "_row": np.arange(n),
+                    "_m": k,
+                    "breakdown": totals["breakdown"].to_numpy(),
+                    "group": totals["group"].to_numpy(),
                     "measure": m.name,
                     "value": value,
                     "kind": m.kind,
@@ -126,7 +144,12 @@ def family_rows(
                     "family": m.family,
                 }
             )
-    out = pd.DataFrame(rows)
+        )
+    if not blocks:
+        return pd.DataFrame()
+    out = pd.concat(blocks, ignore_index=True)
+    out = out.sort_values(["_row", "_m"], kind="stable").drop(columns=["_row", "_m"])
+    out = out.reset_index(drop=True)
     if out.empty:
         return out
     out.insert(0, "period_start", start)

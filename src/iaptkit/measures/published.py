@@ -334,6 +334,14 @@ def _counts_in_parts(
         # derive only what the period's measures read, in cached stages
         pathways = pathway_table(source, end, defs, outcomes_finished_in=(start, end))
         label = "" if n == 1 else f"part {k + 1} of {n}: "
+        materialised = None
+        if catalogue and fams is not None:
+            # both the outcome counts and the families read the pathway table: materialise it
+            # once, so that the derivation graph is compiled and run once
+            if progress:
+                progress(f"{label}deriving pathways")
+            materialised = pathways.cache()
+            pathways = materialised
         part, part_rows = pathway_counts(pathways, start, end, breakdowns, params, progress, label)
         counted.append(part)
         rows += part_rows
@@ -343,7 +351,9 @@ def _counts_in_parts(
             fams.append(
                 pathway_family_counts(source, pathways, start, end, breakdowns, defs, providers)
             )
+        if materialised is not None:
+            materialised.release()
         # drop this part's cached stages before the next part is derived
-        del pathways
+        del pathways, materialised
         gc.collect()
     return added_counts(counted), rows

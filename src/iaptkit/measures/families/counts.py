@@ -83,6 +83,7 @@ def family_counts(cohorts: ir.Table, breakdowns: tuple[tuple[str, ...], ...]) ->
         cached.release()
     for c in (*COUNT_NAMES, *_SUMS):
         total[c] = pd.to_numeric(total[c]).fillna(0).astype("int64")
+    total = total.copy()  # one block again after the column-by-column conversion
     hist["value"] = pd.to_numeric(hist["value"]).astype("int64")
     hist["pathways"] = pd.to_numeric(hist["pathways"]).astype("int64")
     return FamilyCounts(total, hist)

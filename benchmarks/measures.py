@@ -10,7 +10,8 @@ The synthetic extract is written once to ``benchmarks/.cache/`` (git-ignored) an
 Each phase runs in its own child process so that its peak RSS (``wait4`` rusage) is its own:
 
 - ``duckdb``: ``published_measures`` over every breakdown of docs/measures.md §3 plus a combined one
-  (provider x age_band) — the pathway derivation as at the period end and all measures;
+  (provider x age_band) — the pathway derivation as at the period end and all measures: the
+  outcome family and the catalogue families 1-7 of docs/measures.md §5 (issue 18);
 - ``pandas``: :mod:`pandas_reference` (a straightforward pandas derivation) and its England
   counts.
 

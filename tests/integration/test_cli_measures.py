@@ -352,3 +352,35 @@ def test_memory_limit_is_applied_and_running_out_is_a_clear_error(
             assert "Traceback" not in result.output
             assert not out.exists()
     assert _england(tables["1GB"])["finished_treatment"] > 50
+
+
+def test_measures_cli_families_and_the_nhs_published_definitions(
+    extract_dir: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "f.csv"
+    result = runner.invoke(
+        app,
+        [
+            "measures", str(extract_dir), "--start", START, "--end", END, "--by", "england",
+            "--families", "waits,2,waiting_list", "--definitions", "nhs-published",
+            "--policy", "none", "-o", str(out),
+        ],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    table = pd.read_csv(out, dtype={"nhs_measure_id": str})
+    assert set(table.family) == {1, 2, 3}
+    assert set(table.definitions_version) == {"nhs-published-2026.1"}
+    ids = table.set_index("measure").nhs_measure_id
+    assert (ids["entered_waited_6_weeks"], ids["waiting_for_treatment"]) == ("M036", "M038")
+    eng = dict(zip(table.measure, table.value, strict=True))
+    assert eng["entered_treatment"] > 0
+    types = ("ended_not_seen", "ended_seen_not_treated", "ended_treated_once")
+    assert sum(eng[t] for t in types) + eng["finished_treatment"] == eng["ended_referrals"]
+    bad = runner.invoke(
+        app,
+        ["measures", str(extract_dir), "--start", START, "--end", END, "--families", "nine",
+         "--policy", "none", "-o", str(tmp_path / "g.csv")],
+    )  # fmt: skip
+    assert bad.exit_code == 1
+    assert "unknown family 'nine'" in bad.output
+    assert "Traceback" not in bad.output

@@ -182,3 +182,15 @@ def test_mobility_inventory_change_of_0_73_is_exactly_reliable() -> None:
         {"PHQ9": "5 -> 5", "GAD7": "5 -> 5", "AgoraAlone": "2.30 -> 1.58"}, problem="F400"
     )
     assert flags(row) == {"NotCaseness_Flag", "NoChange_Flag"}
+
+
+def test_strict_switch_keeps_the_operators_nhs_prints_for_pcl5(tmp_path: Path) -> None:
+    # issue 18: NHS prints PCL-5 ">= 32" and ">= 10" explicitly; strict_comparison must not
+    # flip them. PTSD pathway: PCL-5 32 -> 22 is a case at the start and a reliable change of 10
+    strict = site_definitions(tmp_path, strict=True)
+    scores = {"PHQ9": "8 -> 8", "GAD7": "6 -> 6", "PTSD": "32 -> 22"}
+    row = finished(scores, problem="F431", definitions=strict)
+    assert row.ADSM == "PTSD"
+    assert flags(row) == {"Recovery_Flag", "ReliableImprovement_Flag", "ReliableRecovery_Flag"}
+    # the same pathway without the switch: identical
+    assert flags(finished(scores, problem="F431")) == flags(row)

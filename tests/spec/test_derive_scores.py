@@ -178,3 +178,56 @@ def test_decimal_scores_are_kept_exactly() -> None:
     assert row.ADSM_FirstScore == dec("2.3")
     assert row.ADSM_LastScore == dec("1.57")
     assert row.ADSM_FirstScore - row.ADSM_LastScore == dec("0.73")
+
+
+def test_an_invalid_activity_score_row_does_not_hide_a_valid_one() -> None:
+    # issue 18: one activity carries two rows of the same questionnaire, one invalid, one valid;
+    # the IDS607 de-duplication must keep the valid row (invalid rows are not scores)
+    ex = build(
+        "PathwayID\nP1\nP2\nP3",
+        contacts="""
+        PathwayID | CareContactId | CareContDate
+        P1        | C1            | 2024-04-03
+        P1        | C2            | 2024-05-03
+        P2        | C1            | 2024-04-03
+        P2        | C2            | 2024-05-03
+        P3        | C1            | 2024-04-03
+        P3        | C2            | 2024-05-03
+        """,
+        activities="""
+        PathwayID | CareContactId | CareActId
+        P1        | C1            | A1
+        P1        | C2            | A2
+        P2        | C1            | A1
+        P2        | C2            | A2
+        P3        | C1            | A1
+        P3        | C2            | A2
+        """,
+        act_scores="""
+        PathwayID | CareActId | Tool | PersScore | Sub | Month
+        P1        | A1        | PHQ9 | -1        | 1   | 1491
+        P1        | A1        | PHQ9 | 14        | 1   | 1491
+        P1        | A2        | PHQ9 | 12a       | 1   | 1491
+        P1        | A2        | PHQ9 | 8         | 1   | 1491
+        P2        | A1        | PHQ9 | 16        | 1   | 1491
+        P2        | A2        | PHQ9 | 9         | 1   | 1491
+        P2        | A2        | PHQ9 | 99        | 1   | 1491
+        P3        | A1        | PHQ9 | 17        | 1   | 1491
+        P3        | A2        | PHQ9 | 6         | 1   | 1491
+        """,
+    )
+    rows = derive(ex)
+    assert (rows.loc["P1", "PHQ9_FirstScore"], rows.loc["P1", "PHQ9_LastScore"]) == (
+        dec("14"),
+        dec("8"),
+    )
+    assert (rows.loc["P2", "PHQ9_FirstScore"], rows.loc["P2", "PHQ9_LastScore"]) == (
+        dec("16"),
+        dec("9"),
+    )
+    assert (rows.loc["P3", "PHQ9_FirstScore"], rows.loc["P3", "PHQ9_LastScore"]) == (
+        dec("17"),
+        dec("6"),
+    )
+    # outcome flags follow: P1 is a case at 14 that ended at 8, a reliable improvement of 6
+    assert rows.loc["P1", "PHQ9_FirstScore"] - rows.loc["P1", "PHQ9_LastScore"] == dec("6")

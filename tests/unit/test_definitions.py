@@ -98,11 +98,17 @@ def test_problem_descriptor_mapping(code: str, category: str, adsm: str | None) 
     assert p.adsm_for(category) == adsm
 
 
-def test_strict_switch_turns_every_at_least_into_greater_than(tmp_path: Path) -> None:
+def test_strict_switch_turns_every_bare_at_least_into_greater_than(tmp_path: Path) -> None:
     path = _write(tmp_path, lambda raw: raw["scores"]["strict_comparison"].update(value=True))
     d = load_definitions(path)
-    assert {m.case_operator for m in d.measures.values()} == {">"}
-    assert {m.rc_operator for m in d.measures.values()} == {">"}
+    printed = {"PTSD", "IBS", "MUS"}  # operators NHS prints explicitly (issue 18)
+    assert {m.case_operator for k, m in d.measures.items() if k not in printed} == {">"}
+    assert {m.rc_operator for k, m in d.measures.items() if k != "PTSD"} == {">"}
+    assert (d.measures["PTSD"].case_operator, d.measures["PTSD"].rc_operator) == (">=", ">=")
+    assert d.measures["PTSD"].is_case(Decimal("32")) is True
+    assert d.measures["PTSD"].is_reliable_change(Decimal("10")) is True
+    assert d.measures["IBS"].case_operator == ">="
+    assert d.measures["MUS"].case_operator == ">="
     assert d.measures["PHQ9"].is_case(Decimal("10")) is False
     assert d.measures["PHQ9"].is_case(Decimal("10.5")) is True
     assert load_definitions().measures["PHQ9"].is_case(Decimal("10")) is True
@@ -179,3 +185,33 @@ def test_definitions_are_frozen() -> None:
         d.version = "x"  # type: ignore[misc]
     with pytest.raises(TypeError):
         d.measures["X"] = d.measures["PHQ9"]  # type: ignore[index]
+
+
+def test_nhs_published_set_ships_beside_the_default_and_leaves_it_unchanged() -> None:
+    nhs = load_definitions("nhs-published")
+    default = load_definitions()
+    assert nhs.version.startswith("nhs-published")
+    assert default.version == "iapt-v2-2026.1"
+    # gender 9 on its own; labels as published
+    assert nhs.breakdowns.gender["9"] == "Indeterminate"
+    assert "9" not in default.breakdowns.gender
+    assert [b.label for b in nhs.breakdowns.age_bands][1] == "18 to 25"
+    # published problem-descriptor categories: F40.2 apart, other mental health vs other recorded
+    assert nhs.problems.categorise("F40.2") == "Specific (isolated) phobias"
+    assert nhs.problems.categorise("F50.0") == "Other mental health problems"
+    assert nhs.problems.categorise("Z99") == "Other recorded problems"
+    assert default.problems.categorise("F40.2") == "Other anxiety"
+    assert default.problems.categorise("F50.0") == "Other"
+    # NHS monthly files read the reporting month's submissions for stocks
+    assert (nhs.catalogue.stock_rule, default.catalogue.stock_rule) == ("reporting-month", "latest")
+    # everything else (scores, thresholds) is the same
+    assert nhs.measures == default.measures
+
+
+def test_catalogue_settings_are_checked(tmp_path: Path) -> None:
+    path = _write(tmp_path, lambda raw: raw["catalogue"]["stock_rule"].update(value="monthly"))
+    with pytest.raises(DefinitionsError, match=r"catalogue\.stock_rule"):
+        load_definitions(path)
+    # a site file without the section gets the packaged values
+    path = _write(tmp_path, lambda raw: raw.pop("catalogue"))
+    assert load_definitions(path).catalogue == load_definitions().catalogue

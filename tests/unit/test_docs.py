@@ -301,3 +301,23 @@ def test_release_format_doc_covers(needle: str) -> None:
 def test_release_format_doc_describes_results_json_key(key: str) -> None:
     text = (DOCS / "release-format.md").read_text(encoding="utf-8")
     assert f"`{key}`" in text, f"docs/release-format.md does not describe results.json key {key!r}"
+
+
+# --------------------------------------------------------------------------- catalogue families
+
+
+def _family_measures() -> list[tuple[str, str | None]]:
+    from iaptkit.measures.families.specs import FAMILY_MEASURES, NHS_MEASURE_IDS
+
+    return [(m.name, NHS_MEASURE_IDS.get(m.name)) for m in FAMILY_MEASURES]
+
+
+@pytest.mark.parametrize(("name", "nhs_id"), _family_measures())
+def test_measures_doc_has_a_section_per_family_measure_with_its_nhs_id(
+    name: str, nhs_id: str | None
+) -> None:
+    found = _sections_named(DOCS / "measures.md", name)
+    assert found, f"docs/measures.md has no heading naming the family measure {name!r}"
+    assert any(s.body.strip() for s in found), f"docs/measures.md: the {name!r} section is empty"
+    if nhs_id is not None:
+        assert any(nhs_id in s.title for s in found), f"{name}: NHS ID {nhs_id} not in its title"

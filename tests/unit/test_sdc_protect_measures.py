@@ -244,8 +244,8 @@ def test_bad_input() -> None:
     with pytest.raises(ConfigError, match="missing"):
         protect_measures(pd.DataFrame({"measure": ["x"]}), "sdap")
     bad = measures_table()
-    bad.loc[0, "kind"] = "median"
-    with pytest.raises(ConfigError, match="median"):
+    bad.loc[0, "kind"] = "mode"
+    with pytest.raises(ConfigError, match="mode"):
         protect_measures(bad, "sdap")
     frac = measures_table()
     frac.loc[0, "value"] = 1.5
@@ -263,3 +263,38 @@ def test_pickle_round_trip() -> None:
     back = pickle.loads(pickle.dumps(res))
     assert back.published().equals(res.published())
     assert dict(back.relations_added) == dict(res.relations_added)
+
+
+def test_medians_publish_like_means_and_internal_values_never() -> None:
+    # issue 18: medians (kind median) follow the mean rule; maxima/minima (kind internal) are
+    # an individual's value and are never released
+    table = measures_table()
+    table = pd.concat(
+        [
+            table,
+            pd.DataFrame(
+                [
+                    _row(
+                        "england",
+                        "England",
+                        "median_sessions_finished",
+                        6.0,
+                        "median",
+                        denominator="finished_treatment",
+                    ),
+                    _row(
+                        "england",
+                        "England",
+                        "max_sessions_finished",
+                        31.0,
+                        "internal",
+                        denominator="finished_treatment",
+                    ),
+                ]
+            ),
+        ],
+        ignore_index=True,
+    )
+    result = protect_measures(table, "sdap")
+    assert float(_published(result, "England", "median_sessions_finished")) == 6.0
+    assert _published(result, "England", "max_sessions_finished") == "*"

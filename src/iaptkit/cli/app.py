@@ -225,6 +225,16 @@ def measures(
         ),
     ] = None,
     memory_limit: _MemoryLimit = None,
+    families: Annotated[
+        str,
+        typer.Option(
+            help=(
+                "Measure families, comma separated, by number or name: 0 outcomes, 1 waits, "
+                "2 ended, 3 waiting_list, 4 first_to_second, 5 appointments, "
+                "6 referral_sources, 7 sessions; 'all' (default) for every family."
+            )
+        ),
+    ] = "all",
 ) -> None:
     """Compute the published measures for a period, by breakdown."""
     from iaptkit.cli.measures import measures_command
@@ -242,6 +252,7 @@ def measures(
             engine=engine,
             parts=parts,
             memory_limit=memory_limit,
+            families=families,
         )
     )
 

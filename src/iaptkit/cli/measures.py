@@ -25,6 +25,7 @@ from iaptkit.errors import ConfigError
 from iaptkit.measures.catalogue import parse_breakdowns
 from iaptkit.measures.derive import derive_pathways
 from iaptkit.measures.exclusions import excluded_rows
+from iaptkit.measures.families.specs import parse_families
 from iaptkit.measures.partitions import auto_parts, check_parts, range_parts, written_parts
 from iaptkit.measures.pathway_files import PathwayWriter
 from iaptkit.measures.periods import check_period, parse_date
@@ -302,6 +303,7 @@ def measures_command(
     engine: str,
     parts: int | None = None,
     memory_limit: str | None = None,
+    families: str = "all",
 ) -> None:
     """``iaptkit measures``: the published measures of a period, by breakdown.
 
@@ -329,11 +331,13 @@ def measures_command(
         extract's size and the memory limit, see ``published_measures``).
     memory_limit
         DuckDB's memory limit, e.g. ``"8GB"`` (see :func:`open_extract`).
+    families
+        Measure families by number or name, comma separated, or ``all`` (docs/measures.md §5).
 
     Raises
     ------
     ConfigError
-        Bad dates, breakdowns, output suffix, engine or parts.
+        Bad dates, breakdowns, families, output suffix, engine or parts.
     PolicyError
         An unknown policy.
 
@@ -351,6 +355,7 @@ def measures_command(
     """
     s, e = check_period(parse_date(start, what="--start"), parse_date(end, what="--end"))
     breakdowns = parse_breakdowns(by)
+    chosen = parse_families(families)
     check_parts(parts)
     _output_format(output)
     defs = load_definitions(definitions)
@@ -369,6 +374,7 @@ def measures_command(
                 use_nhs_flags,
                 progress=update,
                 parts=n,
+                families=[str(f) for f in chosen],
             )
             excluded = excluded_rows(ex, e, defs, n, update)
             if policy.strip().lower() == "none":

@@ -280,10 +280,12 @@ class Extract:
         *,
         pathways: ir.Table | None = None,
         where: Callable[[ir.Table], ir.Table] | None = None,
+        prefer: Callable[[ir.Table], ir.BooleanValue] | None = None,
     ) -> ir.Table:
         """Union of counted submissions up to ``as_at``'s month, deduplicated (rule 4).
 
         With ``pathways`` (a table with a PathwayID column), only these pathways' activity.
+        With ``prefer``, a row for which it is true wins the de-duplication of its record.
         ``where`` restricts the counted rows before the de-duplication (it must keep or drop
         all rows of a PathwayID, as for :meth:`referrals_as_at`).
         """
@@ -298,7 +300,7 @@ class Extract:
         rows = self.counted(spec.name)
         if where is not None:
             rows = where(rows)
-        return submissions.activity_as_at(rows, spec, as_at, pathways)
+        return submissions.activity_as_at(rows, spec, as_at, pathways, prefer)
 
     def _empty(self, spec: TableSpec) -> ir.Table:
         schema = ibis.schema({f.name: IBIS_TYPES[f.type] for f in spec.fields})

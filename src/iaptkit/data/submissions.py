@@ -19,7 +19,7 @@ The rules are those of ``docs/data-model.md`` ("Monthly resubmission: which rows
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date
 from types import MappingProxyType
 from typing import Any
@@ -181,9 +181,14 @@ def counted_rows(typed: ir.Table, spec: TableSpec, subs: ir.Table) -> ir.Table:
 
 
 def latest_rows(
-    table: ir.Table, key: Sequence[str], first: Sequence[tuple[str, bool]] = ()
+    table: ir.Table,
+    key: Sequence[str],
+    first: Sequence[tuple[str, bool]] = (),
+    prefer: Callable[[ir.Table], ir.BooleanValue] | None = None,
 ) -> ir.Table:
     """Keep one row per ``key``: latest (Unique_MonthID, UniqueSubmissionID), then ``first``.
+
+    With ``prefer``, rows for which it is true win before anything else (then the latest).
 
     Parameters
     ----------
@@ -209,7 +214,10 @@ def latest_rows(
     ['new', 'b']
     """
     used = {*key, "Unique_MonthID", "UniqueSubmissionID", *(c for c, _ in first)}
-    order: list[Any] = [
+    order: list[Any] = []
+    if prefer is not None:
+        order.append(ibis.desc(prefer(table).coalesce(ibis.literal(False)).cast("int8")))
+    order += [
         ibis.desc(table.Unique_MonthID, nulls_first=False),
         ibis.desc(table.UniqueSubmissionID, nulls_first=False),
     ]
@@ -310,7 +318,11 @@ def referrals_as_at(referrals: ir.Table, people: ir.Table | None, as_at: date) -
 
 
 def activity_as_at(
-    counted: ir.Table, spec: TableSpec, as_at: date, pathways: ir.Table | None = None
+    counted: ir.Table,
+    spec: TableSpec,
+    as_at: date,
+    pathways: ir.Table | None = None,
+    prefer: Callable[[ir.Table], ir.BooleanValue] | None = None,
 ) -> ir.Table:
     """Union of counted rows up to ``as_at``'s month, one per ``spec.activity_key`` (latest).
 
@@ -326,6 +338,9 @@ def activity_as_at(
         Optional table with a ``PathwayID`` column: only the activity of these pathways. The
         rows are filtered before the de-duplication (PathwayID is part of every activity key,
         so each record keeps all its rows or none): the same rows as filtering afterwards.
+    prefer
+        Optional predicate on the rows: where one record has several rows, a row for which it
+        is true wins over the others, latest first (a valid score over an invalid one).
 
     Notes
     -----
@@ -351,7 +366,7 @@ def activity_as_at(
             raise ValueError(f"{spec.name}: its activity key has no PathwayID")
         wanted = pathways.select(_iapt_pathway=pathways.PathwayID)
         rows = rows.semi_join(wanted, rows.PathwayID == wanted._iapt_pathway)
-    return latest_rows(rows, list(spec.activity_key))
+    return latest_rows(rows, list(spec.activity_key), prefer=prefer)
 
 
 def _reason_column(

@@ -10,7 +10,8 @@ site, loaded into frozen dataclasses and passed explicitly to everything that co
 
 from __future__ import annotations
 
+from iaptkit.definitions.catalogue_rules import CatalogueRules
 from iaptkit.definitions.loading import load_definitions
 from iaptkit.definitions.model import Definitions, ScoreMeasure
 
-__all__ = ["Definitions", "ScoreMeasure", "load_definitions"]
+__all__ = ["CatalogueRules", "Definitions", "ScoreMeasure", "load_definitions"]

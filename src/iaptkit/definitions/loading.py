@@ -17,10 +17,12 @@ from iaptkit.definitions.model import Definitions
 from iaptkit.definitions.parse import parse_definitions
 from iaptkit.errors import DefinitionsError
 
-__all__ = ["DEFAULT_DEFINITIONS", "load_definitions"]
+__all__ = ["DEFAULT_DEFINITIONS", "PACKAGED_DEFINITIONS", "load_definitions"]
 
 #: Name of the packaged default definitions file (in ``iaptkit/definitions/``).
 DEFAULT_DEFINITIONS = "iapt-v2.yaml"
+#: The packaged definitions sets, by the name ``--definitions`` accepts.
+PACKAGED_DEFINITIONS: tuple[str, ...] = ("iapt-v2", "nhs-published")
 
 
 def load_definitions(path: str | Path | None = None) -> Definitions:
@@ -30,7 +32,8 @@ def load_definitions(path: str | Path | None = None) -> Definitions:
     ----------
     path
         A site's own definitions file, or ``None`` for the packaged default
-        (``iaptkit/definitions/iapt-v2.yaml``).
+        (``iaptkit/definitions/iapt-v2.yaml``), or the name of a packaged set
+        (:data:`PACKAGED_DEFINITIONS`: ``nhs-published`` for NHS publication conventions).
 
     Returns
     -------
@@ -57,13 +60,17 @@ def load_definitions(path: str | Path | None = None) -> Definitions:
     'iapt-v2-2026.1'
     >>> d.measures["PHQ9"].case_threshold, d.measures["PHQ9"].case_operator
     (Decimal('10'), '>=')
+    >>> load_definitions("nhs-published").breakdowns.gender["9"]
+    'Indeterminate'
     """
-    if path is None:
-        resource = resources.files("iaptkit.definitions") / DEFAULT_DEFINITIONS
-        where = f"(packaged) {DEFAULT_DEFINITIONS}"
+    name = None if path is None else str(path)
+    if name is None or (name in PACKAGED_DEFINITIONS and not Path(name).is_file()):
+        file = DEFAULT_DEFINITIONS if name is None else f"{name}.yaml"
+        resource = resources.files("iaptkit.definitions") / file
+        where = f"(packaged) {file}"
         text = resource.read_text(encoding="utf-8")
     else:
-        p = Path(path)
+        p = Path(name)
         where = str(p)
         if not p.is_file():
             raise DefinitionsError(

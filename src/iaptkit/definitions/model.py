@@ -19,6 +19,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 
+from iaptkit.definitions.catalogue_rules import CatalogueRules
+
 __all__ = [
     "IDS603_TIEBREAK_KEYS",
     "AgeBand",
@@ -232,6 +234,8 @@ class Definitions:
     breakdowns: BreakdownRules
     wait_thresholds_days: tuple[int, ...]
     first_to_second_max_days: int
+    #: code lists and choices of the NHS measure families (docs/measures.md §5)
+    catalogue: CatalogueRules
 
     def measure_for_tool(self, code: str) -> ScoreMeasure | None:
         """The measure whose CodedAssToolType list holds ``code`` (trimmed), or ``None``."""

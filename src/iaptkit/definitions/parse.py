@@ -11,6 +11,7 @@ from decimal import Decimal, InvalidOperation
 from types import MappingProxyType
 from typing import Any
 
+from iaptkit.definitions.catalogue_rules import parse_catalogue
 from iaptkit.definitions.model import (
     IDS603_TIEBREAK_KEYS,
     AgeBand,
@@ -128,7 +129,9 @@ def _measure(r: _Reader, key: str, raw: object, strict: bool) -> ScoreMeasure:
         op = r.choice(
             r.get(p, "operator", f"{where}.{part}"), f"{where}.{part}.operator", _OPERATORS
         )
-        parts.append((threshold, ">" if strict else op))
+        # an operator NHS prints explicitly (PCL-5 ">= 32") is never flipped by the switch
+        explicit = r.boolean(p.get("explicit", False), f"{where}.{part}.explicit")
+        parts.append((threshold, ">" if strict and not explicit else op))
     return ScoreMeasure(
         key=key,
         name=r.text(r.get(m, "name", where), f"{where}.name"),
@@ -330,4 +333,5 @@ def parse_definitions(raw: object, where: str) -> Definitions:
             r.setting(p, "first_to_second_max_days", "published"),
             "published.first_to_second_max_days",
         ),
+        catalogue=parse_catalogue(top.get("catalogue"), where),
     )

@@ -163,7 +163,7 @@ def parse_breakdowns(by: str | Sequence[str]) -> tuple[tuple[str, ...], ...]:
     ----------
     by
         Names, as a sequence or one comma-separated string, e.g.
-        ``"england,provider,provider x age_band"``.
+        ``"england,provider,provider x age_band"``; ``all`` stands for every base breakdown.
 
     Returns
     -------
@@ -189,6 +189,10 @@ def parse_breakdowns(by: str | Sequence[str]) -> tuple[tuple[str, ...], ...]:
     for item in items:
         text = item.strip()
         if not text:
+            continue
+        if text.lower() == "all":
+            # every base breakdown, one after another
+            out.extend((b,) for b in BREAKDOWN_COLUMNS if (b,) not in out)
             continue
         parts = tuple(p.strip().lower() for p in _COMBINE_RE.split(text) if p.strip())
         for p in parts:

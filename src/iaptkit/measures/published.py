@@ -20,9 +20,18 @@ import pandas as pd
 
 from iaptkit.data import Extract
 from iaptkit.definitions import Definitions, load_definitions
-from iaptkit.measures.catalogue import PublishedParameters, parse_breakdowns
+from iaptkit.measures.catalogue import (
+    LONG_COLUMNS,
+    PublishedParameters,
+    breakdown_name,
+    parse_breakdowns,
+)
 from iaptkit.measures.counting import added_counts, indicator_table, pathway_counts
 from iaptkit.measures.derive import pathway_table
+from iaptkit.measures.families.compute import pathway_family_counts, stock_providers
+from iaptkit.measures.families.counts import FamilyCounts, added_family_counts
+from iaptkit.measures.families.layout import family_rows
+from iaptkit.measures.families.specs import NHS_MEASURE_IDS, parse_families
 from iaptkit.measures.long_table import long_table
 from iaptkit.measures.nhs_flags import nhs_pathway_table, nhs_version
 from iaptkit.measures.partitions import PathwayPart, auto_parts, check_parts
@@ -119,6 +128,7 @@ def published_measures(
     *,
     progress: Callable[[str], None] | None = None,
     parts: int | None = None,
+    families: str | Sequence[str | int] | None = None,
 ) -> pd.DataFrame:
     """All published measures of a period, by breakdown, from an extract.
 
@@ -142,12 +152,16 @@ def published_measures(
         their counts (the same result, less memory at once; DuckDB only). ``None`` chooses from
         the extract's size and the DuckDB memory limit
         (:func:`iaptkit.measures.partitions.auto_parts`): 1 unless the extract is large.
+    families
+        Measure families to compute, by number or name (docs/measures.md §5): 0 ``outcomes``
+        (§2), 1 ``waits``, 2 ``ended``, 3 ``waiting_list``, 4 ``first_to_second``,
+        5 ``appointments``, 6 ``referral_sources``, 7 ``sessions``. ``None``: every family.
 
     Returns
     -------
     pandas.DataFrame
         Long table: period_start, period_end, breakdown, group, measure, value, kind, numerator,
-        denominator, ci_lower, ci_upper, definitions_version.
+        denominator, ci_lower, ci_upper, definitions_version, family, nhs_measure_id.
 
     Raises
     ------
@@ -167,14 +181,22 @@ def published_measures(
     >>> m = published_measures(example_extract(), date(2024, 4, 1), date(2024, 6, 30),
     ...                        "england, provider")
     >>> m[["breakdown", "group"]].drop_duplicates().values.tolist(), len(m)
-    ([['england', 'England'], ['provider', 'R1A']], 48)
+    ([['england', 'England'], ['provider', 'R1A']], 310)
     >>> r1a = m[m["group"] == "R1A"].set_index("measure")
     >>> r1a.loc[["referrals_received", "finished_treatment", "recovery_rate",
     ...     "mean_sessions_finished"], ["value", "ci_lower", "ci_upper"]].round(2).values.tolist()
     [[1.0, nan, nan], [1.0, nan, nan], [100.0, 20.65, 100.0], [2.0, nan, nan]]
     """
     table, _ = published_measures_with_count(
-        extract, start, end, by, definitions, use_nhs_flags, progress=progress, parts=parts
+        extract,
+        start,
+        end,
+        by,
+        definitions,
+        use_nhs_flags,
+        progress=progress,
+        parts=parts,
+        families=families,
     )
     return table
 
@@ -189,12 +211,13 @@ def published_measures_with_count(
     *,
     progress: Callable[[str], None] | None = None,
     parts: int | None = None,
+    families: str | Sequence[str | int] | None = None,
 ) -> tuple[pd.DataFrame, int]:
     """:func:`published_measures` and the number of pathways in the pathway table.
 
     Parameters
     ----------
-    extract, start, end, by, definitions, use_nhs_flags, progress, parts
+    extract, start, end, by, definitions, use_nhs_flags, progress, parts, families
         As for :func:`published_measures`.
 
     Returns
@@ -217,24 +240,72 @@ def published_measures_with_count(
     defs = definitions if definitions is not None else load_definitions()
     check_period(start, end)
     breakdowns = parse_breakdowns(by)
+    chosen = parse_families(families)
+    catalogue = tuple(f for f in chosen if f != 0)
     params = PublishedParameters.from_definitions(defs)
     check_parts(parts)
     version = defs.version
-    if use_nhs_flags:
-        # one table read once (IDS101 and IDS001): no parts needed
-        version = nhs_version(defs)
-        pathways = nhs_pathway_table(extract, end, defs)
+    providers = stock_providers(extract, end, defs) if catalogue else None
+    fams: list[FamilyCounts] = []
+    if use_nhs_flags or extract.engine != "duckdb":
+        # NHS flags: one table read once (IDS101 and IDS001), no parts needed. Spark keeps one
+        # lazy plan (cached stages would nest every plan in the next) and spreads it over its
+        # own cluster: no parts
+        if use_nhs_flags:
+            version = nhs_version(defs)
+            pathways = nhs_pathway_table(extract, end, defs)
+        else:
+            pathways = pathway_table(extract, end, defs)
         counts, rows = pathway_counts(pathways, start, end, breakdowns, params, progress)
-    elif extract.engine != "duckdb":
-        # Spark keeps one lazy plan (cached stages would nest every plan in the next) and
-        # spreads it over its own cluster: no parts
-        pathways = pathway_table(extract, end, defs)
-        counts, rows = pathway_counts(pathways, start, end, breakdowns, params, progress)
+        if catalogue:
+            if progress:
+                progress("counting the measure families")
+            fams.append(
+                pathway_family_counts(extract, pathways, start, end, breakdowns, defs, providers)
+            )
     else:
         counts, rows = _counts_in_parts(
-            extract, start, end, breakdowns, defs, params, progress, parts
+            extract,
+            start,
+            end,
+            breakdowns,
+            defs,
+            params,
+            progress,
+            parts,
+            catalogue,
+            providers,
+            fams,
         )
-    return long_table(counts, breakdowns, start, end, version), rows
+    table = long_table(counts, breakdowns, start, end, version) if 0 in chosen else None
+    return _with_families(table, fams, catalogue, breakdowns, start, end, version), rows
+
+
+def _with_families(
+    table: pd.DataFrame | None,
+    fams: list[FamilyCounts],
+    catalogue: tuple[int, ...],
+    breakdowns: tuple[tuple[str, ...], ...],
+    start: date,
+    end: date,
+    version: str,
+) -> pd.DataFrame:
+    """The outcome table (family 0) and the catalogue families' rows, with NHS measure IDs."""
+    frames = []
+    if table is not None:
+        frames.append(table.assign(family=0))
+    if catalogue and fams:
+        skip = frozenset(table["measure"]) if table is not None else frozenset()
+        rows = family_rows(added_family_counts(fams), catalogue, start, end, version, skip)
+        if not rows.empty:
+            order = {breakdown_name(bd): i for i, bd in enumerate(breakdowns)}
+            rows = rows.assign(_b=rows["breakdown"].map(order), _i=range(len(rows)))
+            rows = rows.sort_values(["_b", "_i"], kind="stable").drop(columns=["_b", "_i"])
+            frames.append(rows)
+    out = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    out["family"] = out["family"].astype("int64")
+    out["nhs_measure_id"] = out["measure"].map(NHS_MEASURE_IDS)
+    return out.loc[:, [*LONG_COLUMNS, "family", "nhs_measure_id"]].reset_index(drop=True)
 
 
 def _counts_in_parts(
@@ -246,8 +317,14 @@ def _counts_in_parts(
     params: PublishedParameters,
     progress: Callable[[str], None] | None,
     parts: int | None,
+    catalogue: tuple[int, ...] = (),
+    providers: tuple[str, ...] | None = None,
+    fams: list[FamilyCounts] | None = None,
 ) -> tuple[pd.DataFrame, int]:
-    """Derive and count on DuckDB, in ``parts`` slices of the pathways (automatic if None)."""
+    """Derive and count on DuckDB, in ``parts`` slices of the pathways (automatic if None).
+
+    With ``catalogue`` families, their counts of each part are appended to ``fams``.
+    """
     n = parts if parts is not None else auto_parts(extract)
     counted: list[pd.DataFrame] = []
     rows = 0
@@ -257,10 +334,26 @@ def _counts_in_parts(
         # derive only what the period's measures read, in cached stages
         pathways = pathway_table(source, end, defs, outcomes_finished_in=(start, end))
         label = "" if n == 1 else f"part {k + 1} of {n}: "
+        materialised = None
+        if catalogue and fams is not None:
+            # both the outcome counts and the families read the pathway table: materialise it
+            # once, so that the derivation graph is compiled and run once
+            if progress:
+                progress(f"{label}deriving pathways")
+            materialised = pathways.cache()
+            pathways = materialised
         part, part_rows = pathway_counts(pathways, start, end, breakdowns, params, progress, label)
         counted.append(part)
         rows += part_rows
+        if catalogue and fams is not None:
+            if progress:
+                progress(f"{label}counting the measure families")
+            fams.append(
+                pathway_family_counts(source, pathways, start, end, breakdowns, defs, providers)
+            )
+        if materialised is not None:
+            materialised.release()
         # drop this part's cached stages before the next part is derived
-        del pathways
+        del pathways, materialised
         gc.collect()
     return added_counts(counted), rows

@@ -8,6 +8,7 @@ score of any measure is counted under a reason (:data:`SCORE_REASONS`), never si
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 
 import ibis
@@ -27,6 +28,7 @@ __all__ = [
     "decimal_literal",
     "parse_score",
     "score_summary",
+    "valid_score_row",
 ]
 
 #: Why an IDS606/IDS607 row is not a score, checked in this order.
@@ -91,16 +93,47 @@ def _by_tool(
     return ibis.cases(*cases, else_=ibis.null(SCORE_TYPE))
 
 
+def valid_score_row(defs: Definitions) -> Callable[[ir.Table], ir.BooleanValue]:
+    """Predicate: the row's CodedAssToolType is a measure's and its PersScore is in range.
+
+    Notes
+    -----
+    docs/measures.md §1 Scores: an invalid row is not a score, so it must not hide a valid
+    row of the same activity: the IDS607 de-duplication (one row per PathwayID, CareActId,
+    CodedAssToolType) prefers a row this predicate holds for, and only then the latest.
+
+    Examples
+    --------
+    >>> from iaptkit.definitions import load_definitions
+    >>> t = ibis.memtable({"CodedAssToolType": ["720433000"] * 3, "PersScore": ["-1", "12a", "12"]})
+    >>> ibis.duckdb.connect().execute(valid_score_row(load_definitions())(t)).tolist()
+    [False, False, True]
+    """
+    measures = tuple(defs.measures.values())
+
+    def predicate(rows: ir.Table) -> ir.BooleanValue:
+        code = strip_blanks(rows.CodedAssToolType)
+        score = parse_score(rows.PersScore)
+        lo = _by_tool(code, [(m.tool_codes, decimal_literal(m.valid_min)) for m in measures])
+        hi = _by_tool(code, [(m.tool_codes, decimal_literal(m.valid_max)) for m in measures])
+        return score.between(lo, hi).coalesce(ibis.literal(False))
+
+    return predicate
+
+
 def _dated_scores(
-    extract: ActivitySource, as_at: date, pathways: ir.Table | None = None
+    extract: ActivitySource, as_at: date, defs: Definitions, pathways: ir.Table | None = None
 ) -> ir.Table:
     """IDS606 and IDS607 rows with their date (IDS607 via IDS202 -> IDS201 CareContDate)."""
+    valid = valid_score_row(defs)
     if pathways is None:
         refer = extract.activity_as_at("IDS606CodedScoreAssessmentRefer", as_at)
-        act = extract.activity_as_at("IDS607CodedScoreAssessmentAct", as_at)
+        act = extract.activity_as_at("IDS607CodedScoreAssessmentAct", as_at, prefer=valid)
     else:
         refer = extract.activity_as_at("IDS606CodedScoreAssessmentRefer", as_at, pathways=pathways)
-        act = extract.activity_as_at("IDS607CodedScoreAssessmentAct", as_at, pathways=pathways)
+        act = extract.activity_as_at(
+            "IDS607CodedScoreAssessmentAct", as_at, pathways=pathways, prefer=valid
+        )
     activities = extract.activity_as_at("IDS202CareActivity", as_at)
     contacts = extract.activity_as_at("IDS201CareContact", as_at)
     if pathways is not None:
@@ -165,7 +198,7 @@ def classified_scores(
     >>> sorted(s.measure), s.reason.isna().all()
     (['GAD7', 'GAD7', 'PHQ9', 'PHQ9'], np.True_)
     """
-    rows = _dated_scores(extract, as_at, pathways)
+    rows = _dated_scores(extract, as_at, defs, pathways)
     # Trim, look up and parse ONCE, in a projection under the join: the join keeps ibis from
     # fusing (and so repeating) these expressions into every branch of the reason below.
     code = strip_blanks(rows.CodedAssToolType)

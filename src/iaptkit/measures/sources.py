@@ -38,7 +38,12 @@ class ActivitySource(Protocol):
     """What the contact, score and problem derivations read: activity tables as at a date."""
 
     def activity_as_at(
-        self, name: str, as_at: date, *, pathways: ir.Table | None = None
+        self,
+        name: str,
+        as_at: date,
+        *,
+        pathways: ir.Table | None = None,
+        prefer: Callable[[ir.Table], ir.BooleanValue] | None = None,
     ) -> ir.Table: ...
 
 
@@ -139,11 +144,24 @@ class SharedActivity:
             self._cached.discard(key)
 
     def activity_as_at(
-        self, name: str, as_at: date, *, pathways: ir.Table | None = None
+        self,
+        name: str,
+        as_at: date,
+        *,
+        pathways: ir.Table | None = None,
+        prefer: Callable[[ir.Table], ir.BooleanValue] | None = None,
     ) -> ir.Table:
-        """The source's activity ``name`` as at ``as_at`` (``Extract.activity_as_at``)."""
-        if pathways is not None:
-            return self._extract.activity_as_at(name, as_at, pathways=pathways, where=self._where)
+        """The source's activity ``name`` as at ``as_at`` (``Extract.activity_as_at``).
+
+        A ``prefer`` predicate (which row of a record wins) bypasses the shared relations.
+        """
+        if pathways is not None or prefer is not None:
+            only = pathways
+            if only is None and name in _CONTACT_TABLES:
+                only = self.contact_pathways
+            return self._extract.activity_as_at(
+                name, as_at, pathways=only, where=self._where, prefer=prefer
+            )
         key = (name, as_at)
         if key not in self._relations:
             only = self.contact_pathways if name in _CONTACT_TABLES else None

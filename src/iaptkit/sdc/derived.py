@@ -295,10 +295,11 @@ def protect_measures(
         if c not in df.columns:
             df[c] = pd.NA
     kinds = set(df["kind"])
-    unknown = sorted(kinds - {"count", "rate", "mean"})
+    unknown = sorted(kinds - {"count", "rate", "mean", "median", "internal"})
     if unknown:
         raise ConfigError(
-            f"Measures table, column 'kind': expected count, rate or mean; found {unknown}."
+            "Measures table, column 'kind': expected count, rate, mean, median or internal; "
+            f"found {unknown}."
         )
     is_count = (df["kind"] == "count").to_numpy()
     raw = pd.to_numeric(df.loc[is_count, "value"], errors="coerce").to_numpy(dtype=np.float64)
@@ -386,7 +387,11 @@ def protect_measures(
                 out.loc[i, "ci_lower_display"] = texts[1]
                 out.loc[i, "ci_upper_display"] = texts[2]
                 published_rates.append(PublishedRate(int(num), int(den), decimals, texts, from_pub))
+        elif r["kind"] == "internal":
+            # an individual's value (a maximum or minimum): for inside use only, never released
+            status, reason = "suppressed", "inside use only (an individual's value)"
         else:
+            # a mean or a median: published when enough pathways contribute
             mean = pd.to_numeric(pd.Series([r["value"]]), errors="coerce").iloc[0]
             if den is None:
                 status, reason = "suppressed", "number of contributors not in the table"

@@ -229,7 +229,8 @@ def secondary_for_sums(stats: pd.DataFrame, dims: Sequence[str], reasons: pd.Ser
         changed = False
         for d in dims:
             others = [o for o in dims if o != d]
-            groups = stats.groupby(others, sort=False).groups if others else {(): stats.index}
+            by: Any = others[0] if len(others) == 1 else others
+            groups = stats.groupby(by, sort=False).groups if others else {(): stats.index}
             for idx in groups.values():
                 line = list(idx)
                 hidden = [i for i in line if out[i]]

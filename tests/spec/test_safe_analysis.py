@@ -49,7 +49,8 @@ def test_crosstab_small_cells_publishes_none_of_them_and_passes_the_audit(rel: R
         assert v == truth.loc[g, h]
     out = rel.output("ct")
     assert out.status == "pass"
-    assert out.audit is not None and out.audit["passed"] is True
+    assert out.audit is not None
+    assert out.audit["passed"] is True
     csv = exported(rel, "ct")
     assert "4" not in csv["value"].tolist()
     # the true counts stay inside
@@ -60,8 +61,10 @@ def test_crosstab_small_cells_publishes_none_of_them_and_passes_the_audit(rel: R
 def test_crosstab_rounds_under_nhs_sde(rel: Release) -> None:
     df = rows("A x 32; A y 27; B x 41; B y 44")
     table = rel.crosstab(df.g, df.h, policy="nhs-sde", name="r")
-    assert table.loc["A", "x"] == 30 and table.loc["A", "y"] == 25
-    assert table.loc["B", "x"] == 40 and table.loc["B", "y"] == 45
+    assert table.loc["A", "x"] == 30
+    assert table.loc["A", "y"] == 25
+    assert table.loc["B", "x"] == 40
+    assert table.loc["B", "y"] == 45
     assert rel.output("r").policy_id == "nhs-sde"
 
 
@@ -159,8 +162,10 @@ def test_model_with_too_few_residual_df_fails(rel: Release) -> None:
     fit = rel.ols("y ~ x + z", data=df, policy="sdap", name="small")
     assert fit.df_resid == 9
     out = rel.output("small")
-    assert out.status == "fail" and out.kind == "model"
-    assert out.df_resid == 9 and out.n == 12
+    assert out.status == "fail"
+    assert out.kind == "model"
+    assert out.df_resid == 9
+    assert out.n == 12
     assert any("9 residual degrees of freedom" in r for r in out.reasons)
 
 
@@ -195,7 +200,8 @@ def test_hist_small_bin_is_suppressed(rel: Release) -> None:
     df = pd.DataFrame({"phq9": [1.0] * 3 + [7.0] * 30 + [13.0] * 25 + [26.0] * 12})
     rel.hist(df, "phq9", bins=5, policy="sdap", name="h")
     out = rel.output("h")
-    assert out.kind == "figure" and out.status == "review"
+    assert out.kind == "figure"
+    assert out.status == "review"
     data = exported(rel, "h.data").set_index("bin")["value"].to_dict()
     assert data["[0, 5)"] == "*"  # 3 people
     assert (data["[5, 10)"], data["[10, 15)"], data["[25, 30)"]) == ("30", "25", "12")
@@ -207,14 +213,16 @@ def test_hist_edges_do_not_reveal_the_extremes(rel: Release) -> None:
     rel.hist(df, "wait", bins=5, policy="sdap", name="w")
     bins = exported(rel, "w.data")["bin"].tolist()
     edges = {float(x) for b in bins for x in b.strip("[)").split(", ")}
-    assert 3.7 not in edges and 96.2 not in edges
+    assert 3.7 not in edges
+    assert 96.2 not in edges
 
 
 def test_barplot_of_means_hides_small_groups(rel: Release) -> None:
     df = pd.DataFrame({"g": ["a"] * 30 + ["b"] * 4, "s": [5.0] * 30 + [9.0] * 4})
     rel.barplot(df, "g", "s", policy="sdap", name="bars")
     out = rel.output("bars")
-    assert out.kind == "figure" and out.status == "review"
+    assert out.kind == "figure"
+    assert out.status == "review"
     assert exported(rel, "bars").set_index("g")["value"].to_dict() == {"a": "5", "b": "*"}
 
 

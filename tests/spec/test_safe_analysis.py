@@ -102,7 +102,7 @@ def test_mean_over_too_few_contributors_is_suppressed(rel: Release) -> None:
 
 
 def test_dominated_sum_is_suppressed_and_protected_from_its_margin(rel: Release) -> None:
-    values = [1.0] * 12 + [1.0] * 11 + [500.0] + [20.0] * 15
+    values = [1.0, 2.0] * 6 + [1.0] * 11 + [500.0] + [19.0, 21.0] * 7 + [20.0]
     groups = ["A"] * 12 + ["B"] * 12 + ["C"] * 15
     df = pd.DataFrame({"g": groups, "h": "x", "v": values})
     table = rel.pivot_table(
@@ -218,12 +218,20 @@ def test_hist_edges_do_not_reveal_the_extremes(rel: Release) -> None:
 
 
 def test_barplot_of_means_hides_small_groups(rel: Release) -> None:
-    df = pd.DataFrame({"g": ["a"] * 30 + ["b"] * 4, "s": [5.0] * 30 + [9.0] * 4})
+    df = pd.DataFrame({"g": ["a"] * 30 + ["b"] * 4, "s": [4.0, 6.0] * 15 + [9.0] * 4})
     rel.barplot(df, "g", "s", policy="sdap", name="bars")
     out = rel.output("bars")
     assert out.kind == "figure"
     assert out.status == "review"
     assert exported(rel, "bars").set_index("g")["value"].to_dict() == {"a": "5", "b": "*"}
+
+
+def test_a_mean_of_identical_values_is_suppressed(rel: Release) -> None:
+    df = pd.DataFrame({"g": ["A"] * 20 + ["B"] * 20, "v": [7.0] * 20 + [6.0, 8.0] * 10})
+    table = rel.pivot_table(df, "v", "g", policy="sdap", name="same")
+    assert np.isnan(table.loc["A", "v"])
+    assert table.loc["B", "v"] == 7.0
+    assert any("same-values: 1" in r for r in rel.output("same").reasons)
 
 
 def test_analyses_carry_the_definitions_version_of_a_pathway_table(rel: Release) -> None:

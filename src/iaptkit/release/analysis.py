@@ -400,7 +400,7 @@ def safe_pivot_table(
     >>> import tempfile, pathlib
     >>> from iaptkit.release import Release
     >>> rel = Release.open_or_create(pathlib.Path(tempfile.mkdtemp()) / "r")
-    >>> df = pd.DataFrame({"g": ["a"] * 20 + ["b"] * 4, "sessions": [3.0] * 20 + [9.0] * 4})
+    >>> df = pd.DataFrame({"g": ["a"] * 20 + ["b"] * 4, "sessions": [2.0, 4.0] * 10 + [9.0] * 4})
     >>> safe_pivot_table(rel, df, "sessions", "g", policy="sdap", name="m")["sessions"].tolist()
     [3.0, nan]
     """

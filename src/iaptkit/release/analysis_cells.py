@@ -12,6 +12,7 @@ derived statistics (docs/disclosure-control.md, "Derived statistics"; the same f
 ``dominance``        the ``n`` largest contributions make more than ``k`` % of the total
 ``p-percent``        the total less the two largest is under ``p`` % of the largest
 ``negative``         negative values: dominance cannot be assessed (ACRO's rule too)
+``same-values``      every contribution in the cell is the same value (each one is shown)
 
 :func:`secondary_for_sums` adds cells so that no suppressed sum can be recovered from its margin.
 """
@@ -137,6 +138,7 @@ def _group_stats(frame: pd.DataFrame, dims: list[str]) -> pd.DataFrame:
             "std": grouped.std(),
             "top1": grouped.max(),
             "negative": grouped.min() < 0,
+            "low": grouped.min(),
         }
     )
     second = ordered.groupby(keys, sort=True).nth(1)
@@ -182,6 +184,9 @@ def _cell_reasons(row: dict[str, Any], aggfunc: str, rules: CheckRules) -> list[
         return why
     if n < rules.min_contributors:
         why.append(f"min-contributors: {n} contributors, fewer than {rules.min_contributors}")
+    low = row.get("low")
+    if n and low is not None and not pd.isna(low) and float(low) == float(row.get("top1") or 0):
+        why.append("same-values: every contribution in the cell is the same value")
     if bool(row["negative"]):
         why.append("negative: negative values, dominance cannot be assessed")
         return why

@@ -128,6 +128,7 @@ def engine_cell_stats(
         parts.append(frame)
     stats = pd.concat(parts, ignore_index=True)
     stats["negative"] = stats["neg"].astype("float64") < 0
+    stats["low"] = stats["neg"].astype("float64")
     stats["top2"] = stats["top2"].astype("float64").fillna(0.0)
     stats["count"] = stats["n"].astype("float64")
     for col in ("sum", "mean", "median", "std", "top1"):

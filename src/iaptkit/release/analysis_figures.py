@@ -179,7 +179,7 @@ def safe_barplot(
     >>> import tempfile, pathlib
     >>> from iaptkit.release import Release
     >>> rel = Release.open_or_create(pathlib.Path(tempfile.mkdtemp()) / "r")
-    >>> df = pd.DataFrame({"g": ["a"] * 30 + ["b"] * 2, "s": [4.0] * 30 + [9.0] * 2})
+    >>> df = pd.DataFrame({"g": ["a"] * 30 + ["b"] * 2, "s": [3.0, 5.0] * 15 + [9.0] * 2})
     >>> fig = safe_barplot(rel, df, "g", "s", policy="sdap", name="b")
     >>> rel.output("b").kind, pd.read_csv(rel.path / "outputs" / "b.csv")["value"].tolist()
     ('figure', ['4', '*'])

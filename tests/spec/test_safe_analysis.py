@@ -238,3 +238,20 @@ def test_analyses_carry_the_definitions_version_of_a_pathway_table(rel: Release)
     df = pd.DataFrame({"g": ["A"] * 20, "v": [1.0] * 20, "definitions_version": "iapt-v2.1"})
     rel.pivot_table(df, "v", "g", policy="sdap", name="dv")
     assert rel.output("dv").definitions_version == "iapt-v2.1"
+
+
+def test_the_joint_audit_takes_counts_and_leaves_tables_of_means_to_their_rules(
+    rel: Release,
+) -> None:
+    df = pd.DataFrame({"g": ["A"] * 20 + ["B"] * 20, "v": [1.0, 3.0] * 20})
+    rel.crosstab(df.g, pd.Series(["x", "y"] * 20, name="h"), policy="sdap", name="counts")
+    rel.pivot_table(df, "v", "g", policy="sdap", name="means")
+    rel.pivot_table(df, "v", "g", aggfunc=["count", "mean"], policy="sdap", name="both")
+    certificate = rel.cross_audit()
+    assert certificate is not None
+    assert certificate.passed
+    assert {o.uid: o.status for o in rel.reload().outputs} == {
+        "counts": "pass",
+        "means": "pass",
+        "both": "pass",
+    }

@@ -33,6 +33,8 @@ from iaptkit.release.analysis_cells import (
     cell_stats,
     judge_cells,
     secondary_for_sums,
+    suppression_summary,
+    to_wide,
 )
 from iaptkit.release.analysis_engine import (
     engine_cell_stats,
@@ -47,7 +49,7 @@ from iaptkit.sdc.checks import CheckRules
 from iaptkit.sdc.protected import ProtectedTable
 from iaptkit.sdc.tables import TOTAL
 
-__all__ = ["Recorder", "safe_crosstab", "safe_pivot_table", "suppression_summary"]
+__all__ = ["Recorder", "safe_crosstab", "safe_pivot_table"]
 
 
 class Recorder(Protocol):
@@ -89,40 +91,6 @@ def _record(data: Any, record: Mapping[str, Any]) -> dict[str, Any]:
         if len(versions) == 1:
             out["definitions_version"] = str(versions[0])
     return out
-
-
-def suppression_summary(reasons: pd.Series) -> str:
-    """One sentence: how many cells were suppressed, by rule (no values, no cells named).
-
-    Examples
-    --------
-    >>> suppression_summary(pd.Series(["threshold: 3", "", "secondary: x", "threshold: 4"]))
-    '3 of 4 cells suppressed (threshold: 2, secondary: 1)'
-    """
-    hidden = reasons[reasons.astype(bool)]
-    if hidden.empty:
-        return f"0 of {len(reasons)} cells suppressed; every cell passed the rules"
-    rules: dict[str, int] = {}
-    for why in hidden:
-        for part in str(why).split("; "):
-            rule = part.split(":", 1)[0]
-            rules[rule] = rules.get(rule, 0) + 1
-    listed = ", ".join(f"{k}: {v}" for k, v in rules.items())
-    return f"{len(hidden)} of {len(reasons)} cells suppressed ({listed})"
-
-
-def _wide(long: pd.DataFrame, rows: list[str], cols: list[str], value: str) -> pd.DataFrame:
-    """``long`` (one row per cell, in order) as pandas' crosstab shape."""
-    if not cols:
-        return long.set_index(rows)[[value]] if rows else long[[value]]
-    if not rows:
-        out = long.set_index(cols)[value].to_frame().T
-        out.index = pd.Index([value])
-        return out
-    series = long.set_index([*rows, *cols])[value]
-    wide = series.unstack(cols, sort=False)
-    wide.columns.names = cols
-    return wide
 
 
 _COUNT_REASONS = {
@@ -255,10 +223,10 @@ def _tabulate(
     )  # fmt: skip
     single = len(pieces) == 1
     if single:
-        return _wide(pieces[0][2], rows, cols, "value").astype("float64")
+        return to_wide(pieces[0][2], rows, cols, "value").astype("float64")
     parts = []
     for agg, value, long in pieces:
-        w = _wide(long, rows, cols, "value")
+        w = to_wide(long, rows, cols, "value")
         w = w if isinstance(w, pd.DataFrame) else w.to_frame()
         w.columns = pd.MultiIndex.from_tuples(
             [(agg, value, *(c if isinstance(c, tuple) else (c,))) for c in w.columns]
@@ -320,7 +288,8 @@ def _register(
         policy_id=pol.id,
         policy_version=pol.version,
         dims=tuple(dims),
-        parameters=params,
+        parameters={**params, "magnitude": not tables},
+        protected=tables[0] if len(tables) == 1 else None,
     )
     registered: Output = rel.add_checked(result, name=name, **record)
     return registered

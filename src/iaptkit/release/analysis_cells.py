@@ -36,6 +36,8 @@ __all__ = [
     "judge_cells",
     "margin_sets",
     "secondary_for_sums",
+    "suppression_summary",
+    "to_wide",
 ]
 
 #: Statistics the safe tables compute (pandas names).
@@ -250,3 +252,44 @@ def secondary_for_sums(stats: pd.DataFrame, dims: Sequence[str], reasons: pd.Ser
                 out[pick] = "secondary: hides a suppressed cell from its margin"
                 changed = True
     return out
+
+
+def suppression_summary(reasons: pd.Series) -> str:
+    """One sentence: how many cells were suppressed, by rule (no values, no cells named).
+
+    Examples
+    --------
+    >>> suppression_summary(pd.Series(["threshold: 3", "", "secondary: x", "threshold: 4"]))
+    '3 of 4 cells suppressed (threshold: 2, secondary: 1)'
+    """
+    hidden = reasons[reasons.astype(bool)]
+    if hidden.empty:
+        return f"0 of {len(reasons)} cells suppressed; every cell passed the rules"
+    rules: dict[str, int] = {}
+    for why in hidden:
+        for part in str(why).split("; "):
+            rule = part.split(":", 1)[0]
+            rules[rule] = rules.get(rule, 0) + 1
+    listed = ", ".join(f"{k}: {v}" for k, v in rules.items())
+    return f"{len(hidden)} of {len(reasons)} cells suppressed ({listed})"
+
+
+def to_wide(long: pd.DataFrame, rows: list[str], cols: list[str], value: str) -> pd.DataFrame:
+    """``long`` (one row per cell, in order) as pandas' crosstab shape.
+
+    Examples
+    --------
+    >>> long = pd.DataFrame({"a": ["x", "x"], "b": ["u", "v"], "value": [1.0, 2.0]})
+    >>> to_wide(long, ["a"], ["b"], "value").loc["x"].tolist()
+    [1.0, 2.0]
+    """
+    if not cols:
+        return long.set_index(rows)[[value]] if rows else long[[value]]
+    if not rows:
+        out = long.set_index(cols)[value].to_frame().T
+        out.index = pd.Index([value])
+        return out
+    series = long.set_index([*rows, *cols])[value]
+    wide = series.unstack(cols, sort=False)
+    wide.columns.names = cols
+    return wide

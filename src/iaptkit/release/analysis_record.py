@@ -17,6 +17,7 @@ from typing import Any
 
 import pandas as pd
 
+from iaptkit.release.files import pickle_bytes
 from iaptkit.release.outputs import Output, combine_status
 from iaptkit.release.store import ReleaseStore
 
@@ -45,6 +46,11 @@ class CheckedOutput:
         Observations and residual degrees of freedom of a model.
     image
         A figure's image file (for ``kind="figure"``).
+    parameters
+        The call and its arguments; ``magnitude=True`` marks a table of statistics (means, sums),
+        judged cell by cell and not part of the release's joint count audit.
+    protected
+        The protected count table inside the output, if any: stored for the joint audit.
     """
 
     kind: str
@@ -59,6 +65,7 @@ class CheckedOutput:
     df_resid: float | None = None
     image: Path | None = None
     parameters: Mapping[str, Any] = field(default_factory=dict)
+    protected: Any = None
 
 
 class CheckedRecorder(ReleaseStore):
@@ -97,11 +104,14 @@ class CheckedRecorder(ReleaseStore):
         if result.image is not None:
             image = Path(result.image)
             files.update([self._write_output(f"{uid}{image.suffix.lower()}", image.read_bytes())])
-        internal = (
+        internal: tuple[str, ...] = (
             self._write_internal(
                 f"{uid}.underlying.csv", result.underlying.to_csv(index=False).encode()
             ),
         )
+        if result.protected is not None:
+            pickled = pickle_bytes(result.protected)
+            internal += (self._write_internal(f"{uid}.table.pkl", pickled),)
         out = Output(
             uid=uid,
             kind=result.kind,

@@ -255,3 +255,17 @@ def test_the_joint_audit_takes_counts_and_leaves_tables_of_means_to_their_rules(
         "means": "pass",
         "both": "pass",
     }
+
+
+def test_a_hidden_mean_cannot_be_recovered_from_the_margin_mean(rel: Release) -> None:
+    df = pd.DataFrame(
+        {
+            "g": ["A"] * 20 + ["B"] * 3 + ["C"] * 30,
+            "v": [1.0, 3.0] * 10 + [50.0] * 3 + [2.0, 4.0] * 15,
+        }
+    )
+    table = rel.pivot_table(df, "v", "g", margins=True, policy="sdap", name="mm")
+    # with the counts of a published crosstab, All = (20 mA + 3 mB + 30 mC) / 53 gives mB away
+    assert np.isnan(table.loc["B", "v"])
+    assert table["v"].drop("All").isna().sum() == 2
+    assert any("secondary" in r for r in rel.output("mm").reasons)

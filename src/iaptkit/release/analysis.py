@@ -9,7 +9,7 @@ do (docs/safe-analysis.md):
   joins the release's joint audit;
 - **aggregates** (mean, median, sum, std of a value) are judged cell by cell
   (:mod:`iaptkit.release.analysis_cells`: threshold, contributors, dominance, p%, negative
-  values), sums with margins get secondary suppression, and the table is registered with the
+  values), sums and means with margins get secondary suppression, and the table is registered with the
   true values and contributors kept inside.
 
 The result comes back as the pandas object pandas would return, suppressed cells ``NaN``
@@ -132,7 +132,9 @@ def _aggregate_piece(
     stats: pd.DataFrame, dims: list[str], agg: str, rules: CheckRules, *, margins: bool
 ) -> pd.DataFrame:
     reasons = judge_cells(stats, agg, rules)
-    if agg == "sum" and margins:
+    if agg in ("sum", "mean") and margins:
+        # a margin's mean is the count-weighted mean of its cells: with counts published
+        # elsewhere, one hidden mean in a line would be recoverable, as a hidden sum is
         reasons = secondary_for_sums(stats, dims, reasons)
     long = stats[dims].copy()
     long["true"] = stats[agg].to_numpy()

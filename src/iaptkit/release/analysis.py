@@ -9,8 +9,8 @@ do (docs/safe-analysis.md):
   joins the release's joint audit;
 - **aggregates** (mean, median, sum, std of a value) are judged cell by cell
   (:mod:`iaptkit.release.analysis_cells`: threshold, contributors, dominance, p%, negative
-  values), sums and means with margins get secondary suppression, and the table is registered with the
-  true values and contributors kept inside.
+  values, identical values), sums and means with margins get secondary suppression, and the
+  table is registered with the true values and contributors kept inside.
 
 The result comes back as the pandas object pandas would return, suppressed cells ``NaN``
 (published counts as the policy rounds them); a table is never refused: with ``suppress=False``

@@ -269,3 +269,14 @@ def test_a_hidden_mean_cannot_be_recovered_from_the_margin_mean(rel: Release) ->
     assert np.isnan(table.loc["B", "v"])
     assert table["v"].drop("All").isna().sum() == 2
     assert any("secondary" in r for r in rel.output("mm").reasons)
+
+
+def test_hist_on_ibis_is_the_same_and_values_outside_explicit_bins_are_named(
+    rel: Release,
+) -> None:
+    df = pd.DataFrame({"phq9": [1.0] * 3 + [7.0] * 30 + [13.0] * 25 + [26.0] * 12})
+    rel.hist(ibis.memtable(df), "phq9", bins=5, policy="sdap", name="hi")
+    rel.hist(df, "phq9", bins=5, policy="sdap", name="hp")
+    pd.testing.assert_frame_equal(exported(rel, "hi.data"), exported(rel, "hp.data"))
+    rel.hist(df, "phq9", bins=[0.0, 10.0, 20.0], policy="sdap", name="cut")
+    assert any("12 value(s) outside the bins 0..20" in r for r in rel.output("cut").reasons)

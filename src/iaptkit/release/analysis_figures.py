@@ -70,9 +70,10 @@ def _hist_counts(data: Any, column: str, bins: int | Sequence[float]) -> tuple[n
         step = t[column].cast("float64")
         which = t.mutate(_b=step.bucket(list(edges), close_extreme=False, include_over=True))
         agg = which.group_by("_b").aggregate(n=which.count()).to_pandas()
-        counts = np.zeros(len(edges) + 1, dtype="int64")
+        # bins 0 .. len(edges) - 2, then one count of the values outside (over or under)
+        counts = np.zeros(len(edges), dtype="int64")
         for b, n in zip(agg["_b"], agg["n"], strict=True):
-            counts[len(edges) if pd.isna(b) else int(b)] += int(n)
+            counts[len(edges) - 1 if pd.isna(b) else min(int(b), len(edges) - 1)] += int(n)
         return edges, counts
     values = pd.to_numeric(pd.Series(data[column]), errors="coerce").dropna().astype("float64")
     if values.empty:

@@ -184,10 +184,8 @@ def derive(
 
 
 def dec(text: str | None) -> Any:
-    """A decimal score (``None`` stays ``None``), to compare with derived scores."""
-    from decimal import Decimal
-
-    return None if text is None else Decimal(text)
+    """A score as derive_pathways returns it (Float64: a float; ``None`` stays ``None``)."""
+    return None if text is None else float(text)
 
 
 def site_definitions(folder: Any, **changes: Any) -> Definitions:

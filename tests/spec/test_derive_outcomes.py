@@ -95,7 +95,7 @@ def test_reliable_deterioration() -> None:
 
 def test_unpaired_anxiety_measure_means_no_change_flags() -> None:
     row = finished({"PHQ9": "20 -> 5", "GAD7": "15"})
-    assert row.GAD_LastScore is None
+    assert pd.isna(row.GAD_LastScore)
     assert flags(row) == set()
 
 
@@ -137,7 +137,7 @@ def test_unpaired_adsm_falls_back_to_gad7() -> None:
     row = finished({"PHQ9": "8 -> 6", "GAD7": "10 -> 10", "AgoraAlone": "3.0"}, problem="F400")
     assert row.ADSM == "AgoraAlone"
     assert row.ADSM_FirstScore is not None
-    assert row.ADSM_LastScore is None
+    assert pd.isna(row.ADSM_LastScore)
     assert flags(row) == {"NoChange_Flag"}
 
 

@@ -7,8 +7,10 @@ PySpark. :func:`derive_pathways` executes it. The columns and their types are th
 :mod:`iaptkit.measures.pathway_schema`; the rows the derivation does not use are counted by
 :func:`iaptkit.measures.exclusions.derivation_exclusions`.
 
-Scores in the pandas output are :class:`decimal.Decimal` objects with four decimal places
-(``decimal(12,4)``; ``Decimal("10.0000") == Decimal("10")``), or ``None``.
+Scores in the pandas output are numeric nullable (``Float64``, ``<NA>`` when missing): the engine's
+exact ``decimal(12,4)`` values, which a float holds exactly to four decimal places, so they
+aggregate and plot directly; the parquet file keeps ``decimal(12,4)``
+(:mod:`iaptkit.measures.pathway_files`).
 """
 
 from __future__ import annotations
@@ -185,7 +187,7 @@ def derive_pathways(
 ) -> pd.DataFrame:
     """Execute :func:`pathway_table` and return it sorted by PathwayID.
 
-    Scores are :class:`decimal.Decimal` (four decimal places) or ``None``; dates are
+    Scores are ``Float64`` (nullable; four decimal places as computed); dates are
     :class:`datetime.date` or ``None``; ``TreatmentCareContact_Count`` is int64 and
     ``wait_to_first_treatment`` nullable ``Int64``; flags are bool.
 
@@ -225,8 +227,11 @@ def _to_python_types(frame: pd.DataFrame) -> pd.DataFrame:
             dtype=object,
         )
     for col in SCORE_COLUMNS:
+        # numeric nullable: the engine's decimal(12,4) values are exact in four decimal places
         out[col] = pd.Series(
-            [v if isinstance(v, Decimal) else None for v in out[col]], index=out.index, dtype=object
+            [float(v) if isinstance(v, Decimal) else None for v in out[col]],
+            index=out.index,
+            dtype="Float64",
         )
     for col in ("ADSM",):
         out[col] = pd.Series(

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import uuid
+from decimal import Decimal
 from pathlib import Path
 from types import TracebackType
 
@@ -24,15 +25,38 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from iaptkit.errors import ConfigError
-from iaptkit.measures.pathway_schema import PATHWAY_COLUMNS, PATHWAY_TYPES
+from iaptkit.measures.pathway_schema import PATHWAY_COLUMNS, PATHWAY_TYPES, SCORE_COLUMNS
 
-__all__ = ["PATHWAY_ARROW_SCHEMA", "PathwayWriter"]
+__all__ = ["PATHWAY_ARROW_SCHEMA", "PathwayWriter", "exact_scores"]
 
 #: The parquet schema of the pathway table (docs/module-contracts.md "Pathway table"): the types of
 #: :data:`~iaptkit.measures.pathway_schema.PATHWAY_TYPES`, e.g. scores ``decimal128(12, 4)``.
 PATHWAY_ARROW_SCHEMA = pa.schema(
     [pa.field(c, PATHWAY_TYPES[c].to_pyarrow()) for c in PATHWAY_COLUMNS]
 )
+
+
+def exact_scores(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with numeric score columns as :class:`decimal.Decimal` (four places) for parquet.
+
+    :func:`~iaptkit.measures.derive.derive_pathways` returns scores as ``Float64``; the file's
+    schema keeps them ``decimal(12,4)``, so each is rounded to four places, exactly.
+
+    Examples
+    --------
+    >>> f = pd.DataFrame({"PHQ9_FirstScore": pd.array([10.5, None], dtype="Float64")})
+    >>> exact_scores(f)["PHQ9_FirstScore"].tolist()
+    [Decimal('10.5000'), None]
+    """
+    out = frame.copy()
+    for col in SCORE_COLUMNS:
+        if col in out.columns and out[col].dtype != object:
+            out[col] = pd.Series(
+                [None if pd.isna(v) else Decimal(f"{float(v):.4f}") for v in out[col]],
+                index=out.index,
+                dtype=object,
+            )
+    return out
 
 
 class PathwayWriter:
@@ -71,6 +95,7 @@ class PathwayWriter:
     def write(self, frame: pd.DataFrame) -> None:
         """Append the rows of ``frame`` (columns of the pathway table, in order)."""
         frame = frame.loc[:, list(PATHWAY_COLUMNS)]
+        frame = exact_scores(frame)
         if self._csv:
             frame.to_csv(
                 self._temp, index=False, mode="w" if self.rows == 0 else "a", header=self.rows == 0

@@ -20,6 +20,10 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from iaptkit.errors import ReleaseError
+from iaptkit.release.analysis import safe_crosstab, safe_pivot_table
+from iaptkit.release.analysis_figures import safe_barplot, safe_hist
+from iaptkit.release.analysis_models import fit_checked
+from iaptkit.release.analysis_record import CheckedRecorder
 from iaptkit.release.checks import check_file
 from iaptkit.release.crossaudit import run_cross_audit
 from iaptkit.release.files import mapping_proxy
@@ -33,7 +37,6 @@ from iaptkit.release.outputs import (
     audit_reason,
     combine_status,
 )
-from iaptkit.release.store import ReleaseStore
 
 if TYPE_CHECKING:
     from iaptkit.sdc import AuditCertificate
@@ -44,12 +47,17 @@ __all__ = ["Release"]
 _mappingproxy = mapping_proxy
 
 
-class Release(ReleaseStore):
+class Release(CheckedRecorder):
     """A release folder: the register of outputs one piece of work wants to export.
 
     Use :meth:`open_or_create`; every ``add_*`` call is persisted at once (atomically, under a
     lock), so there is nothing to lose if a notebook stops half-way; :meth:`save` rewrites the
-    metadata. Storage, statuses and removal are :class:`ReleaseStore`'s.
+    metadata. Storage, statuses and removal are :class:`ReleaseStore`'s. The safe-analysis calls
+    (:meth:`crosstab`, :meth:`pivot_table`, :meth:`ols`, :meth:`logit`, :meth:`probit`,
+    :meth:`hist`, :meth:`barplot`; docs/safe-analysis.md) compute, check, register and return
+    the protected result; ``**record`` takes the registration fields of :meth:`add_table`
+    (``description``, ``population``, ``denominators``, ``made_by``, ``exception``,
+    ``definitions_version``).
 
     Notes
     -----
@@ -363,3 +371,124 @@ class Release(ReleaseStore):
         audit, and returns the joint certificate (``None`` when there are no tables).
         """
         return run_cross_audit(self)
+
+    # ------------------------------------------------------------------ safe analysis (ACRO-like)
+
+    def crosstab(
+        self,
+        index: Any,
+        columns: Any,
+        values: Any = None,
+        aggfunc: Any = None,
+        margins: bool = False,
+        *,
+        suppress: bool = True,
+        name: str | None = None,
+        policy: Any = "nhs-sde",
+        **record: Any,
+    ) -> pd.DataFrame:
+        """``pandas.crosstab``, protected and registered (:mod:`iaptkit.release.analysis`)."""
+        return safe_crosstab(
+            self,
+            index,
+            columns,
+            values,
+            aggfunc,
+            margins=margins,
+            suppress=suppress,
+            policy=policy,
+            name=name,
+            record=record,
+        )
+
+    def pivot_table(
+        self,
+        data: Any,
+        values: Any = None,
+        index: Any = None,
+        columns: Any = None,
+        aggfunc: Any = "mean",
+        margins: bool = False,
+        *,
+        suppress: bool = True,
+        name: str | None = None,
+        policy: Any = "nhs-sde",
+        **record: Any,
+    ) -> pd.DataFrame:
+        """``pandas.pivot_table``, checked and registered (:mod:`iaptkit.release.analysis`)."""
+        return safe_pivot_table(
+            self,
+            data,
+            values,
+            index,
+            columns,
+            aggfunc,
+            margins=margins,
+            suppress=suppress,
+            policy=policy,
+            name=name,
+            record=record,
+        )
+
+    def ols(
+        self,
+        formula: str,
+        data: Any,
+        *,
+        name: str | None = None,
+        policy: Any = "nhs-sde",
+        **record: Any,
+    ) -> Any:
+        """``statsmodels.formula.api.ols(...).fit()``, checked and registered."""
+        return fit_checked(self, "ols", formula, data, policy=policy, name=name, record=record)
+
+    def logit(
+        self,
+        formula: str,
+        data: Any,
+        *,
+        name: str | None = None,
+        policy: Any = "nhs-sde",
+        **record: Any,
+    ) -> Any:
+        """``statsmodels.formula.api.logit(...).fit()`` (ACRO's ``logitr``), checked."""
+        return fit_checked(self, "logit", formula, data, policy=policy, name=name, record=record)
+
+    def probit(
+        self,
+        formula: str,
+        data: Any,
+        *,
+        name: str | None = None,
+        policy: Any = "nhs-sde",
+        **record: Any,
+    ) -> Any:
+        """``statsmodels.formula.api.probit(...).fit()`` (ACRO's ``probitr``), checked."""
+        return fit_checked(self, "probit", formula, data, policy=policy, name=name, record=record)
+
+    def hist(
+        self,
+        data: Any,
+        column: str,
+        bins: int | Sequence[float] = 10,
+        *,
+        name: str | None = None,
+        policy: Any = "nhs-sde",
+        **record: Any,
+    ) -> Any:
+        """A histogram of protected bin counts (seaborn), registered with its data table."""
+        return safe_hist(self, data, column, bins, policy=policy, name=name, record=record)
+
+    def barplot(
+        self,
+        data: Any,
+        x: str,
+        y: str | None = None,
+        estimator: str = "mean",
+        *,
+        name: str | None = None,
+        policy: Any = "nhs-sde",
+        **record: Any,
+    ) -> Any:
+        """A bar chart of protected counts or checked means (seaborn), registered."""
+        return safe_barplot(self, data, x, y, estimator, policy=policy, name=name, record=record)

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Optional, TypeVar
+from typing import Annotated, Any, Optional, TypeVar
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 
+from iaptkit.cli.records import write_record
 from iaptkit.errors import IaptkitError
 
 __all__ = ["app", "main"]
@@ -50,28 +51,88 @@ def err_console() -> Console:
     return Console(stderr=True, soft_wrap=True)
 
 
-def run_user_command(fn: Callable[[], T]) -> T:
-    """Run ``fn``; turn an :class:`IaptkitError` into a one-line message and exit code 1.
+#: Errors that refuse bad input: exit code 2 (every other user error: 1).
+_REFUSAL_EXIT = 2
 
-    DuckDB running out of memory is a user's matter too (the limit, or the parts): it is said
-    in the same way, with what to change.
-    """
+
+def _exit_code(exc: IaptkitError) -> int:
+    from iaptkit.errors import ExtractError, ValidationError
+
+    return _REFUSAL_EXIT if isinstance(exc, ExtractError | ValidationError) else 1
+
+
+def _say_error(message: str) -> None:
+    err_console().print(f"[bold red]error:[/bold red] {escape(message)}", highlight=False)
+
+
+def _user_error(exc: BaseException) -> tuple[str, int] | None:
+    """The one-line message and exit code of a user's error, or ``None`` for a bug."""
     import duckdb
 
-    try:
-        return fn()
-    except IaptkitError as exc:
-        err_console().print(f"[bold red]error:[/bold red] {escape(exc.message)}", highlight=False)
-        raise typer.Exit(code=1) from None
-    except duckdb.OutOfMemoryException as exc:
+    if isinstance(exc, IaptkitError):
+        return exc.message, _exit_code(exc)
+    if isinstance(exc, duckdb.OutOfMemoryException):
         first = str(exc).splitlines()[0] if str(exc) else "out of memory"
-        message = (
+        return (
             f"DuckDB ran out of memory ({first}). Give it more with --memory-limit (e.g. 8GB), "
             "or, where the command has it, split the work with --parts N (a larger N needs "
-            "less memory at once)."
+            "less memory at once).",
+            1,
         )
-        err_console().print(f"[bold red]error:[/bold red] {escape(message)}", highlight=False)
-        raise typer.Exit(code=1) from None
+    if isinstance(exc, duckdb.InvalidInputException | duckdb.ConversionException):
+        lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
+        detail = " ".join(lines[:3]) if lines else type(exc).__name__
+        return (
+            f"Cannot read the input: {detail}. Expected complete, UTF-8 encoded files with "
+            "the same number of fields on every line.",
+            _REFUSAL_EXIT,
+        )
+    return None
+
+
+def run_user_command(fn: Callable[[], T], record: dict[str, Any] | None = None) -> T:
+    """Run ``fn``; a user's error is one line on stderr and an exit code, never a traceback.
+
+    Refusals of bad input (:class:`~iaptkit.errors.ExtractError`,
+    :class:`~iaptkit.errors.ValidationError`, a file DuckDB cannot read) exit 2, other user
+    errors 1. DuckDB running out of memory is a user's matter too (said with what to change).
+    Anything else is a bug in iaptkit: its traceback, then a line asking to report it (exit 1).
+    With ``record`` (the command's JSON, see :func:`write_record`), the error is written there
+    too, with the ledger so far.
+    """
+    try:
+        return fn()
+    except KeyboardInterrupt:
+        _say_error("interrupted (Ctrl-C): nothing more was written.")
+        _finish_record(record, "interrupted", 130)
+        raise typer.Exit(code=130) from None
+    except typer.Exit:
+        raise
+    except Exception as exc:
+        said = _user_error(exc)
+        if said is None:
+            import traceback
+
+            traceback.print_exc()
+            _say_error(
+                "this is a bug in iaptkit, not a problem with your input: please report it "
+                "with the command you ran and the traceback above."
+            )
+            _finish_record(record, f"internal error: {type(exc).__name__}: {exc}", 1)
+            raise typer.Exit(code=1) from None
+        message, code = said
+        _say_error(message)
+        _finish_record(record, message, code)
+        raise typer.Exit(code=code) from None
+
+
+def _finish_record(record: dict[str, Any] | None, error: str, code: int) -> None:
+    if record is None:
+        return
+    record["status"] = "refused" if code == _REFUSAL_EXIT else "failed"
+    record["error"] = error
+    record["exit_code"] = code
+    write_record(record)
 
 
 def _csv_list(value: str) -> tuple[str, ...]:
@@ -80,21 +141,39 @@ def _csv_list(value: str) -> tuple[str, ...]:
 
 # --------------------------------------------------------------------------- data
 
+#: ``--json`` of validate, derive and measures: the command's JSON with its row ledger.
+_JsonOut = Annotated[
+    Optional[str],
+    typer.Option(
+        "--json",
+        help="Write the result as JSON here ('-' for stdout), with the row ledger "
+        "(docs/ledger.md); written on refusal too.",
+    ),
+]
+#: ``--allow-fatal`` of derive and measures.
+_AllowFatal = Annotated[
+    bool,
+    typer.Option(
+        "--allow-fatal",
+        help="Go on although the extract has a fatal problem (recorded in the provenance).",
+    ),
+]
+
 
 @app.command()
 def validate(
     extract: Annotated[str, typer.Argument(help="Extract folder, DuckDB file, or Spark database.")],
-    json_out: Annotated[
-        Optional[Path], typer.Option("--json", help="Also write the report as JSON here.")
-    ] = None,
+    json_out: _JsonOut = None,
 ) -> None:
-    """Validate an extract: every problem found, by table, column and rule.
+    """Validate an extract: every problem found, by table, column and rule, and the row ledger.
 
-    Exits 1 only when a problem is fatal (a required table or column is missing).
+    Exits 1 when a problem is fatal (a required table or column is missing), 2 when the
+    extract cannot be read (a damaged file).
     """
     from iaptkit.cli.data import validate_command
 
-    code = run_user_command(lambda: validate_command(extract, json_out=json_out))
+    record: dict[str, Any] = {"command": "validate", "json_out": json_out, "ledger": []}
+    code = run_user_command(lambda: validate_command(extract, record=record), record)
     raise typer.Exit(code=code)
 
 
@@ -164,10 +243,16 @@ def derive(
         ),
     ] = None,
     memory_limit: _MemoryLimit = None,
+    json_out: _JsonOut = None,
+    allow_fatal: _AllowFatal = False,
 ) -> None:
-    """Derive one row per pathway (docs/measures.md section 1) as at a date."""
+    """Derive one row per pathway (docs/measures.md section 1) as at a date.
+
+    Refuses (exit 2) an extract that cannot be read or has a fatal problem.
+    """
     from iaptkit.cli.measures import derive_command
 
+    record: dict[str, Any] = {"command": "derive", "json_out": json_out, "ledger": []}
     run_user_command(
         lambda: derive_command(
             extract,
@@ -177,7 +262,10 @@ def derive(
             engine=engine,
             parts=parts,
             memory_limit=memory_limit,
-        )
+            allow_fatal=allow_fatal,
+            record=record,
+        ),
+        record,
     )
 
 
@@ -216,10 +304,16 @@ def measures(
         ),
     ] = None,
     memory_limit: _MemoryLimit = None,
+    json_out: _JsonOut = None,
+    allow_fatal: _AllowFatal = False,
 ) -> None:
-    """Compute the published measures for a period, by breakdown."""
+    """Compute the published measures for a period, by breakdown.
+
+    Refuses (exit 2) an extract that cannot be read or has a fatal problem.
+    """
     from iaptkit.cli.measures import measures_command
 
+    record: dict[str, Any] = {"command": "measures", "json_out": json_out, "ledger": []}
     run_user_command(
         lambda: measures_command(
             extract,
@@ -233,7 +327,10 @@ def measures(
             engine=engine,
             parts=parts,
             memory_limit=memory_limit,
-        )
+            allow_fatal=allow_fatal,
+            record=record,
+        ),
+        record,
     )
 
 

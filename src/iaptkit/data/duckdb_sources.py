@@ -20,9 +20,11 @@ from iaptkit.data.schema import canonical_table_name
 from iaptkit.data.sources import (
     OpenedSource,
     SourceTable,
+    check_header,
     checked_frames,
     frame_to_arrow,
     make_source,
+    read_error_message,
     table_files,
 )
 from iaptkit.errors import ExtractError
@@ -109,7 +111,21 @@ def open_folder(folder: Path) -> OpenedSource:
         If a file cannot be read or a table appears twice.
     """
     found, unknown = table_files(folder)
+    for name, (path, kind) in found.items():
+        if kind in ("csv", "txt"):
+            check_header(name, path, "|" if kind == "txt" else ",")
     con, tmp = duckdb_connection()
+    try:
+        return _open_files(found, unknown, folder, con, tmp)
+    except BaseException:
+        con.disconnect()
+        tmp.cleanup()
+        raise
+
+
+def _open_files(
+    found: dict[str, tuple[Path, str]], unknown: list[str], folder: Path, con: Any, tmp: Any
+) -> OpenedSource:
     tables: dict[str, SourceTable] = {}
     for name, (path, kind) in found.items():
         quoted = sql_text(str(path))
@@ -131,11 +147,7 @@ def open_folder(folder: Path) -> OpenedSource:
             con.raw_sql(f'CREATE OR REPLACE VIEW "{relation}" AS SELECT * FROM {reader}')
             schema = con.table(relation).schema()
         except Exception as exc:
-            con.disconnect()
-            tmp.cleanup()
-            raise ExtractError(
-                f"Cannot read table {name} from {path}: {str(exc).splitlines()[0]}"
-            ) from None
+            raise ExtractError(read_error_message(name, str(path), exc)) from None
         tables[name] = make_source(name, relation, dict(schema.items()), str(path), files)
     return OpenedSource("duckdb", con, str(folder), tables, tuple(unknown), tmp)
 

@@ -31,9 +31,11 @@ __all__ = [
     "OpenedSource",
     "SourceTable",
     "TableAccess",
+    "check_header",
     "checked_frames",
     "frame_to_arrow",
     "make_source",
+    "read_error_message",
     "table_files",
     "value_text",
 ]
@@ -325,6 +327,64 @@ def checked_frames(
     return out
 
 
+def read_error_message(name: str, location: str, exc: BaseException) -> str:
+    """A one-line message for a reader error (file, table, line, what was expected).
+
+    Examples
+    --------
+    >>> read_error_message("IDS001MPI", "x.csv", ValueError("Error when sniffing\\nmore"))
+    'Cannot read table IDS001MPI from x.csv: Error when sniffing. Expected a complete, UTF-8 encoded file with one header line and the same number of fields on every line.'
+    """  # noqa: E501
+    lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
+    first = lines[0] if lines else type(exc).__name__
+    where = next((ln for ln in lines if ln.lower().startswith(("line", "original line"))), "")
+    detail = f"{first.rstrip('.')}" + (f" ({where})" if where and where != first else "")
+    return (
+        f"Cannot read table {name} from {location}: {detail}. Expected a complete, UTF-8 "
+        "encoded file with one header line and the same number of fields on every line."
+    )
+
+
+def check_header(name: str, path: Path, delim: str) -> None:
+    """Refuse a CSV whose header repeats a column name (any case) or cannot be decoded.
+
+    DuckDB would silently rename a repeated column (``EndCode_1``) and the second would be
+    ignored.
+
+    Raises
+    ------
+    ExtractError
+        Naming the file, the table, the column and the header line.
+    """
+    import csv
+    import gzip
+    import io
+
+    opener = gzip.open if path.name.lower().endswith(".gz") else open
+    try:
+        with opener(path, "rb") as fh:
+            first = fh.readline(1_000_000)
+    except OSError as exc:
+        raise ExtractError(f"Cannot read table {name} from {path}: {exc}.") from None
+    try:
+        text = first.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ExtractError(
+            f"Cannot read table {name} from {path}: the header line (row 1) is not UTF-8 "
+            f"(byte {exc.start}); expected a UTF-8 encoded file."
+        ) from None
+    header = next(csv.reader(io.StringIO(text), delimiter=delim), [])
+    seen: dict[str, str] = {}
+    for col in header:
+        key = col.strip().lower()
+        if key and key in seen:
+            raise ExtractError(
+                f"Table {name} in {path} has the column {col!r} twice in its header (row 1; "
+                f"also {seen[key]!r}): expected each column once."
+            )
+        seen[key] = col
+
+
 def table_files(folder: Path) -> tuple[dict[str, tuple[Path, str]], list[str]]:
     """The table files of a folder and the entries that are not tables.
 
@@ -352,6 +412,16 @@ def table_files(folder: Path) -> tuple[dict[str, tuple[Path, str]], list[str]]:
         stem, kind = entry.name, None
         if entry.is_dir():
             kind = "parquet_dir" if any(entry.rglob("*.parquet")) else None
+            claimed = entry.name
+            for suffix, _ in TABLE_SUFFIXES:
+                if claimed.lower().endswith(suffix):
+                    claimed = claimed[: -len(suffix)]
+            if kind is None and canonical_table_name(claimed) is not None:
+                raise ExtractError(
+                    f"Table {canonical_table_name(claimed)} in {folder}: {entry.name} is a "
+                    "directory holding no parquet files; expected a table file "
+                    "(.parquet, .csv, .csv.gz, .txt) or a folder of parquet files."
+                )
         else:
             for suffix, k in TABLE_SUFFIXES:
                 if entry.name.lower().endswith(suffix):

@@ -111,12 +111,13 @@ def open_folder(folder: Path) -> OpenedSource:
         If a file cannot be read or a table appears twice.
     """
     found, unknown = table_files(folder)
+    headers: dict[str, list[str]] = {}
     for name, (path, kind) in found.items():
         if kind in ("csv", "txt"):
-            check_header(name, path, "|" if kind == "txt" else ",")
+            headers[name] = check_header(name, path, "|" if kind == "txt" else ",")
     con, tmp = duckdb_connection()
     try:
-        return _open_files(found, unknown, folder, con, tmp)
+        return _open_files(found, unknown, folder, con, tmp, headers)
     except BaseException:
         con.disconnect()
         tmp.cleanup()
@@ -124,7 +125,12 @@ def open_folder(folder: Path) -> OpenedSource:
 
 
 def _open_files(
-    found: dict[str, tuple[Path, str]], unknown: list[str], folder: Path, con: Any, tmp: Any
+    found: dict[str, tuple[Path, str]],
+    unknown: list[str],
+    folder: Path,
+    con: Any,
+    tmp: Any,
+    headers: Mapping[str, list[str]],
 ) -> OpenedSource:
     tables: dict[str, SourceTable] = {}
     for name, (path, kind) in found.items():
@@ -137,9 +143,12 @@ def _open_files(
             files = tuple(sorted(path.rglob("*.parquet")))
         else:
             delim = "|" if kind == "txt" else ","
+            # the columns from the header already read: no sniffing, so a damaged line is an
+            # error naming its line when the rows are counted (iaptkit.data.ledger.count_rows)
+            columns = ", ".join(f"'{sql_text(c)}': 'VARCHAR'" for c in headers[name])
             reader = (
-                f"read_csv('{quoted}', all_varchar = true, header = true, delim = '{delim}', "
-                "quote = '\"', escape = '\"')"
+                f"read_csv('{quoted}', columns = {{{columns}}}, auto_detect = false, "
+                f"header = true, delim = '{delim}', quote = '\"', escape = '\"')"
             )
             files = (path,)
         relation = f"src_{name}"

@@ -328,28 +328,51 @@ def checked_frames(
 
 
 def read_error_message(name: str, location: str, exc: BaseException) -> str:
-    """A one-line message for a reader error (file, table, line, what was expected).
+    """A one-line message for a reader error: file, table, line, what was expected.
+
+    The offending line's content is never repeated (it may hold personal data).
 
     Examples
     --------
-    >>> read_error_message("IDS001MPI", "x.csv", ValueError("Error when sniffing\\nmore"))
-    'Cannot read table IDS001MPI from x.csv: Error when sniffing. Expected a complete, UTF-8 encoded file with one header line and the same number of fields on every line.'
+    >>> e = ValueError("Invalid Input Error: CSV Error on Line: 672\\nOriginal Line: 1,2"
+    ...                "\\nExpected Number of Columns: 10 Found: 5\\nmore")
+    >>> read_error_message("IDS201CareContact", "x.csv", e)
+    'Cannot read table IDS201CareContact from x.csv: line 672 has 5 fields, expected 10 (as in the header). Expected a complete, UTF-8 encoded file with one header line and the same number of fields on every line.'
     """  # noqa: E501
-    lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
-    first = lines[0] if lines else type(exc).__name__
-    where = next((ln for ln in lines if ln.lower().startswith(("line", "original line"))), "")
-    detail = f"{first.rstrip('.')}" + (f" ({where})" if where and where != first else "")
+    import re
+
+    text = str(exc)
+    line = re.search(r"[Ll]ine:?\s*([0-9]+)", text)
+    fields = re.search(r"Expected Number of Columns:\s*([0-9]+)\s*Found:\s*([0-9]+)", text)
+    where = f"line {line.group(1)}" if line else "the file"
+    if fields:
+        detail = (
+            f"{where} has {fields.group(2)} fields, expected {fields.group(1)} (as in the header)"
+        )
+    elif "unicode" in text.lower() or "utf" in text.lower() or "encod" in text.lower():
+        detail = f"{where} holds bytes that are not UTF-8"
+    elif "quote" in text.lower():
+        detail = f"{where} has a quote that is never closed (a truncated file?)"
+    else:
+        first = text.splitlines()[0].strip() if text.strip() else type(exc).__name__
+        first = re.sub(r"^[A-Za-z ]*Error:\s*", "", first).rstrip(".")
+        detail = f"{first}" + (f" ({where})" if line else "")
     return (
         f"Cannot read table {name} from {location}: {detail}. Expected a complete, UTF-8 "
         "encoded file with one header line and the same number of fields on every line."
     )
 
 
-def check_header(name: str, path: Path, delim: str) -> None:
-    """Refuse a CSV whose header repeats a column name (any case) or cannot be decoded.
+def check_header(name: str, path: Path, delim: str) -> list[str]:
+    """The header of a CSV; refuse one that repeats a column name (any case) or is not UTF-8.
 
     DuckDB would silently rename a repeated column (``EndCode_1``) and the second would be
     ignored.
+
+    Returns
+    -------
+    list of str
+        The column names, in order.
 
     Raises
     ------
@@ -383,6 +406,12 @@ def check_header(name: str, path: Path, delim: str) -> None:
                 f"also {seen[key]!r}): expected each column once."
             )
         seen[key] = col
+    if not header:
+        raise ExtractError(
+            f"Table {name} in {path} is empty: expected a header line (row 1) naming the "
+            f"columns of {name}, then one line per record."
+        )
+    return header
 
 
 def table_files(folder: Path) -> tuple[dict[str, tuple[Path, str]], list[str]]:

@@ -24,7 +24,12 @@ from iaptkit.errors import ExtractError
 __all__ = ["LEDGER_REASONS", "Ledger", "TableLedger", "count_rows", "extract_ledger"]
 
 #: Every reason a row may be not used (closed list; docs/ledger.md).
-LEDGER_REASONS: Mapping[str, str] = MappingProxyType(dict(EXCLUSION_REASONS))
+LEDGER_REASONS: Mapping[str, str] = MappingProxyType(
+    {
+        **EXCLUSION_REASONS,
+        "not_needed_by_command": "a table the command's result does not read (IDS004EmpStatus)",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -121,8 +126,18 @@ def count_rows(extract: Extract, name: str) -> int:
         naming the file, the table and DuckDB's line and reason.
     """
     src = extract.tables[name]
+    raw = extract.raw(name)
+    text_files = any(p.name.lower().endswith((".csv", ".csv.gz", ".txt")) for p in src.files)
     try:
-        return int(extract.raw(name).count().execute())
+        if not text_files:
+            return int(raw.count().execute())
+        # every column is read (not only the row count), so undecodable bytes anywhere in
+        # the file are found here, before any result is computed
+        counts = raw.aggregate(
+            _iapt_rows=raw.count(),
+            **{f"_iapt_c{i}": raw[c].count() for i, c in enumerate(raw.columns)},
+        ).execute()
+        return int(counts["_iapt_rows"].iloc[0])
     except Exception as exc:  # DuckDB's reader errors; re-raised as the user's matter
         if isinstance(exc, ExtractError | KeyboardInterrupt):
             raise
@@ -167,11 +182,18 @@ def extract_ledger(extract: Extract, as_at: date | None = None) -> Ledger:
         spec_cols = exclusion_columns(name)
         if all(extract.has_column(name, c) for c in ("UniqueSubmissionID", "Unique_MonthID")):
             typed[name] = extract.table(name, columns=spec_cols)
-    frame = exclusion_counts(typed, extract.submissions(), as_at)
+    referrals = None
+    if as_at is not None and "IDS101Referral" in typed:
+        refs = extract.referrals_as_at(as_at, nhs_fields=False)
+        referrals = refs.select("PathwayID", "UniqueSubmissionID", "RecordNumber")
+    frame = exclusion_counts(typed, extract.submissions(), as_at, referrals)
     out = Ledger(stage="as_at" if as_at is not None else "submissions")
+    not_needed = {"IDS004EmpStatus"}  # read by no measure (docs/ledger.md)
     for entry in ledger.tables:
         rows = frame[frame["table"] == entry.table]
         not_used = {str(r): int(n) for r, n in zip(rows["reason"], rows["rows"], strict=True)}
+        if as_at is not None and entry.table in not_needed:
+            not_used = {"not_needed_by_command": entry.rows_in_files}
         used = entry.rows_in_files - sum(not_used.values())
         out = out.with_table(TableLedger(entry.table, entry.rows_in_files, used, not_used))
     return out

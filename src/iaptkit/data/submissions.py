@@ -64,6 +64,15 @@ EXCLUSION_REASONS: Mapping[str, str] = MappingProxyType(
         "missing_pathway_id": "IDS101 row without a PathwayID",
         "earlier_month_state": "IDS101 row replaced by a later month's state of the pathway",
         "duplicate_across_submissions": "activity row repeated in another counted submission",
+        "no_referral_as_at": "activity row whose PathwayID has no referral as at the date",
+        "not_in_referral_state": (
+            "IDS001 row not linked (UniqueSubmissionID, RecordNumber) to the state of any "
+            "referral as at the date"
+        ),
+        "duplicate_record_number": (
+            "IDS001 row repeating the (UniqueSubmissionID, RecordNumber) of another; the lowest "
+            "Person_ID is used"
+        ),
     }
 )
 
@@ -102,6 +111,8 @@ def exclusion_columns(table: str) -> tuple[str, ...]:
     extra: tuple[str, ...] = ()
     if table == "IDS101Referral":
         extra = ("PathwayID", "UsePathway_Flag")
+    elif table == "IDS001MPI":
+        extra = ("RecordNumber",)
     elif spec.activity_key is not None:
         extra = spec.activity_key
     return ("UniqueSubmissionID", "Unique_MonthID", *extra)
@@ -374,7 +385,10 @@ def _reason_column(
 
 
 def exclusion_counts(
-    typed: Mapping[str, ir.Table], subs: ir.Table, as_at: date | None = None
+    typed: Mapping[str, ir.Table],
+    subs: ir.Table,
+    as_at: date | None = None,
+    referrals: ir.Table | None = None,
 ) -> pd.DataFrame:
     """Count every row not used, by table and reason.
 
@@ -422,7 +436,21 @@ def exclusion_counts(
         }
         used = reasons.filter(reasons._iapt_reason == "used")
         extra: dict[str, int] = {}
-        if spec.name == "IDS101Referral" and as_at is not None:
+        if spec.name == "IDS001MPI" and referrals is not None:
+            n_used = by_reason.get("used", 0)
+            link = referrals.select(
+                _iapt_sid=referrals.UniqueSubmissionID, _iapt_rec=referrals.RecordNumber
+            ).distinct()
+            linked = used.semi_join(
+                link,
+                [used.UniqueSubmissionID == link._iapt_sid, used.RecordNumber == link._iapt_rec],
+            )
+            pairs = linked.select("UniqueSubmissionID", "RecordNumber")
+            n_linked = int(pairs.count().execute())
+            n_pairs = int(pairs.distinct().count().execute())
+            extra["not_in_referral_state"] = n_used - n_linked
+            extra["duplicate_record_number"] = n_linked - n_pairs
+        elif spec.name == "IDS101Referral" and as_at is not None:
             n_used = by_reason.get("used", 0)
             missing = int(used.PathwayID.isnull().sum().execute() or 0)
             distinct = int(used.PathwayID.nunique().execute() or 0)
@@ -430,7 +458,17 @@ def exclusion_counts(
             extra["earlier_month_state"] = n_used - missing - distinct
         elif spec.activity_key is not None:
             n_used = by_reason.get("used", 0)
-            distinct = int(used.select(*spec.activity_key).distinct().count().execute())
+            keys = used.select(*spec.activity_key).distinct()
+            if referrals is not None and "PathwayID" in spec.activity_key:
+                ids = referrals.select(_iapt_pid=referrals.PathwayID)
+                flagged = keys.mutate(_iapt_ref=keys.PathwayID.isin(ids._iapt_pid).fill_null(False))
+                agg = flagged.aggregate(
+                    n=flagged.count(), linked=flagged._iapt_ref.cast("int64").sum()
+                ).execute()
+                distinct = int(agg["n"].iloc[0])
+                extra["no_referral_as_at"] = distinct - int(agg["linked"].fillna(0).iloc[0])
+            else:
+                distinct = int(keys.count().execute())
             extra["duplicate_across_submissions"] = n_used - distinct
         for reason in EXCLUSION_REASONS:
             rows = by_reason.get(reason, 0) + extra.get(reason, 0)

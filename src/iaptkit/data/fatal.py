@@ -83,8 +83,8 @@ def require_usable(extract: TableAccess, *, allow_fatal: bool = False) -> tuple[
     >>> import pandas as pd
     >>> from iaptkit.data import load_extract
     >>> ex = load_extract({"IDS001MPI": pd.DataFrame({"Person_ID": ["A"]})})
-    >>> len(require_usable(ex, allow_fatal=True))
-    1
+    >>> len(require_usable(ex, allow_fatal=True))  # IDS101 missing, IDS001 columns missing
+    7
     >>> ex.close()
     """
     problems = fatal_problems(extract)

@@ -108,7 +108,8 @@ def test_every_file_fault_is_refused_in_one_line(
     if fault in ("truncated_file", "undecodable_bytes"):
         last_line = data_lines(clean_extract / f"{TABLE}.csv") + 1
         assert f"line {last_line} " in errors[0]
-    assert body["exit_code"] == 2 and body["status"] == "refused"
+    assert body["exit_code"] == 2
+    assert body["status"] == "refused"
     assert body["error"] == errors[0].removeprefix("error: ")
     assert isinstance(body["ledger"], list)
     for entry in body["ledger"]:  # the tables counted before the refusal: their exact rows
@@ -160,5 +161,6 @@ def test_json_to_stdout(clean_extract: Path, tmp_path: Path) -> None:
     result = CliRunner().invoke(app, [*args, "--json", "-"])
     assert result.exit_code == 0, result.stderr
     body = json.loads(result.stdout)
-    assert body["command"] == "derive" and body["status"] == "ok"
-    assert [e["table"] for e in body["ledger"]][0] == "IDS000Header"
+    assert body["command"] == "derive"
+    assert body["status"] == "ok"
+    assert next(e["table"] for e in body["ledger"]) == "IDS000Header"

@@ -171,7 +171,7 @@ def test_use_nhs_flags_without_the_fields_is_a_clear_error(
             "--use-nhs-flags", "--policy", "none", "-o", str(tmp_path / "x.csv"),
         ],
     )  # fmt: skip
-    assert result.exit_code == 1
+    assert result.exit_code == 2  # a refusal of the extract (ExtractError)
     assert "Traceback" not in result.output
     assert "NHS-derived fields" in result.output
     assert not (tmp_path / "x.csv").exists()

@@ -88,13 +88,17 @@ def render_ledger(ledger: Ledger, console: Console) -> None:
     console.print(table)
 
 
-def validate_command(extract: str, *, record: dict[str, Any] | None = None) -> int:
+def validate_command(
+    extract: str, *, json_out: Path | str | None = None, record: dict[str, Any] | None = None
+) -> int:
     """``iaptkit validate EXTRACT [--json OUT]``: print the report, exit 1 only if fatal.
 
     Parameters
     ----------
     extract
         An extract folder, DuckDB file or Spark database (:func:`iaptkit.data.load_extract`).
+    json_out
+        Where to write the JSON (a file, or ``-`` for stdout), when no ``record`` is given.
     record
         The command's JSON record (``json_out`` key: a file, ``-`` or ``None``); the report and
         the ``ledger`` are added to it and it is written.
@@ -116,7 +120,7 @@ def validate_command(extract: str, *, record: dict[str, Any] | None = None) -> i
     ...
     iaptkit.errors.ExtractError: Extract /no/such/extract does not exist: ...
     """
-    record = record if record is not None else {"json_out": None}
+    record = record if record is not None else {"json_out": json_out}
     record.setdefault("command", "validate")
     console = Console(stderr=True)
     opened = load_extract(extract)

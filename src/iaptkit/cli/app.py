@@ -2,8 +2,9 @@
 
 Each command is a thin shell over the library: options are parsed here, the work is done by
 the module that owns it (imported inside the command so that ``iaptkit --help`` is fast).
-User errors (:class:`~iaptkit.errors.IaptkitError`) print one clear message on stderr and exit 1,
-without a traceback; anything else is a bug and keeps its traceback.
+User errors (:class:`~iaptkit.errors.IaptkitError`) print one clear message on stderr, without a
+traceback, and exit 2 when they refuse bad input (an extract that cannot be read or has a fatal
+problem), else 1; anything else is a bug: its traceback and a line asking to report it.
 """
 
 from __future__ import annotations

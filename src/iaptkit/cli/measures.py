@@ -2,9 +2,11 @@
 
 Both open an extract (DuckDB by default; ``--engine spark`` starts a local SparkSession when none
 is active), run the library functions, write the result to CSV or parquet, and print progress
-and a summary on stderr: pathways seen and every row excluded, by reason
-(:func:`iaptkit.measures.exclusions.excluded_rows`). User errors raise
-:class:`~iaptkit.errors.IaptkitError` subclasses; the CLI prints them without a traceback.
+and a summary on stderr: pathways seen and the row ledger (:mod:`iaptkit.data.ledger`,
+docs/ledger.md), counted as the command runs, not by a second derivation. An extract with a fatal
+problem is refused (:func:`iaptkit.data.fatal.require_usable`) unless ``--allow-fatal``. User
+errors raise :class:`~iaptkit.errors.IaptkitError` subclasses; the CLI prints them without a
+traceback.
 """
 
 from __future__ import annotations

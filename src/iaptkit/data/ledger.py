@@ -185,7 +185,8 @@ def extract_ledger(extract: Extract, as_at: date | None = None) -> Ledger:
     referrals = None
     if as_at is not None and "IDS101Referral" in typed:
         refs = extract.referrals_as_at(as_at, nhs_fields=False)
-        referrals = refs.select("PathwayID", "UniqueSubmissionID", "RecordNumber")
+        # cached once: every activity table and IDS001 are checked against it
+        referrals = refs.select("PathwayID", "UniqueSubmissionID", "RecordNumber").cache()
     frame = exclusion_counts(typed, extract.submissions(), as_at, referrals)
     out = Ledger(stage="as_at" if as_at is not None else "submissions")
     not_needed = {"IDS004EmpStatus"}  # read by no measure (docs/ledger.md)

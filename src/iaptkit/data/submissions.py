@@ -446,14 +446,22 @@ def exclusion_counts(
                 [used.UniqueSubmissionID == link._iapt_sid, used.RecordNumber == link._iapt_rec],
             )
             pairs = linked.select("UniqueSubmissionID", "RecordNumber")
-            n_linked = int(pairs.count().execute())
-            n_pairs = int(pairs.distinct().count().execute())
+            agg = pairs.aggregate(
+                n=pairs.count(),
+                distinct=(pairs.UniqueSubmissionID.cast("string") + ":"
+                          + pairs.RecordNumber.cast("string")).nunique(),
+            ).execute()  # fmt: skip
+            n_linked, n_pairs = int(agg["n"].iloc[0]), int(agg["distinct"].iloc[0])
             extra["not_in_referral_state"] = n_used - n_linked
             extra["duplicate_record_number"] = n_linked - n_pairs
         elif spec.name == "IDS101Referral" and as_at is not None:
             n_used = by_reason.get("used", 0)
-            missing = int(used.PathwayID.isnull().sum().execute() or 0)
-            distinct = int(used.PathwayID.nunique().execute() or 0)
+            agg = used.aggregate(
+                missing=used.PathwayID.isnull().cast("int64").sum(),
+                distinct=used.PathwayID.nunique(),
+            ).execute()
+            missing = int(agg["missing"].fillna(0).iloc[0])
+            distinct = int(agg["distinct"].fillna(0).iloc[0])
             extra["missing_pathway_id"] = missing
             extra["earlier_month_state"] = n_used - missing - distinct
         elif spec.activity_key is not None:

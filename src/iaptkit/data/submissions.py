@@ -384,6 +384,28 @@ def _reason_column(
     return joined.select(*typed.columns, _iapt_reason=reason)
 
 
+def _activity_reasons(reasons: ir.Table, spec: TableSpec, referrals: ir.Table | None) -> ir.Table:
+    """Activity rows used once per key (others: duplicates), of pathways with a referral.
+
+    One query with the other reasons: the first row of each key among the used rows is used, the
+    others are ``duplicate_across_submissions``; with ``referrals``, a used row whose PathwayID
+    has no referral as at the date is ``no_referral_as_at``.
+    """
+    key = list(spec.activity_key or ())
+    used = reasons._iapt_reason == "used"
+    rank = ibis.row_number().over(group_by=[*(reasons[k] for k in key), used])
+    r = reasons.mutate(_iapt_first=rank == 0)
+    cases: list[tuple[Any, Any]] = [
+        (r._iapt_reason != "used", r._iapt_reason),
+        (~r._iapt_first, ibis.literal("duplicate_across_submissions")),
+    ]
+    if referrals is not None and "PathwayID" in key:
+        ids = referrals.select(_iapt_pid=referrals.PathwayID)
+        linked = r.PathwayID.isin(ids._iapt_pid).fill_null(False)
+        cases.append((~linked, ibis.literal("no_referral_as_at")))
+    return r.mutate(_iapt_reason=ibis.cases(*cases, else_=ibis.literal("used")))
+
+
 def exclusion_counts(
     typed: Mapping[str, ir.Table],
     subs: ir.Table,
@@ -430,6 +452,8 @@ def exclusion_counts(
             continue
         spec = TABLES[name]
         reasons = _reason_column(typed[name], spec, known, as_at)
+        if spec.activity_key is not None and name != "IDS101Referral":
+            reasons = _activity_reasons(reasons, spec, referrals)
         counts = reasons.group_by("_iapt_reason").aggregate(rows=reasons.count()).execute()
         by_reason = {
             str(r): int(n) for r, n in zip(counts["_iapt_reason"], counts["rows"], strict=True)
@@ -464,20 +488,6 @@ def exclusion_counts(
             distinct = int(agg["distinct"].fillna(0).iloc[0])
             extra["missing_pathway_id"] = missing
             extra["earlier_month_state"] = n_used - missing - distinct
-        elif spec.activity_key is not None:
-            n_used = by_reason.get("used", 0)
-            keys = used.select(*spec.activity_key).distinct()
-            if referrals is not None and "PathwayID" in spec.activity_key:
-                ids = referrals.select(_iapt_pid=referrals.PathwayID)
-                flagged = keys.mutate(_iapt_ref=keys.PathwayID.isin(ids._iapt_pid).fill_null(False))
-                agg = flagged.aggregate(
-                    n=flagged.count(), linked=flagged._iapt_ref.cast("int64").sum()
-                ).execute()
-                distinct = int(agg["n"].iloc[0])
-                extra["no_referral_as_at"] = distinct - int(agg["linked"].fillna(0).iloc[0])
-            else:
-                distinct = int(keys.count().execute())
-            extra["duplicate_across_submissions"] = n_used - distinct
         for reason in EXCLUSION_REASONS:
             rows = by_reason.get(reason, 0) + extra.get(reason, 0)
             if rows > 0:

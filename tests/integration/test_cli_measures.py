@@ -302,8 +302,10 @@ def test_derive_cli_in_parts_writes_the_same_file(
         assert ("part 4 of 4" in result.output) == (parts == "4")
         text = result.output  # the summary, up to the output's (wrapped) path
         files[parts] = (out, text[text.index("Pathways as at") : text.index("Written")])
-        # nothing but the output is left in its folder (the temporary file was renamed)
-        assert [p.name for p in out.parent.iterdir()] == [out.name]
+        # nothing but the output and its provenance (with the ledger) is left in its folder
+        # (the temporary file was renamed)
+        names = sorted(p.name for p in out.parent.iterdir())
+        assert names == [out.name, f"{out.name}.provenance.json"]
         # with the permissions of any new file there (not those of a private temporary file)
         plain = tmp_path / f"plain-{parts}"
         plain.write_text("x")

@@ -2,7 +2,8 @@
 
 Every error a user can cause (a bad file, a missing column, an unknown policy) is an
 :class:`IaptkitError` whose message says what was expected, what was found and where
-(file, table, column, row count). The CLI prints these without a traceback and exits 1.
+(file, table, column, row count). The CLI prints these without a traceback and exits 1
+(2 when refusing bad input).
 Anything else escaping is a bug in iaptkit and is shown with its traceback.
 """
 

@@ -55,7 +55,7 @@ def test_version() -> None:
 def test_user_error_is_one_message_without_traceback(tmp_path: Path) -> None:
     missing = tmp_path / "no-such-extract"
     result = runner.invoke(app, ["validate", str(missing)])
-    assert result.exit_code == 1
+    assert result.exit_code == 2  # a refusal of the input (ExtractError)
     assert "Traceback" not in result.output
     assert "error:" in result.output
     assert str(missing.name) in result.output
@@ -75,7 +75,7 @@ def test_python_dash_m_iaptkit(tmp_path: Path) -> None:
         text=True,
         check=False,
     )
-    assert failed.returncode == 1
+    assert failed.returncode == 2  # a refusal of the input (ExtractError)
     assert failed.stdout == ""  # user errors go to stderr
     assert "error:" in failed.stderr
     assert "no-such-extract" in " ".join(failed.stderr.split())

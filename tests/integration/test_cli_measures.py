@@ -171,7 +171,7 @@ def test_use_nhs_flags_without_the_fields_is_a_clear_error(
             "--use-nhs-flags", "--policy", "none", "-o", str(tmp_path / "x.csv"),
         ],
     )  # fmt: skip
-    assert result.exit_code == 1
+    assert result.exit_code == 2  # a refusal of the extract (ExtractError)
     assert "Traceback" not in result.output
     assert "NHS-derived fields" in result.output
     assert not (tmp_path / "x.csv").exists()
@@ -283,8 +283,8 @@ def test_measures_cli_in_parts_writes_the_same_table_and_summary(
         outputs[parts] = (pd.read_csv(out), text[text.index("Measures ") : text.index("Written")])
     pd.testing.assert_frame_equal(outputs["3"][0], outputs["1"][0])
     assert outputs["3"][1] == outputs["1"][1]
-    # the derivation's own exclusions (counted per part and added up) are in the summary
-    assert "contact_not_attended" in outputs["3"][1]
+    # the row ledger (docs/ledger.md) is in the summary, the same for any number of parts
+    assert "earlier_month_state" in outputs["3"][1]
     assert _england(outputs["3"][0])["finished_treatment"] > 50
 
 
@@ -302,8 +302,10 @@ def test_derive_cli_in_parts_writes_the_same_file(
         assert ("part 4 of 4" in result.output) == (parts == "4")
         text = result.output  # the summary, up to the output's (wrapped) path
         files[parts] = (out, text[text.index("Pathways as at") : text.index("Written")])
-        # nothing but the output is left in its folder (the temporary file was renamed)
-        assert [p.name for p in out.parent.iterdir()] == [out.name]
+        # nothing but the output and its provenance (with the ledger) is left in its folder
+        # (the temporary file was renamed)
+        names = sorted(p.name for p in out.parent.iterdir())
+        assert names == [out.name, f"{out.name}.provenance.json"]
         # with the permissions of any new file there (not those of a private temporary file)
         plain = tmp_path / f"plain-{parts}"
         plain.write_text("x")

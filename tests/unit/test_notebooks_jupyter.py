@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 import typer
 
-from iaptkit.cli.app import run_user_command
+from iaptkit.cli.reporting import run_user_command
 from iaptkit.errors import ConfigError
 from iaptkit.notebooks.jupyter import INTERRUPTED, progress_bar, quiet_errors
 

@@ -2,21 +2,19 @@
 
 Each command is a thin shell over the library: options are parsed here, the work is done by
 the module that owns it (imported inside the command so that ``iaptkit --help`` is fast).
-User errors (:class:`~iaptkit.errors.IaptkitError`) print one clear message on stderr and exit 1,
-without a traceback; anything else is a bug and keeps its traceback.
+User errors (:class:`~iaptkit.errors.IaptkitError`) print one clear message on stderr, without a
+traceback, and exit 2 when they refuse bad input (an extract that cannot be read or has a fatal
+problem), else 1; anything else is a bug: its traceback and a line asking to report it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Optional, TypeVar
+from typing import Annotated, Any, Optional, TypeVar
 
 import typer
-from rich.console import Console
-from rich.markup import escape
 
-from iaptkit.errors import IaptkitError
+from iaptkit.cli.reporting import run_user_command
 
 __all__ = ["app", "main"]
 
@@ -41,69 +39,45 @@ release_app = typer.Typer(
 app.add_typer(release_app, name="release")
 
 
-def err_console() -> Console:
-    """A console on stderr (progress, summaries and warnings go there, never to stdout).
-
-    ``soft_wrap``: an error is one line however narrow the terminal, so it can be copied, grepped
-    and read by a script whole.
-    """
-    return Console(stderr=True, soft_wrap=True)
-
-
-def run_user_command(fn: Callable[[], T]) -> T:
-    """Run ``fn``; turn an :class:`IaptkitError` into a one-line message and exit code 1.
-
-    Ctrl-C stops with one line and exit code 130 (no traceback).
-
-    DuckDB running out of memory is a user's matter too (the limit, or the parts): it is said
-    in the same way, with what to change.
-    """
-    import duckdb
-
-    try:
-        return fn()
-    except KeyboardInterrupt:
-        err_console().print(
-            "[bold red]interrupted:[/bold red] stopped by Ctrl-C; files being written were not "
-            "finished (run the command again).",
-            highlight=False,
-        )
-        raise typer.Exit(code=130) from None
-    except IaptkitError as exc:
-        err_console().print(f"[bold red]error:[/bold red] {escape(exc.message)}", highlight=False)
-        raise typer.Exit(code=1) from None
-    except duckdb.OutOfMemoryException as exc:
-        first = str(exc).splitlines()[0] if str(exc) else "out of memory"
-        message = (
-            f"DuckDB ran out of memory ({first}). Give it more with --memory-limit (e.g. 8GB), "
-            "or, where the command has it, split the work with --parts N (a larger N needs "
-            "less memory at once)."
-        )
-        err_console().print(f"[bold red]error:[/bold red] {escape(message)}", highlight=False)
-        raise typer.Exit(code=1) from None
-
-
 def _csv_list(value: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in value.split(",") if part.strip())
 
 
 # --------------------------------------------------------------------------- data
 
+#: ``--json`` of validate, derive and measures: the command's JSON with its row ledger.
+_JsonOut = Annotated[
+    Optional[str],
+    typer.Option(
+        "--json",
+        help="Write the result as JSON here ('-' for stdout), with the row ledger "
+        "(docs/ledger.md); written on refusal too.",
+    ),
+]
+#: ``--allow-fatal`` of derive and measures.
+_AllowFatal = Annotated[
+    bool,
+    typer.Option(
+        "--allow-fatal",
+        help="Go on although the extract has a fatal problem (recorded in the provenance).",
+    ),
+]
+
 
 @app.command()
 def validate(
     extract: Annotated[str, typer.Argument(help="Extract folder, DuckDB file, or Spark database.")],
-    json_out: Annotated[
-        Optional[Path], typer.Option("--json", help="Also write the report as JSON here.")
-    ] = None,
+    json_out: _JsonOut = None,
 ) -> None:
-    """Validate an extract: every problem found, by table, column and rule.
+    """Validate an extract: every problem found, by table, column and rule, and the row ledger.
 
-    Exits 1 only when a problem is fatal (a required table or column is missing).
+    Exits 1 when a problem is fatal (a required table or column is missing), 2 when the
+    extract cannot be read (a damaged file).
     """
     from iaptkit.cli.data import validate_command
 
-    code = run_user_command(lambda: validate_command(extract, json_out=json_out))
+    record: dict[str, Any] = {"command": "validate", "json_out": json_out, "ledger": []}
+    code = run_user_command(lambda: validate_command(extract, record=record), record)
     raise typer.Exit(code=code)
 
 
@@ -173,10 +147,16 @@ def derive(
         ),
     ] = None,
     memory_limit: _MemoryLimit = None,
+    json_out: _JsonOut = None,
+    allow_fatal: _AllowFatal = False,
 ) -> None:
-    """Derive one row per pathway (docs/measures.md section 1) as at a date."""
+    """Derive one row per pathway (docs/measures.md section 1) as at a date.
+
+    Refuses (exit 2) an extract that cannot be read or has a fatal problem.
+    """
     from iaptkit.cli.measures import derive_command
 
+    record: dict[str, Any] = {"command": "derive", "json_out": json_out, "ledger": []}
     run_user_command(
         lambda: derive_command(
             extract,
@@ -186,7 +166,10 @@ def derive(
             engine=engine,
             parts=parts,
             memory_limit=memory_limit,
-        )
+            allow_fatal=allow_fatal,
+            record=record,
+        ),
+        record,
     )
 
 
@@ -235,10 +218,16 @@ def measures(
             )
         ),
     ] = "all",
+    json_out: _JsonOut = None,
+    allow_fatal: _AllowFatal = False,
 ) -> None:
-    """Compute the published measures for a period, by breakdown."""
+    """Compute the published measures for a period, by breakdown.
+
+    Refuses (exit 2) an extract that cannot be read or has a fatal problem.
+    """
     from iaptkit.cli.measures import measures_command
 
+    record: dict[str, Any] = {"command": "measures", "json_out": json_out, "ledger": []}
     run_user_command(
         lambda: measures_command(
             extract,
@@ -253,7 +242,10 @@ def measures(
             parts=parts,
             memory_limit=memory_limit,
             families=families,
-        )
+            allow_fatal=allow_fatal,
+            record=record,
+        ),
+        record,
     )
 
 

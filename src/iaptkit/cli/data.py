@@ -8,17 +8,20 @@ output) and writes the JSON report where asked.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 from rich.table import Table
 
+from iaptkit.cli.records import write_record
+from iaptkit.data.ledger import Ledger, TableLedger, count_rows, extract_ledger
 from iaptkit.data.loading import load_extract
 from iaptkit.data.validation import validate
 from iaptkit.data.validation_report import SEVERITIES, ValidationReport
 from iaptkit.errors import ConfigError
 from iaptkit.synth.generate import write_synthetic
 
-__all__ = ["render_report", "synth_command", "validate_command"]
+__all__ = ["render_ledger", "render_report", "synth_command", "validate_command"]
 
 #: Colour of each severity in the report table.
 _COLOURS = {"fatal": "bold red", "error": "red", "warning": "yellow", "info": "dim"}
@@ -63,7 +66,31 @@ def render_report(report: ValidationReport, console: Console) -> None:
     console.print(f"{len(report.problems)} problems: {summary}.", highlight=False)
 
 
-def validate_command(extract: str, *, json_out: Path | None = None) -> int:
+def render_ledger(ledger: Ledger, console: Console) -> None:
+    """Print the row ledger: per table, rows in the files, used, and not used by reason.
+
+    Examples
+    --------
+    >>> import io
+    >>> from iaptkit.data.ledger import TableLedger
+    >>> out = io.StringIO()
+    >>> render_ledger(Ledger((TableLedger("IDS001MPI", 3, 2, {"superseded_submission": 1}),)),
+    ...               Console(file=out, width=200))
+    >>> "superseded_submission 1" in out.getvalue()
+    True
+    """
+    table = Table(title="Rows: in the files = used + not used", title_justify="left")
+    for col in ("table", "in files", "used", "not used (by reason)"):
+        table.add_column(col, justify="right" if col in ("in files", "used") else "left")
+    for t in ledger.tables:
+        reasons = ", ".join(f"{r} {n:,}" for r, n in t.rows_not_used.items()) or "none"
+        table.add_row(t.table, f"{t.rows_in_files:,}", f"{t.rows_used:,}", reasons)
+    console.print(table)
+
+
+def validate_command(
+    extract: str, *, json_out: Path | str | None = None, record: dict[str, Any] | None = None
+) -> int:
     """``iaptkit validate EXTRACT [--json OUT]``: print the report, exit 1 only if fatal.
 
     Parameters
@@ -71,7 +98,10 @@ def validate_command(extract: str, *, json_out: Path | None = None) -> int:
     extract
         An extract folder, DuckDB file or Spark database (:func:`iaptkit.data.load_extract`).
     json_out
-        Also write the report as JSON here.
+        Where to write the JSON (a file, or ``-`` for stdout), when no ``record`` is given.
+    record
+        The command's JSON record (``json_out`` key: a file, ``-`` or ``None``); the report and
+        the ``ledger`` are added to it and it is written.
 
     Returns
     -------
@@ -80,7 +110,8 @@ def validate_command(extract: str, *, json_out: Path | None = None) -> int:
 
     Notes
     -----
-    The report goes to stderr as a rich table; results (the JSON) go to a file.
+    The report goes to stderr as a rich table; results (the JSON) go to a file or stdout.
+    The ledger's reasons: docs/ledger.md.
 
     Examples
     --------
@@ -89,18 +120,32 @@ def validate_command(extract: str, *, json_out: Path | None = None) -> int:
     ...
     iaptkit.errors.ExtractError: Extract /no/such/extract does not exist: ...
     """
+    record = record if record is not None else {"json_out": json_out}
+    record.setdefault("command", "validate")
     console = Console(stderr=True)
     opened = load_extract(extract)
     try:
         console.print(f"Validating {opened.source} ({len(opened.table_names())} tables)...")
+        read = Ledger()
+        for name in opened.table_names():
+            read = read.with_table(TableLedger(name, count_rows(opened, name), 0, {}))
+            record["ledger"] = read.to_records()
         report = validate(opened)
+        ledger = extract_ledger(opened) if not report.fatal else read
+        record["ledger"] = ledger.to_records()
     finally:
         opened.close()
     render_report(report, console)
-    if json_out is not None:
-        written = report.to_json(json_out)
-        console.print(f"Report written to {written}", highlight=False)
-    return 1 if report.fatal else 0
+    render_ledger(ledger, console)
+    code = 1 if report.fatal else 0
+    record.update({k: v for k, v in report.to_dict().items() if k != "ledger"})
+    record["status"] = "fatal" if report.fatal else "ok"
+    record["exit_code"] = code
+    write_record(record)
+    target = record.get("json_out")
+    if target is not None and str(target) != "-":
+        console.print(f"Report written to {target}", highlight=False)
+    return code
 
 
 def synth_command(

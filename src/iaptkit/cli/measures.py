@@ -2,29 +2,35 @@
 
 Both open an extract (DuckDB by default; ``--engine spark`` starts a local SparkSession when none
 is active), run the library functions, write the result to CSV or parquet, and print progress
-and a summary on stderr: pathways seen and every row excluded, by reason
-(:func:`iaptkit.measures.exclusions.excluded_rows`). User errors raise
-:class:`~iaptkit.errors.IaptkitError` subclasses; the CLI prints them without a traceback.
+and a summary on stderr: pathways seen and the row ledger (:mod:`iaptkit.data.ledger`,
+docs/ledger.md), counted as the command runs, not by a second derivation. An extract with a fatal
+problem is refused (:func:`iaptkit.data.fatal.require_usable`) unless ``--allow-fatal``. User
+errors raise :class:`~iaptkit.errors.IaptkitError` subclasses; the CLI prints them without a
+traceback.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 from rich.console import Console
-from rich.table import Table
 
+from iaptkit.cli.data import render_ledger
+from iaptkit.cli.records import write_record
 from iaptkit.data import Extract, load_extract
+from iaptkit.data.fatal import require_usable
+from iaptkit.data.ledger import Ledger, TableLedger, count_rows, extract_ledger
 from iaptkit.definitions import load_definitions
 from iaptkit.errors import ConfigError
 from iaptkit.measures.catalogue import parse_breakdowns
 from iaptkit.measures.derive import derive_pathways
-from iaptkit.measures.exclusions import excluded_rows
 from iaptkit.measures.families.specs import parse_families
 from iaptkit.measures.partitions import auto_parts, check_parts, range_parts, written_parts
 from iaptkit.measures.pathway_files import PathwayWriter
@@ -175,26 +181,43 @@ def open_extract(source: str, engine: str, memory_limit: str | None = None) -> E
 
 
 def _print_summary(
-    console: Console, title: str, pathways: int, exclusions: pd.DataFrame, output: Path
+    console: Console, title: str, pathways: int, ledger: Ledger, output: Path
 ) -> None:
     console.print(f"[bold]{title}[/bold]: {pathways:,} pathways", highlight=False)
-    nonzero = exclusions[exclusions["rows"] > 0] if len(exclusions) else exclusions
-    if len(nonzero):
-        table = Table(title="Rows not used, by reason", title_justify="left")
-        table.add_column("table")
-        table.add_column("reason")
-        table.add_column("rows", justify="right")
-        for tbl, reason, rows in zip(
-            nonzero["table"].astype(str),
-            nonzero["reason"].astype(str),
-            nonzero["rows"].astype("int64").tolist(),
-            strict=True,
-        ):
-            table.add_row(tbl, reason, f"{rows:,}")
-        console.print(table)
-    else:
-        console.print("Rows not used: none.")
-    console.print(f"Written: {output}", highlight=False)
+    render_ledger(ledger, console)
+    console.print(f"Written: {output} (ledger and provenance beside it)", highlight=False)
+
+
+def checked_ledger(
+    ex: Extract,
+    when: date,
+    record: dict[str, Any],
+    allow_fatal: bool,
+    update: Callable[[str], None],
+) -> Ledger:
+    """Count the rows read, refuse a fatal extract, then count rows used and not used.
+
+    The ledger so far is kept in ``record`` at every stage, so a refusal's JSON holds it.
+    """
+    read = Ledger()
+    for name in ex.table_names():
+        update(f"Reading {name}: counting rows")
+        read = read.with_table(TableLedger(name, count_rows(ex, name), 0, {}))
+        record["ledger"] = read.to_records()
+    overridden = require_usable(ex, allow_fatal=allow_fatal)
+    record["allow_fatal"] = allow_fatal
+    record["fatal_problems_overridden"] = list(overridden)
+    update("Counting rows used and not used (submissions, states as at the date)")
+    ledger = extract_ledger(ex, when)
+    record["ledger"] = ledger.to_records()
+    return ledger
+
+
+def _write_provenance(output: Path, record: dict[str, Any]) -> Path:
+    body = {k: v for k, v in record.items() if k != "json_out"}
+    path = output.with_name(output.name + ".provenance.json")
+    path.write_text(json.dumps(body, indent=2, default=str) + "\n", encoding="utf-8")
+    return path
 
 
 @contextmanager
@@ -217,6 +240,8 @@ def derive_command(
     engine: str,
     parts: int | None = None,
     memory_limit: str | None = None,
+    allow_fatal: bool = False,
+    record: dict[str, Any] | None = None,
 ) -> None:
     """``iaptkit derive``: one row per pathway as at a date, written to CSV or parquet.
 
@@ -238,6 +263,10 @@ def derive_command(
         ``iaptkit.measures.partitions.written_parts``). The file is the same.
     memory_limit
         DuckDB's memory limit, e.g. ``"8GB"`` (see :func:`open_extract`).
+    allow_fatal
+        Go on although the extract has a fatal problem (recorded in the provenance).
+    record
+        The command's JSON record; the ledger (docs/ledger.md) is added as it is counted.
 
     Raises
     ------
@@ -245,6 +274,8 @@ def derive_command(
         Bad date, output suffix, engine or parts.
     ExtractError
         The extract cannot be read.
+    ValidationError
+        The extract has a fatal problem (and ``allow_fatal`` is false).
 
     Notes
     -----
@@ -262,11 +293,14 @@ def derive_command(
     check_parts(parts)
     defs = load_definitions(definitions)
     console = _console()
+    record = record if record is not None else {"json_out": None}
+    record.update(command="derive", extract=extract, as_at=str(when), output=str(output))
     ex = open_extract(extract, engine, memory_limit)
     try:
-        n = parts if parts is not None else written_parts(ex)
-        n = n if ex.engine == "duckdb" else 1
         with _status(console, f"Deriving pathways as at {when} ({engine})") as update:
+            ledger = checked_ledger(ex, when, record, allow_fatal, update)
+            n = parts if parts is not None else written_parts(ex)
+            n = n if ex.engine == "duckdb" else 1
             # in PathwayID ranges, each derived, converted and written before the next: the
             # file is that of the whole table, with one part's rows in memory at a time
             slices: list[PathwaySource] = [*range_parts(ex, n)] if n > 1 else [ex]
@@ -276,8 +310,10 @@ def derive_command(
                         update(f"part {k + 1} of {len(slices)}: deriving pathways")
                     writer.write(derive_pathways(source, when, defs))
             update(f"Derived {writer.rows:,} pathways")
-            excluded = excluded_rows(ex, when, defs, n, update)
-        _print_summary(console, f"Pathways as at {when}", writer.rows, excluded, output)
+        record["pathways"] = writer.rows
+        _write_provenance(output, record)
+        _print_summary(console, f"Pathways as at {when}", writer.rows, ledger, output)
+        write_record(record)
     finally:
         ex.close()
 
@@ -304,6 +340,8 @@ def measures_command(
     parts: int | None = None,
     memory_limit: str | None = None,
     families: str = "all",
+    allow_fatal: bool = False,
+    record: dict[str, Any] | None = None,
 ) -> None:
     """``iaptkit measures``: the published measures of a period, by breakdown.
 
@@ -333,11 +371,17 @@ def measures_command(
         DuckDB's memory limit, e.g. ``"8GB"`` (see :func:`open_extract`).
     families
         Measure families by number or name, comma separated, or ``all`` (docs/measures.md §5).
+    allow_fatal
+        Go on although the extract has a fatal problem (recorded in the provenance).
+    record
+        The command's JSON record; the ledger (docs/ledger.md) is added as it is counted.
 
     Raises
     ------
     ConfigError
         Bad dates, breakdowns, families, output suffix, engine or parts.
+    ValidationError
+        The extract has a fatal problem (and ``allow_fatal`` is false).
     PolicyError
         An unknown policy.
 
@@ -360,11 +404,15 @@ def measures_command(
     _output_format(output)
     defs = load_definitions(definitions)
     console = _console()
+    record = record if record is not None else {"json_out": None}
+    record.update(command="measures", extract=extract, start=str(s), end=str(e))
+    record.update(output=str(output), by=by, policy=policy)
     ex = open_extract(extract, engine, memory_limit)
     try:
-        n = parts if parts is not None else auto_parts(ex)
-        n = n if ex.engine == "duckdb" else 1
         with _status(console, f"Measures {s} to {e} ({engine})") as update:
+            ledger = checked_ledger(ex, e, record, allow_fatal, update)
+            n = parts if parts is not None else auto_parts(ex)
+            n = n if ex.engine == "duckdb" else 1
             table, pathways = published_measures_with_count(
                 ex,
                 s,
@@ -376,14 +424,16 @@ def measures_command(
                 parts=n,
                 families=[str(f) for f in chosen],
             )
-            excluded = excluded_rows(ex, e, defs, n, update)
             if policy.strip().lower() == "none":
                 result = table
             else:
                 update(f"Protecting under policy {policy}")
                 result = _protect(table, policy)
             write_table(result, output)
-        _print_summary(console, f"Measures {s} to {e}", pathways, excluded, output)
+        record["pathways"] = pathways
+        _write_provenance(output, record)
+        _print_summary(console, f"Measures {s} to {e}", pathways, ledger, output)
+        write_record(record)
         if policy.strip().lower() == "none":
             console.print(_UNPROTECTED_NOTE)
     finally:

@@ -104,6 +104,7 @@ def protect_command(
         data = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
     except (OSError, ValueError, UnicodeDecodeError) as exc:
         raise ConfigError(f"Table file {path} cannot be read as CSV: {exc}") from None
+    _check_counts(data, value, path)
     pol = load_policy(policy)
     console.print(
         f"protecting {path} ({len(data)} rows; dims {', '.join(dims)}; count {value}) "
@@ -186,3 +187,24 @@ def _write_atomically(pt: ProtectedTable, output: Path) -> None:
         part.replace(output)
     finally:
         part.unlink(missing_ok=True)
+
+
+#: The largest count accepted (far beyond any real count; 64-bit sums of such cells stay exact).
+MAX_COUNT = 10**15
+
+
+def _check_counts(data: pd.DataFrame, value: str, path: Path) -> None:
+    """Refuse counts that are not whole numbers from 0 to :data:`MAX_COUNT` (naming the row)."""
+    if value not in data.columns:
+        return  # protect() names the missing column
+    for row, text in enumerate(data[value].tolist(), start=2):
+        raw = "" if text is None or text != text else str(text).strip()
+        try:
+            number = int(float(raw)) if raw and float(raw).is_integer() else None
+        except (ValueError, OverflowError):
+            number = None
+        if raw and (number is None or not 0 <= number <= MAX_COUNT):
+            raise ConfigError(
+                f"Table file {path}, line {row}, column {value}: expected a count (a whole "
+                f"number from 0 to {MAX_COUNT:,}), found {raw[:40]!r}."
+            )

@@ -20,9 +20,11 @@ from iaptkit.data.schema import canonical_table_name
 from iaptkit.data.sources import (
     OpenedSource,
     SourceTable,
+    check_header,
     checked_frames,
     frame_to_arrow,
     make_source,
+    read_error_message,
     table_files,
 )
 from iaptkit.errors import ExtractError
@@ -109,7 +111,27 @@ def open_folder(folder: Path) -> OpenedSource:
         If a file cannot be read or a table appears twice.
     """
     found, unknown = table_files(folder)
+    headers: dict[str, list[str]] = {}
+    for name, (path, kind) in found.items():
+        if kind in ("csv", "txt"):
+            headers[name] = check_header(name, path, "|" if kind == "txt" else ",")
     con, tmp = duckdb_connection()
+    try:
+        return _open_files(found, unknown, folder, con, tmp, headers)
+    except BaseException:
+        con.disconnect()
+        tmp.cleanup()
+        raise
+
+
+def _open_files(
+    found: dict[str, tuple[Path, str]],
+    unknown: list[str],
+    folder: Path,
+    con: Any,
+    tmp: Any,
+    headers: Mapping[str, list[str]],
+) -> OpenedSource:
     tables: dict[str, SourceTable] = {}
     for name, (path, kind) in found.items():
         quoted = sql_text(str(path))
@@ -121,9 +143,12 @@ def open_folder(folder: Path) -> OpenedSource:
             files = tuple(sorted(path.rglob("*.parquet")))
         else:
             delim = "|" if kind == "txt" else ","
+            # the columns from the header already read: no sniffing, so a damaged line is an
+            # error naming its line when the rows are counted (iaptkit.data.ledger.count_rows)
+            columns = ", ".join(f"'{sql_text(c)}': 'VARCHAR'" for c in headers[name])
             reader = (
-                f"read_csv('{quoted}', all_varchar = true, header = true, delim = '{delim}', "
-                "quote = '\"', escape = '\"')"
+                f"read_csv('{quoted}', columns = {{{columns}}}, auto_detect = false, "
+                f"header = true, delim = '{delim}', quote = '\"', escape = '\"')"
             )
             files = (path,)
         relation = f"src_{name}"
@@ -131,11 +156,7 @@ def open_folder(folder: Path) -> OpenedSource:
             con.raw_sql(f'CREATE OR REPLACE VIEW "{relation}" AS SELECT * FROM {reader}')
             schema = con.table(relation).schema()
         except Exception as exc:
-            con.disconnect()
-            tmp.cleanup()
-            raise ExtractError(
-                f"Cannot read table {name} from {path}: {str(exc).splitlines()[0]}"
-            ) from None
+            raise ExtractError(read_error_message(name, str(path), exc)) from None
         tables[name] = make_source(name, relation, dict(schema.items()), str(path), files)
     return OpenedSource("duckdb", con, str(folder), tables, tuple(unknown), tmp)
 

@@ -345,6 +345,15 @@ class Extract:
         """Release the backend connection and the temporary spill folder."""
         self._cache.clear()
         if self.engine == "duckdb":
+            # drop every cached relation (ibis's .cache()) while the connection is open: their
+            # finalizers would otherwise run later on a closed connection and print tracebacks
+            cached = getattr(self.con, "_cache_name_to_entry", {})
+            for name in list(cached):
+                with contextlib.suppress(Exception):
+                    self.con._finalize_cached_table(name)
+            for entry in list(getattr(self.con, "_cache_name_to_entry", {}).values()):
+                with contextlib.suppress(Exception):
+                    entry.finalizer.detach()
             with contextlib.suppress(Exception):  # already closed
                 self.con.disconnect()
         if self._tempdir is not None:

@@ -64,6 +64,15 @@ EXCLUSION_REASONS: Mapping[str, str] = MappingProxyType(
         "missing_pathway_id": "IDS101 row without a PathwayID",
         "earlier_month_state": "IDS101 row replaced by a later month's state of the pathway",
         "duplicate_across_submissions": "activity row repeated in another counted submission",
+        "no_referral_as_at": "activity row whose PathwayID has no referral as at the date",
+        "not_in_referral_state": (
+            "IDS001 row not linked (UniqueSubmissionID, RecordNumber) to the state of any "
+            "referral as at the date"
+        ),
+        "duplicate_record_number": (
+            "IDS001 row repeating the (UniqueSubmissionID, RecordNumber) of another; the lowest "
+            "Person_ID is used"
+        ),
     }
 )
 
@@ -102,6 +111,8 @@ def exclusion_columns(table: str) -> tuple[str, ...]:
     extra: tuple[str, ...] = ()
     if table == "IDS101Referral":
         extra = ("PathwayID", "UsePathway_Flag")
+    elif table == "IDS001MPI":
+        extra = ("RecordNumber",)
     elif spec.activity_key is not None:
         extra = spec.activity_key
     return ("UniqueSubmissionID", "Unique_MonthID", *extra)
@@ -388,8 +399,33 @@ def _reason_column(
     return joined.select(*typed.columns, _iapt_reason=reason)
 
 
+def _activity_reasons(reasons: ir.Table, spec: TableSpec, referrals: ir.Table | None) -> ir.Table:
+    """Activity rows used once per key (others: duplicates), of pathways with a referral.
+
+    One query with the other reasons: the first row of each key among the used rows is used, the
+    others are ``duplicate_across_submissions``; with ``referrals``, a used row whose PathwayID
+    has no referral as at the date is ``no_referral_as_at``.
+    """
+    key = list(spec.activity_key or ())
+    used = reasons._iapt_reason == "used"
+    rank = ibis.row_number().over(group_by=[*(reasons[k] for k in key), used])
+    r = reasons.mutate(_iapt_first=rank == 0)
+    cases: list[tuple[Any, Any]] = [
+        (r._iapt_reason != "used", r._iapt_reason),
+        (~r._iapt_first, ibis.literal("duplicate_across_submissions")),
+    ]
+    if referrals is not None and "PathwayID" in key:
+        ids = referrals.select(_iapt_pid=referrals.PathwayID)
+        linked = r.PathwayID.isin(ids._iapt_pid).fill_null(False)
+        cases.append((~linked, ibis.literal("no_referral_as_at")))
+    return r.mutate(_iapt_reason=ibis.cases(*cases, else_=ibis.literal("used")))
+
+
 def exclusion_counts(
-    typed: Mapping[str, ir.Table], subs: ir.Table, as_at: date | None = None
+    typed: Mapping[str, ir.Table],
+    subs: ir.Table,
+    as_at: date | None = None,
+    referrals: ir.Table | None = None,
 ) -> pd.DataFrame:
     """Count every row not used, by table and reason.
 
@@ -431,22 +467,42 @@ def exclusion_counts(
             continue
         spec = TABLES[name]
         reasons = _reason_column(typed[name], spec, known, as_at)
+        if spec.activity_key is not None and name != "IDS101Referral":
+            reasons = _activity_reasons(reasons, spec, referrals)
         counts = reasons.group_by("_iapt_reason").aggregate(rows=reasons.count()).execute()
         by_reason = {
             str(r): int(n) for r, n in zip(counts["_iapt_reason"], counts["rows"], strict=True)
         }
         used = reasons.filter(reasons._iapt_reason == "used")
         extra: dict[str, int] = {}
-        if spec.name == "IDS101Referral" and as_at is not None:
+        if spec.name == "IDS001MPI" and referrals is not None:
             n_used = by_reason.get("used", 0)
-            missing = int(used.PathwayID.isnull().sum().execute() or 0)
-            distinct = int(used.PathwayID.nunique().execute() or 0)
+            link = referrals.select(
+                _iapt_sid=referrals.UniqueSubmissionID, _iapt_rec=referrals.RecordNumber
+            ).distinct()
+            linked = used.semi_join(
+                link,
+                [used.UniqueSubmissionID == link._iapt_sid, used.RecordNumber == link._iapt_rec],
+            )
+            pairs = linked.select("UniqueSubmissionID", "RecordNumber")
+            agg = pairs.aggregate(
+                n=pairs.count(),
+                distinct=(pairs.UniqueSubmissionID.cast("string") + ":"
+                          + pairs.RecordNumber.cast("string")).nunique(),
+            ).execute()  # fmt: skip
+            n_linked, n_pairs = int(agg["n"].iloc[0]), int(agg["distinct"].iloc[0])
+            extra["not_in_referral_state"] = n_used - n_linked
+            extra["duplicate_record_number"] = n_linked - n_pairs
+        elif spec.name == "IDS101Referral" and as_at is not None:
+            n_used = by_reason.get("used", 0)
+            agg = used.aggregate(
+                missing=used.PathwayID.isnull().cast("int64").sum(),
+                distinct=used.PathwayID.nunique(),
+            ).execute()
+            missing = int(agg["missing"].fillna(0).iloc[0])
+            distinct = int(agg["distinct"].fillna(0).iloc[0])
             extra["missing_pathway_id"] = missing
             extra["earlier_month_state"] = n_used - missing - distinct
-        elif spec.activity_key is not None:
-            n_used = by_reason.get("used", 0)
-            distinct = int(used.select(*spec.activity_key).distinct().count().execute())
-            extra["duplicate_across_submissions"] = n_used - distinct
         for reason in EXCLUSION_REASONS:
             rows = by_reason.get(reason, 0) + extra.get(reason, 0)
             if rows > 0:

@@ -151,7 +151,16 @@ def setup_notebook(name: str, parameters: Mapping[str, Any]) -> NotebookContext:
         The notebook's name, e.g. ``"02_outcomes_report"``.
     parameters
         ``extract``, ``start``, ``end``, ``provider``, ``policy``, ``output_dir`` (empty extract:
-        the demo extract; empty output_dir: the release folder beside the extract).
+        the demo extract; empty output_dir: the release folder beside the extract), and
+        optionally ``allow_fatal`` (go on although the extract has a fatal problem).
+
+    Raises
+    ------
+    ValidationError
+        The extract has a fatal problem (a required table or column missing) and
+        ``allow_fatal`` is not set (docs/ledger.md, "Fatal means stop").
+    ExtractError
+        A table file is damaged (duplicated header, empty, a directory).
 
     Returns
     -------
@@ -178,10 +187,14 @@ def setup_notebook(name: str, parameters: Mapping[str, Any]) -> NotebookContext:
     end = parse_date(str(parameters["end"]), what="end")
     if end < start:
         raise ConfigError(f"notebook {name}: period end {end} is before its start {start}")
+    overridden = _refuse_fatal(extract, parameters)
+    params = dict(parameters)
+    if overridden:  # recorded with the parameters, which go into each output's provenance
+        params["fatal_problems_overridden"] = list(overridden)
     out = parameters.get("output_dir") or default_release_dir(extract)
     return NotebookContext(
         notebook=name,
-        parameters=dict(parameters),
+        parameters=params,
         extract=extract,
         release_dir=Path(out),
         start=start,
@@ -189,6 +202,18 @@ def setup_notebook(name: str, parameters: Mapping[str, Any]) -> NotebookContext:
         provider=str(parameters.get("provider") or ""),
         policy=str(parameters.get("policy") or DEFAULT_POLICY),
     )
+
+
+def _refuse_fatal(extract: str, parameters: Mapping[str, Any]) -> tuple[str, ...]:
+    """Refuse an extract with a fatal problem before the notebook computes anything."""
+    if not Path(extract).exists():
+        return ()  # the notebook's load_extract says so, in one line
+    from iaptkit.data import load_extract
+    from iaptkit.data.fatal import require_usable
+
+    allow = str(parameters.get("allow_fatal") or "").strip().lower() in ("1", "true", "yes")
+    with load_extract(extract) as ex:
+        return require_usable(ex, allow_fatal=allow)
 
 
 #: The breakdown groups a notebook's microdata carries (every breakdown but England).

@@ -16,6 +16,10 @@ Each rule is one that :mod:`iaptkit.data.validation` reports, with the same rule
 ``duplicate_key``
     extra IDS201 rows repeating another row of the same submission.
 
+File-level faults (:func:`damage_extract`, :data:`FILE_FAULTS`) damage a written CSV extract:
+a truncated file, a line with an extra field, undecodable bytes, a duplicated header, a table
+that is a directory, a missing table or column, a zero-byte file, a file holding another table.
+
 Every fault is drawn per eligible row with probability ``rate`` (rules on the same column are
 drawn disjointly), so the counts are exact and the files can be checked independently.
 """
@@ -23,6 +27,7 @@ drawn disjointly), so the counts are exact and the files can be checked independ
 from __future__ import annotations
 
 from collections import defaultdict
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -30,7 +35,7 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
-__all__ = ["PHQ9_TOOL", "FaultInjector"]
+__all__ = ["FILE_FAULTS", "PHQ9_TOOL", "FaultInjector", "damage_extract"]
 
 Arr = npt.NDArray[Any]
 PHQ9_TOOL = "720433000"
@@ -181,3 +186,90 @@ class FaultInjector:
         self._add("score_out_of_range", label, oor.sum())
         self._add("score_unparseable", label, junk.sum())
         return t
+
+
+#: File-level faults :func:`damage_extract` makes, each one a refusal by derive and measures.
+FILE_FAULTS: tuple[str, ...] = (
+    "truncated_file",
+    "extra_field",
+    "undecodable_bytes",
+    "duplicated_header",
+    "table_directory",
+    "missing_table",
+    "missing_column",
+    "zero_byte_file",
+    "wrong_table",
+)
+
+
+def damage_extract(folder: Path, fault: str, table: str = "IDS201CareContact") -> str:
+    r"""Damage one CSV table of a written extract with one file-level fault, in place.
+
+    Parameters
+    ----------
+    folder
+        A synthetic extract written as CSV (:func:`iaptkit.synth.generate.write_synthetic`).
+    fault
+        One of :data:`FILE_FAULTS`.
+    table
+        The table damaged (its file ``<table>.csv``).
+
+    Returns
+    -------
+    str
+        The file name damaged (what a refusal must name).
+
+    Notes
+    -----
+    ``truncated_file`` cuts the last line half-way; ``extra_field`` adds a field to line 3;
+    ``undecodable_bytes`` puts non-UTF-8 bytes in the last line (late in the file);
+    ``duplicated_header`` repeats the last column; ``table_directory`` replaces the file by a
+    directory of the same name; ``wrong_table`` holds IDS000Header's rows under this table's
+    name. docs/data-model.md ("Where an extract lives") says what a table file must be.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     _ = (Path(d) / "IDS201CareContact.csv").write_text("a,b\n1,2\n3,4\n")
+    ...     damage_extract(Path(d), "extra_field")
+    ...     (Path(d) / "IDS201CareContact.csv").read_text().splitlines()[2]
+    'IDS201CareContact.csv'
+    '3,4,x'
+    """
+    path = folder / f"{table}.csv"
+    name = path.name
+    data = path.read_bytes()
+    lines = data.splitlines(keepends=True)
+    if fault == "truncated_file":
+        last = lines[-1].rstrip(b"\r\n")
+        cut = last[: max(1, last.find(b",", len(last) // 2))]
+        path.write_bytes(b"".join(lines[:-1]) + cut)
+    elif fault == "extra_field":
+        lines[2] = lines[2].rstrip(b"\r\n") + b",x\n"
+        path.write_bytes(b"".join(lines))
+    elif fault == "undecodable_bytes":
+        lines[-1] = lines[-1].replace(b",", b",\xff\xfe", 1)
+        path.write_bytes(b"".join(lines))
+    elif fault == "duplicated_header":
+        header = lines[0].rstrip(b"\r\n")
+        last = header.rsplit(b",", 1)[-1]
+        lines[0] = header + b"," + last + b"\n"
+        lines[1:] = [ln.rstrip(b"\r\n") + b",\n" for ln in lines[1:]]
+        path.write_bytes(b"".join(lines))
+    elif fault == "table_directory":
+        path.unlink()
+        path.mkdir()
+        (path / "part-0.csv").write_bytes(data)
+    elif fault == "missing_table":
+        path.unlink()
+    elif fault == "missing_column":
+        rows = [ln.rstrip(b"\r\n").split(b",") for ln in lines]
+        path.write_bytes(b"".join(b",".join(r[1:]) + b"\n" for r in rows))
+    elif fault == "zero_byte_file":
+        path.write_bytes(b"")
+    elif fault == "wrong_table":
+        path.write_bytes((folder / "IDS000Header.csv").read_bytes())
+    else:
+        raise ValueError(f"unknown file fault {fault!r}: expected one of {FILE_FAULTS}")
+    return name

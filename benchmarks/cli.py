@@ -1,0 +1,152 @@
+"""Benchmark: the commands users run (``iaptkit derive`` + ``iaptkit measures``), ledger included.
+
+Usage::
+
+    python benchmarks/cli.py               # 20 k and 200 k pathways
+    python benchmarks/cli.py --sizes 20000  # one size
+    python benchmarks/cli.py --national    # also 1.8 M pathways (slow: a quiet machine)
+
+For each size (12 months, parquet, written once to ``benchmarks/.cache/``):
+
+- ``cli``: ``python -m iaptkit derive`` then ``python -m iaptkit measures`` (outcome family
+  breakdown ``england``, ``--policy none``), as subprocesses, wall time end to end, with the row
+  ledger (``--json``) as users get it;
+- ``derive without accounting``: the library derivation alone (``derive_pathways`` written by
+  ``PathwayWriter``) against the ``derive`` command with its ledger: the cost of the ledger;
+- ``pandas``: :mod:`pandas_reference` (derive and England counts), as in ``measures.py``.
+
+It prints each time, the ratio pandas / CLI (goal: at least 5x at 200 k) and the ledger's cost
+(derive with accounting / without; goal: at most 1.2x), and the load average (a shared
+machine makes every figure slower).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+CACHE = HERE / ".cache"
+START = "2023-04"
+MONTHS = 12
+
+
+def _extract(pathways: int) -> Path:
+    from iaptkit.synth.generate import write_synthetic
+
+    CACHE.mkdir(parents=True, exist_ok=True)
+    ignore = CACHE / ".gitignore"
+    if not ignore.exists():
+        ignore.write_text("*\n")
+    providers = max(2, min(120, pathways // 15_000))
+    folder = CACHE / f"synth-{pathways}-{MONTHS}m-{START}-{providers}p"
+    if not (folder / "_synth.json").exists():
+        print(f"writing synthetic extract {folder.name} (once) ...", file=sys.stderr, flush=True)
+        write_synthetic(
+            folder, pathways=pathways, start=START, months=MONTHS, providers=providers, seed=1
+        )
+    return folder
+
+
+def _timed(cmd: list[str]) -> float:
+    t0 = time.perf_counter()
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    seconds = time.perf_counter() - t0
+    if proc.returncode != 0:
+        raise SystemExit(f"{' '.join(cmd)} failed ({proc.returncode}):\n{proc.stderr[-2000:]}")
+    return seconds
+
+
+def _child(code: str) -> float:
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    return float(out.strip().splitlines()[-1])
+
+
+def run_size(pathways: int, work: Path) -> dict[str, float]:
+    folder = _extract(pathways)
+    start, end = "2023-04-01", "2024-03-31"
+    iapt = [sys.executable, "-m", "iaptkit"]
+    derive_out, measures_out = work / f"p{pathways}.parquet", work / f"m{pathways}.csv"
+    t_derive = _timed(
+        [*iapt, "derive", str(folder), "--as-at", end, "-o", str(derive_out),
+         "--json", str(work / f"d{pathways}.json")]
+    )  # fmt: skip
+    t_measures = _timed(
+        [*iapt, "measures", str(folder), "--start", start, "--end", end, "--by", "england",
+         "--policy", "none", "-o", str(measures_out), "--json", str(work / f"m{pathways}.json")]
+    )  # fmt: skip
+    ledger = json.loads((work / f"d{pathways}.json").read_text())["ledger"]
+    assert all(
+        e["rows_used"] + sum(e["rows_not_used"].values()) == e["rows_in_files"] for e in ledger
+    )
+    lib = f"""
+import time
+from datetime import date
+from pathlib import Path
+from iaptkit.data import load_extract
+from iaptkit.definitions import load_definitions
+from iaptkit.measures.derive import derive_pathways
+from iaptkit.measures.pathway_files import PathwayWriter
+t0 = time.perf_counter()
+ex = load_extract({str(folder)!r})
+with PathwayWriter(Path({str(work / "lib.parquet")!r})) as w:
+    w.write(derive_pathways(ex, date.fromisoformat({end!r}), load_definitions()))
+ex.close()
+print(time.perf_counter() - t0)
+"""
+    t_lib = _child(lib)
+    pandas = f"""
+import sys, time
+from datetime import date
+from pathlib import Path
+sys.path.insert(0, {str(HERE)!r})
+from pandas_reference import derive_pandas, england_counts
+from iaptkit.definitions import load_definitions
+t0 = time.perf_counter()
+p = derive_pandas(Path({str(folder)!r}), date.fromisoformat({end!r}), load_definitions())
+england_counts(p, date.fromisoformat({start!r}), date.fromisoformat({end!r}))
+print(time.perf_counter() - t0)
+"""
+    t_pandas = _child(pandas)
+    return {
+        "derive": t_derive,
+        "measures": t_measures,
+        "cli": t_derive + t_measures,
+        "derive_library": t_lib,
+        "pandas": t_pandas,
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--sizes", default="20000,200000", help="pathways, comma separated")
+    ap.add_argument("--national", action="store_true", help="also 1,800,000 pathways")
+    args = ap.parse_args()
+    sizes = [int(s) for s in args.sizes.split(",") if s]
+    if args.national:
+        sizes.append(1_800_000)
+    work = CACHE / "cli-work"
+    work.mkdir(parents=True, exist_ok=True)
+    print(f"load average before: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
+    for n in sizes:
+        r = run_size(n, work)
+        print(
+            f"{n:>9,} pathways: derive {r['derive']:.1f} s + measures {r['measures']:.1f} s = "
+            f"CLI {r['cli']:.1f} s; pandas reference {r['pandas']:.1f} s -> "
+            f"{r['pandas'] / r['cli']:.2f}x faster (goal >= 5x at 200k); derive with ledger "
+            f"{r['derive']:.1f} s / library derive alone {r['derive_library']:.1f} s = "
+            f"{r['derive'] / r['derive_library']:.2f}x (goal <= 1.2x)",
+            flush=True,
+        )
+    print(f"load average after: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,166 @@
+"""Damaged extracts, one fault each (synth.faults.damage_extract): refusal or exact ledger.
+
+Every command (validate, derive, measures) run in-process: one line of error, no traceback,
+the exit code of a refusal (2), and the JSON written with the error and the ledger so far.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from iaptkit.cli.app import app
+from iaptkit.synth.faults import FILE_FAULTS, damage_extract
+from iaptkit.synth.generate import write_synthetic
+
+TABLE = "IDS201CareContact"
+COMMANDS: dict[str, list[str]] = {
+    "validate": ["validate"],
+    "derive": ["derive", "--as-at", "2024-03-31"],
+    "measures": ["measures", "--start", "2024-01-01", "--end", "2024-03-31", "--policy", "none"],
+}
+
+
+@pytest.fixture(scope="session")
+def clean_extract(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("clean")
+    write_synthetic(out, pathways=200, start="2024-01", months=3, providers=2, seed=7, fmt="csv")
+    return out
+
+
+@pytest.fixture(scope="session")
+def faulty_extract(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("faulty")
+    write_synthetic(
+        out, pathways=300, start="2024-01", months=3, providers=2, seed=3, fmt="csv", faults=0.05
+    )
+    return out
+
+
+@pytest.fixture(scope="session")
+def damaged(clean_extract: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """One copy of the clean extract per file fault."""
+    out: dict[str, Path] = {}
+    for fault in FILE_FAULTS:
+        folder = tmp_path_factory.mktemp(fault)
+        shutil.copytree(clean_extract, folder, dirs_exist_ok=True)
+        damage_extract(folder, fault, TABLE)
+        out[fault] = folder
+    return out
+
+
+def run(command: str, extract: Path, tmp: Path, *extra: str) -> tuple[int, str, dict[str, Any]]:
+    args = [*COMMANDS[command], str(extract), "--json", str(tmp / "out.json"), *extra]
+    if command != "validate":
+        args += ["-o", str(tmp / "out.csv")]
+    result = CliRunner().invoke(app, args, env={"COLUMNS": "250"})
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    text = result.stderr + result.stdout
+    body = json.loads((tmp / "out.json").read_text()) if (tmp / "out.json").exists() else {}
+    return result.exit_code, text, body
+
+
+def data_lines(path: Path) -> int:
+    return len(path.read_bytes().splitlines()) - 1
+
+
+#: fault -> what the refusal must say (besides the table and file).
+REFUSALS: dict[str, str] = {
+    "extra_field": "line 3 has",
+    "duplicated_header": "twice in its header (row 1",
+    "table_directory": "is a directory",
+    "missing_table": "Required table IDS201CareContact is missing",
+    "missing_column": "has no column UniqueSubmissionID",
+    "zero_byte_file": "is empty",
+    "wrong_table": "has no column",
+    "truncated_file": "fields, expected",
+    "undecodable_bytes": "not UTF-8",
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("command", sorted(COMMANDS))
+@pytest.mark.parametrize("fault", FILE_FAULTS)
+def test_every_file_fault_is_refused_in_one_line(
+    damaged: dict[str, Path], clean_extract: Path, fault: str, command: str, tmp_path: Path
+) -> None:
+    code, text, body = run(command, damaged[fault], tmp_path)
+    assert "Traceback" not in text
+    assert "Connection already closed" not in text
+    fatal_report = command == "validate" and fault in ("missing_table", "missing_column")
+    fatal_report = fatal_report or (command == "validate" and fault == "wrong_table")
+    if fatal_report:
+        assert code == 1  # validate reports fatal problems; it does not refuse
+        assert body["status"] == "fatal"
+        return
+    assert code == 2, text
+    errors = [ln for ln in text.splitlines() if ln.startswith("error:")]
+    assert len(errors) == 1, text
+    assert REFUSALS[fault] in errors[0]
+    assert TABLE in errors[0]
+    if fault not in ("missing_table",):
+        assert f"{TABLE}.csv" in errors[0]
+    if fault in ("truncated_file", "undecodable_bytes"):
+        last_line = data_lines(clean_extract / f"{TABLE}.csv") + 1
+        assert f"line {last_line} " in errors[0]
+    assert body["exit_code"] == 2
+    assert body["status"] == "refused"
+    assert body["error"] == errors[0].removeprefix("error: ")
+    assert isinstance(body["ledger"], list)
+    for entry in body["ledger"]:  # the tables counted before the refusal: their exact rows
+        assert entry["rows_in_files"] == data_lines(damaged[fault] / f"{entry['table']}.csv")
+    assert not (tmp_path / "out.csv").exists()
+
+
+def test_allow_fatal_goes_on_and_is_recorded(damaged: dict[str, Path], tmp_path: Path) -> None:
+    code, text, body = run("derive", damaged["missing_table"], tmp_path, "--allow-fatal")
+    assert code == 0, text
+    assert body["allow_fatal"] is True
+    assert body["fatal_problems_overridden"][0].startswith("Required table IDS201CareContact")
+    prov = json.loads((tmp_path / "out.csv.provenance.json").read_text())
+    assert prov["fatal_problems_overridden"] == body["fatal_problems_overridden"]
+    assert prov["ledger"] == body["ledger"]
+
+
+@pytest.mark.parametrize("command", ["derive", "measures"])
+def test_ledger_of_injected_row_faults_is_exact(
+    faulty_extract: Path, command: str, tmp_path: Path
+) -> None:
+    code, text, body = run(command, faulty_extract, tmp_path)
+    assert code == 0, text
+    assert "Traceback" not in text
+    synth = json.loads((faulty_extract / "_synth.json").read_text())
+    ledger = {e["table"]: e for e in body["ledger"]}
+    assert set(ledger) == set(synth["row_counts"])
+    for name, entry in ledger.items():
+        assert entry["rows_in_files"] == data_lines(faulty_extract / f"{name}.csv")
+        assert entry["rows_in_files"] == synth["row_counts"][name]
+        assert entry["rows_used"] >= 0
+        assert entry["rows_used"] + sum(entry["rows_not_used"].values()) == entry["rows_in_files"]
+    contacts = ledger[TABLE]["rows_not_used"]
+    faults = synth["faults"]
+    assert contacts["no_referral_as_at"] == faults["orphan_pathway"][f"{TABLE}.PathwayID"]
+    dups = faults["duplicate_key"][f"{TABLE}.CareContactId"]
+    assert contacts["duplicate_across_submissions"] == dups
+    assert ledger["IDS004EmpStatus"]["rows_not_used"] == {
+        "not_needed_by_command": ledger["IDS004EmpStatus"]["rows_in_files"]
+    }
+    # one referral state per pathway: the derived rows are the IDS101 rows used
+    if command == "derive":
+        derived = data_lines(tmp_path / "out.csv")
+        assert ledger["IDS101Referral"]["rows_used"] == derived == body["pathways"]
+
+
+def test_json_to_stdout(clean_extract: Path, tmp_path: Path) -> None:
+    args = ["derive", "--as-at", "2024-03-31", str(clean_extract), "-o", str(tmp_path / "d.csv")]
+    result = CliRunner().invoke(app, [*args, "--json", "-"])
+    assert result.exit_code == 0, result.stderr
+    body = json.loads(result.stdout)
+    assert body["command"] == "derive"
+    assert body["status"] == "ok"
+    assert next(e["table"] for e in body["ledger"]) == "IDS000Header"

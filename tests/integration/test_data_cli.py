@@ -63,6 +63,6 @@ def test_validate_exits_1_on_a_missing_required_table(extract: Path, tmp_path: P
 
 def test_validate_reports_a_missing_folder_without_traceback(tmp_path: Path) -> None:
     result = run("validate", str(tmp_path / "nowhere"))
-    assert result.returncode == 1
+    assert result.returncode == 2  # a refusal of bad input (docs/ledger.md)
     assert "does not exist" in result.stderr
     assert "Traceback" not in result.stderr

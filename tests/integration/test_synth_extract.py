@@ -49,6 +49,8 @@ def _norm(value: Any) -> Any:
         return value
     if isinstance(value, (int, Decimal)):
         return Decimal(value).normalize()
+    if isinstance(value, float):  # scores are Float64 in the pathway table: 2 decimals at most
+        return Decimal(repr(round(value, 4))).normalize()
     if isinstance(value, str):
         try:
             return Decimal(value).normalize()

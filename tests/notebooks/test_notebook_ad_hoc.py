@@ -17,6 +17,8 @@ from iaptkit.synth.generate import write_synthetic
 
 pytestmark = pytest.mark.slow
 
+#: Output names carry the period (runs of other periods coexist in one release).
+PERIOD = "_20230401_20240331"
 NOTEBOOK = Path(__file__).parents[2] / "notebooks" / "05_ad_hoc_analysis.ipynb"
 
 
@@ -32,20 +34,20 @@ def release(tmp_path_factory: pytest.TempPathFactory) -> Release:
 
 def test_every_call_is_registered(release: Release) -> None:
     kinds = {o.uid: o.kind for o in release.outputs}
-    assert kinds["adhoc_recovery_by_age"] == "table"
-    assert kinds["adhoc_mean_sessions"] == "table"
-    assert kinds["adhoc_pathways_by_provider_age"] == "table"
-    assert kinds["adhoc_ols_sessions"] == "model"
-    assert kinds["adhoc_probit_recovery"] == "model"
-    assert kinds["adhoc_hist_phq9_first"] == "figure"
-    assert kinds["adhoc_bar_phq9_by_age"] == "figure"
+    assert kinds[f"adhoc_recovery_by_age{PERIOD}"] == "table"
+    assert kinds[f"adhoc_mean_sessions{PERIOD}"] == "table"
+    assert kinds[f"adhoc_pathways_by_provider_age{PERIOD}"] == "table"
+    assert kinds[f"adhoc_ols_sessions{PERIOD}"] == "model"
+    assert kinds[f"adhoc_probit_recovery{PERIOD}"] == "model"
+    assert kinds[f"adhoc_hist_phq9_first{PERIOD}"] == "figure"
+    assert kinds[f"adhoc_bar_phq9_by_age{PERIOD}"] == "figure"
     for out in release.outputs:
         assert out.policy_id == "nhs-sde"
         assert out.reasons
 
 
 def test_counts_published_obey_the_policy(release: Release) -> None:
-    for uid in ("adhoc_recovery_by_age", "adhoc_pathways_by_provider_age"):
+    for uid in (f"adhoc_recovery_by_age{PERIOD}", f"adhoc_pathways_by_provider_age{PERIOD}"):
         shown = pd.read_csv(release.path / "outputs" / f"{uid}.csv", dtype=str)["value"]
         numbers = pd.to_numeric(shown[shown != "*"])
         assert ((numbers == 0) | (numbers >= 10)).all()
@@ -55,7 +57,7 @@ def test_counts_published_obey_the_policy(release: Release) -> None:
 def test_the_failing_model_names_its_small_category_and_the_refit_passes(
     release: Release,
 ) -> None:
-    failed = release.output("adhoc_logit_recovery")
+    failed = release.output(f"adhoc_logit_recovery{PERIOD}")
     assert failed.status == "fail"
     assert any("Under 18" in r for r in failed.reasons)
-    assert release.output("adhoc_logit_recovery_adults").status == "pass"
+    assert release.output(f"adhoc_logit_recovery_adults{PERIOD}").status == "pass"

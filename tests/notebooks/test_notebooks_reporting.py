@@ -107,3 +107,33 @@ def test_field_quality_counts_bad_codes_and_unreadable_dates() -> None:
     assert got["rows"].tolist() == [2] * 6
     with pytest.raises(ConfigError, match="unknown table"):
         field_quality(ext, "IDS999Nothing")
+
+
+def test_quiet_errors_show_the_one_line_in_a_real_kernel(tmp_path: Path) -> None:
+    """In a real kernel (papermill), an iaptkit error is the cell's error output: one line."""
+    import nbformat
+    import papermill
+    from papermill.exceptions import PapermillExecutionError
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        nbformat.v4.new_code_cell(
+            "from iaptkit.notebooks.jupyter import quiet_errors\nassert quiet_errors()"
+        ),
+        nbformat.v4.new_code_cell(
+            "from iaptkit.errors import ReleaseError\nraise ReleaseError('output x clashes')"
+        ),
+    ]
+    source, executed = tmp_path / "in.ipynb", tmp_path / "out.ipynb"
+    nbformat.write(nb, source)
+    with pytest.raises(PapermillExecutionError) as failed:
+        papermill.execute_notebook(
+            str(source), str(executed), kernel_name="python3", progress_bar=False
+        )
+    assert failed.value.ename == "ReleaseError"
+    assert "output x clashes" in failed.value.evalue
+    out = nbformat.read(executed, as_version=4)
+    errors = [o for c in out.cells if c.cell_type == "code" for o in c.outputs]
+    errors = [o for o in errors if o.output_type == "error"]
+    assert len(errors) == 1
+    assert errors[0].traceback == ["ReleaseError: output x clashes"]

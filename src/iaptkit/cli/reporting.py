@@ -83,7 +83,11 @@ def run_user_command(fn: Callable[[], T], record: dict[str, Any] | None = None) 
     try:
         return fn()
     except KeyboardInterrupt:
-        _say_error("interrupted (Ctrl-C): nothing more was written.")
+        err_console().print(
+            "[bold red]interrupted:[/bold red] stopped by Ctrl-C; files being written were not "
+            "finished (run the command again).",
+            highlight=False,
+        )
         _finish_record(record, "interrupted", 130)
         raise typer.Exit(code=130) from None
     except typer.Exit:

@@ -22,7 +22,7 @@ import ibis
 import ibis.expr.types as ir
 import pandas as pd
 
-from iaptkit.data import submissions
+from iaptkit.data import exclusion_rows, submissions
 from iaptkit.data.parsing import IBIS_TYPES, already_typed, typed_column
 from iaptkit.data.schema import TABLES, TableSpec, canonical_table_name
 from iaptkit.data.sources import SourceTable
@@ -316,10 +316,10 @@ class Extract:
     def exclusions(self, as_at: date | None = None) -> pd.DataFrame:
         """Every row not used, by table and reason: columns ``table``, ``reason``, ``rows``."""
         typed = {
-            name: self.table(name, columns=submissions.exclusion_columns(name))
+            name: self.table(name, columns=exclusion_rows.exclusion_columns(name))
             for name in self.table_names()
         }
-        frame = submissions.exclusion_counts(typed, self.submissions(), as_at)
+        frame = exclusion_rows.exclusion_counts(typed, self.submissions(), as_at)
         return frame
 
     def validate(

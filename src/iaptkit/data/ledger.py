@@ -16,9 +16,9 @@ from datetime import date
 from types import MappingProxyType
 from typing import Any
 
+from iaptkit.data.exclusion_rows import EXCLUSION_REASONS, exclusion_columns, exclusion_counts
 from iaptkit.data.extract import Extract
 from iaptkit.data.sources import read_error_message
-from iaptkit.data.submissions import EXCLUSION_REASONS, exclusion_columns, exclusion_counts
 from iaptkit.errors import ExtractError
 
 __all__ = ["LEDGER_REASONS", "Ledger", "TableLedger", "count_rows", "extract_ledger"]

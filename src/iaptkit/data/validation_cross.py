@@ -7,9 +7,10 @@ person, rows repeating a key, and rows of superseded or unknown submissions
 
 from __future__ import annotations
 
+from iaptkit.data.exclusion_rows import exclusion_columns, exclusion_counts
 from iaptkit.data.schema import TABLES
 from iaptkit.data.sources import TableAccess
-from iaptkit.data.submissions import counted_rows, exclusion_columns, exclusion_counts
+from iaptkit.data.submissions import counted_rows
 from iaptkit.data.validation_report import ProblemCollector, rows_text
 
 __all__ = ["cross_rules"]

@@ -188,10 +188,12 @@ def setup_notebook(name: str, parameters: Mapping[str, Any]) -> NotebookContext:
     if end < start:
         raise ConfigError(f"notebook {name}: period end {end} is before its start {start}")
     overridden = _refuse_fatal(extract, parameters)
-    params = dict(parameters)
+    out = parameters.get("output_dir") or default_release_dir(extract)
+    # recorded as resolved: a run with the defaults and one naming the same folders are the
+    # same run (the release refuses an output registered again with other parameters)
+    params = {**parameters, "extract": _resolved(extract), "output_dir": _resolved(out)}
     if overridden:  # recorded with the parameters, which go into each output's provenance
         params["fatal_problems_overridden"] = list(overridden)
-    out = parameters.get("output_dir") or default_release_dir(extract)
     return NotebookContext(
         notebook=name,
         parameters=params,
@@ -202,6 +204,12 @@ def setup_notebook(name: str, parameters: Mapping[str, Any]) -> NotebookContext:
         provider=str(parameters.get("provider") or ""),
         policy=str(parameters.get("policy") or DEFAULT_POLICY),
     )
+
+
+def _resolved(where: str | Path) -> str:
+    """An existing local path as an absolute path; anything else (a Spark database) as given."""
+    path = Path(where)
+    return str(path.resolve()) if path.exists() else str(where)
 
 
 def _refuse_fatal(extract: str, parameters: Mapping[str, Any]) -> tuple[str, ...]:

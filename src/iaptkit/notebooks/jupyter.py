@@ -41,8 +41,15 @@ def one_line(etype: type[BaseException], value: BaseException) -> str:
 def _handler(
     shell: Any, etype: type[BaseException], value: BaseException, tb: Any, tb_offset: Any = None
 ) -> list[str]:
-    # IPython sends the returned lines to the front end as the cell's error output
-    return [one_line(etype, value)]
+    # IPython discards what a custom handler returns when user code raises (run_code calls
+    # CustomTB and ignores the result), so the handler shows the line itself: through the
+    # shell's own traceback display, which a kernel sends to the front end as the cell's error
+    # output (ename, evalue, one line), so papermill and nbconvert name the error too.
+    lines = [one_line(etype, value)]
+    show = getattr(shell, "_showtraceback", None)
+    if callable(show):
+        show(etype, value, lines)
+    return lines
 
 
 def quiet_errors(shell: Any | None = None) -> bool:

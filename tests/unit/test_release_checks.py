@@ -77,6 +77,16 @@ def test_rates_ids_and_years_are_not_counts() -> None:
     assert _rules(frame) == []
 
 
+def test_the_measure_family_number_is_not_a_count() -> None:
+    # `iaptkit measures` output: `family` numbers the measure family (0-7), not people
+    frame = pd.DataFrame({"family": ["6", "6"], "measure": ["a", "b"], "value": ["15", "*"]})
+    assert _rules(frame) == []
+    assert _rules(frame.rename(columns={"family": "n"})) == [
+        ("small-count", "row 1, column n"),
+        ("small-count", "row 2, column n"),
+    ]
+
+
 def test_identifier_rules() -> None:
     digit = _nhs_check_digit("401023213")
     frame = pd.DataFrame(

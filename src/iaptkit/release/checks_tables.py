@@ -29,7 +29,7 @@ __all__ = ["check_frame", "check_table_file"]
 
 _NOT_COUNT_COLUMN = re.compile(
     r"(id$|_id|code|year|month|date|rate|pct|percent|per_|ratio|mean|median|score|age|decile"
-    r"|ci_|lower|upper|version|quintile|rank|order|index|^period)",
+    r"|ci_|lower|upper|version|quintile|rank|order|index|^period|^family$)",
     re.IGNORECASE,
 )
 _PLAIN_NUMBER = re.compile(r"-?[\d,]*\.?\d*")

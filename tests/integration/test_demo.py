@@ -36,6 +36,45 @@ def test_demo_end_to_end(tmp_path: Path) -> None:
     assert manifest  # written and parseable
     assert (result.export / "results.json").is_file()
     assert not any("underlying" in p.name for p in result.export.rglob("*"))
+    _checkers_tools_open_the_demo_export(result.export, manifest)
+
+
+SACRO_OPEN = """
+import json, os, sys
+from pathlib import Path
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "sacro.settings")
+import django
+django.setup()
+from django.test import Client
+from sacro import models
+export = Path(sys.argv[1])
+load = Client().get("/load/", {"dirpath": str(export), "role": "checker"})
+outputs = models.load_from_path(export / "results.json")
+files = {u: [[f["name"], f["checksum_valid"]] for f in m["files"]] for u, m in outputs.items()}
+print(json.dumps({"load": load.status_code, "files": files}))
+"""
+
+
+def _checkers_tools_open_the_demo_export(export: Path, manifest: dict[str, object]) -> None:
+    """ACRO 1.0.2 and the SACRO viewer 0.2.1 (make peers) open the demo's own export as built."""
+    from test_release_peers import ACRO_PY, ACRO_SCRIPT, SACRO_PY, _need, _run
+
+    exported = {o["uid"]: o for o in manifest["outputs"]}  # type: ignore[attr-defined]
+    _need(ACRO_PY, "ACRO 1.0.2")
+    acro = _run(ACRO_PY, ACRO_SCRIPT, str(export))["records"]
+    for uid, out in exported.items():
+        assert uid in acro, f"ACRO has no record of {uid}"
+        assert acro[uid]["status"], uid
+        if out["kind"] == "figure":  # a figure's images are a record of their own
+            figure = acro[f"{uid}__figure"]["outputs"]
+            assert figure, uid
+            assert all(str(f).endswith(".png") for f in figure), figure
+    _need(SACRO_PY, "SACRO viewer 0.2.1")
+    viewer = _run(SACRO_PY, SACRO_OPEN, str(export))
+    assert viewer["load"] in (200, 302)
+    assert set(exported) <= set(viewer["files"])
+    invalid = [(u, n) for u, fs in viewer["files"].items() for n, ok in fs if not ok]
+    assert not invalid, f"the viewer finds invalid checksums: {invalid}"
 
 
 def test_extract_reused_when_present(tmp_path: Path) -> None:

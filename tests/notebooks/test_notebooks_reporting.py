@@ -76,9 +76,30 @@ def test_pathway_indicators_cohorts_and_provider_filter(small_extract: Path) -> 
     assert (everyone["recovered"] <= everyone["finished_treatment"]).all()
     assert (everyone["waited_6_weeks"] <= everyone["waited_18_weeks"]).all()
     provider = sorted(everyone["provider"].unique())[0]
-    one = pathway_indicators(ext, start, end, provider=provider)
+    steps: list[tuple[str, int, int]] = []
+    one = pathway_indicators(
+        ext, start, end, provider=provider, progress=lambda *s: steps.append(s)
+    )
     expected = everyone.loc[everyone["provider"] == provider].reset_index(drop=True)
     pd.testing.assert_frame_equal(one, expected)
+    # long work reports each step, ending complete (a bar in Jupyter: progress_bar)
+    assert [done for _, done, _ in steps] == [0, 1, 2, 3]
+    assert {total for _, _, total in steps} == {3}
+
+
+def test_progress_bar_draws_text_without_widgets() -> None:
+    import io
+
+    from iaptkit.notebooks.jupyter import progress_bar
+
+    out = io.StringIO()
+    update = progress_bar("pathways", file=out)
+    for done, label in enumerate(("deriving", "counting", "typing", "done")):
+        update(label, done, 3)
+    text = out.getvalue()
+    assert "pathways" in text
+    assert "3/3" in text
+    assert "IProgress" not in text
 
 
 def test_field_quality_counts_bad_codes_and_unreadable_dates() -> None:

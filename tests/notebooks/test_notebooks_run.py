@@ -219,3 +219,24 @@ def test_every_notebook_shows_its_charts_as_images(demo: dict[str, object]) -> N
             texts = "".join(str(o.get("data", {}).get("text/plain", "")) for o in outputs)
             assert pngs, f"{r.output.name}: no image/png output"
             assert "<Figure size" not in texts, f"{r.output.name}: a figure shown as text"
+
+
+def test_long_work_shows_progress(demo: dict[str, object]) -> None:
+    """The notebooks deriving pathways show a progress bar (text under papermill), complete."""
+    summaries: dict[str, RunSummary] = demo["summaries"]  # type: ignore[assignment]
+    shown = 0
+    for name in ("02_outcomes_report", "03_waiting_times", "04_inequalities"):
+        for r in summaries[name].results:
+            nb = json.loads(r.output.read_text(encoding="utf-8"))
+            streams = [
+                "".join(o.get("text", ""))
+                for c in nb["cells"]
+                if c["cell_type"] == "code"
+                for o in c["outputs"]
+                if o.get("output_type") == "stream" and o.get("name") == "stderr"
+            ]
+            bars = [s for s in streams if "pathways" in s and "3/3" in s]
+            assert bars, f"{r.output.name}: no finished progress bar"
+            assert not any("IProgress" in s for s in streams), "tqdm warned about widgets"
+            shown += 1
+    assert shown >= 3

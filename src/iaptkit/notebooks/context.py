@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -234,7 +234,13 @@ _PATHWAY_COLUMNS = (*DATE_COLUMNS, *COUNT_COLUMNS, *_FIRST_SCORES)
 
 
 def pathway_indicators(
-    extract: Any, start: Any, end: Any, definitions: Any = None, *, provider: str = ""
+    extract: Any,
+    start: Any,
+    end: Any,
+    definitions: Any = None,
+    *,
+    provider: str = "",
+    progress: Callable[[str, int, int], None] | None = None,
 ) -> Any:
     """One row per pathway (as at ``end``): breakdown groups, the §2 cohort flags, dates, waits.
 
@@ -248,6 +254,9 @@ def pathway_indicators(
         :class:`~iaptkit.definitions.model.Definitions`; ``None`` for the packaged default.
     provider
         Keep only this provider's pathways (``""``: all).
+    progress
+        A ``progress(label, done, total)`` callback, e.g.
+        :func:`iaptkit.notebooks.jupyter.progress_bar` (a bar in Jupyter): told of each step.
 
     Returns
     -------
@@ -272,6 +281,8 @@ def pathway_indicators(
     from iaptkit.measures.counting import indicator_table
     from iaptkit.measures.derive import pathway_table
 
+    step = progress or (lambda label, done, total: None)
+    step("deriving pathways", 0, 3)
     defs = definitions if definitions is not None else load_definitions()
     pathways = pathway_table(extract, end, defs)
     if provider:
@@ -284,7 +295,9 @@ def pathway_indicators(
         PublishedParameters.from_definitions(defs),
     )
     attrs = pathways.select("PathwayID", *_PATHWAY_COLUMNS)
+    step("counting the cohorts", 1, 3)
     frame = ind.join(attrs, "PathwayID").execute()
+    step("typing the columns", 2, 3)
     frame = frame.rename(columns={f"g_{g}": g for g in _GROUPS})
     for col in COUNT_COLUMNS:
         frame[col] = pd.to_numeric(frame[col]).astype("float64")
@@ -294,6 +307,7 @@ def pathway_indicators(
     for col in DATE_COLUMNS:
         frame[col] = pd.to_datetime(frame[col])
     frame["definitions_version"] = defs.version
+    step("done", 3, 3)
     return frame.sort_values("PathwayID", kind="stable").reset_index(drop=True)
 
 

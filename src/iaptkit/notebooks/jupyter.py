@@ -82,6 +82,21 @@ def quiet_errors(shell: Any | None = None) -> bool:
     return True
 
 
+def _bar_class() -> Any:
+    """``tqdm``'s widget bar where Jupyter can draw it (ipywidgets, the ``lab`` extra), else text.
+
+    ``tqdm.auto`` warns in every notebook without ipywidgets (papermill, nbconvert); the text bar
+    needs no widget and shows on the cell's stderr.
+    """
+    from importlib.util import find_spec
+
+    if find_spec("ipywidgets") is not None:
+        from tqdm.auto import tqdm
+    else:
+        from tqdm.std import tqdm
+    return tqdm
+
+
 def progress_bar(desc: str = "", **options: Any) -> Callable[[str, int, int], None]:
     """A ``progress(label, done, total)`` callback drawing a ``tqdm.auto`` bar.
 
@@ -104,8 +119,7 @@ def progress_bar(desc: str = "", **options: Any) -> Callable[[str, int, int], No
     >>> update = progress_bar("runs", file=io.StringIO())
     >>> update("a", 0, 2); update("a", 1, 2); update("b", 2, 2)
     """
-    from tqdm.auto import tqdm
-
+    tqdm = _bar_class()
     state: dict[str, Any] = {}
 
     def update(label: str, done: int, total: int) -> None:

@@ -58,9 +58,11 @@ demo: $(VENV)/.stamp-install
 	$(PY) -m iaptkit.cli.demo --out $(DEMO)
 
 # JupyterLab on the notebooks, reading the demo extract (run `make demo` first for demo/extract).
+# jupyter refuses to run as root without --allow-root (containers, CI); LAB_ARGS=--no-browser etc.
+LAB_ARGS ?= $(if $(filter 0,$(shell id -u)),--allow-root,)
 lab: $(VENV)/.stamp-install-lab
 	@test -d $(DEMO)/extract || $(PY) -m iaptkit.cli.demo --out $(DEMO)
-	IAPTKIT_DEMO_EXTRACT=$(CURDIR)/$(DEMO)/extract $(BIN)/jupyter lab notebooks/
+	IAPTKIT_DEMO_EXTRACT=$(CURDIR)/$(DEMO)/extract $(BIN)/jupyter lab $(LAB_ARGS) notebooks/
 
 lint: install-test
 	$(BIN)/ruff check src tests benchmarks

@@ -221,6 +221,7 @@ _TABLES: tuple[TableSpec, ...] = (
             _f("OrgIDComm", "str"),
             _f("ReferralRequestReceivedDate", "date"),
             _f("SourceOfReferralMH", "str"),
+            _f("SourceOfReferralIAPT", "str", False),
             _f("ServDischDate", "date"),
             _f("EndCode", "code", code_list="EndCode"),
             _f("Age_ReferralRequest_ReceivedDate", "int"),
@@ -273,6 +274,18 @@ _TABLES: tuple[TableSpec, ...] = (
         required=False,
     ),
     TableSpec(
+        name="IDS602LongTermCondition",
+        grain="a long-term physical health condition of a referral",
+        fields=(
+            *_submission_fields(),
+            _f("PathwayID", "str"),
+            _f("LongTermCondition", "str"),
+        ),
+        key=("UniqueSubmissionID", "PathwayID", "LongTermCondition"),
+        activity_key=("PathwayID", "LongTermCondition"),
+        required=False,
+    ),
+    TableSpec(
         name="IDS603PresentingComplaints",
         grain="presenting complaints of a referral",
         fields=(
@@ -319,6 +332,7 @@ _TABLES: tuple[TableSpec, ...] = (
             _f("RecordNumber", "int"),
             _f("EmployStatus", "str"),
             _f("EmployStatusRecDate", "date"),
+            _f("SickAbsenceInd", "str", False),
         ),
         key=("UniqueSubmissionID", "RecordNumber", "EmployStatusRecDate"),
         required=False,

@@ -41,6 +41,14 @@ class CatalogueRules:
     end_codes: Mapping[str, str]
     end_code_groups: Mapping[str, tuple[str, ...]]
     referral_sources: Mapping[str, tuple[str, ...]]
+    #: IDS602 codes meaning "Long Term Condition" / "No Long Term Condition" (family 8)
+    long_term_conditions: tuple[str, ...]
+    no_long_term_condition: tuple[str, ...]
+    #: WSAS dimension -> CodedAssToolType (family 8)
+    wsas_items: Mapping[str, str]
+    #: therapy codes of low and high intensity (family 7; IET logs are high intensity)
+    low_intensity_therapies: tuple[str, ...]
+    high_intensity_therapies: tuple[str, ...]
 
 
 def _fail(where: str, key: str, expected: str, found: object) -> DefinitionsError:
@@ -102,7 +110,21 @@ def parse_catalogue(raw: object, where: str) -> CatalogueRules:
     sources = _value(section, "referral_sources", where)
     if not isinstance(sources, Mapping) or "self" not in sources:
         raise _fail(where, "referral_sources", "a mapping name -> codes with 'self'", sources)
+    wsas = _value(section, "wsas_items", where)
+    if not isinstance(wsas, Mapping) or not wsas:
+        raise _fail(where, "wsas_items", "a mapping dimension -> tool code", wsas)
+    lists = {
+        key: _codes(_value(section, key, where), key, where)
+        for key in (
+            "long_term_conditions",
+            "no_long_term_condition",
+            "low_intensity_therapies",
+            "high_intensity_therapies",
+        )
+    }
     return CatalogueRules(
+        **lists,
+        wsas_items=MappingProxyType({str(k): str(v).strip() for k, v in wsas.items()}),
         stock_rule=str(stock),
         waiting_for_assessment_requires_no_treatment=strict_wait,
         end_codes=MappingProxyType({str(k).strip(): str(v) for k, v in labels.items()}),

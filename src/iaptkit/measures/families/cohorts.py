@@ -19,12 +19,13 @@ from iaptkit.data.text import strip_blanks
 from iaptkit.definitions import Definitions
 from iaptkit.measures.counting import in_period
 from iaptkit.measures.families.activity import ACTIVITY_COLUMNS
+from iaptkit.measures.families.cohorts8 import extra_cohorts
 from iaptkit.measures.families.specs import FAMILY_MEASURES
 from iaptkit.measures.pathway_schema import flag_set
 
 __all__ = ["COUNT_NAMES", "STAT_VALUES", "cohort_table"]
 
-#: Every count measure of families 1-7, in publication order.
+#: Every count measure of families 1-8, in publication order.
 COUNT_NAMES: tuple[str, ...] = tuple(m.name for m in FAMILY_MEASURES if m.kind == "count")
 #: The per-pathway values the means, medians and internal statistics summarise.
 STAT_VALUES: tuple[str, ...] = tuple(
@@ -188,6 +189,9 @@ def cohort_table(
     c["referrals_source_missing"] = _flag(received & source.isnull())
     # family 7
     c["sum_sessions_finished"] = finished.ifelse(N, 0)
+    # family 7 intensities and family 8 (every measure over finished courses)
+    extra_counts, extra_stats = extra_cohorts(t, finished)
+    c.update(extra_counts)
 
     # statistic values: null outside the statistic's cohort (negative waits are errors)
     def only(cohort: ir.BooleanValue, value: ir.IntegerValue) -> ir.IntegerValue:
@@ -203,6 +207,7 @@ def cohort_table(
         "sessions": only(finished, N),
         # the denominator of mean_days_between_treatments: sum of (N - 1)
         "between_treatments_n": ibis.ifelse(finished & (N > 1), N - 1, 0),
+        **extra_stats,
     }
     missing = set(COUNT_NAMES) - set(c)
     assert not missing, missing

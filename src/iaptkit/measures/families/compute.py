@@ -19,6 +19,10 @@ from iaptkit.definitions import Definitions
 from iaptkit.measures.catalogue import MISSING_GROUP
 from iaptkit.measures.families.activity import ACTIVITY_COLUMNS, pathway_activity
 from iaptkit.measures.families.cohorts import cohort_table
+from iaptkit.measures.families.cohorts8 import EXTRA_INPUT_COLUMNS
+from iaptkit.measures.families.conditions import pathway_ltc, pathway_wsas
+from iaptkit.measures.families.employment import pathway_employment
+from iaptkit.measures.families.intensity import pathway_intensity
 from iaptkit.measures.families.counts import FamilyCounts, family_counts
 from iaptkit.measures.pathway_schema import BREAKDOWN_COLUMNS
 from iaptkit.measures.sources import PathwaySource, split_source
@@ -41,6 +45,7 @@ _INPUT_COLUMNS = frozenset(
         "EndCode",
         "SourceOfReferral",
         *ACTIVITY_COLUMNS,
+        *EXTRA_INPUT_COLUMNS,
     }
 )
 
@@ -82,6 +87,26 @@ def _referral_fields(source: PathwaySource, end: date) -> ir.Table:
     )
 
 
+def _with_people_fields(
+    source: PathwaySource, t: ir.Table, refs: ir.Table, end: date, defs: Definitions
+) -> ir.Table:
+    """``t`` with the per-pathway inputs of family 7's intensities and family 8 (left joins)."""
+    window = refs.select(
+        PathwayID=refs._rP, ReferralRequestReceivedDate=refs._R, ServDischDate=refs._D
+    )
+    parts = (
+        pathway_intensity(source, window, end, defs),
+        pathway_employment(source, window, end, defs),
+        pathway_ltc(source, end, defs),
+        pathway_wsas(source, window, end, defs),
+    )
+    for k, part in enumerate(parts):
+        key = f"_x{k}P"
+        part = part.rename(**{key: "PathwayID"})
+        t = t.left_join(part, t.PathwayID == part[key]).drop(key)
+    return t
+
+
 def pathway_family_counts(
     source: PathwaySource,
     pathways: ir.Table,
@@ -91,7 +116,7 @@ def pathway_family_counts(
     defs: Definitions,
     providers: tuple[str, ...] | None = None,
 ) -> FamilyCounts:
-    """Totals and histograms of families 1-7 for the pathways of ``source``.
+    """Totals and histograms of families 1-8 for the pathways of ``source``.
 
     Examples
     --------
@@ -114,6 +139,7 @@ def pathway_family_counts(
     ).rename(_aP="PathwayID")
     t = pathways.left_join(refs.drop("_R", "_D"), pathways.PathwayID == refs._rP)
     t = t.left_join(activity, t.PathwayID == activity._aP)
+    t = _with_people_fields(source, t, refs, end, defs)
     groups: dict[str, Any] = {}
     for parts in breakdowns:
         for p in parts:

@@ -16,11 +16,14 @@ from typing import Literal
 from iaptkit.errors import ConfigError
 
 __all__ = [
+    "EMPLOYMENT_CATEGORIES",
+    "EMPLOY_STATUSES",
     "END_CODE_ORDER",
     "FAMILIES",
     "FAMILY_MEASURES",
     "NHS_MEASURE_IDS",
     "FamilyMeasure",
+    "WSAS_DIMENSIONS",
     "parse_families",
 ]
 
@@ -285,12 +288,64 @@ _F7: tuple[FamilyMeasure, ...] = (
     _s("median_sessions_finished", 7, "median", "finished_treatment", "sessions", "M142"),
     _s("max_sessions_finished", 7, "internal", "finished_treatment", "sessions", "M143"),
     _s("min_sessions_finished", 7, "internal", "finished_treatment", "sessions", "M144"),
+    _c("stepped_care_li_only", 7),
+    _c("stepped_care_li_and_hi", 7),
+    _c("stepped_care_hi_only", 7),
+    _c("stepped_care_neither", 7),
+    _s("mean_hi_sessions", 7, "mean", "finished_treatment", "hi_sessions", "M112"),
+    _s("mean_li_sessions", 7, "mean", "finished_treatment", "li_sessions", "M120"),
 )
 
-#: Every measure of families 1-7 that is computed, in publication order (a name appears once:
+#: Employment categories of family 8 (docs/measures.md §5.10), in publication order.
+EMPLOYMENT_CATEGORIES: tuple[str, ...] = ("in_work", "off_sick", "not_employed", "unknown")
+#: EmployStatus codes 01-08 (the annual count of finished courses by last status).
+EMPLOY_STATUSES: tuple[str, ...] = ("01", "02", "03", "04", "05", "06", "07", "08")
+#: WSAS dimensions, as named in ``catalogue.wsas_items``.
+WSAS_DIMENSIONS: tuple[str, ...] = (
+    "work",
+    "home_management",
+    "social_leisure",
+    "private_leisure",
+    "relationships",
+)
+
+
+def _wsas(d: str) -> tuple[FamilyMeasure, ...]:
+    paired = f"finished_wsas_{d}_paired"
+    return (
+        _c(paired, 8),
+        *(
+            _s(f"{kind}_wsas_{d}_{end}", 8, kind, paired, f"wsas_{d}_{end}")
+            for end in ("first", "last")
+            for kind in ("mean", "median")
+        ),
+    )
+
+
+_F8: tuple[FamilyMeasure, ...] = (
+    *(
+        _c(f"finished_{when}_employment_{cat}", 8)
+        for when in ("first", "last")
+        for cat in EMPLOYMENT_CATEGORIES
+    ),
+    _c("finished_employment_support", 8),
+    *(
+        _c(f"finished_es_{when}_employment_{cat}", 8)
+        for when in ("first", "last")
+        for cat in EMPLOYMENT_CATEGORIES
+    ),
+    *(_c(f"finished_last_employstatus_{code}", 8) for code in EMPLOY_STATUSES),
+    _c("finished_ltc", 8),
+    _c("finished_no_ltc", 8),
+    _c("finished_ltc_not_stated", 8),
+    *(m for d in WSAS_DIMENSIONS for m in _wsas(d)),
+    _c("finished_wsas_total_paired", 8),
+)
+
+#: Every measure of families 1-8 that is computed, in publication order (a name appears once:
 #: a measure listed by two families is computed once, in the first).
 FAMILY_MEASURES: tuple[FamilyMeasure, ...] = tuple(
-    {m.name: m for m in reversed((*_F1, *_F2, *_F3, *_F4, *_F5, *_F6, *_F7))}.values()
+    {m.name: m for m in reversed((*_F1, *_F2, *_F3, *_F4, *_F5, *_F6, *_F7, *_F8))}.values()
 )[::-1]
 
 #: NHS measure ID of every measure that has one, outcome-family measures included.

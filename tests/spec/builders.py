@@ -93,8 +93,13 @@ def build(
     scores: str | None = None,
     act_scores: str | None = None,
     people: str | None = None,
+    extra: dict[str, str] | None = None,
 ) -> Extract:
-    """An extract from inline tables (see the module docstring); returns ``load_extract(...)``."""
+    """An extract from inline tables (see the module docstring); returns ``load_extract(...)``.
+
+    ``extra``: other tables by name (e.g. ``IDS004EmpStatus``), given in full but for the
+    submission columns.
+    """
     refs = _submission(table(referrals))
     refs = _fill(
         refs,
@@ -159,6 +164,8 @@ def build(
         tables["IDS606CodedScoreAssessmentRefer"] = _submission(_tools(table(scores)))
     if act_scores is not None:
         tables["IDS607CodedScoreAssessmentAct"] = _submission(_tools(table(act_scores)))
+    for name, text in (extra or {}).items():
+        tables[name] = _submission(table(text))
     for name in (
         "IDS201CareContact",
         "IDS202CareActivity",

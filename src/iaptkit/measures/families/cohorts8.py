@@ -47,9 +47,7 @@ def _flag(x: ir.BooleanValue) -> ir.IntegerValue:
     return x.fill_null(False).ifelse(1, 0).cast("int64")
 
 
-def extra_cohorts(
-    t: ir.Table, finished: ir.BooleanValue
-) -> tuple[dict[str, Any], dict[str, Any]]:
+def extra_cohorts(t: ir.Table, finished: ir.BooleanValue) -> tuple[dict[str, Any], dict[str, Any]]:
     """(count columns, statistic values) of family 7's intensities and of family 8.
 
     Examples

@@ -21,9 +21,9 @@ from iaptkit.measures.families.activity import ACTIVITY_COLUMNS, pathway_activit
 from iaptkit.measures.families.cohorts import cohort_table
 from iaptkit.measures.families.cohorts8 import EXTRA_INPUT_COLUMNS
 from iaptkit.measures.families.conditions import pathway_ltc, pathway_wsas
+from iaptkit.measures.families.counts import FamilyCounts, family_counts
 from iaptkit.measures.families.employment import pathway_employment
 from iaptkit.measures.families.intensity import pathway_intensity
-from iaptkit.measures.families.counts import FamilyCounts, family_counts
 from iaptkit.measures.pathway_schema import BREAKDOWN_COLUMNS
 from iaptkit.measures.sources import PathwaySource, split_source
 

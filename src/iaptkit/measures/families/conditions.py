@@ -86,9 +86,7 @@ def _wsas_rows(source: PathwaySource, end: date, defs: Definitions) -> ir.Table:
     )
     dated = parents.inner_join(dates, (parents._aP == dates._cP) & (parents._aC == dates._cC))
     a = act.inner_join(dated, (act.PathwayID == dated._aP) & (act.CareActId == dated._aA))
-    from_act = a.select(
-        PathwayID=a.PathwayID, tool=a.CodedAssToolType, raw=a.PersScore, day=a._cD
-    )
+    from_act = a.select(PathwayID=a.PathwayID, tool=a.CodedAssToolType, raw=a.PersScore, day=a._cD)
     from_refer = refer.select(
         PathwayID=refer.PathwayID,
         tool=refer.CodedAssToolType,

@@ -1,9 +1,9 @@
 """Per-pathway employment status and employment support for family 8 (docs/measures.md §5.10).
 
 IDS004 records reach a pathway through the referral rows of the same submission
-(UniqueSubmissionID, RecordNumber), counted submissions up to E's month. A record is valid when
-its EmployStatus is one of 01-08 and it is dated in the window (R <= EmployStatusRecDate <=
-min(D, E)); the first (last) status is the earliest (latest) valid record, ties broken by the
+(UniqueSubmissionID, RecordNumber), counted submissions up to E's month. A record is valid
+when its EmployStatus is one of 01-08 (``4`` read as ``04``) and it is dated in the window
+(R <= EmployStatusRecDate <= min(D, E)); the first (last) status is the earliest (latest) valid record, ties broken by the
 highest UniqueSubmissionID, then the lowest EmployStatus and SickAbsenceInd **(choice)**.
 Employment support received = an attended contact in the window with an employment-support
 care activity.
@@ -37,6 +37,12 @@ EMPLOYMENT_COLUMNS: tuple[str, ...] = (
 
 def _code(col: ir.Value) -> ir.StringValue:
     return strip_blanks(col.cast("string")).re_replace(r"\.0$", "").upper().nullif("")
+
+
+def _status(col: ir.Value) -> ir.StringValue:
+    """EmployStatus as two characters: ``4`` and ``4.0`` are ``04``."""
+    code = _code(col)
+    return ibis.ifelse(code.length() == 1, ibis.literal("0").concat(code), code)
 
 
 def employment_category(status: ir.StringValue, sick: ir.StringValue) -> ir.StringValue:
@@ -81,7 +87,7 @@ def _statuses(source: PathwaySource, referrals: ir.Table, end: date) -> ir.Table
         "PathwayID",
         "UniqueSubmissionID",
         day=e.EmployStatusRecDate,
-        status=_code(e.EmployStatus),
+        status=_status(e.EmployStatus),
         sick=_code(e.SickAbsenceInd),
     )
     bounds = window_bounds(referrals).rename(_bP="PathwayID")
@@ -100,9 +106,7 @@ def _statuses(source: PathwaySource, referrals: ir.Table, end: date) -> ir.Table
     return a.inner_join(b, a.PathwayID == b._p).drop("_p")
 
 
-def _support(
-    source: PathwaySource, referrals: ir.Table, end: date, defs: Definitions
-) -> ir.Table:
+def _support(source: PathwaySource, referrals: ir.Table, end: date, defs: Definitions) -> ir.Table:
     """PathwayIDs with an attended employment-support contact in the window."""
     extract, where = split_source(source)
     rules = defs.contacts
@@ -118,7 +122,8 @@ def _support(
     )
     bounds = window_bounds(referrals).rename(_bP="PathwayID")
     c = contacts.inner_join(
-        es_contacts, (contacts.PathwayID == es_contacts._aP) & (contacts.CareContactId == es_contacts._aC)
+        es_contacts,
+        (contacts.PathwayID == es_contacts._aP) & (contacts.CareContactId == es_contacts._aC),
     )
     c = c.inner_join(bounds, c.PathwayID == bounds._bP)
     attend = strip_blanks(c.AttendOrDNACode.cast("string")).re_replace(r"\.0$", "")

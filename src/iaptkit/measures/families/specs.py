@@ -22,8 +22,8 @@ __all__ = [
     "FAMILIES",
     "FAMILY_MEASURES",
     "NHS_MEASURE_IDS",
-    "FamilyMeasure",
     "WSAS_DIMENSIONS",
+    "FamilyMeasure",
     "parse_families",
 ]
 

@@ -4,7 +4,8 @@ IDS004 records reach a pathway through the referral rows of the same submission
 (UniqueSubmissionID, RecordNumber), counted submissions up to E's month. A record is valid
 when its EmployStatus is one of 01-08 (``4`` read as ``04``) and it is dated in the window
 (R <= EmployStatusRecDate <= min(D, E)); the first (last) status is the earliest (latest)
-valid record, ties broken by the highest UniqueSubmissionID, then the lowest EmployStatus and SickAbsenceInd **(choice)**.
+valid record, ties broken by the highest UniqueSubmissionID, then the lowest EmployStatus
+and SickAbsenceInd **(choice)**.
 Employment support received = an attended contact in the window with an employment-support
 care activity.
 """

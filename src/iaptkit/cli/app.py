@@ -214,10 +214,20 @@ def measures(
             help=(
                 "Measure families, comma separated, by number or name: 0 outcomes, 1 waits, "
                 "2 ended, 3 waiting_list, 4 first_to_second, 5 appointments, "
-                "6 referral_sources, 7 sessions; 'all' (default) for every family."
+                "6 referral_sources, 7 sessions, 8 employment_ltc_wsas; 'all' (default) for "
+                "every family."
             )
         ),
     ] = "all",
+    commissioner_lookup: Annotated[
+        Optional[str],
+        typer.Option(
+            help=(
+                "Sub-ICB -> ICB -> region lookup (CSV: lookup_version, sub_icb_code, icb_code, "
+                "region_code), or 'synthetic' (demo); needed by the icb and region breakdowns."
+            )
+        ),
+    ] = None,
     json_out: _JsonOut = None,
     allow_fatal: _AllowFatal = False,
 ) -> None:
@@ -244,6 +254,7 @@ def measures(
             families=families,
             allow_fatal=allow_fatal,
             record=record,
+            commissioner_lookup=commissioner_lookup,
         ),
         record,
     )

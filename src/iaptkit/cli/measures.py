@@ -28,8 +28,10 @@ from iaptkit.data import Extract, load_extract
 from iaptkit.data.fatal import require_usable
 from iaptkit.data.ledger import Ledger, TableLedger, count_rows, extract_ledger
 from iaptkit.definitions import load_definitions
+from iaptkit.definitions.commissioners import CommissionerLookup, load_commissioner_lookup
 from iaptkit.errors import ConfigError
 from iaptkit.measures.catalogue import parse_breakdowns
+from iaptkit.measures.commissioners import check_lookup_for, unknown_commissioners
 from iaptkit.measures.derive import derive_pathways
 from iaptkit.measures.families.specs import parse_families
 from iaptkit.measures.partitions import auto_parts, check_parts, range_parts, written_parts
@@ -267,6 +269,9 @@ def derive_command(
         Go on although the extract has a fatal problem (recorded in the provenance).
     record
         The command's JSON record; the ledger (docs/ledger.md) is added as it is counted.
+    commissioner_lookup
+        A Sub-ICB -> ICB -> region CSV, or ``synthetic``; the commissioner codes it lacks are
+        counted, printed and recorded (``commissioners_not_in_lookup``).
 
     Raises
     ------
@@ -326,6 +331,24 @@ def _protect(table: pd.DataFrame, policy: str) -> pd.DataFrame:
     return result
 
 
+def _print_lookup(
+    console: Console, lookup: CommissionerLookup, unknown: list[dict[str, Any]]
+) -> None:
+    """One line on the commissioner lookup and the codes it lacks (grouped "Not in lookup")."""
+    line = f"Commissioner lookup {lookup.path} (version {lookup.version})"
+    if unknown:
+        total = sum(int(u["pathways"]) for u in unknown)
+        codes = ", ".join(str(u["code"]) for u in unknown[:10])
+        more = f" and {len(unknown) - 10} more" if len(unknown) > 10 else ""
+        line += (
+            f": {len(unknown)} commissioner code(s) not in it ({codes}{more}), "
+            f"{total:,} pathways, counted as 'Not in lookup'"
+        )
+    else:
+        line += ": every commissioner code found"
+    console.print(line, highlight=False)
+
+
 def measures_command(
     extract: str,
     *,
@@ -342,6 +365,7 @@ def measures_command(
     families: str = "all",
     allow_fatal: bool = False,
     record: dict[str, Any] | None = None,
+    commissioner_lookup: str | None = None,
 ) -> None:
     """``iaptkit measures``: the published measures of a period, by breakdown.
 
@@ -375,6 +399,9 @@ def measures_command(
         Go on although the extract has a fatal problem (recorded in the provenance).
     record
         The command's JSON record; the ledger (docs/ledger.md) is added as it is counted.
+    commissioner_lookup
+        A Sub-ICB -> ICB -> region CSV, or ``synthetic``; the commissioner codes it lacks are
+        counted, printed and recorded (``commissioners_not_in_lookup``).
 
     Raises
     ------
@@ -403,6 +430,8 @@ def measures_command(
     check_parts(parts)
     _output_format(output)
     defs = load_definitions(definitions)
+    lookup = load_commissioner_lookup(commissioner_lookup) if commissioner_lookup else None
+    check_lookup_for(breakdowns, lookup)
     console = _console()
     record = record if record is not None else {"json_out": None}
     record.update(command="measures", extract=extract, start=str(s), end=str(e))
@@ -423,7 +452,12 @@ def measures_command(
                 progress=update,
                 parts=n,
                 families=[str(f) for f in chosen],
+                commissioner_lookup=lookup,
             )
+            if lookup is not None:
+                unknown = unknown_commissioners(ex, e, lookup)
+                record["commissioner_lookup"] = {"path": lookup.path, "version": lookup.version}
+                record["commissioners_not_in_lookup"] = unknown.to_dict("records")
             if policy.strip().lower() == "none":
                 result = table
             else:
@@ -433,6 +467,8 @@ def measures_command(
         record["pathways"] = pathways
         _write_provenance(output, record)
         _print_summary(console, f"Measures {s} to {e}", pathways, ledger, output)
+        if lookup is not None:
+            _print_lookup(console, lookup, record["commissioners_not_in_lookup"])
         write_record(record)
         if policy.strip().lower() == "none":
             console.print(_UNPROTECTED_NOTE)

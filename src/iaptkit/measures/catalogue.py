@@ -16,7 +16,7 @@ from typing import Literal
 
 from iaptkit.definitions import Definitions
 from iaptkit.errors import ConfigError
-from iaptkit.measures.pathway_schema import BREAKDOWN_COLUMNS
+from iaptkit.measures.pathway_schema import BREAKDOWN_COLUMNS, LOOKUP_BREAKDOWNS
 
 __all__ = [
     "COUNT_MEASURES",
@@ -191,8 +191,10 @@ def parse_breakdowns(by: str | Sequence[str]) -> tuple[tuple[str, ...], ...]:
         if not text:
             continue
         if text.lower() == "all":
-            # every base breakdown, one after another
-            out.extend((b,) for b in BREAKDOWN_COLUMNS if (b,) not in out)
+            # every base breakdown, one after another (icb and region only when named)
+            out.extend(
+                (b,) for b in BREAKDOWN_COLUMNS if (b,) not in out and b not in LOOKUP_BREAKDOWNS
+            )
             continue
         parts = tuple(p.strip().lower() for p in _COMBINE_RE.split(text) if p.strip())
         for p in parts:

@@ -21,6 +21,7 @@ __all__ = [
     "COUNT_COLUMNS",
     "DATE_COLUMNS",
     "FLAG_COLUMNS",
+    "LOOKUP_BREAKDOWNS",
     "MEASURED_COLUMNS",
     "MEASURED_DATE_COLUMNS",
     "MEASURED_FLAG_COLUMNS",
@@ -52,8 +53,13 @@ BREAKDOWN_COLUMNS: Mapping[str, str | None] = MappingProxyType(
         "england": None,
         **{name: name for name in BREAKDOWN_ATTRIBUTES},
         "problem_descriptor": "ProblemDescriptor",
+        "icb": "icb",
+        "region": "region",
     }
 )
+#: The breakdowns from the site's commissioner lookup (Sub-ICB -> ICB -> region), only with a
+#: lookup (:mod:`iaptkit.measures.commissioners`); ``all`` does not include them.
+LOOKUP_BREAKDOWNS: tuple[str, ...] = ("icb", "region")
 
 #: The boolean outcome flags (docs/measures.md §1, "Outcome flags"), in table order; false unless
 #: CompletedTreatment_Flag.

@@ -20,12 +20,14 @@ import pandas as pd
 
 from iaptkit.data import Extract
 from iaptkit.definitions import Definitions, load_definitions
+from iaptkit.definitions.commissioners import CommissionerLookup
 from iaptkit.measures.catalogue import (
     LONG_COLUMNS,
     PublishedParameters,
     breakdown_name,
     parse_breakdowns,
 )
+from iaptkit.measures.commissioners import add_commissioner_hierarchy, check_lookup_for
 from iaptkit.measures.counting import added_counts, indicator_table, pathway_counts
 from iaptkit.measures.derive import pathway_table
 from iaptkit.measures.families.compute import pathway_family_counts, stock_providers
@@ -129,6 +131,7 @@ def published_measures(
     progress: Callable[[str], None] | None = None,
     parts: int | None = None,
     families: str | Sequence[str | int] | None = None,
+    commissioner_lookup: CommissionerLookup | None = None,
 ) -> pd.DataFrame:
     """All published measures of a period, by breakdown, from an extract.
 
@@ -155,7 +158,13 @@ def published_measures(
     families
         Measure families to compute, by number or name (docs/measures.md §5): 0 ``outcomes``
         (§2), 1 ``waits``, 2 ``ended``, 3 ``waiting_list``, 4 ``first_to_second``,
-        5 ``appointments``, 6 ``referral_sources``, 7 ``sessions``. ``None``: every family.
+        5 ``appointments``, 6 ``referral_sources``, 7 ``sessions``, 8 ``employment_ltc_wsas``.
+        ``None``: every family.
+    commissioner_lookup
+        The site's Sub-ICB -> ICB -> region lookup
+        (:func:`iaptkit.definitions.commissioners.load_commissioner_lookup`); needed by the
+        ``icb`` and ``region`` breakdowns, whose commissioner codes not in it are grouped as
+        ``Not in lookup``.
 
     Returns
     -------
@@ -181,7 +190,7 @@ def published_measures(
     >>> m = published_measures(example_extract(), date(2024, 4, 1), date(2024, 6, 30),
     ...                        "england, provider")
     >>> m[["breakdown", "group"]].drop_duplicates().values.tolist(), len(m)
-    ([['england', 'England'], ['provider', 'R1A']], 310)
+    ([['england', 'England'], ['provider', 'R1A']], 430)
     >>> r1a = m[m["group"] == "R1A"].set_index("measure")
     >>> r1a.loc[["referrals_received", "finished_treatment", "recovery_rate",
     ...     "mean_sessions_finished"], ["value", "ci_lower", "ci_upper"]].round(2).values.tolist()
@@ -197,6 +206,7 @@ def published_measures(
         progress=progress,
         parts=parts,
         families=families,
+        commissioner_lookup=commissioner_lookup,
     )
     return table
 
@@ -212,12 +222,14 @@ def published_measures_with_count(
     progress: Callable[[str], None] | None = None,
     parts: int | None = None,
     families: str | Sequence[str | int] | None = None,
+    commissioner_lookup: CommissionerLookup | None = None,
 ) -> tuple[pd.DataFrame, int]:
     """:func:`published_measures` and the number of pathways in the pathway table.
 
     Parameters
     ----------
-    extract, start, end, by, definitions, use_nhs_flags, progress, parts, families
+    extract, start, end, by, definitions, use_nhs_flags, progress, parts, families,
+    commissioner_lookup
         As for :func:`published_measures`.
 
     Returns
@@ -240,6 +252,7 @@ def published_measures_with_count(
     defs = definitions if definitions is not None else load_definitions()
     check_period(start, end)
     breakdowns = parse_breakdowns(by)
+    lookup = commissioner_lookup if check_lookup_for(breakdowns, commissioner_lookup) else None
     chosen = parse_families(families)
     catalogue = tuple(f for f in chosen if f != 0)
     params = PublishedParameters.from_definitions(defs)
@@ -256,6 +269,8 @@ def published_measures_with_count(
             pathways = nhs_pathway_table(extract, end, defs)
         else:
             pathways = pathway_table(extract, end, defs)
+        if lookup is not None:
+            pathways = add_commissioner_hierarchy(pathways, lookup, defs)
         counts, rows = pathway_counts(pathways, start, end, breakdowns, params, progress)
         if catalogue:
             if progress:
@@ -276,6 +291,7 @@ def published_measures_with_count(
             catalogue,
             providers,
             fams,
+            lookup,
         )
     table = long_table(counts, breakdowns, start, end, version) if 0 in chosen else None
     return _with_families(table, fams, catalogue, breakdowns, start, end, version), rows
@@ -320,6 +336,7 @@ def _counts_in_parts(
     catalogue: tuple[int, ...] = (),
     providers: tuple[str, ...] | None = None,
     fams: list[FamilyCounts] | None = None,
+    lookup: CommissionerLookup | None = None,
 ) -> tuple[pd.DataFrame, int]:
     """Derive and count on DuckDB, in ``parts`` slices of the pathways (automatic if None).
 
@@ -333,6 +350,8 @@ def _counts_in_parts(
         # outcome flags count only for pathways finished in the period (indicator_table):
         # derive only what the period's measures read, in cached stages
         pathways = pathway_table(source, end, defs, outcomes_finished_in=(start, end))
+        if lookup is not None:
+            pathways = add_commissioner_hierarchy(pathways, lookup, defs)
         label = "" if n == 1 else f"part {k + 1} of {n}: "
         materialised = None
         if catalogue and fams is not None:

@@ -19,6 +19,7 @@ from typing import Any
 from iaptkit.errors import ConfigError
 from iaptkit.measures.pathway_schema import (
     BREAKDOWN_COLUMNS,
+    LOOKUP_BREAKDOWNS,
     COUNT_COLUMNS,
     DATE_COLUMNS,
     SCORE_COLUMNS,
@@ -225,7 +226,9 @@ def _refuse_fatal(extract: str, parameters: Mapping[str, Any]) -> tuple[str, ...
 
 
 #: The breakdown groups a notebook's microdata carries (every breakdown but England).
-_GROUPS = tuple(name for name in BREAKDOWN_COLUMNS if name != "england")
+_GROUPS = tuple(
+    name for name in BREAKDOWN_COLUMNS if name != "england" and name not in LOOKUP_BREAKDOWNS
+)
 #: First scores the notebooks show (the pathway table's own score columns, first of each).
 _FIRST_SCORES = tuple(
     c for c in SCORE_COLUMNS if c.endswith("_FirstScore") and c != "ADSM_FirstScore"

@@ -37,6 +37,7 @@ __all__ = [
     "ETHNIC",
     "GENDERS",
     "IET_PROGRAMMES",
+    "LTC_CODES",
     "MEASURES",
     "MEASURE_INDEX",
     "SECONDARY_CODES",
@@ -202,3 +203,8 @@ END_CODES: tuple[str, ...] = (
 )  # fmt: skip
 SOURCES_OF_REFERRAL: tuple[str, ...] = ("A1", "B1", "C1", "D1", "E1", "F1", "G1")
 EMPLOY_STATUS: tuple[str, ...] = ("01", "02", "03", "04", "05", "06", "07", "08", "ZZ")
+#: IDS602 codes: the eleven long-term conditions, then "No Long Term Condition" (last).
+LTC_CODES: tuple[str, ...] = (
+    "73211009", "13645005", "195967001", "50043002", "56265001", "363346000", "928000",
+    "373673007", "84757009", "95320005", "53619000", "748031000000103",
+)  # fmt: skip

@@ -38,12 +38,14 @@ from iaptkit.synth.codes import (
     ETHNIC,
     GENDERS,
     IET_PROGRAMMES,
+    LTC_CODES,
     MEASURES,
     SECONDARY_CODES,
     SOURCES_OF_REFERRAL,
     THERAPY_CODES,
 )
 from iaptkit.synth.nhs import EventIndex, nhs_fields
+from iaptkit.synth.optional_fields import ltc_codes, sick_absence
 from iaptkit.synth.truth import Truth, month_of_day
 
 __all__ = ["FAULT_DATE_COLUMNS", "MonthCutter", "TableSink", "arrow_schema"]
@@ -297,6 +299,8 @@ class MonthCutter:
             "OrgIDComm": self.comm_codes.take(pa.array(t.comm[pw])),
             "ReferralRequestReceivedDate": _dates(t.R[pw]),
             "SourceOfReferralMH": _vocab(SOURCES_OF_REFERRAL, t.source[pw]),
+            # the v2.1 name of the same field (docs/data-model.md)
+            "SourceOfReferralIAPT": _vocab(SOURCES_OF_REFERRAL, t.source[pw]),
             "ServDischDate": _dates(t.D[pw], ~disc),
             "EndCode": _vocab(END_CODES, t.end_code[pw], ~disc),
             "Age_ReferralRequest_ReceivedDate": pa.array(t.age[pw], type=pa.int64()),
@@ -397,8 +401,23 @@ class MonthCutter:
             "RecordNumber": pa.array(er + 1_000_000, type=pa.int64()),
             "EmployStatus": _vocab(EMPLOY_STATUS, t.employ[er]),
             "EmployStatusRecDate": _dates(t.R[er]),
+            "SickAbsenceInd": pa.array(sick_absence(t.employ[er], er), type=pa.string()),
         })  # fmt: skip
+        out["IDS602LongTermCondition"] = self._conditions(m, new, pathway_ids)
         return out
+
+    def _conditions(self, m: int, new: Arr, pathway_ids: pa.Array) -> pa.Table:
+        """IDS602 rows of the referrals received in month ``m`` (see ``ltc_codes``)."""
+        t = self.t
+        codes = ltc_codes(new)
+        has = codes >= 0
+        rows = new[has]
+        rr, sub, _ = self._expand(m, np.arange(rows.shape[0]), t.prov[rows])
+        return pa.table({
+            **self._common(m, sub, t.prov[rows[rr]], rr.shape[0]),
+            "PathwayID": pathway_ids.take(pa.array(rows[rr])),
+            "LongTermCondition": _vocab(LTC_CODES, codes[has][rr]),
+        })  # fmt: skip
 
     def _complaints(self, m: int, new: Arr, pathway_ids: pa.Array) -> pa.Table:
         t = self.t

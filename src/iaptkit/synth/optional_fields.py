@@ -38,8 +38,8 @@ def sick_absence(employ: npt.NDArray[np.integer], who: npt.NDArray[np.integer]) 
 
     Examples
     --------
-    >>> sick_absence(np.array([0, 3, 8]), np.array([5, 6, 7]))
-    ['N', '8', 'Z']
+    >>> sick_absence(np.array([0, 0, 3, 8]), np.array([5, 6, 7, 8]))
+    ['Y', 'N', '8', 'Z']
     """
     status = np.asarray(EMPLOY_STATUS)[np.maximum(employ, 0)]
     sick = np.where(unit_hash(who, 17) < 0.125, "Y", "N")

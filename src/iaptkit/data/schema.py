@@ -207,6 +207,7 @@ _TABLES: tuple[TableSpec, ...] = (
             _f("EthnicCategory", "code", code_list="EthnicCategory"),
             _f("IndicesOfDeprivationDecile", "int"),
             _f("OrgIDSubICBLocResidence", "str", False),
+            _f("Age_RP_EndDate", "int", False),
         ),
         key=("UniqueSubmissionID", "RecordNumber"),
     ),

@@ -45,6 +45,7 @@ DEMOGRAPHIC_FIELDS: tuple[str, ...] = (
     "Gender",
     "EthnicCategory",
     "IndicesOfDeprivationDecile",
+    "Age_RP_EndDate",
 )
 
 
@@ -253,6 +254,7 @@ def referrals_as_at(referrals: ir.Table, people: ir.Table | None, as_at: date) -
             Gender=ibis.null("string"),
             EthnicCategory=ibis.null("string"),
             IndicesOfDeprivationDecile=ibis.null("int64"),
+            Age_RP_EndDate=ibis.null("int64"),
         )
     window = ibis.window(
         group_by=[people.UniqueSubmissionID, people.RecordNumber],

@@ -208,6 +208,11 @@ class BreakdownRules:
     imd_min: int
     imd_max: int
     imd_unknown: str
+    #: ``referral`` (Age_ReferralRequest_ReceivedDate) or ``period-end`` (IDS001 Age_RP_EndDate
+    #: where the extract has it, else the age at referral)
+    age_at: str = "referral"
+    #: decile (text) -> published label; ``None``: the decile number itself
+    imd_labels: Mapping[str, str] | None = None
 
 
 @dataclass(frozen=True)

@@ -206,7 +206,19 @@ def _breakdowns(r: _Reader, sec: Mapping[str, Any]) -> BreakdownRules:
     imd = r.setting(sec, "imd_deciles", k)
     if not isinstance(imd, list) or len(imd) != 2:
         raise r.fail(f"{k}.imd_deciles", "a list [min, max]", imd)
+    # optional settings (docs/measures.md §5.11): a file without them keeps the defaults
+    age_at = r.setting(sec, "age_at", k) if "age_at" in sec else "referral"
+    if age_at not in ("referral", "period-end"):
+        raise r.fail(f"{k}.age_at", "referral or period-end", age_at)
+    labels = None
+    if "imd_labels" in sec:
+        raw = r.mapping(r.setting(sec, "imd_labels", k), f"{k}.imd_labels")
+        labels = MappingProxyType(
+            {str(d).strip(): r.text(v, f"{k}.imd_labels.{d}") for d, v in raw.items()}
+        )
     return BreakdownRules(
+        age_at=str(age_at),
+        imd_labels=labels,
         unknown=r.text(r.setting(sec, "unknown", k), f"{k}.unknown"),
         age_bands=tuple(bands),
         age_unknown=r.text(r.setting(sec, "age_unknown", k), f"{k}.age_unknown"),

@@ -8,6 +8,8 @@ derivation (:mod:`iaptkit.measures.derive`) and the NHS-field pathway table
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import ibis
 import ibis.expr.types as ir
 
@@ -15,6 +17,15 @@ from iaptkit.data.text import strip_blanks
 from iaptkit.definitions import Definitions
 
 __all__ = ["add_breakdown_attributes"]
+
+
+def _imd_label(decile: ir.StringValue, labels: Mapping[str, str] | None) -> ir.StringValue:
+    """The decile's published label (``imd_labels``), or the decile number itself."""
+    if not labels:
+        return decile
+    return ibis.cases(
+        *((decile == d, ibis.literal(label)) for d, label in labels.items()), else_=decile
+    )
 
 
 def add_breakdown_attributes(referrals: ir.Table, definitions: Definitions) -> ir.Table:
@@ -54,6 +65,9 @@ def add_breakdown_attributes(referrals: ir.Table, definitions: Definitions) -> i
     """
     b = definitions.breakdowns
     age = referrals.Age_ReferralRequest_ReceivedDate
+    if b.age_at == "period-end" and "Age_RP_EndDate" in referrals.columns:
+        # NHS publications band the age at the period end, where the extract has it
+        age = referrals.Age_RP_EndDate.cast("int64").coalesce(age)
     age_branches = []
     for band in b.age_bands:
         cond = age >= band.minimum
@@ -78,7 +92,7 @@ def add_breakdown_attributes(referrals: ir.Table, definitions: Definitions) -> i
         ),
         imd_decile=ibis.ifelse(
             imd.between(b.imd_min, b.imd_max).coalesce(ibis.literal(False)),
-            imd.cast("string"),
+            _imd_label(imd.cast("string"), b.imd_labels),
             ibis.literal(b.imd_unknown),
         ),
     )

@@ -1,0 +1,80 @@
+"""Spec: NHS publication conventions of ``--definitions nhs-published`` (docs/measures.md §5.11).
+
+Four referrals received in June 2024. The default definitions keep their values (age at
+referral, IMD decile numbers, gender 9 folded into "Other or not known"); the nhs-published set
+bands Age_RP_EndDate where the extract has it, labels IMD deciles as published (label k is decile
+11 - k) and reports gender 9 as Indeterminate.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pandas as pd
+from builders import build
+
+from iaptkit.definitions import load_definitions
+from iaptkit.measures.published import published_measures
+
+S, E = date(2024, 6, 1), date(2024, 6, 30)
+
+
+def _groups(definitions: str | None, with_age_at_end: bool = True) -> pd.Series:
+    age_end = "| Age_RP_EndDate" if with_age_at_end else ""
+    ages = (["| 26", "| 18", "|", "| 91"]) if with_age_at_end else ["", "", "", ""]
+    ex = build(
+        """
+        PathwayID | ReferralRequestReceivedDate | RecordNumber | Age
+        P1        | 2024-06-03                  | 1            | 25
+        P2        | 2024-06-04                  | 2            | 17
+        P3        | 2024-06-05                  | 3            | 64
+        P4        | 2024-06-06                  | 4            | 89
+        """,
+        people=f"""
+        RecordNumber | Person_ID | Gender | EthnicCategory | IMD {age_end}
+        1            | X1        | 9      | A              | 1  {ages[0]}
+        2            | X2        | 1      | A              | 10 {ages[1]}
+        3            | X3        | 2      | A              | 2  {ages[2]}
+        4            | X4        | X      | A              |    {ages[3]}
+        """,
+    )
+    defs = load_definitions(definitions) if definitions else None
+    m = published_measures(ex, S, E, "age_band,imd_decile,gender", defs, families="0")
+    m = m[m.measure == "referrals_received"]
+    return m.set_index(["breakdown", "group"]).value
+
+
+def test_default_definitions_keep_todays_groups() -> None:
+    v = _groups(None)
+    # age at referral: 25, 17, 64, 89
+    assert v["age_band"].to_dict() == {"18-25": 1, "26-64": 1, "75-89": 1, "Under 18": 1}
+    assert v["imd_decile"].to_dict() == {"1": 1, "10": 1, "2": 1, "Unknown": 1}
+    assert v["gender"].to_dict() == {"Female": 1, "Male": 1, "Other or not known": 2}
+
+
+def test_nhs_published_age_at_period_end_imd_labels_and_gender_9() -> None:
+    v = _groups("nhs-published")
+    # Age_RP_EndDate 26, 18, (missing: the age at referral, 64), 91
+    assert v["age_band"].to_dict() == {"18 to 25": 1, "26 to 64": 2, "90 and over": 1}
+    assert v["imd_decile"].to_dict() == {
+        "10 Most deprived": 1,  # decile 1
+        "01 Least deprived": 1,  # decile 10
+        "09": 1,  # decile 2
+        "Not stated/Not known/Invalid": 1,
+    }
+    assert v["gender"].to_dict() == {
+        "Female": 1,
+        "Indeterminate": 1,
+        "Male": 1,
+        "Not stated/Not known/Invalid": 1,
+    }
+
+
+def test_nhs_published_without_age_at_period_end_bands_the_age_at_referral() -> None:
+    v = _groups("nhs-published", with_age_at_end=False)
+    assert v["age_band"].to_dict() == {
+        "18 to 25": 1,
+        "26 to 64": 1,
+        "75 to 89": 1,
+        "Under 18": 1,
+    }

@@ -15,7 +15,22 @@ import numpy.typing as npt
 
 from iaptkit.synth.codes import EMPLOY_STATUS, LTC_CODES
 
-__all__ = ["ltc_codes", "sick_absence", "unit_hash"]
+__all__ = [
+    "FIRST_TO_SECOND_BANDS",
+    "first_to_second_gaps",
+    "ltc_codes",
+    "sick_absence",
+    "unit_hash",
+]
+
+#: (share, lowest, highest days) of the gap between the first two sessions: England 2024-25,
+#: finished courses (<= 28: 268,954; 29-56: 145,392; 57-90: 97,487; > 90: 158,586 of 670,419).
+FIRST_TO_SECOND_BANDS: tuple[tuple[float, int, int], ...] = (
+    (268_954 / 670_419, 7, 28),
+    (145_392 / 670_419, 29, 56),
+    (97_487 / 670_419, 57, 90),
+    (158_586 / 670_419, 91, 180),
+)
 
 Arr = npt.NDArray[np.int64]
 
@@ -29,8 +44,33 @@ def unit_hash(numbers: npt.NDArray[np.integer], salt: int) -> npt.NDArray[np.flo
     >>> bool((u >= 0).all() and (u < 1).all()), round(float(u.mean()), 1)
     (True, 0.5)
     """
-    x = (numbers.astype(np.uint64) * np.uint64(2654435761) + np.uint64(salt)) % np.uint64(2**32)
+    m = np.uint64(2**32 - 1)
+    x = (numbers.astype(np.uint64) + np.uint64(salt) * np.uint64(0x9E3779B9)) & m
+    for _ in range(2):  # an integer mixer (lowbias32-like): neighbours and salts decorrelate
+        x = ((x ^ (x >> np.uint64(16))) * np.uint64(0x45D9F3B)) & m
+    x = x ^ (x >> np.uint64(16))
     return x.astype(np.float64) / 2.0**32
+
+
+def first_to_second_gaps(pathways: npt.NDArray[np.integer]) -> Arr:
+    """Days between the first and second session per pathway, in the national band mix.
+
+    Examples
+    --------
+    >>> g = first_to_second_gaps(np.arange(100_000))
+    >>> round(float((g <= 28).mean()), 2), round(float((g > 90).mean()), 2), int(g.min())
+    (0.4, 0.24, 7)
+    """
+    u = unit_hash(pathways, 53)
+    v = unit_hash(pathways, 211)
+    out = np.zeros(pathways.shape[0], dtype=np.int64)
+    lo_share = 0.0
+    for share, lo, hi in FIRST_TO_SECOND_BANDS:
+        pick = (u >= lo_share) & (u < lo_share + share)
+        out[pick] = lo + (v[pick] * (hi - lo + 1)).astype(np.int64)
+        lo_share += share
+    out[u >= lo_share] = FIRST_TO_SECOND_BANDS[-1][2]
+    return out
 
 
 def sick_absence(employ: npt.NDArray[np.integer], who: npt.NDArray[np.integer]) -> list[str]:

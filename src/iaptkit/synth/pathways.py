@@ -36,6 +36,7 @@ from iaptkit.synth.draws import (
     outcome_class,
     uniform_int,
 )
+from iaptkit.synth.optional_fields import first_to_second_gaps
 
 __all__ = ["simulate_block"]
 
@@ -109,7 +110,7 @@ def simulate_block(
     ).astype(np.int64)
     secondary[descriptor == len(DESCRIPTORS) - 1] = -1
     # ---------------------------------------------------------------- routes
-    route = choice(rng, n, (0.11, 0.24, 0.65))  # 0 none, 1 assessed only, 2 treated
+    route = choice(rng, n, (0.10, 0.21, 0.69))  # 0 none, 1 assessed only, 2 treated
     treated = route == 2
     wait_cat = choice(rng, n, (0.87, 0.105, 0.025))
     w_lo = np.array([0, 43, 127])[wait_cat]
@@ -126,6 +127,9 @@ def simulate_block(
     # sessions (contacts or logs)
     s_owner, s_k = group_positions(n_sess)
     gaps = np.where(s_k == 0, 0, 7 + rng.integers(0, 8, s_owner.shape[0]))
+    # the first-to-second gap follows the national mix (a fixed hash: no generator draw)
+    second = s_k == 1
+    gaps[second] = first_to_second_gaps(s_owner[second] + offset)
     cum = np.cumsum(gaps)
     starts = np.cumsum(n_sess) - n_sess
     ss_date = T1[s_owner] + cum - cum[starts[s_owner]]

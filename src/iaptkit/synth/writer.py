@@ -319,6 +319,10 @@ class MonthCutter:
             "EthnicCategory": _vocab(ETHNIC, t.ethnic[pp]),
             "IndicesOfDeprivationDecile": pa.array(t.imd[pp], type=pa.int64(), mask=t.imd[pp] == 0),
             "OrgIDSubICBLocResidence": self.comm_codes.take(pa.array(t.comm[pp])),
+            # age at the month's end: the age at referral plus the whole years since
+            "Age_RP_EndDate": pa.array(
+                t.age[pp] + np.maximum(last_day - t.R[pp], 0) * 4 // 1461, type=pa.int64()
+            ),
         })  # fmt: skip
         # ------------------------------------------------------------ IDS201 / IDS202
         c0, c1 = np.searchsorted(self._c_month, [m, m + 1])

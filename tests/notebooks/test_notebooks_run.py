@@ -89,6 +89,8 @@ def test_expected_outputs_registered(demo: dict[str, object]) -> None:
             "waits_first_to_second_bands",
             "waiting_list",
             "waiting_list_chart",
+            "open_without_activity",
+            "open_without_activity_chart",
             "access_referrals_by_imd_decile",
             "recovery_by_imd_decile",
             "recovery_imd_chart",

@@ -78,3 +78,42 @@ def test_nhs_published_without_age_at_period_end_bands_the_age_at_referral() -> 
         "75 to 89": 1,
         "Under 18": 1,
     }
+
+
+def test_nhs_presenting_complaint_tie_break_and_invalid_codes() -> None:
+    from builders import derive
+
+    ex = build(
+        """
+        PathwayID | Sub | Month | ReferralRequestReceivedDate
+        P1        | 2   | 1491  | 2024-04-01
+        P2        | 2   | 1491  | 2024-04-01
+        P3        | 2   | 1491  | 2024-04-01
+        P4        | 1   | 1490  | 2024-04-01
+        P4        | 2   | 1491  | 2024-04-01
+        """,
+        complaints="""
+        PathwayID | Sub | Month | PresComp | PresCompCodSig | PresCompDate
+        P1        | 2   | 1491  | 12a      | P              | 2024-06-01
+        P1        | 2   | 1491  | F41.1    | S              | 2024-04-01
+        P2        | 2   | 1491  | F40.2    | P              | 2024-04-01
+        P3        | 2   | 1491  | XYZ!     | P              | 2024-04-01
+        P4        | 1   | 1490  | F32      | P              | 2024-04-02
+        P4        | 2   | 1491  | F411     | P              | 2024-04-02
+        """,
+    )
+    nhs = derive(ex, definitions=load_definitions("nhs-published")).ProblemDescriptor
+    default = derive(ex).ProblemDescriptor
+    # P1: "12a" is not a valid code, so NHS takes the valid secondary F41.1; the default
+    # prefers the non-null primary record
+    assert nhs["P1"] == "Generalised anxiety disorder"
+    assert default["P1"] == "Other"
+    # P2: Specific (isolated) phobias published apart from other anxiety
+    assert nhs["P2"] == "Specific (isolated) phobias"
+    # P3: an invalid code is Not stated, not Other
+    assert nhs["P3"] == "Not stated/Not known/Invalid"
+    assert default["P3"] == "Other"
+    # P4: same signifier and date; NHS's highest UniqueID_IDS603 -> the latest submission's
+    # record (F411); the default takes the lowest code (F32)
+    assert nhs["P4"] == "Generalised anxiety disorder"
+    assert default["P4"] == "Depression"

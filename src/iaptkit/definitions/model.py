@@ -40,6 +40,10 @@ IDS603_TIEBREAK_KEYS: tuple[str, ...] = (
     "primary_first",
     "latest_date",
     "lowest_code",
+    # NHS's order (docs/measures.md §5.11): a valid code first; the latest submission's record
+    # stands in for the highest UniqueID_IDS603, which the input contract lacks
+    "valid_prescomp",
+    "latest_submission",
 )
 
 
@@ -147,6 +151,9 @@ class ProblemRules:
     unspecified: str
     other: str
     rules: tuple[ProblemRule, ...]
+    #: regular expressions of a valid normalised PresComp; empty: any non-null code is valid.
+    #: With patterns, an invalid code ranks like a null one and is grouped as ``unspecified``.
+    valid_codes: tuple[str, ...] = ()
 
     def categorise(self, pres_comp: str | None) -> str:
         """Map one PresComp code to its problem descriptor.

@@ -6,6 +6,7 @@ expected and what was found.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 from types import MappingProxyType
@@ -176,7 +177,16 @@ def _problems(r: _Reader, sec: Mapping[str, Any], measures: Mapping[str, Any]) -
                 source=r.text(r.get(rule, "source", w), f"{w}.source"),
             )
         )
+    valid: tuple[str, ...] = ()
+    if "valid_codes" in sec:
+        valid = tuple(r.texts(r.setting(sec, "valid_codes", k), f"{k}.valid_codes"))
+        for i, pattern in enumerate(valid):
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise r.fail(f"{k}.valid_codes[{i}]", "a regular expression", pattern) from exc
     return ProblemRules(
+        valid_codes=valid,
         ids603_tiebreak=tiebreak,
         unspecified=r.text(r.setting(sec, "unspecified", k), f"{k}.unspecified"),
         other=r.text(r.setting(sec, "other", k), f"{k}.other"),

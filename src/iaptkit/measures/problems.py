@@ -16,7 +16,13 @@ from iaptkit.data.text import strip_blanks
 from iaptkit.definitions import Definitions
 from iaptkit.measures.sources import ActivitySource
 
-__all__ = ["adsm_expr", "category_expr", "chosen_complaints", "normalised_code_expr"]
+__all__ = [
+    "adsm_expr",
+    "category_expr",
+    "chosen_complaints",
+    "normalised_code_expr",
+    "valid_code_expr",
+]
 
 
 def normalised_code_expr(code: ir.StringValue) -> ir.StringValue:
@@ -29,6 +35,30 @@ def normalised_code_expr(code: ir.StringValue) -> ir.StringValue:
     ['F411']
     """
     return code.upper().replace(".", "").replace(" ", "")
+
+
+def valid_code_expr(code: ir.StringValue, defs: Definitions) -> ir.BooleanValue:
+    """Whether PresComp is a valid code: non-null and, with ``problem_descriptors.valid_codes``,
+    matching one of its patterns once normalised (never null).
+
+    Examples
+    --------
+    >>> from iaptkit.definitions import load_definitions
+    >>> t = ibis.memtable({"c": ["F32.1", "12a", None]}).cast({"c": "string"})
+    >>> ibis.duckdb.connect().execute(valid_code_expr(t.c, load_definitions())).tolist()
+    [True, True, False]
+    >>> ibis.duckdb.connect().execute(
+    ...     valid_code_expr(t.c, load_definitions("nhs-published"))).tolist()
+    [True, False, False]
+    """
+    patterns = defs.problems.valid_codes
+    if not patterns:
+        return code.notnull()
+    norm = normalised_code_expr(code)
+    cond: ir.BooleanValue = ibis.literal(False)
+    for pattern in patterns:
+        cond = cond | norm.re_search(pattern)
+    return (code.notnull() & cond).coalesce(ibis.literal(False))
 
 
 def category_expr(code: ir.StringValue, defs: Definitions) -> ir.StringValue:
@@ -49,7 +79,7 @@ def category_expr(code: ir.StringValue, defs: Definitions) -> ir.StringValue:
     rules = defs.problems
     norm = normalised_code_expr(code)
     branches: list[tuple[ir.BooleanValue, ir.StringValue]] = [
-        (code.isnull(), ibis.literal(rules.unspecified))
+        (~valid_code_expr(code, defs), ibis.literal(rules.unspecified))
     ]
     for rule in rules.rules:
         cond: ir.BooleanValue = ibis.literal(False)
@@ -85,7 +115,7 @@ def adsm_expr(category: ir.StringValue, defs: Definitions) -> ir.StringValue:
     return ibis.cases(*branches, else_=ibis.null("string"))
 
 
-def _sort_keys(t: ir.Table, keys: tuple[str, ...]) -> list[ir.Value]:
+def _sort_keys(t: ir.Table, keys: tuple[str, ...], defs: Definitions) -> list[ir.Value]:
     """Null-free ascending sort keys for the IDS603 tie-break (first row wins)."""
     code_null = t.PresComp.isnull().ifelse(1, 0)
     by_key: dict[str, list[ir.Value]] = {
@@ -101,6 +131,8 @@ def _sort_keys(t: ir.Table, keys: tuple[str, ...]) -> list[ir.Value]:
             ibis.desc(t.PresCompDate),
         ],
         "lowest_code": [code_null, t.PresComp.coalesce("")],
+        "valid_prescomp": [valid_code_expr(t.PresComp, defs).ifelse(0, 1)],
+        "latest_submission": [ibis.desc(t.UniqueSubmissionID.coalesce(-1))],
     }
     order: list[ir.Value] = []
     for key in keys:
@@ -133,10 +165,10 @@ def chosen_complaints(extract: ActivitySource, as_at: date, defs: Definitions) -
     [['P1', 'F41.1', 'Generalised anxiety disorder', '-']]
     """
     t = extract.activity_as_at("IDS603PresentingComplaints", as_at)
-    t = t.select("PathwayID", "PresComp", "PresCompCodSig", "PresCompDate")
+    t = t.select("PathwayID", "PresComp", "PresCompCodSig", "PresCompDate", "UniqueSubmissionID")
     ranked = t.mutate(
         _rank=ibis.row_number().over(
-            group_by=t.PathwayID, order_by=_sort_keys(t, defs.problems.ids603_tiebreak)
+            group_by=t.PathwayID, order_by=_sort_keys(t, defs.problems.ids603_tiebreak, defs)
         )
     )
     first = ranked.filter(ranked._rank == 0)

@@ -117,3 +117,59 @@ def test_nhs_presenting_complaint_tie_break_and_invalid_codes() -> None:
     # record (F411); the default takes the lowest code (F32)
     assert nhs["P4"] == "Generalised anxiety disorder"
     assert default["P4"] == "Depression"
+
+
+def test_nhs_adsm_fields_hold_the_measure_used() -> None:
+    from builders import derive
+
+    ex = build(
+        """
+        PathwayID | ServDischDate
+        P1        | 2024-06-20
+        P2        | 2024-06-20
+        P3        | 2024-06-20
+        """,
+        contacts="""
+        PathwayID | CareContDate
+        P1        | 2024-04-10
+        P1        | 2024-04-17
+        P2        | 2024-04-10
+        P2        | 2024-04-17
+        P3        | 2024-04-10
+        P3        | 2024-04-17
+        """,
+        complaints="""
+        PathwayID | PresComp
+        P1        | F40.0
+        P2        | F40.0
+        P3        | F40.0
+        """,
+        scores="""
+        PathwayID | Tool       | PersScore | AssToolCompDate
+        P1        | GAD7       | 12        | 2024-04-03
+        P1        | GAD7       | 5         | 2024-06-01
+        P1        | AgoraAlone | 3.5       | 2024-04-03
+        P2        | GAD7       | 14        | 2024-04-03
+        P2        | GAD7       | 6         | 2024-06-01
+        P2        | AgoraAlone | 3.5       | 2024-04-03
+        P2        | AgoraAlone | 2.0       | 2024-06-01
+        P3        | AgoraAlone | 3.0       | 2024-04-03
+        """,
+    )
+    nhs = derive(ex, definitions=load_definitions("nhs-published"))
+    default = derive(ex)
+    # P1: agoraphobia, but its Mobility Inventory is not paired: the pathway uses GAD-7
+    assert default.loc["P1", "ADSM"] == "AgoraAlone"
+    assert default.loc["P1", "ADSM_FirstScore"] == 3.5
+    assert nhs.loc["P1", "ADSM"] == "GAD7"
+    assert (nhs.loc["P1", "ADSM_FirstScore"], nhs.loc["P1", "ADSM_LastScore"]) == (12.0, 5.0)
+    # P2: a paired ADSM is used: both sets agree
+    for t in (nhs, default):
+        assert t.loc["P2", "ADSM"] == "AgoraAlone"
+        assert (t.loc["P2", "ADSM_FirstScore"], t.loc["P2", "ADSM_LastScore"]) == (3.5, 2.0)
+    # P3: no GAD-7 score at all: the mapped fields stay
+    assert nhs.loc["P3", "ADSM"] == "AgoraAlone"
+    assert nhs.loc["P3", "ADSM_FirstScore"] == 3.0
+    # the outcome flags do not change
+    cols = ["Recovery_Flag", "ReliableImprovement_Flag", "NotCaseness_Flag"]
+    assert nhs[cols].equals(default[cols])

@@ -126,6 +126,10 @@ class ScoreRules:
     min_paired_days: int
     depression_measure: str
     default_anxiety_measure: str
+    #: ``mapped``: ADSM and its scores are the problem descriptor's measure, even when unused;
+    #: ``used``: the anxiety measure actually used (GAD-7 when the pathway falls back), as in NHS
+    #: files (docs/measures.md §5.12)
+    adsm_fields: str = "mapped"
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,8 @@ __all__ = ["parse_definitions"]
 
 _OPERATORS = (">=", ">")
 _SAME_DAY_RULES = ("highest", "lowest")
+#: The values of ``scores.adsm_fields`` (docs/measures.md §5.12).
+_ADSM_FIELDS = ("mapped", "used")
 
 
 # --------------------------------------------------------------------------- loading
@@ -322,6 +324,11 @@ def parse_definitions(raw: object, where: str) -> Definitions:
             r.setting(s, "default_anxiety_measure", "scores"),
             "scores.default_anxiety_measure",
             tuple(measures),
+        ),
+        adsm_fields=(
+            r.choice(r.setting(s, "adsm_fields", "scores"), "scores.adsm_fields", _ADSM_FIELDS)
+            if "adsm_fields" in s
+            else "mapped"
         ),
     )
     for key in (scores.depression_measure, scores.default_anxiety_measure):

@@ -142,4 +142,14 @@ def add_outcome_flags(t: ir.Table, defs: Definitions) -> ir.Table:
         ReliableDeterioration_Flag=completed & deterioration,
         ReliableRecovery_Flag=completed & recovery & improvement,
     )
+    if defs.scores.adsm_fields == "used":
+        # NHS files: the ADSM fields describe the anxiety measure actually used, so a pathway
+        # that falls back to GAD-7 (and has a GAD-7 score) carries GAD7 and its scores; one
+        # without any GAD-7 score keeps the mapped fields (NHS's rule is not published)
+        fallback = (~use_adsm & t.GAD_FirstScore.notnull()).coalesce(false)
+        t = t.mutate(
+            ADSM=ibis.ifelse(fallback, ibis.literal(gad.key), t.ADSM),
+            ADSM_FirstScore=ibis.ifelse(fallback, t.GAD_FirstScore, t.ADSM_FirstScore),
+            ADSM_LastScore=ibis.ifelse(fallback, t.GAD_LastScore, t.ADSM_LastScore),
+        )
     return t.drop("_anx_first", "_anx_last")

@@ -271,8 +271,8 @@ def test_missing_columns_and_bad_requests_are_user_errors() -> None:
         measures_from_pathways(
             p.drop(columns=["provider"]), START, END, "provider", definitions_version="v"
         )
-    with pytest.raises(ConfigError, match="unknown name 'region'"):
-        measures_from_pathways(p, START, END, "england,region", definitions_version="v")
+    with pytest.raises(ConfigError, match="unknown name 'postcode'"):
+        measures_from_pathways(p, START, END, "england,postcode", definitions_version="v")
     with pytest.raises(ConfigError, match="before the start"):
         measures_from_pathways(p, END, START, "england", definitions_version="v")
 

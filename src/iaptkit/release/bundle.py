@@ -33,7 +33,7 @@ import os
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -43,6 +43,8 @@ from iaptkit._version import __version__
 from iaptkit.errors import ReleaseError
 from iaptkit.release.acro import results_json
 from iaptkit.release.files import folder_mode, sha256_file, write_atomic
+from iaptkit.release.joint import export_cells, export_safe, run_joint_audit, stored_summary
+from iaptkit.release.keyed import CELLKEYS_NAME
 from iaptkit.release.outputs import Output
 from iaptkit.release.provenance import (
     extract_label,
@@ -192,7 +194,12 @@ def _check_target(target: Path) -> None:
 
 
 def build(
-    release_dir: str | Path, export_dir: str | Path, *, key: str | Path | None = None
+    release_dir: str | Path,
+    export_dir: str | Path,
+    *,
+    key: str | Path | None = None,
+    joint_protection: bool = True,
+    previous: Sequence[str | Path] = (),
 ) -> BuildResult:
     """Build the export bundle (see module docstring); returns what was exported.
 
@@ -207,7 +214,10 @@ def build(
     Checklist: docs/disclosure-control.md, "Output checking before export" (checksums, status,
     underlying counts never exported); ``results.json`` follows AI-SDC/ACRO ``record.py``.
     ``key`` is the Ed25519 private key that signs ``seal.json`` (``None``: unsigned, which
-    verifies only with ``allow_unsigned``); format in docs/release-format.md.
+    verifies only with ``allow_unsigned``); format in docs/release-format.md. The joint audit
+    of every table output (and of the earlier exports ``previous``) runs first; with
+    ``joint_protection`` (default) it suppresses more cells where outputs combine to narrow a
+    suppressed one (:mod:`iaptkit.release.joint`); ``cellkeys.json`` is exported.
 
     Examples
     --------
@@ -226,7 +236,7 @@ def build(
     signing_key = None if key is None else load_private_key(key)
     target = Path(export_dir)
     try:
-        return _build_exclusive(release, target, signing_key)
+        return _build_exclusive(release, target, signing_key, (joint_protection, previous))
     except OSError as exc:  # a folder that cannot be read or written, a full disk, ...
         raise ReleaseError(
             f"Build of {release.path} into {target} failed: {exc.strerror or exc} "
@@ -235,7 +245,10 @@ def build(
 
 
 def _build_exclusive(
-    release: Release, target: Path, signing_key: Ed25519PrivateKey | None
+    release: Release,
+    target: Path,
+    signing_key: Ed25519PrivateKey | None,
+    joint: tuple[bool, Sequence[str | Path]],
 ) -> BuildResult:
     _check_target(target)
     resolved_release = release.path.resolve()
@@ -252,13 +265,18 @@ def _build_exclusive(
         _check_target(target)  # again, now that no other build can be writing it
         for stale in target.parent.glob(f".{target.name}.building-*"):
             shutil.rmtree(stale, ignore_errors=True)  # left by a build that died
-        return _build_locked(release, target, signing_key)
+        return _build_locked(release, target, signing_key, joint)
 
 
 def _build_locked(
-    release: Release, target: Path, signing_key: Ed25519PrivateKey | None
+    release: Release,
+    target: Path,
+    signing_key: Ed25519PrivateKey | None,
+    joint: tuple[bool, Sequence[str | Path]],
 ) -> BuildResult:
     _recheck(release)
+    run_joint_audit(release, protect=joint[0], previous=joint[1])
+    release.reload()
     release.cross_audit()
     release.reload()
 
@@ -287,6 +305,7 @@ def _build_locked(
                 names.append(name)
             exported.append((out, names))
         uids = [o.uid for o, _ in exported]
+        write_atomic(tmp / CELLKEYS_NAME, export_cells(release, uids))
         pairs = _path_rewrites(release)
         results = portable(results_json(exported, tmp), pairs)
         write_atomic(tmp / "results.json", json.dumps(results, indent=2).encode("utf-8"))
@@ -374,4 +393,5 @@ def _manifest(
             {"uid": uid, "name": by_uid[uid].name, "status": by_uid[uid].status} for uid in excluded
         ],
         "cross_audit": export_safe_cross_audit(release.cross_audit_result or {}),
+        "joint_audit": export_safe(stored_summary(release)),
     }

@@ -112,9 +112,19 @@ def _failures(
             continue
         need = max(system.width[i], 1.0)
         if hi[i] - lo[i] < need - 1e-9:
-            where = tuple(sorted({*system.shown_in[i], *system.hidden_in[i]}))
+            where = tuple(sorted(_involved(system, i)))
             out.append(JointFailure(i, system.label(i), float(lo[i]), float(hi[i]), need, where))
     return out
+
+
+def _involved(system: JointSystem, cell: int, depth: int = 3) -> set[str]:
+    """The outputs of the cells linked to ``cell`` by up to ``depth`` sums (the conflict)."""
+    rows = [*system.equalities, *system.inequalities]
+    seen, layer = {cell}, {cell}
+    for _ in range(depth):
+        layer = {k for r in rows if layer & r.keys() for k in r} - seen
+        seen |= layer
+    return {uid for c in seen for uid in (*system.shown_in[c], *system.hidden_in[c])}
 
 
 def _rows_of(system: JointSystem) -> list[list[int]]:

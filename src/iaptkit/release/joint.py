@@ -199,4 +199,7 @@ def export_safe(summary: dict[str, Any]) -> dict[str, Any]:
     """The summary without the failing cells' intervals and value mass (for the manifest)."""
     keep = ("ran", "passed", "outputs", "previous", "joint_protection", "n_cells")
     more = ("n_suppressed", "n_relations", "n_rates", "added", "added_by_output", "n_failures")
-    return json.loads(json.dumps({k: summary[k] for k in (*keep, *more) if k in summary}))
+    safe: dict[str, Any] = json.loads(
+        json.dumps({k: summary[k] for k in (*keep, *more) if k in summary})
+    )
+    return safe

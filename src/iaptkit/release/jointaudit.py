@@ -17,7 +17,7 @@ cell and the outputs. It is the one place to swap in another solver later.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -66,6 +66,10 @@ class JointResult:
     steps: int
 
 
+def _printer(decimals: int) -> Callable[[int, int], tuple[str, ...]]:
+    return lambda n, d: rate_texts(n, d, decimals)
+
+
 def _pairs(system: JointSystem, hidden: BoolArray) -> list[PairConstraint]:
     out: list[PairConstraint] = []
     for num, den, decimals, _uid, texts, _rule in system.rates:
@@ -74,9 +78,7 @@ def _pairs(system: JointSystem, hidden: BoolArray) -> list[PairConstraint]:
         boxes = [(system.lower[c], system.upper[c]) for c in (num, den)]
         if any(not np.isfinite(hi) or hi - lo + 1 > MAX_BOX for lo, hi in boxes):
             continue
-        pairs = consistent_pairs(
-            boxes[0], boxes[1], lambda n, d, k=decimals: rate_texts(n, d, k), tuple(texts)
-        )
+        pairs = consistent_pairs(boxes[0], boxes[1], _printer(decimals), tuple(texts))
         if pairs:
             out.append(PairConstraint(num, den, pairs))
     return out

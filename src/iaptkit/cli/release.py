@@ -20,7 +20,6 @@ from iaptkit.release.bundle import build
 from iaptkit.release.checks import check_paths
 from iaptkit.release.files import write_atomic
 from iaptkit.release.findings import policy_facts
-from iaptkit.release.joint import run_joint_audit
 from iaptkit.release.register import Release
 from iaptkit.release.signing import default_key_path, generate_key, load_public_key
 from iaptkit.release.verify import verify_export
@@ -222,6 +221,8 @@ def protect_command(release_dir: Path, *, previous: Sequence[Path] = ()) -> int:
     int
         0 when every suppressed cell keeps its width after joint protection, else 1.
     """
+    from iaptkit.release.joint import run_joint_audit  # the solvers only when protecting
+
     summary = run_joint_audit(Release.open(release_dir), protect=True, previous=previous)
     _print_joint(Console(stderr=True), summary)
     return 0 if summary.get("passed") else 1

@@ -43,7 +43,6 @@ from iaptkit._version import __version__
 from iaptkit.errors import ReleaseError
 from iaptkit.release.acro import results_json
 from iaptkit.release.files import folder_mode, sha256_file, write_atomic
-from iaptkit.release.joint import export_cells, export_safe, run_joint_audit, stored_summary
 from iaptkit.release.keyed import CELLKEYS_NAME
 from iaptkit.release.outputs import Output
 from iaptkit.release.provenance import (
@@ -274,6 +273,9 @@ def _build_locked(
     signing_key: Ed25519PrivateKey | None,
     joint: tuple[bool, Sequence[str | Path]],
 ) -> BuildResult:
+    # the solvers load only when a release is built
+    from iaptkit.release.joint import export_cells, export_safe, run_joint_audit, stored_summary
+
     _recheck(release)
     run_joint_audit(release, protect=joint[0], previous=joint[1])
     release.reload()
@@ -313,7 +315,9 @@ def _build_locked(
         html = (tmp / "report.html").read_text(encoding="utf-8")
         write_atomic(tmp / "report.html", portable_html(html, pairs).encode("utf-8"))
         write_checksums(tmp, [n for _, names in exported for n in names])
-        manifest = portable(_manifest(release, tmp, exported, excluded), pairs)
+        manifest = _manifest(release, tmp, exported, excluded)
+        manifest["joint_audit"] = export_safe(stored_summary(release))
+        manifest = portable(manifest, pairs)
         write_atomic(tmp / "manifest.json", json.dumps(manifest, indent=2).encode("utf-8"))
         seal = write_seal(tmp, signing_key)
         os.chmod(tmp, folder_mode())  # mkdtemp makes 0700
@@ -393,5 +397,4 @@ def _manifest(
             {"uid": uid, "name": by_uid[uid].name, "status": by_uid[uid].status} for uid in excluded
         ],
         "cross_audit": export_safe_cross_audit(release.cross_audit_result or {}),
-        "joint_audit": export_safe(stored_summary(release)),
     }

@@ -329,6 +329,19 @@ def _protect(table: pd.DataFrame, policy: str) -> Any:
     return protect_measures(table, load_policy(policy))
 
 
+def _check_release(
+    release: Path, policy: str, name: str | None, replace: bool, params: dict[str, Any]
+) -> None:
+    """Refuse ``--release`` before any work: no policy, another policy, or a name taken."""
+    if policy.strip().lower() == "none":
+        raise ConfigError("--release: expected a disclosure-control --policy; found 'none'.")
+    from iaptkit.release.routes import output_uid, refuse_clash
+    from iaptkit.sdc import load_policy
+
+    uid = output_uid(name, {k: str(v) for k, v in params.items()})
+    refuse_clash(release, uid, str(load_policy(policy).id), replace)
+
+
 def _register(release: Path, pm: Any, ex: Extract, params: dict[str, Any]) -> str:
     """Register the protected measures in the release folder (``--release``); its uid."""
     from iaptkit.release.routes import register_measures_run
@@ -423,8 +436,10 @@ def measures_command(
     chosen = parse_families(families)
     check_parts(parts)
     _output_format(output)
-    if release is not None and policy.strip().lower() == "none":
-        raise ConfigError("--release: expected a disclosure-control --policy; found 'none'.")
+    if release is not None:
+        _check_release(
+            release, policy, name, replace, {"start": s, "end": e, "by": by, "families": families}
+        )
     defs = load_definitions(definitions)
     console = _console()
     record = record if record is not None else {"json_out": None}

@@ -18,7 +18,13 @@ from iaptkit.release.outputs import Output
 from iaptkit.release.register import Release
 from iaptkit.release.store import slug
 
-__all__ = ["MADE_BY", "measures_output_name", "register_measures_run"]
+__all__ = [
+    "MADE_BY",
+    "measures_output_name",
+    "output_uid",
+    "refuse_clash",
+    "register_measures_run",
+]
 
 #: ``made_by`` of outputs registered by the command line.
 MADE_BY = "iaptkit measures"
@@ -33,6 +39,42 @@ def measures_output_name(families: str, start: str, end: str, by: str) -> str:
     'measures_all_2024_04_01_2025_03_31_england_provider_x_sex'
     """
     return slug(f"measures {families} {start} {end} {by}")
+
+
+def output_uid(name: str | None, parameters: Mapping[str, Any]) -> str:
+    """The uid a ``measures`` run registers under: ``--name``, or the run's default name."""
+    p = dict(parameters)
+    default = measures_output_name(
+        str(p.get("families")), str(p.get("start")), str(p.get("end")), str(p.get("by"))
+    )
+    return slug(name or default)
+
+
+def refuse_clash(release_dir: str | Path, uid: str, policy: str, replace: bool) -> None:
+    """Refuse, before any work, an output name already taken or a release of another policy.
+
+    Raises
+    ------
+    ReleaseError
+        See :func:`register_measures_run`.
+    """
+    folder = Path(release_dir)
+    if not (folder / "release.json").is_file():
+        return
+    rel = Release.open(folder)
+    others = sorted({str(o.policy_id) for o in rel.outputs if o.policy_id} - {policy})
+    if others:
+        raise ReleaseError(
+            f"--release {rel.path}: expected outputs under policy {policy} (--policy); the "
+            f"release holds outputs under {', '.join(others)}. Use one policy per release."
+        )
+    existing = next((o for o in rel.outputs if o.uid == uid), None)
+    if existing is not None and not replace:
+        raise ReleaseError(
+            f"--release {rel.path}: an output {uid!r} is already registered (made by "
+            f"{existing.made_by or 'unknown'} with {dict(existing.parameters)}); give "
+            "another --name, or --replace to replace it."
+        )
 
 
 def register_measures_run(
@@ -52,30 +94,12 @@ def register_measures_run(
         The release's outputs were made under another policy, or an output of that name
         exists (and ``replace`` is false).
     """
+    uid = output_uid(name, parameters)
+    refuse_clash(release_dir, uid, str(pm.policy.id), replace)
     rel = Release.open_or_create(release_dir, extract_fingerprint=fingerprint or None)
-    policy = str(pm.policy.id)
-    others = sorted({str(o.policy_id) for o in rel.outputs if o.policy_id} - {policy})
-    if others:
-        raise ReleaseError(
-            f"--release {rel.path}: expected outputs under policy {policy} (--policy); the "
-            f"release holds outputs under {', '.join(others)}. Use one policy per release."
-        )
-    p = dict(parameters)
-    uid = slug(
-        name
-        or measures_output_name(
-            str(p.get("families")), str(p.get("start")), str(p.get("end")), str(p.get("by"))
-        )
-    )
-    existing = next((o for o in rel.outputs if o.uid == uid), None)
-    if existing is not None:
-        if not replace:
-            raise ReleaseError(
-                f"--release {rel.path}: an output {uid!r} is already registered (made by "
-                f"{existing.made_by or 'unknown'} with {dict(existing.parameters)}); give "
-                "another --name, or --replace to replace it."
-            )
+    if any(o.uid == uid for o in rel.outputs):
         rel.remove(uid)
+    p = dict(parameters)
     versions = (
         pm.cells["definitions_version"].dropna().astype(str).unique()
         if "definitions_version" in pm.cells.columns

@@ -220,16 +220,9 @@ def measures(
     ] = "all",
     json_out: _JsonOut = None,
     allow_fatal: _AllowFatal = False,
-    release: Annotated[
-        Optional[Path],
-        typer.Option(help="Also register the protected result in this release folder."),
-    ] = None,
-    name: Annotated[
-        Optional[str], typer.Option(help="Output name in --release (default from the run).")
-    ] = None,
-    replace: Annotated[
-        bool, typer.Option(help="Replace an output of the same name in --release.")
-    ] = False,
+    release: Annotated[Optional[Path], typer.Option(help="Also register in this release.")] = None,
+    name: Annotated[Optional[str], typer.Option(help="Output name in --release.")] = None,
+    replace: Annotated[bool, typer.Option(help="Replace that output in --release.")] = False,
 ) -> None:
     """Compute the published measures for a period, by breakdown.
 
@@ -363,10 +356,7 @@ def release_keygen(
 
 
 _Previous = Annotated[
-    Optional[list[Path]],
-    typer.Option(
-        help="An earlier export (folder or zip; repeatable): its published cells join the audit."
-    ),
+    Optional[list[Path]], typer.Option(help="An earlier export (folder or zip) joining the audit.")
 ]
 
 
@@ -385,10 +375,7 @@ def release_build(
     unsigned: Annotated[
         bool, typer.Option(help="Build without a signature (verify then needs --allow-unsigned).")
     ] = False,
-    joint_protection: Annotated[
-        bool,
-        typer.Option(help="Suppress more cells where outputs combine (off: refuse instead)."),
-    ] = True,
+    joint_protection: Annotated[bool, typer.Option(help="Protect linked outputs jointly.")] = True,
     previous: _Previous = None,
 ) -> None:
     """Bundle releasable outputs with manifest, results.json, report.html and a signed seal."""
@@ -409,9 +396,7 @@ def release_build(
 
 @release_app.command("protect")
 def release_protect(
-    release_dir: Annotated[
-        Path, typer.Argument(help="The release folder (inside the environment).")
-    ],
+    release_dir: Annotated[Path, typer.Argument(help="The release folder.")],
     previous: _Previous = None,
 ) -> None:
     """Protect the release's outputs jointly now (what 'release build' does first)."""

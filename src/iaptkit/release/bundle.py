@@ -307,7 +307,9 @@ def _build_locked(
                 names.append(name)
             exported.append((out, names))
         uids = [o.uid for o, _ in exported]
-        write_atomic(tmp / CELLKEYS_NAME, export_cells(release, uids))
+        cells = export_cells(release, uids)
+        if cells is not None:  # the export's cell keys, when it has protected tables
+            write_atomic(tmp / CELLKEYS_NAME, cells)
         pairs = _path_rewrites(release)
         results = portable(results_json(exported, tmp), pairs)
         write_atomic(tmp / "results.json", json.dumps(results, indent=2).encode("utf-8"))

@@ -132,8 +132,10 @@ class CellRecord:
     """One published cell of one output (a row of its CSV file).
 
     ``lower``/``upper`` are what the published value tells an attacker of the count (its
-    rounding box; ``0``/``inf`` when suppressed). ``primary``, ``true_value`` and ``width``
-    (the protection width the cell needs if suppressed) are internal, never exported.
+    rounding box ``base``, and that a shown count is 0 or at least ``threshold``; ``0``/``inf``
+    when suppressed). ``lower``, ``upper`` (a box end may be a true count), ``primary``,
+    ``true_value`` and ``width`` (the protection width the cell needs if suppressed) are
+    internal; an export has ``base`` and ``threshold``, the box follows from the value shown.
     """
 
     key: CellKey
@@ -149,6 +151,8 @@ class CellRecord:
     decimals: int = 1
     rates_from: str = "published"
     texts: tuple[str, ...] = ()
+    base: int = 1
+    threshold: int = 0
     primary: bool = False
     true_value: float | None = None
     width: float = 1.0
@@ -160,10 +164,10 @@ class CellRecord:
             "kind": self.kind,
             "row": self.row,
             "suppressed": self.suppressed,
-            "lower": self.lower,
-            "upper": None if math.isinf(self.upper) else self.upper,
             "shown": self.shown,
             "structural_zero": self.structural_zero,
+            "base": self.base,
+            "threshold": self.threshold,
         }
         if self.kind == "rate":
             d.update(
@@ -174,7 +178,9 @@ class CellRecord:
                 texts=list(self.texts),
             )
         if internal:
-            d.update(primary=self.primary, true_value=self.true_value, width=self.width)
+            upper = None if math.isinf(self.upper) else self.upper
+            d.update(lower=self.lower, upper=upper, primary=self.primary)
+            d.update(true_value=self.true_value, width=self.width)
         return d
 
     @classmethod
@@ -182,13 +188,20 @@ class CellRecord:
         """The record of :meth:`to_json` (internal fields default when absent)."""
         num, den = d.get("numerator"), d.get("denominator")
         truth = d.get("true_value")
+        base, threshold = int(d.get("base", 1)), int(d.get("threshold", 0))
+        lower, upper = float(d.get("lower") or 0.0), d.get("upper")
+        hi = math.inf if upper is None else float(upper)
+        if "lower" not in d and d["kind"] == "count" and not d["suppressed"]:
+            shown = str(d.get("shown", "")).strip()
+            if shown.lstrip("-").replace(".", "", 1).isdigit():
+                lower, hi = count_box(float(shown), base, threshold)
         return cls(
             key=CellKey.from_json(d["key"]),
             kind=str(d["kind"]),
             row=int(d["row"]),
             suppressed=bool(d["suppressed"]),
-            lower=float(d["lower"]),
-            upper=math.inf if d.get("upper") is None else float(d["upper"]),
+            lower=lower,
+            upper=hi,
             shown=str(d.get("shown", "")),
             structural_zero=bool(d.get("structural_zero", False)),
             numerator=None if not num else CellKey.from_json(num),
@@ -196,6 +209,8 @@ class CellRecord:
             decimals=int(d.get("decimals", 1)),
             rates_from=str(d.get("rates_from", "published")),
             texts=tuple(str(t) for t in d.get("texts", ())),
+            base=base,
+            threshold=threshold,
             primary=bool(d.get("primary", False)),
             true_value=None if truth is None else float(truth),
             width=float(d.get("width", 1.0)),
@@ -290,6 +305,7 @@ def records_from_protected(pt: Any, ctx: KeyContext) -> OutputCells:
         hidden = status in ("primary", "secondary")
         lo = float(c.get("attacker_lower", 0.0)) if not hidden else 0.0
         hi = float(c.get("attacker_upper", math.inf)) if not hidden else math.inf
+        rounded = not hidden and hi > lo and bool(getattr(policy, "rounds", False))
         records.append(
             CellRecord(
                 key=key,
@@ -300,6 +316,8 @@ def records_from_protected(pt: Any, ctx: KeyContext) -> OutputCells:
                 upper=hi,
                 shown="*" if hidden else str(c.get("display", "")),
                 structural_zero=status == "structural_zero",
+                base=int(policy.rounding_base) if rounded else 1,
+                threshold=int(policy.threshold),
                 primary=status == "primary",
                 true_value=float(c["value"]),
                 width=width if status == "primary" else 1.0,
@@ -375,8 +393,8 @@ def records_from_measures(pm: Any, ctx: KeyContext) -> OutputCells:
         true_value = None if pd.isna(truth) else float(truth)
         if kind == "count":
             lo, hi = 0.0, math.inf
+            b = base if policy.rounds_cell(national=national) else 1
             if not hidden and display not in ("", "nan"):
-                b = base if policy.rounds_cell(national=national) else 1
                 lo, hi = count_box(float(display), b, int(policy.threshold))
             records.append(
                 CellRecord(
@@ -388,6 +406,8 @@ def records_from_measures(pm: Any, ctx: KeyContext) -> OutputCells:
                     upper=hi,
                     shown=display,
                     structural_zero=status == "structural_zero",
+                    base=b,
+                    threshold=int(policy.threshold),
                     primary=status == "primary",
                     true_value=true_value,
                     width=width if status == "primary" else 1.0,

@@ -184,9 +184,13 @@ def _store(store: ReleaseStore, summary: dict[str, Any]) -> None:
         meta["joint_audit"] = jsonable(dict(summary))
 
 
-def export_cells(store: ReleaseStore, uids: Sequence[str]) -> bytes:
-    """The export's ``cellkeys.json`` for the exported outputs ``uids`` (no true values)."""
-    return export_cellkeys(load_cells(store, uids))
+def export_cells(store: ReleaseStore, uids: Sequence[str]) -> bytes | None:
+    """The export's ``cellkeys.json`` for the exported outputs ``uids`` (no true values).
+
+    ``None`` when none of them has cell keys (no protected table: no file is written).
+    """
+    cells = load_cells(store, uids)
+    return export_cellkeys(cells) if cells else None
 
 
 def stored_summary(store: ReleaseStore) -> dict[str, Any]:

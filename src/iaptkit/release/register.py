@@ -89,8 +89,7 @@ class Release(CheckedRecorder):
         definitions_version: str | None = None,
         cell_keys: KeyContext | None = None,
     ) -> Output:
-        """Register a protected table (``protect``, ``protect_measures``; an unprotected
-        DataFrame is recorded as failing).
+        """Register a protected table (``protect``, ``protect_measures``; a DataFrame fails).
 
         The export view goes to ``outputs/``; the underlying counts, the internal cell statuses,
         certificate and cell keys (``cell_keys``: extract, definitions, measure, period, filters;

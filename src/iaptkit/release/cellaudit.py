@@ -65,13 +65,4 @@ def audit_cellkeys(folder: Path) -> tuple[list[str], list[str]]:
         return [], [f"{CELLKEYS_FILE}: joint audit skipped ({exc})"]
     for f in result.failures:
         problems.append(f"joint audit of {CELLKEYS_FILE}: suppressed cell {f.describe()}")
-    notes = (
-        [
-            f"joint audit of {CELLKEYS_FILE}: {result.n_cells} cells, {result.n_suppressed} "
-            f"suppressed, {len(system.equalities) + len(system.inequalities)} relations; no "
-            "suppressed cell determined exactly"
-        ]
-        if result.passed
-        else []
-    )
-    return problems, notes
+    return problems, []

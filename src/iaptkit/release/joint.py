@@ -43,6 +43,10 @@ __all__ = [
 #: The downgrade source of the joint audit (reset before each run).
 SOURCE = "joint-audit"
 _LISTED = 20
+_CONFLICT = (
+    "the same cell key has different true counts in two outputs (they count different "
+    "things: register them with different populations or cell_keys)"
+)
 _HIDE = ("value", "ci_lower", "ci_upper", "numerator", "denominator")
 
 
@@ -139,7 +143,25 @@ def run_joint_audit(
         _store(store, summary)
         return summary
     system = joint_system(outputs)
-    result = protect_jointly(system, protect=protect)
+    if system.conflicts:
+        # two outputs count different things under one key: neither can be audited jointly
+        bad: dict[str, str] = {}
+        for label, first, second in system.conflicts:
+            for uid, other in ((first, second), (second, first)):
+                bad.setdefault(uid, f"{label}, also in {other}")
+        for uid, where in bad.items():
+            if uid in uids:
+                store.set_status(uid, "fail", f"joint audit: {_CONFLICT} ({where})", source=SOURCE)
+        current = [c for c in current if c.uid not in bad]
+        system = joint_system([*current, *earlier])
+    try:
+        result = protect_jointly(system, protect=protect)
+    except ValueError as exc:  # published values no counts satisfy: keys that do not fit
+        for c in current:
+            store.set_status(c.uid, "fail", f"joint audit could not run: {exc}", source=SOURCE)
+        summary.update(passed=False, n_cells=system.n, added=0, failures=[str(exc)])
+        _store(store, summary)
+        return summary
     per_output = _apply(store, current, result, system.keys) if result.added else {}
     for uid, n in per_output.items():
         store.set_status(

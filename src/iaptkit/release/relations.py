@@ -62,6 +62,7 @@ class JointSystem:
     equalities: list[Row] = field(default_factory=list)
     inequalities: list[Row] = field(default_factory=list)
     rates: list[tuple[int, int, int, str, tuple[str, ...], str]] = field(default_factory=list)
+    conflicts: list[tuple[str, str, str]] = field(default_factory=list)
 
     @property
     def n(self) -> int:
@@ -120,6 +121,10 @@ def _merge(system: JointSystem, index: dict[CellKey, int], out: OutputCells) -> 
             system.lower[i] = max(system.lower[i], rec.lower)
             system.upper[i] = min(system.upper[i], rec.upper)
         if rec.true_value is not None and not out.previous:
+            old = system.truth[i]
+            if old is not None and old != rec.true_value:
+                first = (system.shown_in[i] + system.hidden_in[i])[0]
+                system.conflicts.append((rec.key.label(), first, out.uid))
             system.truth[i] = rec.true_value
         system.width[i] = max(system.width[i], rec.width if rec.suppressed else 1.0)
         if out.previous and not rec.suppressed:

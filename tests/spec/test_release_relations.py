@@ -276,3 +276,38 @@ def test_rates_from_published_counts_tell_nothing_more(tmp_path: Path) -> None:
     result = build(rel, tmp_path / "on", joint_protection=False)
     assert not result.excluded
     assert joint(rel)["passed"] is True
+
+
+def test_an_earlier_export_cannot_be_undone(tmp_path: Path) -> None:
+    m = "finished_treatment"
+    counts = {"A": {m: 4}, "B": {m: 51}, "C": {m: 68}}
+    first = Release.open_or_create(tmp_path / "first")
+    both = pd.concat([measures(FY, "england", {"England": {m: 123}}),
+                      measures(FY, "provider", counts)])  # fmt: skip
+    first.add_table(protect_measures(both, "sdap"), name="england_providers")
+    build(first.path, tmp_path / "first_export")
+    earlier = exported(tmp_path / "first_export")
+    assert earlier[(*FY, "A", m)] == "*"
+    assert "*" in (earlier[(*FY, "B", m)], earlier[(*FY, "C", m)])  # A's complement
+    # a later release of the providers alone shows all but A: safe on its own ...
+    later = release_of(tmp_path, {"providers": measures(FY, "provider", counts)})
+    alone = build(later, tmp_path / "alone", joint_protection=False)
+    assert not alone.excluded
+    # ... but with the earlier England total, A = 123 - B - C: refused without joint protection
+    off = build(
+        later, tmp_path / "off", joint_protection=False, previous=[tmp_path / "first_export"]
+    )
+    assert off.excluded == {"providers": "fail"}
+    on = build(later, tmp_path / "on", previous=[tmp_path / "first_export"])
+    assert not on.excluded
+    now = exported(tmp_path / "on")
+    assert now[(*FY, "A", m)] == "*"
+    hidden = [p for p in "BC" if now[(*FY, p, m)] == "*"]
+    assert hidden, "a complement of A must be suppressed in the later export too"
+    # the attacker holds both exports: a value shown in either is known
+    shown = dict(earlier)
+    for k, v in now.items():
+        if v != "*" or k not in shown:
+            shown[k] = v
+    got = widths(shown, [((*FY, "England", m), [(*FY, p, m) for p in "ABC"])])
+    assert got[(*FY, "A", m)] >= WIDTH

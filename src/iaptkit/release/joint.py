@@ -21,14 +21,15 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from iaptkit.release.cellkeys import CellKey, CellRecord, OutputCells
 from iaptkit.release.files import sha256_file, write_atomic
-from iaptkit.release.jointaudit import JointResult, protect_jointly
+from iaptkit.release.jointaudit import JointResult, joint_attack, protect_jointly
 from iaptkit.release.keyed import export_cellkeys, load_cells, previous_cells, write_cellkeys
 from iaptkit.release.outputs import jsonable
-from iaptkit.release.relations import joint_system
+from iaptkit.release.relations import JointSystem, joint_system
 from iaptkit.release.store import ReleaseStore, now_iso
 
 __all__ = [
@@ -154,6 +155,8 @@ def run_joint_audit(
                 store.set_status(uid, "fail", f"joint audit: {_CONFLICT} ({where})", source=SOURCE)
         current = [c for c in current if c.uid not in bad]
         system = joint_system([*current, *earlier])
+    if earlier:
+        _keep_earlier_widths(system, earlier)
     try:
         result = protect_jointly(system, protect=protect)
     except ValueError as exc:  # published values no counts satisfy: keys that do not fit
@@ -199,6 +202,22 @@ def run_joint_audit(
     )
     _store(store, summary)
     return summary
+
+
+def _keep_earlier_widths(system: JointSystem, earlier: Sequence[OutputCells]) -> None:
+    """A cell an earlier export suppressed keeps the width it had there (up to the threshold)."""
+    before = joint_system(earlier)
+    targets = before.suppressed()
+    hidden = targets & np.array([not s for s in before.shown_in], dtype=bool)
+    lo, hi = joint_attack(before, hidden, hidden)
+    threshold = {r.key: float(r.threshold) for c in earlier for r in c.records if r.suppressed}
+    index = {k: i for i, k in enumerate(system.keys)}
+    for j, key in enumerate(before.keys):
+        i = index.get(key)
+        if i is None or not hidden[j] or before.latent[j]:
+            continue
+        had = float(hi[j] - lo[j])
+        system.width[i] = max(system.width[i], min(had, threshold.get(key, 1.0)), 1.0)
 
 
 def _store(store: ReleaseStore, summary: dict[str, Any]) -> None:

@@ -8,7 +8,7 @@ more are written as ``*`` into the outputs' files (rates made from them too), th
 checksums and cell keys updated, and each output told how many of its cells were added. With
 joint protection off, or when it is impossible, the outputs involved fail, naming the cell at
 risk and the outputs that together narrow it. The result is stored in ``release.json``
-(``joint_audit``) and shown in the checker's report.
+(``joint_audit``), printed by the build and carried, export-safe, by ``manifest.json``.
 """
 
 from __future__ import annotations

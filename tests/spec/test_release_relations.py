@@ -311,3 +311,34 @@ def test_an_earlier_export_cannot_be_undone(tmp_path: Path) -> None:
             shown[k] = v
     got = widths(shown, [((*FY, "England", m), [(*FY, p, m) for p in "ABC"])])
     assert got[(*FY, "A", m)] >= WIDTH
+
+
+def test_provider_runs_of_a_table_add_up_to_the_england_run(tmp_path: Path) -> None:
+    """Notebook style: one ``protect()`` table per run, England and each provider."""
+    from iaptkit.release.cellkeys import KeyContext
+    from iaptkit.sdc import protect
+
+    runs = {"England": {"recovered": 30, "not recovered": 100},
+            "A": {"recovered": 4, "not recovered": 40},
+            "B": {"recovered": 26, "not recovered": 60}}  # fmt: skip
+    rel = Release.open_or_create(tmp_path / "rel")
+    for who, counts in runs.items():
+        frame = pd.DataFrame({"outcome": list(counts), "n": list(counts.values())})
+        pt = protect(frame, ["outcome"], "n", policy="sdap", name=f"outcome_{who}",
+                     population=f"pathways finishing treatment, {who}")  # fmt: skip
+        scope = () if who == "England" else (("provider", who),)
+        keys = KeyContext(measure="finished_treatment", period_start=FY[0], period_end=FY[1],
+                          scope=scope)  # fmt: skip
+        assert rel.add_table(pt, cell_keys=keys).status == "pass"
+    # by hand: A recovered = 30 - 26 = 4 (England run minus provider B's run)
+    export = refused_then_protected(tmp_path, rel.path, "provider=A")
+    shown: dict[tuple[str, ...], str] = {}
+    for who in runs:
+        frame = pd.read_csv(export / f"outcome_{who.lower()}.csv", dtype=str)
+        for r in frame.to_dict("records"):
+            shown[(who, r["outcome"])] = r["value"]
+    outcomes = ["recovered", "not recovered", "Total"]
+    sums = [(("England", o), [("A", o), ("B", o)]) for o in outcomes]
+    sums += [((w, "Total"), [(w, "recovered"), (w, "not recovered")]) for w in runs]
+    got = widths(shown, sums)
+    assert got[("A", "recovered")] >= WIDTH

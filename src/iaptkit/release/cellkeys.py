@@ -117,7 +117,12 @@ class CellKey:
 
 @dataclass(frozen=True)
 class KeyContext:
-    """What the rows of an output do not say themselves: extract, definitions, period, filters."""
+    """What the rows of an output do not say themselves: extract, definitions, period, filters.
+
+    ``scope``: breakdown values the whole output is restricted to, e.g. ``(("provider",
+    "R1A"),)`` for a notebook run for one provider: its cells are then sub-populations of the
+    England run's cells with the same measure, period and filters.
+    """
 
     fingerprint: str = ""
     definitions_version: str = ""
@@ -125,6 +130,12 @@ class KeyContext:
     period_start: str = ""
     period_end: str = ""
     filters: tuple[tuple[str, str], ...] = ()
+    scope: tuple[tuple[str, str], ...] = ()
+
+    def breakdown(self, pairs: Sequence[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
+        """A cell's breakdown: its own values and the scope (its own win on a shared dim)."""
+        own = {d for d, _ in pairs}
+        return _sorted_pairs([*pairs, *((d, v) for d, v in self.scope if d not in own)])
 
 
 @dataclass(frozen=True)
@@ -291,7 +302,7 @@ def records_from_protected(pt: Any, ctx: KeyContext) -> OutputCells:
     width = float(getattr(policy, "protection_width", policy.threshold))
     records: list[CellRecord] = []
     for i, c in enumerate(cells.to_dict("records")):
-        breakdown = _sorted_pairs([(d, str(c[d])) for d in pt.dims if str(c[d]) != totals[d]])
+        breakdown = ctx.breakdown([(d, str(c[d])) for d in pt.dims if str(c[d]) != totals[d]])
         key = CellKey(
             ctx.fingerprint,
             ctx.definitions_version,
@@ -381,7 +392,7 @@ def records_from_measures(pm: Any, ctx: KeyContext) -> OutputCells:
                 str(c["period_start"]),
                 str(c["period_end"]),
                 ctx.filters,
-                _breakdown(str(c["breakdown"]), str(c["group"])),
+                ctx.breakdown(_breakdown(str(c["breakdown"]), str(c["group"]))),
             )
 
         kind = str(c["kind"])

@@ -166,14 +166,13 @@ def run_joint_audit(
         _store(store, summary)
         return summary
     per_output = _apply(store, current, result, system.keys) if result.added else {}
+    kinds = {o.uid: o.kind for o in store.outputs}
     for uid, n in per_output.items():
-        store.set_status(
-            uid,
-            "pass",
-            f"joint protection: {n} more cell(s) suppressed so that no combination of the "
-            "release's outputs narrows a suppressed cell",
-            source=SOURCE,
-        )
+        said = f"joint protection: {n} more cell(s) suppressed so that no combination of the "
+        said += "release's outputs narrows a suppressed cell"
+        if kinds.get(uid) == "figure":  # the image still draws them: it must be redrawn
+            said += "; the figure shows them: redraw it from the jointly protected data"
+        store.set_status(uid, "fail" if kinds.get(uid) == "figure" else "pass", said, source=SOURCE)
     culprits: dict[str, list[str]] = defaultdict(list)
     for f in result.failures:
         for uid in f.outputs:

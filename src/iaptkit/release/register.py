@@ -216,6 +216,9 @@ class Release(CheckedRecorder):
             reasons.append("figure without its protected data table")
         else:
             more, internal = self._store_protected(uid, data, suffix=".data")
+            pop = population if population is not None else data.population
+            ctx = default_context(self, parameters, pop, definitions_version)
+            internal.append(table_cellkeys(self, uid, data, ctx, f"{uid}.data.csv"))
             files.update(more)
             policy_id, policy_version = str(data.policy.id), str(data.policy.version)
             audit = data.certificate.to_dict(internal=False)
@@ -372,10 +375,7 @@ class Release(CheckedRecorder):
         return self._register(out)
 
     def cross_audit(self) -> AuditCertificate | None:
-        """Audit all tables together (:mod:`iaptkit.release.crossaudit`); fail failing groups.
-
-        Returns the joint certificate (``None`` when there are no tables).
-        """
+        """Audit all tables together (:mod:`iaptkit.release.crossaudit`): joint certificate."""
         return run_cross_audit(self)
 
     # ------------------------------------------------------------------ safe analysis (ACRO-like)

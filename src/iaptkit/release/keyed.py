@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import zipfile
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -75,7 +76,12 @@ def write_cellkeys(store: ReleaseStore, uid: str, cells: OutputCells, file: str)
 
 
 def table_cellkeys(store: ReleaseStore, uid: str, pt: Any, ctx: KeyContext, file: str) -> str:
-    """The cell keys of a ``ProtectedTable`` output (see :func:`write_cellkeys`)."""
+    """The cell keys of a ``ProtectedTable`` output (see :func:`write_cellkeys`).
+
+    A context without a fingerprint takes the release's.
+    """
+    if not ctx.fingerprint and store.extract_fingerprint:
+        ctx = replace(ctx, fingerprint=store.extract_fingerprint)
     return write_cellkeys(store, uid, records_from_protected(pt, ctx), file)
 
 

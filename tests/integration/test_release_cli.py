@@ -59,7 +59,8 @@ def test_build_then_verify_then_tamper(tmp_path: Path) -> None:
     )
     assert result.exit_code == 0, result.output
     assert sorted(p.name for p in export.iterdir()) == [
-        "checksums", "manifest.json", "recovery.csv", "report.html", "results.json", "seal.json"
+        "cellkeys.json", "checksums", "manifest.json", "recovery.csv", "report.html",
+        "results.json", "seal.json",
     ]  # fmt: skip
     assert not list(export.rglob("*.pem")), "the private key must never be in the export"
     for path in (p for p in export.rglob("*") if p.is_file()):

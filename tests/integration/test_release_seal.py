@@ -218,6 +218,7 @@ def test_verify_reruns_the_cross_output_audit_on_the_published_files(
                           population="finished"))  # fmt: skip
     # the build's own cross-output audit would fail both; verify must not trust that it ran
     monkeypatch.setattr(Release, "cross_audit", lambda self: None)
+    monkeypatch.setattr("iaptkit.release.joint.run_joint_audit", lambda *a, **k: {})
     key, _ = generate_key(tmp_path / "k.pem")
     result = build(rel.path, tmp_path / "export", key=key)
     assert set(result.exported) == {"a", "b"}

@@ -50,8 +50,8 @@ def test_only_releasable_outputs_are_exported(tmp_path: Path) -> None:
     assert dict(result.excluded) == {"leaky": "fail", "draft": "review without an exception"}
     names = sorted(p.name for p in (tmp_path / "export").iterdir())
     assert names == [
-        "checksums", "finding.txt", "manifest.json", "outcomes.csv", "report.html",
-        "results.json", "seal.json",
+        "cellkeys.json", "checksums", "finding.txt", "manifest.json", "outcomes.csv",
+        "report.html", "results.json", "seal.json",
     ]  # fmt: skip
     blobs = b"".join(p.read_bytes() for p in (tmp_path / "export").rglob("*") if p.is_file())
     # neither the failing table's values (true or published) nor the draft's text leave
@@ -85,7 +85,9 @@ def test_manifest_records_provenance(tmp_path: Path) -> None:
     build(tmp_path / "rel", tmp_path / "export")
     manifest = json.loads((tmp_path / "export" / "manifest.json").read_text())
     assert manifest["extract_fingerprint"] == "fp123"
-    assert set(manifest["files"]) == {"finding.txt", "outcomes.csv", "report.html", "results.json"}
+    assert set(manifest["files"]) == {
+        "cellkeys.json", "finding.txt", "outcomes.csv", "report.html", "results.json"
+    }  # fmt: skip
     out = next(o for o in manifest["outputs"] if o["uid"] == "outcomes")
     assert (out["policy_id"], out["definitions_version"]) == ("nhs-sde", "defs-1.0")
     assert out["made_by"] == "notebooks/02_outcomes_report.ipynb"
@@ -108,7 +110,10 @@ def test_verify_detects_tampering(tmp_path: Path) -> None:
     assert problems[0] == "outcomes.csv: changed after build (sha256 differs from the seal)"
     # and the file checks re-run on the export find the now visible small count
     assert problems[1].startswith("output outcomes: recorded status pass, but the file checks")
-    assert len(problems) == 2
+    # and the cell keys say that cell was published as suppressed
+    assert problems[2].startswith("cellkeys.json: outcomes row ")
+    assert "is suppressed there but '4' in outcomes.csv" in problems[2]
+    assert len(problems) == 3
     csv.write_bytes(original)
     (export / "finding.txt").unlink()
     assert verify(export) == ["finding.txt: missing (listed in the seal)"]

@@ -230,6 +230,9 @@ def measures(
     ] = None,
     json_out: _JsonOut = None,
     allow_fatal: _AllowFatal = False,
+    release: Annotated[Optional[Path], typer.Option(help="Also register in this release.")] = None,
+    name: Annotated[Optional[str], typer.Option(help="Output name in --release.")] = None,
+    replace: Annotated[bool, typer.Option(help="Replace that output in --release.")] = False,
 ) -> None:
     """Compute the published measures for a period, by breakdown.
 
@@ -255,6 +258,9 @@ def measures(
             allow_fatal=allow_fatal,
             record=record,
             commissioner_lookup=commissioner_lookup,
+            release=release,
+            name=name,
+            replace=replace,
         ),
         record,
     )
@@ -360,6 +366,11 @@ def release_keygen(
     raise typer.Exit(code=code)
 
 
+_Previous = Annotated[
+    Optional[list[Path]], typer.Option(help="An earlier export (folder or zip) joining the audit.")
+]
+
+
 @release_app.command("build")
 def release_build(
     release_dir: Annotated[
@@ -375,11 +386,34 @@ def release_build(
     unsigned: Annotated[
         bool, typer.Option(help="Build without a signature (verify then needs --allow-unsigned).")
     ] = False,
+    joint_protection: Annotated[bool, typer.Option(help="Protect linked outputs jointly.")] = True,
+    previous: _Previous = None,
 ) -> None:
     """Bundle releasable outputs with manifest, results.json, report.html and a signed seal."""
     from iaptkit.cli.release import build_command
 
-    code = run_user_command(lambda: build_command(release_dir, output, key=key, unsigned=unsigned))
+    code = run_user_command(
+        lambda: build_command(
+            release_dir,
+            output,
+            key=key,
+            unsigned=unsigned,
+            joint_protection=joint_protection,
+            previous=tuple(previous or ()),
+        )
+    )
+    raise typer.Exit(code=code)
+
+
+@release_app.command("protect")
+def release_protect(
+    release_dir: Annotated[Path, typer.Argument(help="The release folder.")],
+    previous: _Previous = None,
+) -> None:
+    """Protect the release's outputs jointly now (what 'release build' does first)."""
+    from iaptkit.cli.release import protect_command
+
+    code = run_user_command(lambda: protect_command(release_dir, previous=tuple(previous or ())))
     raise typer.Exit(code=code)
 
 

@@ -269,9 +269,6 @@ def derive_command(
         Go on although the extract has a fatal problem (recorded in the provenance).
     record
         The command's JSON record; the ledger (docs/ledger.md) is added as it is counted.
-    commissioner_lookup
-        A Sub-ICB -> ICB -> region CSV, or ``synthetic``; the commissioner codes it lacks are
-        counted, printed and recorded (``commissioners_not_in_lookup``).
 
     Raises
     ------
@@ -323,12 +320,35 @@ def derive_command(
         ex.close()
 
 
-def _protect(table: pd.DataFrame, policy: str) -> pd.DataFrame:
+def _protect(table: pd.DataFrame, policy: str) -> Any:
     # imported here, where a policy is used, to keep the start of every other run light
     from iaptkit.sdc import load_policy, protect_measures
 
-    result: pd.DataFrame = protect_measures(table, load_policy(policy)).published()
-    return result
+    return protect_measures(table, load_policy(policy))
+
+
+def _check_release(
+    release: Path, policy: str, name: str | None, replace: bool, params: dict[str, Any]
+) -> None:
+    """Refuse ``--release`` before any work: no policy, another policy, or a name taken."""
+    if policy.strip().lower() == "none":
+        raise ConfigError("--release: expected a disclosure-control --policy; found 'none'.")
+    from iaptkit.release.routes import output_uid, refuse_clash
+    from iaptkit.sdc import load_policy
+
+    uid = output_uid(name, {k: str(v) for k, v in params.items()})
+    refuse_clash(release, uid, str(load_policy(policy).id), replace)
+
+
+def _register(release: Path, pm: Any, ex: Extract, params: dict[str, Any]) -> str:
+    """Register the protected measures in the release folder (``--release``); its uid."""
+    from iaptkit.release.routes import register_measures_run
+
+    name, replace = params.pop("name", None), bool(params.pop("replace", False))
+    out = register_measures_run(
+        release, pm, name=name, replace=replace, parameters=params, fingerprint=ex.fingerprint()
+    )
+    return f"Registered output {out.uid} ({out.status}) in release {release}"
 
 
 def _print_lookup(
@@ -366,6 +386,9 @@ def measures_command(
     allow_fatal: bool = False,
     record: dict[str, Any] | None = None,
     commissioner_lookup: str | None = None,
+    release: Path | None = None,
+    name: str | None = None,
+    replace: bool = False,
 ) -> None:
     """``iaptkit measures``: the published measures of a period, by breakdown.
 
@@ -402,6 +425,10 @@ def measures_command(
     commissioner_lookup
         A Sub-ICB -> ICB -> region CSV, or ``synthetic``; the commissioner codes it lacks are
         counted, printed and recorded (``commissioners_not_in_lookup``).
+    release, name, replace
+        Also register the protected result in this release folder (created if missing), as
+        output ``name`` (default: families, period and breakdowns); an existing output of that
+        name is refused unless ``replace`` (docs/release-format.md, "Every route registers").
 
     Raises
     ------
@@ -429,6 +456,10 @@ def measures_command(
     chosen = parse_families(families)
     check_parts(parts)
     _output_format(output)
+    if release is not None:
+        _check_release(
+            release, policy, name, replace, {"start": s, "end": e, "by": by, "families": families}
+        )
     defs = load_definitions(definitions)
     lookup = load_commissioner_lookup(commissioner_lookup) if commissioner_lookup else None
     check_lookup_for(breakdowns, lookup)
@@ -462,8 +493,14 @@ def measures_command(
                 result = table
             else:
                 update(f"Protecting under policy {policy}")
-                result = _protect(table, policy)
+                pm = _protect(table, policy)
+                result = pm.published()
             write_table(result, output)
+            if release is not None:
+                update(f"Registering in release {release} (joint audit at build)")
+                params: dict[str, Any] = {"start": str(s), "end": str(e), "by": by}
+                params.update(families=families, policy=policy, name=name, replace=replace)
+                said = _register(release, pm, ex, params)
         record["pathways"] = pathways
         _write_provenance(output, record)
         _print_summary(console, f"Measures {s} to {e}", pathways, ledger, output)
@@ -472,5 +509,7 @@ def measures_command(
         write_record(record)
         if policy.strip().lower() == "none":
             console.print(_UNPROTECTED_NOTE)
+        if release is not None:
+            console.print(said, highlight=False)
     finally:
         ex.close()

@@ -7,9 +7,10 @@ told on stderr and turned into exit codes.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 from rich.markup import escape
@@ -23,7 +24,7 @@ from iaptkit.release.register import Release
 from iaptkit.release.signing import default_key_path, generate_key, load_public_key
 from iaptkit.release.verify import verify_export
 
-__all__ = ["build_command", "check_command", "keygen_command", "verify_command"]
+__all__ = ["build_command", "check_command", "keygen_command", "protect_command", "verify_command"]
 
 
 def check_command(
@@ -109,7 +110,13 @@ def keygen_command(key: Path | None, *, force: bool = False) -> int:
 
 
 def build_command(
-    release_dir: Path, output: Path, *, key: Path | None = None, unsigned: bool = False
+    release_dir: Path,
+    output: Path,
+    *,
+    key: Path | None = None,
+    unsigned: bool = False,
+    joint_protection: bool = True,
+    previous: Sequence[Path] = (),
 ) -> int:
     """``iaptkit release build``: build, print a summary on stderr; exit 0 when built.
 
@@ -124,6 +131,10 @@ def build_command(
         unsigned, with a warning).
     unsigned
         Build without a signature.
+    joint_protection
+        Protect linked outputs jointly (``False``: fail them instead).
+    previous
+        Earlier exports whose published cells join the joint audit.
 
     Returns
     -------
@@ -154,8 +165,11 @@ def build_command(
                     f"Refusing the signing key {signing}: it lies inside {folder}. Keep the "
                     "private key outside every release and export (default ~/.config/iaptkit/)."
                 )
-    result = build(release_dir, output, key=signing)
+    result = build(
+        release_dir, output, key=signing, joint_protection=joint_protection, previous=previous
+    )
     release = Release.open(release_dir)
+    _print_joint(console, release.meta.get("joint_audit") or {})
     for out in release.outputs:
         mark = "exported" if out.uid in result.exported else "NOT exported"
         console.print(f"{out.uid}: {out.status} -> {mark}", highlight=False)
@@ -169,6 +183,49 @@ def build_command(
     )
     console.print("UNSIGNED export." if signing is None else f"Signed with {signing}.")
     return 0
+
+
+def _print_joint(console: Console, joint: Mapping[str, Any]) -> None:
+    if not joint:
+        return
+    added = int(joint.get("added") or 0)
+    line = (
+        f"Joint audit of {len(joint.get('outputs') or [])} output(s)"
+        f" and {len(joint.get('previous') or [])} earlier export(s): {joint.get('n_cells', 0)} "
+        f"cells, {joint.get('n_suppressed', 0)} suppressed, {joint.get('n_relations', 0)} "
+        f"relations: {'passed' if joint.get('passed') else 'FAILED'}"
+    )
+    if added:
+        line += (
+            f"; joint protection suppressed {added} more cell(s) (value mass "
+            f"{float(joint.get('value_mass') or 0):g}) in "
+            f"{dict(joint.get('added_by_output') or {})}"
+        )
+    console.print(line, highlight=False)
+    for failure in joint.get("failures") or []:
+        console.print(f"    at risk: {failure}", highlight=False)
+
+
+def protect_command(release_dir: Path, *, previous: Sequence[Path] = ()) -> int:
+    """``iaptkit release protect``: the joint audit and protection now; exit 0 when it passes.
+
+    Parameters
+    ----------
+    release_dir
+        The release folder.
+    previous
+        Earlier exports whose published cells join the audit.
+
+    Returns
+    -------
+    int
+        0 when every suppressed cell keeps its width after joint protection, else 1.
+    """
+    from iaptkit.release.joint import run_joint_audit  # the solvers only when protecting
+
+    summary = run_joint_audit(Release.open(release_dir), protect=True, previous=previous)
+    _print_joint(Console(stderr=True), summary)
+    return 0 if summary.get("passed") else 1
 
 
 def verify_command(

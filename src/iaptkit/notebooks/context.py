@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from iaptkit.errors import ConfigError
+from iaptkit.release.cellkeys import KeyContext
 from iaptkit.measures.pathway_schema import (
     BREAKDOWN_COLUMNS,
     LOOKUP_BREAKDOWNS,
@@ -120,6 +121,27 @@ class NotebookContext:
     def period(self) -> str:
         """The period as text, e.g. ``2023-04-01 to 2024-03-31``."""
         return f"{self.start.isoformat()} to {self.end.isoformat()}"
+
+    def cell_keys(self, measure: str) -> KeyContext:
+        """The cell keys of this run's tables counting ``measure`` (``Release.add_table``).
+
+        The period, and the provider as scope: a provider run's cells are then sub-populations
+        of the England run's (docs/release-format.md, "Cell keys and the joint audit").
+
+        Examples
+        --------
+        >>> ctx = setup_notebook("nb", {"extract": "x", "start": "2023-04-01",
+        ...     "end": "2023-06-30", "provider": "R1A", "policy": "nhs-sde", "output_dir": ""})
+        >>> ctx.cell_keys("finished_treatment").scope
+        (('provider', 'R1A'),)
+        """
+        return KeyContext(
+            measure=measure,
+            period_start=self.start.isoformat(),
+            period_end=self.end.isoformat(),
+            filters=(("notebook", self.notebook),),
+            scope=(("provider", self.provider),) if self.provider else (),
+        )
 
     def suffix(self) -> str:
         """A name suffix carrying what a run's outputs depend on: provider, period, policy.

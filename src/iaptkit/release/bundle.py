@@ -33,7 +33,7 @@ import os
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -43,6 +43,7 @@ from iaptkit._version import __version__
 from iaptkit.errors import ReleaseError
 from iaptkit.release.acro import results_json
 from iaptkit.release.files import folder_mode, sha256_file, write_atomic
+from iaptkit.release.keyed import CELLKEYS_NAME
 from iaptkit.release.outputs import Output
 from iaptkit.release.provenance import (
     extract_label,
@@ -192,7 +193,12 @@ def _check_target(target: Path) -> None:
 
 
 def build(
-    release_dir: str | Path, export_dir: str | Path, *, key: str | Path | None = None
+    release_dir: str | Path,
+    export_dir: str | Path,
+    *,
+    key: str | Path | None = None,
+    joint_protection: bool = True,
+    previous: Sequence[str | Path] = (),
 ) -> BuildResult:
     """Build the export bundle (see module docstring); returns what was exported.
 
@@ -207,7 +213,10 @@ def build(
     Checklist: docs/disclosure-control.md, "Output checking before export" (checksums, status,
     underlying counts never exported); ``results.json`` follows AI-SDC/ACRO ``record.py``.
     ``key`` is the Ed25519 private key that signs ``seal.json`` (``None``: unsigned, which
-    verifies only with ``allow_unsigned``); format in docs/release-format.md.
+    verifies only with ``allow_unsigned``); format in docs/release-format.md. The joint audit
+    of every table output (and of the earlier exports ``previous``) runs first; with
+    ``joint_protection`` (default) it suppresses more cells where outputs combine to narrow a
+    suppressed one (:mod:`iaptkit.release.joint`); ``cellkeys.json`` is exported.
 
     Examples
     --------
@@ -226,7 +235,7 @@ def build(
     signing_key = None if key is None else load_private_key(key)
     target = Path(export_dir)
     try:
-        return _build_exclusive(release, target, signing_key)
+        return _build_exclusive(release, target, signing_key, (joint_protection, previous))
     except OSError as exc:  # a folder that cannot be read or written, a full disk, ...
         raise ReleaseError(
             f"Build of {release.path} into {target} failed: {exc.strerror or exc} "
@@ -235,7 +244,10 @@ def build(
 
 
 def _build_exclusive(
-    release: Release, target: Path, signing_key: Ed25519PrivateKey | None
+    release: Release,
+    target: Path,
+    signing_key: Ed25519PrivateKey | None,
+    joint: tuple[bool, Sequence[str | Path]],
 ) -> BuildResult:
     _check_target(target)
     resolved_release = release.path.resolve()
@@ -252,13 +264,21 @@ def _build_exclusive(
         _check_target(target)  # again, now that no other build can be writing it
         for stale in target.parent.glob(f".{target.name}.building-*"):
             shutil.rmtree(stale, ignore_errors=True)  # left by a build that died
-        return _build_locked(release, target, signing_key)
+        return _build_locked(release, target, signing_key, joint)
 
 
 def _build_locked(
-    release: Release, target: Path, signing_key: Ed25519PrivateKey | None
+    release: Release,
+    target: Path,
+    signing_key: Ed25519PrivateKey | None,
+    joint: tuple[bool, Sequence[str | Path]],
 ) -> BuildResult:
+    # the solvers load only when a release is built
+    from iaptkit.release.joint import export_cells, export_safe, run_joint_audit, stored_summary
+
     _recheck(release)
+    run_joint_audit(release, protect=joint[0], previous=joint[1])
+    release.reload()
     release.cross_audit()
     release.reload()
 
@@ -287,6 +307,9 @@ def _build_locked(
                 names.append(name)
             exported.append((out, names))
         uids = [o.uid for o, _ in exported]
+        cells = export_cells(release, uids)
+        if cells is not None:  # the export's cell keys, when it has protected tables
+            write_atomic(tmp / CELLKEYS_NAME, cells)
         pairs = _path_rewrites(release)
         results = portable(results_json(exported, tmp), pairs)
         write_atomic(tmp / "results.json", json.dumps(results, indent=2).encode("utf-8"))
@@ -294,7 +317,9 @@ def _build_locked(
         html = (tmp / "report.html").read_text(encoding="utf-8")
         write_atomic(tmp / "report.html", portable_html(html, pairs).encode("utf-8"))
         write_checksums(tmp, [n for _, names in exported for n in names])
-        manifest = portable(_manifest(release, tmp, exported, excluded), pairs)
+        manifest = _manifest(release, tmp, exported, excluded)
+        manifest["joint_audit"] = export_safe(stored_summary(release))
+        manifest = portable(manifest, pairs)
         write_atomic(tmp / "manifest.json", json.dumps(manifest, indent=2).encode("utf-8"))
         seal = write_seal(tmp, signing_key)
         os.chmod(tmp, folder_mode())  # mkdtemp makes 0700

@@ -208,7 +208,9 @@ def run_cross_audit(release: ReleaseStore) -> AuditCertificate | None:
         if not any(f.endswith(".table.pkl") for f in out.internal_files):
             # tables of means or sums (Release.pivot_table) are judged cell by cell instead
             magnitude = bool(out.parameters.get("magnitude"))
-            if (out.kind == "table" or out.audit is not None) and not magnitude:
+            # measures outputs are audited by the joint audit of cell keys (jointaudit)
+            keyed = bool(out.parameters.get("measures"))
+            if (out.kind == "table" or out.audit is not None) and not magnitude and not keyed:
                 unreadable[out.uid] = "no stored protected table to include"
             continue
         try:

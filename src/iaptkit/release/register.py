@@ -1,13 +1,10 @@
-"""The release register: one folder per piece of work, outputs added to it with their status.
-
-:class:`Release` is what a notebook uses: the register on disk (:class:`ReleaseStore`, in
-:mod:`iaptkit.release.store`) with the ``add_*`` methods that store an output's files and judge
-it, and :meth:`Release.cross_audit`.
+"""The release register: :class:`Release`, the register on disk (:class:`ReleaseStore`) with
+the ``add_*`` methods that store and judge an output, and :meth:`Release.cross_audit`.
 
 Status rules (docs/disclosure-control.md, "Output checking before export"): a table passes when its
-audit passed and its file checks pass; anything unprotected or failing an audit fails; a figure
-without its protected data table fails; images and free text are ``review``. An output is
-*releasable* when it passes, or is ``review`` with an exception request written by the analyst.
+audit and file checks pass; anything unprotected or failing an audit fails; a figure without its
+protected data table fails; images and free text are ``review``. An output is *releasable* when
+it passes, or is ``review`` with the analyst's exception request.
 """
 
 from __future__ import annotations
@@ -28,6 +25,7 @@ from iaptkit.release.checks import check_file
 from iaptkit.release.crossaudit import run_cross_audit
 from iaptkit.release.files import mapping_proxy
 from iaptkit.release.findings import policy_facts
+from iaptkit.release.keyed import default_context, register_measures, table_cellkeys
 from iaptkit.release.outputs import (
     IMAGE_SUFFIXES,
     CheckLike,
@@ -39,12 +37,12 @@ from iaptkit.release.outputs import (
 )
 
 if TYPE_CHECKING:
+    from iaptkit.release.cellkeys import KeyContext
     from iaptkit.sdc import AuditCertificate
 
 __all__ = ["Release"]
 
-# tables pickled before the file helpers moved name this reconstructor: keep it importable
-_mappingproxy = mapping_proxy
+_mappingproxy = mapping_proxy  # old pickled tables name this reconstructor: keep it importable
 
 
 class Release(CheckedRecorder):
@@ -61,9 +59,7 @@ class Release(CheckedRecorder):
 
     Notes
     -----
-    Implements docs/disclosure-control.md, "Output checking before export": description, population
-    and denominators, policy, where the output was made, status pass/fail/review with reasons,
-    the analyst's exception request, underlying counts kept for the checker only.
+    Implements docs/disclosure-control.md, "Output checking before export".
 
     Examples
     --------
@@ -91,14 +87,22 @@ class Release(CheckedRecorder):
         parameters: Mapping[str, Any] | None = None,
         exception: str | None = None,
         definitions_version: str | None = None,
+        cell_keys: KeyContext | None = None,
     ) -> Output:
-        """Register a protected table (or, to record it as failing, an unprotected DataFrame).
+        """Register a protected table (``protect``, ``protect_measures``; a DataFrame fails).
 
-        The export view (``published_long``) goes to ``outputs/``; the underlying counts, the
-        internal cell statuses and certificate go to ``internal/``. Status: ``pass`` when the
-        audit passed and the file checks of the export view pass; ``fail`` for an unprotected
-        table or a failed audit.
+        The export view goes to ``outputs/``; the underlying counts, the internal cell statuses,
+        certificate and cell keys (``cell_keys``: extract, definitions, measure, period, filters;
+        default from ``parameters`` and ``population``) go to ``internal/``. Status: ``pass``
+        when the audit passed and the file checks pass; ``fail`` for an unprotected table or a
+        failed audit. The release's joint audit links the cells of all outputs by their keys.
         """
+        if not isinstance(pt, pd.DataFrame) and not hasattr(pt, "published_long"):
+            label = name or "measures"
+            return register_measures(self, pt, uid=self._uid(label), name=label,
+                description=description, population=population or "", made_by=made_by,
+                denominators=denominators, parameters=parameters, exception=exception,
+                ctx=cell_keys)  # fmt: skip
         if isinstance(pt, pd.DataFrame):
             uid = self._uid(name or "unprotected_table")
             self._check_overwrite(uid, made_by, parameters)
@@ -127,6 +131,12 @@ class Release(CheckedRecorder):
         self._check_overwrite(uid, made_by, parameters)
         self._clear_files(uid)
         files, internal = self._store_protected(uid, pt)
+        if definitions_version is None and "definitions_version" in pt.cells.columns:
+            versions = pt.cells["definitions_version"].dropna().unique()
+            definitions_version = str(versions[0]) if len(versions) == 1 else None
+        pop = population if population is not None else pt.population
+        ctx = cell_keys or default_context(self, parameters, pop, definitions_version)
+        internal.append(table_cellkeys(self, uid, pt, ctx, f"{uid}.csv"))
         reasons: list[str] = []
         statuses: list[str] = []
         if pt.audit_passed:
@@ -142,15 +152,12 @@ class Release(CheckedRecorder):
         report = check_file(self.path / "outputs" / f"{uid}.csv", policy=facts)
         statuses.append(report.status)
         reasons.extend(f"file check: {f.describe()}" for f in report.findings)
-        if definitions_version is None and "definitions_version" in pt.cells.columns:
-            versions = pt.cells["definitions_version"].dropna().unique()
-            definitions_version = str(versions[0]) if len(versions) == 1 else None
         out = Output(
             uid=uid,
             kind="table",
             name=name or pt.name,
             description=description or pt.description,
-            population=population if population is not None else pt.population,
+            population=pop,
             denominators=tuple(denominators),
             policy_id=str(pt.policy.id),
             policy_version=str(pt.policy.version),
@@ -209,6 +216,9 @@ class Release(CheckedRecorder):
             reasons.append("figure without its protected data table")
         else:
             more, internal = self._store_protected(uid, data, suffix=".data")
+            pop = population if population is not None else data.population
+            ctx = default_context(self, parameters, pop, definitions_version)
+            internal.append(table_cellkeys(self, uid, data, ctx, f"{uid}.data.csv"))
             files.update(more)
             policy_id, policy_version = str(data.policy.id), str(data.policy.version)
             audit = data.certificate.to_dict(internal=False)
@@ -365,11 +375,7 @@ class Release(CheckedRecorder):
         return self._register(out)
 
     def cross_audit(self) -> AuditCertificate | None:
-        """Audit all tables of the release together (see :mod:`iaptkit.release.crossaudit`).
-
-        Stores the result in ``release.json``, fails the outputs involved in a failing joint
-        audit, and returns the joint certificate (``None`` when there are no tables).
-        """
+        """Audit all tables together (:mod:`iaptkit.release.crossaudit`): joint certificate."""
         return run_cross_audit(self)
 
     # ------------------------------------------------------------------ safe analysis (ACRO-like)

@@ -294,6 +294,11 @@ def verify_export(
     problems, notes = published_audit(folder, outputs, facts)
     result.problems.extend(problems)
     result.notes.extend(notes)
+    from iaptkit.release.cellaudit import audit_cellkeys  # the solvers only when verifying
+
+    problems, notes = audit_cellkeys(folder)
+    result.problems.extend(problems)
+    result.notes.extend(notes)
     if against is not None:
         result.problems.extend(_against(folder, seal, manifest, Path(against)))
     return result

@@ -1,0 +1,68 @@
+"""The joint audit again, on an export's ``cellkeys.json`` alone (``release verify``).
+
+A checker holding the export knows every exported cell's key and published value. From those
+alone the relations of :mod:`iaptkit.release.relations` follow (without true values: a sum is
+assumed where the children cover every category seen) and the exact integer attacker runs over
+all of them: a suppressed cell determined exactly fails verification. Each record must also
+agree with its output's CSV file (the value shown, ``*`` where suppressed).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+
+from iaptkit.release.cellkeys import OutputCells
+from iaptkit.release.jointaudit import protect_jointly
+from iaptkit.release.relations import joint_system
+
+__all__ = ["CELLKEYS_FILE", "audit_cellkeys"]
+
+CELLKEYS_FILE = "cellkeys.json"
+
+
+def _matches(folder: Path, cells: OutputCells) -> list[str]:
+    path = folder / cells.file
+    if not cells.file or not path.is_file():
+        return [f"{CELLKEYS_FILE}: output {cells.uid} names file {cells.file!r}, not in the export"]
+    frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    problems = []
+    for rec in cells.records:
+        if rec.row >= len(frame) or "value" not in frame.columns:
+            problems.append(f"{CELLKEYS_FILE}: {cells.uid} row {rec.row} is not in {cells.file}")
+            continue
+        shown = str(frame.at[rec.row, "value"]).strip()
+        if (shown == "*") != rec.suppressed:
+            problems.append(
+                f"{CELLKEYS_FILE}: {cells.uid} row {rec.row} ({rec.key.label()}) is "
+                f"{'suppressed' if rec.suppressed else 'shown'} there but {shown!r} in {cells.file}"
+            )
+    return problems
+
+
+def audit_cellkeys(folder: Path) -> tuple[list[str], list[str]]:
+    """Problems and notes of the joint audit of an export's ``cellkeys.json``.
+
+    An export without the file (built before cell keys) gives a note, not a problem.
+    """
+    path = folder / CELLKEYS_FILE
+    if not path.is_file():
+        return [], [f"{CELLKEYS_FILE}: none in the export; the joint audit cannot be re-run"]
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        outputs = [OutputCells.from_json(o) for o in data.get("outputs", [])]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        return [f"{CELLKEYS_FILE}: unreadable ({exc})"], []
+    problems = [p for cells in outputs for p in _matches(folder, cells)]
+    if problems or not outputs:
+        return problems, []
+    system = joint_system(outputs)
+    try:
+        result = protect_jointly(system, protect=False)
+    except ValueError as exc:
+        return [], [f"{CELLKEYS_FILE}: joint audit skipped ({exc})"]
+    for f in result.failures:
+        problems.append(f"joint audit of {CELLKEYS_FILE}: suppressed cell {f.describe()}")
+    return problems, []

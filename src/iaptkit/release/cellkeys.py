@@ -1,0 +1,451 @@
+"""Cell keys: every published cell of a release described by what it counts.
+
+A cell is the same cell in two outputs when it counts the same thing: the same extract
+(fingerprint), definitions version, measure, period, population filters and breakdown values.
+:class:`CellKey` is that description; :class:`CellRecord` adds what an output publishes of the
+cell (shown or suppressed, the interval the published value leaves to an attacker, for a rate
+its numerator and denominator cells and printed texts). :func:`records_from_protected` and
+:func:`records_from_measures` derive the records of the two kinds of protected outputs
+(``protect`` / notebook tables and ``protect_measures`` / ``iaptkit measures`` results).
+
+The records of each output are stored in the release (``internal/<uid>.cellkeys.json``, with
+the true values, for the joint audit) and exported without true values in ``cellkeys.json``
+(docs/release-format.md), so a checker can re-run the joint audit on the export.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import pandas as pd
+
+__all__ = [
+    "CellKey",
+    "CellRecord",
+    "KeyContext",
+    "OutputCells",
+    "count_box",
+    "records_from_measures",
+    "records_from_protected",
+]
+
+#: The breakdown label of national rows in a measures table.
+ENGLAND = "england"
+_COMBINED_SEP = " x "
+_GROUP_SEP = " | "
+
+
+@dataclass(frozen=True, order=True)
+class CellKey:
+    """What one cell counts (equal keys: the same cell in every output and release).
+
+    Attributes
+    ----------
+    fingerprint, definitions_version
+        The extract and the definitions the cell was computed from ("" when not given).
+    measure
+        What is counted (``finished_treatment``; a notebook table's own measure name).
+    period_start, period_end
+        The period, ISO dates ("" when not given).
+    filters
+        Population filters as sorted ``(name, value)`` pairs.
+    breakdown
+        Breakdown values as sorted ``(dim, value)`` pairs; ``()`` is the whole population.
+    """
+
+    fingerprint: str
+    definitions_version: str
+    measure: str
+    period_start: str
+    period_end: str
+    filters: tuple[tuple[str, str], ...] = ()
+    breakdown: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def dims(self) -> frozenset[str]:
+        """The breakdown dimensions of the cell."""
+        return frozenset(d for d, _ in self.breakdown)
+
+    def without(self, dim: str) -> CellKey:
+        """The parent cell: this cell summed over ``dim``.
+
+        Examples
+        --------
+        >>> k = CellKey("f", "1", "m", "", "", (), (("provider", "A"), ("sex", "F")))
+        >>> k.without("sex").breakdown
+        (('provider', 'A'),)
+        """
+        return replace(self, breakdown=tuple(p for p in self.breakdown if p[0] != dim))
+
+    def label(self) -> str:
+        """A short readable label (measure, period, filters, breakdown)."""
+        where = ", ".join(f"{d}={v}" for d, v in self.breakdown) or "all"
+        period = f" {self.period_start}..{self.period_end}" if self.period_start else ""
+        filt = "".join(f" [{k}={v}]" for k, v in self.filters)
+        return f"{self.measure}{period}{filt}: {where}"
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-safe dictionary."""
+        return {
+            "fingerprint": self.fingerprint,
+            "definitions_version": self.definitions_version,
+            "measure": self.measure,
+            "period_start": self.period_start,
+            "period_end": self.period_end,
+            "filters": dict(self.filters),
+            "breakdown": dict(self.breakdown),
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> CellKey:
+        """The key of :meth:`to_json`."""
+        return cls(
+            fingerprint=str(data.get("fingerprint") or ""),
+            definitions_version=str(data.get("definitions_version") or ""),
+            measure=str(data.get("measure") or ""),
+            period_start=str(data.get("period_start") or ""),
+            period_end=str(data.get("period_end") or ""),
+            filters=tuple(sorted((str(k), str(v)) for k, v in (data.get("filters") or {}).items())),
+            breakdown=tuple(
+                sorted((str(k), str(v)) for k, v in (data.get("breakdown") or {}).items())
+            ),
+        )
+
+
+@dataclass(frozen=True)
+class KeyContext:
+    """What the rows of an output do not say themselves: extract, definitions, period, filters.
+
+    ``scope``: breakdown values the whole output is restricted to, e.g. ``(("provider",
+    "R1A"),)`` for a notebook run for one provider: its cells are then sub-populations of the
+    England run's cells with the same measure, period and filters.
+    """
+
+    fingerprint: str = ""
+    definitions_version: str = ""
+    measure: str = "count"
+    period_start: str = ""
+    period_end: str = ""
+    filters: tuple[tuple[str, str], ...] = ()
+    scope: tuple[tuple[str, str], ...] = ()
+
+    def breakdown(self, pairs: Sequence[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
+        """A cell's breakdown: its own values and the scope (its own win on a shared dim)."""
+        own = {d for d, _ in pairs}
+        return _sorted_pairs([*pairs, *((d, v) for d, v in self.scope if d not in own)])
+
+
+@dataclass(frozen=True)
+class CellRecord:
+    """One published cell of one output (a row of its CSV file).
+
+    ``lower``/``upper`` are what the published value tells an attacker of the count (its
+    rounding box ``base``, and that a shown count is 0 or at least ``threshold``; ``0``/``inf``
+    when suppressed). ``lower``, ``upper`` (a box end may be a true count), ``primary``,
+    ``true_value`` and ``width`` (the protection width the cell needs if suppressed) are
+    internal; an export has ``base`` and ``threshold``, the box follows from the value shown.
+    """
+
+    key: CellKey
+    kind: str
+    row: int
+    suppressed: bool
+    lower: float
+    upper: float
+    shown: str = ""
+    structural_zero: bool = False
+    numerator: CellKey | None = None
+    denominator: CellKey | None = None
+    decimals: int = 1
+    rates_from: str = "published"
+    texts: tuple[str, ...] = ()
+    base: int = 1
+    threshold: int = 0
+    primary: bool = False
+    true_value: float | None = None
+    width: float = 1.0
+
+    def to_json(self, *, internal: bool) -> dict[str, Any]:
+        """A JSON-safe dictionary; ``internal=False`` leaves out truth and primary flags."""
+        d: dict[str, Any] = {
+            "key": self.key.to_json(),
+            "kind": self.kind,
+            "row": self.row,
+            "suppressed": self.suppressed,
+            "shown": self.shown,
+            "structural_zero": self.structural_zero,
+            "base": self.base,
+            "threshold": self.threshold,
+        }
+        if self.kind == "rate":
+            d.update(
+                numerator=None if self.numerator is None else self.numerator.to_json(),
+                denominator=None if self.denominator is None else self.denominator.to_json(),
+                decimals=self.decimals,
+                rates_from=self.rates_from,
+                texts=list(self.texts),
+            )
+        if internal:
+            upper = None if math.isinf(self.upper) else self.upper
+            d.update(lower=self.lower, upper=upper, primary=self.primary)
+            d.update(true_value=self.true_value, width=self.width)
+        return d
+
+    @classmethod
+    def from_json(cls, d: Mapping[str, Any]) -> CellRecord:
+        """The record of :meth:`to_json` (internal fields default when absent)."""
+        num, den = d.get("numerator"), d.get("denominator")
+        truth = d.get("true_value")
+        base, threshold = int(d.get("base", 1)), int(d.get("threshold", 0))
+        lower, upper = float(d.get("lower") or 0.0), d.get("upper")
+        hi = math.inf if upper is None else float(upper)
+        if "lower" not in d and d["kind"] == "count" and not d["suppressed"]:
+            shown = str(d.get("shown", "")).strip()
+            if shown.lstrip("-").replace(".", "", 1).isdigit():
+                lower, hi = count_box(float(shown), base, threshold)
+        return cls(
+            key=CellKey.from_json(d["key"]),
+            kind=str(d["kind"]),
+            row=int(d["row"]),
+            suppressed=bool(d["suppressed"]),
+            lower=lower,
+            upper=hi,
+            shown=str(d.get("shown", "")),
+            structural_zero=bool(d.get("structural_zero", False)),
+            numerator=None if not num else CellKey.from_json(num),
+            denominator=None if not den else CellKey.from_json(den),
+            decimals=int(d.get("decimals", 1)),
+            rates_from=str(d.get("rates_from", "published")),
+            texts=tuple(str(t) for t in d.get("texts", ())),
+            base=base,
+            threshold=threshold,
+            primary=bool(d.get("primary", False)),
+            true_value=None if truth is None else float(truth),
+            width=float(d.get("width", 1.0)),
+        )
+
+
+@dataclass(frozen=True)
+class OutputCells:
+    """The cell records of one output, with the sums its own table states (by record index)."""
+
+    uid: str
+    file: str
+    records: tuple[CellRecord, ...]
+    relations: tuple[tuple[tuple[int, float], ...], ...] = ()
+    inequalities: tuple[tuple[tuple[int, float], ...], ...] = ()
+    previous: bool = field(default=False)
+
+    def to_json(self, *, internal: bool) -> dict[str, Any]:
+        """A JSON-safe dictionary (see :meth:`CellRecord.to_json`)."""
+        return {
+            "uid": self.uid,
+            "file": self.file,
+            "cells": [r.to_json(internal=internal) for r in self.records],
+            "relations": [[[i, c] for i, c in row] for row in self.relations],
+            "inequalities": [[[i, c] for i, c in row] for row in self.inequalities],
+        }
+
+    @classmethod
+    def from_json(cls, d: Mapping[str, Any], *, previous: bool = False) -> OutputCells:
+        """The output of :meth:`to_json`."""
+
+        def rows(name: str) -> tuple[tuple[tuple[int, float], ...], ...]:
+            return tuple(tuple((int(i), float(c)) for i, c in row) for row in d.get(name, []))
+
+        return cls(
+            uid=str(d["uid"]),
+            file=str(d.get("file", "")),
+            records=tuple(CellRecord.from_json(r) for r in d.get("cells", [])),
+            relations=rows("relations"),
+            inequalities=rows("inequalities"),
+            previous=previous,
+        )
+
+
+def count_box(shown: float, base: int, threshold: int) -> tuple[float, float]:
+    """What a published count tells: its rounding box, and that it is 0 or at least the threshold.
+
+    Examples
+    --------
+    >>> count_box(10, 5, 10), count_box(55, 5, 10), count_box(0, 5, 10), count_box(7, 1, 5)
+    ((10.0, 12.0), (53.0, 57.0), (0.0, 0.0), (7.0, 7.0))
+    """
+    if base <= 1:
+        return float(shown), float(shown)
+    lo, hi = math.ceil(shown - base / 2), math.ceil(shown + base / 2) - 1
+    lo = max(lo, 0)
+    if hi < threshold:
+        return 0.0, 0.0
+    return float(max(lo, threshold) if lo > 0 else lo), float(hi)
+
+
+def _sorted_pairs(
+    pairs: Mapping[str, str] | Sequence[tuple[str, str]],
+) -> tuple[tuple[str, str], ...]:
+    items = pairs.items() if isinstance(pairs, Mapping) else pairs
+    return tuple(sorted((str(k), str(v)) for k, v in items))
+
+
+def records_from_protected(pt: Any, ctx: KeyContext) -> OutputCells:
+    """The records of a ``ProtectedTable`` (``protect``): one per row of ``published_long()``.
+
+    A dim at its total (``pt.totals``, default ``"Total"``) is not part of the breakdown. The
+    table's own relations (margins, hierarchies) and inequalities come along.
+    """
+    cells = pt.cells.reset_index(drop=True)
+    totals = {d: str((getattr(pt, "totals", None) or {}).get(d, "Total")) for d in pt.dims}
+    policy = pt.policy
+    width = float(getattr(policy, "protection_width", policy.threshold))
+    records: list[CellRecord] = []
+    for i, c in enumerate(cells.to_dict("records")):
+        breakdown = ctx.breakdown([(d, str(c[d])) for d in pt.dims if str(c[d]) != totals[d]])
+        key = CellKey(
+            ctx.fingerprint,
+            ctx.definitions_version,
+            ctx.measure,
+            ctx.period_start,
+            ctx.period_end,
+            ctx.filters,
+            breakdown,
+        )
+        status = str(c["status"])
+        hidden = status in ("primary", "secondary")
+        lo = float(c.get("attacker_lower", 0.0)) if not hidden else 0.0
+        hi = float(c.get("attacker_upper", math.inf)) if not hidden else math.inf
+        rounded = not hidden and hi > lo and bool(getattr(policy, "rounds", False))
+        records.append(
+            CellRecord(
+                key=key,
+                kind="count",
+                row=i,
+                suppressed=hidden,
+                lower=lo,
+                upper=hi,
+                shown="*" if hidden else str(c.get("display", "")),
+                structural_zero=status == "structural_zero",
+                base=int(policy.rounding_base) if rounded else 1,
+                threshold=int(policy.threshold),
+                primary=status == "primary",
+                true_value=float(c["value"]),
+                width=width if status == "primary" else 1.0,
+            )
+        )
+    return OutputCells(
+        uid="",
+        file="",
+        records=tuple(records),
+        relations=_sparse_rows(getattr(pt, "relations", None)),
+        inequalities=_sparse_rows(getattr(pt, "inequalities", None)),
+    )
+
+
+def _sparse_rows(matrix: Any) -> tuple[tuple[tuple[int, float], ...], ...]:
+    if matrix is None:
+        return ()
+    from scipy import sparse
+
+    csr = sparse.csr_matrix(matrix)
+    out = []
+    for r in range(csr.shape[0]):
+        start, end = csr.indptr[r], csr.indptr[r + 1]
+        row = tuple(
+            (int(c), float(v))
+            for c, v in zip(csr.indices[start:end], csr.data[start:end], strict=True)
+        )
+        if row:
+            out.append(row)
+    return tuple(out)
+
+
+def _breakdown(name: str, group: str) -> tuple[tuple[str, str], ...]:
+    if name == ENGLAND:
+        return ()
+    parts = name.split(_COMBINED_SEP)
+    labels = group.split(_GROUP_SEP) if len(parts) > 1 else [group]
+    return _sorted_pairs(list(zip(parts, labels, strict=False)))
+
+
+def records_from_measures(pm: Any, ctx: KeyContext) -> OutputCells:
+    """The records of a ``ProtectedMeasures`` (``protect_measures``): one per exported row.
+
+    Counts carry their rounding box; rates their numerator and denominator keys and printed
+    texts (rate and limits), read by the integer attacker at their published precision.
+    """
+    cells = pm.cells.reset_index(drop=True)
+    policy = pm.policy
+    width = float(getattr(policy, "protection_width", policy.threshold))
+    base = int(policy.rounding_base) if getattr(policy, "rounds", True) else 1
+    records: list[CellRecord] = []
+    for i, c in enumerate(cells.to_dict("records")):
+        version = c.get("definitions_version")
+        defs = str(version) if version is not None and not pd.isna(version) else ""
+
+        def key(measure: str, c: Mapping[str, Any] = c, defs: str = defs) -> CellKey:
+            return CellKey(
+                ctx.fingerprint,
+                defs or ctx.definitions_version,
+                measure,
+                str(c["period_start"]),
+                str(c["period_end"]),
+                ctx.filters,
+                ctx.breakdown(_breakdown(str(c["breakdown"]), str(c["group"]))),
+            )
+
+        kind = str(c["kind"])
+        display = str(c.get("display", ""))
+        status = str(c.get("status", ""))
+        national = str(c["breakdown"]) == ENGLAND
+        hidden = display == "*" or status in ("primary", "secondary", "suppressed")
+        truth = pd.to_numeric(pd.Series([c.get("true_value")]), errors="coerce").iloc[0]
+        true_value = None if pd.isna(truth) else float(truth)
+        if kind == "count":
+            lo, hi = 0.0, math.inf
+            b = base if policy.rounds_cell(national=national) else 1
+            if not hidden and display not in ("", "nan"):
+                lo, hi = count_box(float(display), b, int(policy.threshold))
+            records.append(
+                CellRecord(
+                    key=key(str(c["measure"])),
+                    kind="count",
+                    row=i,
+                    suppressed=hidden,
+                    lower=lo,
+                    upper=hi,
+                    shown=display,
+                    structural_zero=status == "structural_zero",
+                    base=b,
+                    threshold=int(policy.threshold),
+                    primary=status == "primary",
+                    true_value=true_value,
+                    width=width if status == "primary" else 1.0,
+                )
+            )
+            continue
+        num, den = c.get("numerator"), c.get("denominator")
+        decimals = policy.rate_decimals_national if national else policy.rate_decimals_subnational
+        records.append(
+            CellRecord(
+                key=key(str(c["measure"])),
+                kind="rate" if kind == "rate" else "other",
+                row=i,
+                suppressed=hidden,
+                lower=0.0,
+                upper=math.inf,
+                shown=display,
+                numerator=None if num is None or pd.isna(num) else key(str(num)),
+                denominator=None if den is None or pd.isna(den) else key(str(den)),
+                decimals=int(decimals),
+                rates_from=str(policy.rates_from),
+                texts=(
+                    display,
+                    str(c.get("ci_lower_display", "")),
+                    str(c.get("ci_upper_display", "")),
+                ),
+                true_value=true_value,
+            )
+        )
+    return OutputCells(uid="", file="", records=tuple(records))

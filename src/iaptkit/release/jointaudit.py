@@ -1,0 +1,254 @@
+"""The joint audit of a whole release, and the joint protection that fixes what it finds.
+
+:func:`joint_attack` runs the exact integer attacker (:func:`iaptkit.sdc.integer_attack.
+integer_intervals`: counts at their rounding boxes, rates made from unrounded counts at their
+published precision) over the :class:`~iaptkit.release.relations.JointSystem` of every
+published cell of a release, and of the earlier exports it names. Every suppressed cell must
+keep its protection width (primary cells the policy's width, other suppressed cells at least
+one: not determined exactly; a cell suppressed by an earlier export the width it had there).
+
+:func:`protect_jointly` is the joint secondary suppression: while a suppressed cell is too
+narrow, it suppresses the cheapest published cell of a sum that pins it (a cell shown in one
+output and suppressed in another first, everywhere), and attacks again. Cells published by an
+earlier export cannot be taken back; when nothing is left to suppress, it gives up, naming the
+cell and the outputs. It is the one place to swap in another solver later.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from iaptkit.release.relations import JointSystem
+from iaptkit.sdc.integer_attack import MAX_BOX, PairConstraint, consistent_pairs, integer_intervals
+from iaptkit.sdc.rates import rate_texts
+
+__all__ = ["JointFailure", "JointResult", "joint_attack", "protect_jointly"]
+
+FloatArray = npt.NDArray[np.float64]
+BoolArray = npt.NDArray[np.bool_]
+
+
+@dataclass(frozen=True)
+class JointFailure:
+    """A suppressed cell the joint attacker narrows below its protection width."""
+
+    cell: int
+    label: str
+    lower: float
+    upper: float
+    required: float
+    outputs: tuple[str, ...]
+
+    def describe(self) -> str:
+        """One line: the cell, its interval, the width it needs, the outputs involved."""
+        return (
+            f"{self.label}: the outputs {', '.join(self.outputs)} together narrow it to "
+            f"[{self.lower:g}, {self.upper:g}] (width {self.upper - self.lower:g}, "
+            f"needs {self.required:g})"
+        )
+
+
+@dataclass(frozen=True)
+class JointResult:
+    """The joint audit's verdict after joint protection (if any)."""
+
+    passed: bool
+    failures: tuple[JointFailure, ...]
+    added: tuple[int, ...]
+    value_mass: float
+    n_suppressed: int
+    n_cells: int
+    steps: int
+
+
+def _printer(decimals: int) -> Callable[[int, int], tuple[str, ...]]:
+    return lambda n, d: rate_texts(n, d, decimals)
+
+
+def _pairs(system: JointSystem, hidden: BoolArray) -> list[PairConstraint]:
+    out: list[PairConstraint] = []
+    for num, den, decimals, _uid, texts, _rule in system.rates:
+        if hidden[num] or hidden[den] or len(texts) != 3:
+            continue
+        boxes = [(system.lower[c], system.upper[c]) for c in (num, den)]
+        if any(not np.isfinite(hi) or hi - lo + 1 > MAX_BOX for lo, hi in boxes):
+            continue
+        pairs = consistent_pairs(boxes[0], boxes[1], _printer(decimals), tuple(texts))
+        if pairs:
+            out.append(PairConstraint(num, den, pairs))
+    return out
+
+
+def joint_attack(
+    system: JointSystem, hidden: BoolArray, targets: BoolArray
+) -> tuple[FloatArray, FloatArray]:
+    """The attacker's whole-number interval of every ``targets`` cell.
+
+    ``hidden``: cells no output publishes (known only ``>= 0``, as are period segments); a
+    cell published anywhere is known within its box.
+    """
+    lower = np.array(system.lower, dtype=float)
+    upper = np.array(system.upper, dtype=float)
+    free = hidden | np.array(system.latent, dtype=bool)
+    lower[free] = 0.0
+    upper[free] = np.inf
+    zero = np.array(system.structural_zero, dtype=bool)
+    upper[zero] = 0.0
+    eq = system.matrix(system.equalities)
+    ineq = system.matrix(system.inequalities) if system.inequalities else None
+    want = targets & ~zero
+    return integer_intervals(eq, ineq, lower, upper, want, _pairs(system, hidden))
+
+
+def _failures(
+    system: JointSystem, hidden: BoolArray, lo: FloatArray, hi: FloatArray, cells: Sequence[int]
+) -> list[JointFailure]:
+    out = []
+    for i in cells:
+        if not hidden[i] or system.structural_zero[i]:
+            continue
+        need = max(system.width[i], 1.0)
+        if hi[i] - lo[i] < need - 1e-9:
+            where = tuple(sorted(_involved(system, i)))
+            out.append(JointFailure(i, system.label(i), float(lo[i]), float(hi[i]), need, where))
+    return out
+
+
+def _involved(system: JointSystem, cell: int, depth: int = 3) -> set[str]:
+    """The outputs of the cells linked to ``cell`` by up to ``depth`` sums (the conflict)."""
+    rows = [*system.equalities, *system.inequalities]
+    seen, layer = {cell}, {cell}
+    for _ in range(depth):
+        layer = {k for r in rows if layer & r.keys() for k in r} - seen
+        seen |= layer
+    return {uid for c in seen for uid in (*system.shown_in[c], *system.hidden_in[c])}
+
+
+def _rows_of(system: JointSystem) -> list[list[int]]:
+    rows: list[list[int]] = [[] for _ in range(system.n)]
+    for r, row in enumerate([*system.equalities, *system.inequalities]):
+        for c in row:
+            rows[c].append(r)
+    return rows
+
+
+def _candidate(
+    system: JointSystem, hidden: BoolArray, cell: int, rows_of: list[list[int]]
+) -> int | None:
+    """The cheapest published cell whose suppression can widen ``cell`` (``None``: none)."""
+    if not hidden[cell]:
+        if system.frozen[cell]:
+            return None  # published by an earlier export: cannot be taken back
+        return cell  # shown in one output, suppressed in another: suppress it everywhere
+    all_rows = [*system.equalities, *system.inequalities]
+
+    def ok(c: int) -> bool:
+        return not (hidden[c] or system.latent[c] or system.frozen[c] or system.structural_zero[c])
+
+    def cost(c: int) -> tuple[float, int]:
+        t = system.truth[c]
+        return (float(t) if t is not None else float(system.upper[c]), c)
+
+    # breadth first over the sums: the nearest published cells, smallest first
+    seen, frontier, depth = {cell}, deque([cell]), {cell: 0}
+    best: list[int] = []
+    while frontier:
+        c = frontier.popleft()
+        if best and depth[c] >= depth[best[0]]:
+            break
+        for r in rows_of[c]:
+            for k in all_rows[r]:
+                if k in seen:
+                    continue
+                seen.add(k)
+                depth[k] = depth[c] + 1
+                if ok(k):
+                    best.append(k)
+                frontier.append(k)
+    return min(best, key=cost) if best else None
+
+
+def _component(system: JointSystem, cell: int, rows_of: list[list[int]]) -> list[int]:
+    all_rows = [*system.equalities, *system.inequalities]
+    seen, stack = {cell}, [cell]
+    while stack:
+        c = stack.pop()
+        for r in rows_of[c]:
+            for k in all_rows[r]:
+                if k not in seen:
+                    seen.add(k)
+                    stack.append(k)
+    for num, den, *_ in system.rates:
+        if num in seen or den in seen:
+            seen.update((num, den))
+    return sorted(seen)
+
+
+def protect_jointly(
+    system: JointSystem, *, protect: bool = True, max_steps: int = 500
+) -> JointResult:
+    """Audit ``system`` jointly and, with ``protect``, suppress more until it passes.
+
+    Returns
+    -------
+    JointResult
+        ``added``: the cells newly suppressed (in every output that shows them); ``failures``
+        those still too narrow (joint protection off, or impossible).
+
+    Examples
+    --------
+    England 30 published, providers A (suppressed, 4) and B (26 published): A = 30 - 26.
+
+    >>> from dataclasses import replace
+    >>> from iaptkit.release.cellkeys import CellKey, CellRecord, OutputCells
+    >>> from iaptkit.release.relations import joint_system
+    >>> k = CellKey("f", "1", "m", "", "")
+    >>> a, b = (replace(k, breakdown=(("provider", p),)) for p in "AB")
+    >>> e = CellRecord(k, "count", 0, False, 30, 30, true_value=30)
+    >>> eng = OutputCells("eng", "e.csv", (e,))
+    >>> prov = OutputCells("prov", "p.csv", (
+    ...     CellRecord(a, "count", 0, True, 0, np.inf, primary=True, true_value=4, width=10),
+    ...     CellRecord(b, "count", 1, False, 26, 26, true_value=26)))
+    >>> protect_jointly(joint_system([eng, prov]), protect=False).failures[0].upper
+    4.0
+    >>> r = protect_jointly(joint_system([eng, prov]))
+    >>> r.passed, r.added, r.value_mass
+    (True, (2,), 26.0)
+    """
+    targets = system.suppressed()
+    hidden = targets & np.array([not s for s in system.shown_in], dtype=bool)
+    rows_of = _rows_of(system)
+    added: list[int] = []
+    steps = 0
+    lo, hi = joint_attack(system, hidden, targets)
+    fails = _failures(system, targets, lo, hi, range(system.n))
+    while fails and protect and steps < max_steps:
+        steps += 1
+        cell = max(fails, key=lambda f: (f.required - (f.upper - f.lower), -f.cell)).cell
+        pick = _candidate(system, hidden, cell, rows_of)
+        if pick is None:
+            break
+        hidden[pick] = targets[pick] = True
+        if pick not in added:
+            added.append(pick)
+        comp = _component(system, pick, rows_of)
+        mask = np.zeros(system.n, dtype=bool)
+        mask[comp] = True
+        lo_c, hi_c = joint_attack(system, hidden, targets & mask)
+        lo[mask], hi[mask] = lo_c[mask], hi_c[mask]
+        fails = _failures(system, targets, lo, hi, range(system.n))
+    mass = sum(float(system.truth[c] or 0.0) for c in added)
+    return JointResult(
+        passed=not fails,
+        failures=tuple(fails),
+        added=tuple(added),
+        value_mass=mass,
+        n_suppressed=int(targets.sum()),
+        n_cells=int((~np.array(system.latent, dtype=bool)).sum()),
+        steps=steps,
+    )

@@ -1,0 +1,312 @@
+"""Relations from cell keys: one linear system over every published cell of a release.
+
+From the :class:`~iaptkit.release.cellkeys.CellKey` of each cell the attacker's knowledge
+follows (docs/disclosure-control.md, "Linked outputs"):
+
+* **the same cell** in two outputs (equal keys) is one unknown;
+* **sub-populations add up to their parent**: the cells of a breakdown ``d`` under a cell add up
+  to it (providers to England, ``a x b`` summed over ``b`` to ``a``, every breakdown's
+  categories to the total);
+* **periods that nest or overlap**: the periods of one cell are cut into segments at every
+  period boundary; each published period is the sum of its segments (unpublished, unknown,
+  ``>= 0``), so April-March minus May-March is April;
+* **measures** of one cell: ``finished_treatment = at_caseness + not_at_caseness`` and the
+  inequalities of :data:`iaptkit.sdc.derived.MEASURE_INEQUALITIES`;
+* each output's own sums (margins, hierarchies).
+
+With true values known (a build), a sum is added only where it holds on the true values (a fact
+an attacker may know); without them (``release verify``, earlier exports) where the children
+cover every category seen. Counts are whole numbers ``>= 0``.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from datetime import date, timedelta
+
+import numpy as np
+import numpy.typing as npt
+from scipy import sparse
+from scipy.optimize import linprog
+
+from iaptkit.release.cellkeys import CellKey, OutputCells
+from iaptkit.sdc.derived import MEASURE_EQUALITIES, MEASURE_INEQUALITIES
+
+__all__ = ["JointSystem", "joint_system"]
+
+Row = dict[int, float]
+
+
+@dataclass
+class JointSystem:
+    """The joint cell space of a release: counts (and period segments) with their relations.
+
+    ``shown_in`` / ``hidden_in`` name the outputs that publish / suppress each cell; ``frozen``
+    cells cannot be suppressed any more (published by an earlier export); ``latent`` cells are
+    period segments no output publishes.
+    """
+
+    keys: list[CellKey] = field(default_factory=list)
+    lower: list[float] = field(default_factory=list)
+    upper: list[float] = field(default_factory=list)
+    truth: list[float | None] = field(default_factory=list)
+    width: list[float] = field(default_factory=list)
+    structural_zero: list[bool] = field(default_factory=list)
+    latent: list[bool] = field(default_factory=list)
+    frozen: list[bool] = field(default_factory=list)
+    shown_in: list[list[str]] = field(default_factory=list)
+    hidden_in: list[list[str]] = field(default_factory=list)
+    equalities: list[Row] = field(default_factory=list)
+    inequalities: list[Row] = field(default_factory=list)
+    rates: list[tuple[int, int, int, str, tuple[str, ...], str]] = field(default_factory=list)
+    conflicts: list[tuple[str, str, str]] = field(default_factory=list)
+
+    @property
+    def n(self) -> int:
+        """Number of cells."""
+        return len(self.keys)
+
+    def add(self, key: CellKey | None, *, latent: bool = False) -> int:
+        """A new cell (nothing known of it yet); its index."""
+        self.keys.append(key if key is not None else CellKey("", "", "", "", ""))
+        self.lower.append(0.0)
+        self.upper.append(np.inf)
+        self.truth.append(None)
+        self.width.append(1.0)
+        self.structural_zero.append(False)
+        self.latent.append(latent)
+        self.frozen.append(False)
+        self.shown_in.append([])
+        self.hidden_in.append([])
+        return self.n - 1
+
+    def suppressed(self) -> npt.NDArray[np.bool_]:
+        """Cells suppressed in at least one output."""
+        return np.array([bool(h) for h in self.hidden_in], dtype=bool)
+
+    def matrix(self, rows: Sequence[Row]) -> sparse.csr_matrix:
+        """Rows as a sparse matrix over the cells."""
+        r_idx = [r for r, row in enumerate(rows) for _ in row]
+        c_idx = [c for row in rows for c in row]
+        data = [v for row in rows for v in row.values()]
+        return sparse.csr_matrix((data, (r_idx, c_idx)), shape=(len(rows), self.n))
+
+    def label(self, i: int) -> str:
+        """Readable label of cell ``i`` with the outputs that carry it."""
+        where = sorted({*self.shown_in[i], *self.hidden_in[i]})
+        return f"{self.keys[i].label()} ({', '.join(where) or 'period segment'})"
+
+
+def _merge(system: JointSystem, index: dict[CellKey, int], out: OutputCells) -> list[int]:
+    """Add an output's count records; returns the cell of each record (-1 for non-counts)."""
+    cells: list[int] = []
+    for rec in out.records:
+        if rec.kind != "count":
+            cells.append(-1)
+            continue
+        i = index.get(rec.key)
+        if i is None:
+            i = index[rec.key] = system.add(rec.key)
+        cells.append(i)
+        if rec.structural_zero:
+            system.structural_zero[i] = True
+            system.upper[i] = 0.0
+        if rec.suppressed:
+            system.hidden_in[i].append(out.uid)
+        else:
+            system.shown_in[i].append(out.uid)
+            system.lower[i] = max(system.lower[i], rec.lower)
+            system.upper[i] = min(system.upper[i], rec.upper)
+        if rec.true_value is not None and not out.previous:
+            old = system.truth[i]
+            if old is not None and old != rec.true_value:
+                first = (system.shown_in[i] + system.hidden_in[i])[0]
+                system.conflicts.append((rec.key.label(), first, out.uid))
+            system.truth[i] = rec.true_value
+        system.width[i] = max(system.width[i], rec.width if rec.suppressed else 1.0)
+        if out.previous and not rec.suppressed:
+            system.frozen[i] = True
+    for rows, target in (
+        (out.relations, system.equalities),
+        (out.inequalities, system.inequalities),
+    ):
+        for row in rows:
+            mapped: Row = {}
+            for r, coef in row:
+                if 0 <= r < len(cells) and cells[r] >= 0:
+                    mapped[cells[r]] = mapped.get(cells[r], 0.0) + coef
+            if mapped:
+                target.append(mapped)
+    return cells
+
+
+def _holds(system: JointSystem, row: Row, *, equal: bool) -> bool:
+    """Whether ``row @ truth == 0`` (``<= 0``); unknown truths: assumed (see module doc)."""
+    truths = [system.truth[c] for c in row]
+    if any(t is None for t in truths):
+        return True
+    total = sum(
+        coef * float(t) for coef, t in zip(row.values(), truths, strict=True) if t is not None
+    )
+    return abs(total) < 1e-9 if equal else total <= 1e-9
+
+
+def _shape(key: CellKey) -> CellKey:
+    return replace(key, breakdown=tuple((d, "") for d, _ in key.breakdown))
+
+
+def _sums(system: JointSystem, cells: Sequence[int]) -> None:
+    """Sub-populations add up to their parent (providers -> England, a x b -> a).
+
+    With true values, a breakdown whose cells under a parent add up to it gives the sum even
+    where a category has no cell (an absent row is a known zero); without them, the children
+    must cover every category of the breakdown seen.
+    """
+    children: dict[tuple[CellKey, str], list[int]] = defaultdict(list)
+    cats: dict[tuple[CellKey, str], set[str]] = defaultdict(set)
+    shapes: dict[CellKey, set[frozenset[str]]] = defaultdict(set)
+    for i in cells:
+        key = system.keys[i]
+        shapes[replace(key, breakdown=())].add(key.dims)
+        for d, v in key.breakdown:
+            parent = key.without(d)
+            children[(parent, d)].append(i)
+            cats[(_shape(parent), d)].add(v)
+    for j in cells:
+        key = system.keys[j]
+        for shape in shapes[replace(key, breakdown=())]:
+            extra = shape - key.dims
+            if len(extra) != 1 or not key.dims < shape:
+                continue
+            d = next(iter(extra))
+            kids = children.get((key, d), [])
+            row: Row = {k: 1.0 for k in kids}
+            row[j] = -1.0
+            known = system.truth[j] is not None and all(system.truth[k] is not None for k in kids)
+            if known:
+                if _holds(system, row, equal=True):
+                    system.equalities.append(row)
+                continue
+            seen = {v for k in kids for dd, v in system.keys[k].breakdown if dd == d}
+            if kids and seen >= cats[(_shape(key), d)]:
+                system.equalities.append(row)
+
+
+def _day(text: str) -> date | None:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        return None
+
+
+def _periods(system: JointSystem, cells: Sequence[int]) -> None:
+    """Periods that nest or overlap: each period is the sum of its segments."""
+    groups: dict[CellKey, list[int]] = defaultdict(list)
+    for i in cells:
+        groups[replace(system.keys[i], period_start="", period_end="")].append(i)
+    for members in groups.values():
+        spans: dict[tuple[date, date], int] = {}
+        for i in members:
+            s, e = _day(system.keys[i].period_start), _day(system.keys[i].period_end)
+            if s is not None and e is not None and e >= s:
+                spans[(s, e)] = i
+        if len(spans) < 2:
+            continue
+        points = sorted({p for s, e in spans for p in (s, e + timedelta(days=1))})
+        segments = [
+            (a, b)
+            for a, b in itertools.pairwise(points)
+            if any(s <= a and b <= e + timedelta(days=1) for s, e in spans)
+        ]
+        cover = {
+            span: [
+                k
+                for k, (a, b) in enumerate(segments)
+                if span[0] <= a and b <= span[1] + timedelta(days=1)
+            ]
+            for span in spans
+        }
+        shared = any(sum(k in ks for ks in cover.values()) > 1 for k in range(len(segments)))
+        if not shared:
+            continue  # disjoint periods: no relation
+        truths = [system.truth[spans[s]] for s in spans]
+        if all(t is not None for t in truths):
+            # only for counts that add over time: some segment values >= 0 give every period
+            a_eq = np.zeros((len(spans), len(segments)))
+            for r, span in enumerate(spans):
+                a_eq[r, cover[span]] = 1.0
+            done = linprog(np.zeros(len(segments)), A_eq=a_eq, b_eq=np.array(truths, dtype=float),
+                           bounds=(0, None), method="highs")  # fmt: skip
+            if done.status != 0:
+                continue
+        base = system.keys[members[0]]
+        seg_cells = [
+            system.add(
+                replace(
+                    base, period_start=a.isoformat(), period_end=(b - timedelta(days=1)).isoformat()
+                ),
+                latent=True,
+            )
+            for a, b in segments
+        ]
+        for span, i in spans.items():
+            row: Row = {seg_cells[k]: 1.0 for k in cover[span]}
+            row[i] = -1.0
+            system.equalities.append(row)
+
+
+def _measures(system: JointSystem, cells: Sequence[int]) -> None:
+    """Relations between the measures of one cell (docs/measures.md)."""
+    index = {system.keys[i]: i for i in cells}
+    contexts = {replace(system.keys[i], measure="") for i in cells}
+    for ctx in contexts:
+        for rules, equal in ((MEASURE_EQUALITIES, True), (MEASURE_INEQUALITIES, False)):
+            for total, parts in rules:
+                t = index.get(replace(ctx, measure=total))
+                ps = [index.get(replace(ctx, measure=p)) for p in parts]
+                if t is None or any(p is None for p in ps):
+                    continue
+                row: Row = {p: 1.0 for p in ps if p is not None}
+                row[t] = -1.0
+                if _holds(system, row, equal=equal):
+                    (system.equalities if equal else system.inequalities).append(row)
+
+
+def joint_system(outputs: Sequence[OutputCells]) -> JointSystem:
+    """The joint cell space of ``outputs`` (current outputs and earlier exports' cells).
+
+    Examples
+    --------
+    England 30 = A + B (two outputs: England, and providers with A suppressed):
+
+    >>> from iaptkit.release.cellkeys import CellRecord
+    >>> k = CellKey("f", "1", "m", "2024-04-01", "2025-03-31")
+    >>> a, b = (replace(k, breakdown=(("provider", p),)) for p in "AB")
+    >>> eng = OutputCells("eng", "eng.csv", (CellRecord(k, "count", 0, False, 30, 30),))
+    >>> prov = OutputCells("prov", "prov.csv", (CellRecord(a, "count", 0, True, 0, np.inf),
+    ...     CellRecord(b, "count", 1, False, 26, 26)))
+    >>> s = joint_system([eng, prov])
+    >>> s.n, [sorted(r.values()) for r in s.equalities]
+    (3, [[-1.0, 1.0, 1.0]])
+    """
+    system = JointSystem()
+    index: dict[CellKey, int] = {}
+    for out in outputs:
+        _merge(system, index, out)
+    cells = list(range(system.n))
+    _sums(system, cells)
+    _periods(system, cells)
+    _measures(system, cells)
+    for out in outputs:
+        for rec in out.records:
+            if rec.kind != "rate" or rec.suppressed or rec.numerator is None:
+                continue
+            if rec.rates_from != "unrounded" or rec.denominator is None:
+                continue  # a rate of published counts tells nothing the counts do not
+            num, den = index.get(rec.numerator), index.get(rec.denominator)
+            if num is not None and den is not None:
+                system.rates.append((num, den, rec.decimals, out.uid, rec.texts, rec.rates_from))
+    return system

@@ -173,6 +173,6 @@ def _contacts_before_referral(extract: TableAccess, out: ProblemCollector) -> No
         f"{rows_text(rows)} of IDS201CareContact.CareContDate are not on or after their "
         "referral's ReferralRequestReceivedDate (IDS101, latest state); they fall outside the "
         "referral's window and are not used.",
-        early.select("PathwayID", "CareContactId", value=early.CareContDate),
+        early.select("PathwayID", "CareContactId", value=early.CareContDate.cast("string")),
         ["PathwayID", "CareContactId", "value"],
     )

@@ -76,7 +76,7 @@ def exclusion_columns(table: str) -> tuple[str, ...]:
     Examples
     --------
     >>> exclusion_columns("IDS201CareContact")
-    ('UniqueSubmissionID', 'Unique_MonthID', 'PathwayID', 'CareContactId')
+    ('UniqueSubmissionID', 'Unique_MonthID', 'PathwayID', 'CareContactId', 'CareContDate')
     """
     spec = TABLES[table]
     extra: tuple[str, ...] = ()

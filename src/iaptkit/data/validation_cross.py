@@ -172,7 +172,8 @@ def _contacts_before_referral(extract: TableAccess, out: ProblemCollector) -> No
         rows,
         f"{rows_text(rows)} of IDS201CareContact.CareContDate are not on or after their "
         "referral's ReferralRequestReceivedDate (IDS101, latest state); they fall outside the "
-        "referral's window and are not used.",
+        "referral's window and are not used. File: "
+        f"{extract.tables['IDS201CareContact'].location}.",
         early.select("PathwayID", "CareContactId", value=early.CareContDate.cast("string")),
         ["PathwayID", "CareContactId", "value"],
     )

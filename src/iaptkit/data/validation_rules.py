@@ -27,6 +27,10 @@ __all__ = ["table_rules"]
 _PARSE_RULES: Mapping[str, str] = MappingProxyType(
     {"int": "unparseable_int", "date": "unparseable_date", "bool": "invalid_bool"}
 )
+#: Rules whose message also names the table's file(s).
+_NAMING_FILE = frozenset(
+    {"missing_pathway_id", "missing_referral_date", "imd_out_of_range", "score_not_integer"}
+)
 _SCORE_TABLES = ("IDS606CodedScoreAssessmentRefer", "IDS607CodedScoreAssessmentAct")
 _NUMERIC_PREFIXES = ("int", "uint", "float", "double", "decimal", "bigint", "smallint", "tinyint")
 
@@ -144,6 +148,8 @@ def table_rules(
         rows = int(result[f"_c{i}"])
         sel = raw.filter(cond.fill_null(False)).select(*labels, value=raw[column])
         message = _value_message(rule, spec.name, column, rows, expected)
+        if rule in _NAMING_FILE:
+            message += f" File: {src.location}."
         out.add(rule, spec.name, column, rows, message, sel, [*labels, "value"])
     for f in present:
         if f.type == "code" and _is_numeric(src.source_types.get(src.columns[f.name], "")):

@@ -102,44 +102,72 @@ _CHECKED: Mapping[str, tuple[str, ...]] = MappingProxyType(
 _SCORE_TABLES = ("IDS606CodedScoreAssessmentRefer", "IDS607CodedScoreAssessmentAct")
 
 
-def _score_reasons(t: ir.Table, defs: Definitions, as_at: date | None) -> list[tuple[Any, Any]]:
-    """Cases of a score row that is not a score of any measure (docs/measures.md §1 Scores)."""
-    code = trim_text(t.CodedAssToolType)
-    text = trim_text(t.PersScore)
-    number = ibis.ifelse(
-        text.re_search(SCORE_PATTERN).fill_null(False),
-        text.try_cast("decimal(12, 4)"),
-        ibis.null("decimal(12, 4)"),
-    )
-    measures = tuple(defs.measures.values())
-    known = sorted({c for m in measures for c in m.tool_codes})
-    whole = sorted({c for m in measures if m.whole_numbers for c in m.tool_codes})
+def _score_bounds(t: ir.Table, defs: Definitions) -> ir.Table:
+    """Score rows with their parsed PersScore and their measure's range, by one small join.
+
+    Adds ``_iapt_num`` (decimal(12,4), null unless a plain number), ``_iapt_tool`` (the tool
+    code, null when no measure has it), ``_iapt_lo``, ``_iapt_hi`` and ``_iapt_whole``; a tool
+    code listed by several measures takes the first measure's range (as the derivation does).
+    """
+    seen: dict[str, tuple[str, str, bool]] = {}
+    for m in defs.measures.values():
+        for c in m.tool_codes:
+            seen.setdefault(c, (str(m.valid_min), str(m.valid_max), m.whole_numbers))
     dec = "decimal(12, 4)"
-    outside = ibis.cases(
-        *[
-            (
-                code.isin(m.tool_codes),
-                (number < ibis.literal(str(m.valid_min)).cast(dec))
-                | (number > ibis.literal(str(m.valid_max)).cast(dec)),
-            )
-            for m in measures
-        ],
-        else_=ibis.literal(False),
+    bounds = ibis.memtable(
+        {
+            "_iapt_tool": list(seen),
+            "_iapt_lo_text": [v[0] for v in seen.values()],
+            "_iapt_hi_text": [v[1] for v in seen.values()],
+            "_iapt_whole": [v[2] for v in seen.values()],
+        },
+        schema={
+            "_iapt_tool": "string",
+            "_iapt_lo_text": "string",
+            "_iapt_hi_text": "string",
+            "_iapt_whole": "boolean",
+        },
     )
+    text = trim_text(t.PersScore)
+    parsed = t.mutate(
+        _iapt_code=trim_text(t.CodedAssToolType),
+        _iapt_num=ibis.ifelse(
+            text.re_search(SCORE_PATTERN).fill_null(False), text.try_cast(dec), ibis.null(dec)
+        ),
+    )
+    j = parsed.left_join(bounds, parsed._iapt_code == bounds._iapt_tool)
+    return j.select(
+        *parsed.columns,
+        _iapt_tool=j._iapt_tool,
+        _iapt_lo=j._iapt_lo_text.cast(dec),
+        _iapt_hi=j._iapt_hi_text.cast(dec),
+        _iapt_whole=j._iapt_whole,
+    ).drop("_iapt_code")
+
+
+def _score_reasons(t: ir.Table, as_at: date | None) -> list[tuple[Any, Any]]:
+    """Cases of a score row that is not a score of any measure (docs/measures.md §1 Scores)."""
+    known = t._iapt_tool.notnull()
+    number = t._iapt_num
     cases: list[tuple[Any, Any]] = []
     if as_at is not None:  # an unknown tool is validation's info, the derivation's non-score
-        cases.append(((code.isnull() | ~code.isin(known)).fill_null(True), "score_unknown_tool"))
+        cases.append((~known, "score_unknown_tool"))
     cases += [
-        (code.isin(known).fill_null(False) & number.isnull(), "score_unparseable"),
-        (outside.fill_null(False), "score_out_of_range"),
-        ((code.isin(whole) & (number != number.floor())).fill_null(False), "score_not_integer"),
-    ]
+        (known & number.isnull(), "score_unparseable"),
+        ((known & ((number < t._iapt_lo) | (number > t._iapt_hi))).fill_null(False),
+         "score_out_of_range"),
+        ((known & t._iapt_whole & (number != number.floor())).fill_null(False),
+         "score_not_integer"),
+    ]  # fmt: skip
     return cases
 
 
 def _reason_column(
     typed: ir.Table, spec: TableSpec, known: ir.Table, as_at: date | None, defs: Definitions
 ) -> ir.Table:
+    columns = typed.columns
+    if spec.name in _SCORE_TABLES:
+        typed = _score_bounds(typed, defs)
     joined = typed.left_join(known, typed.UniqueSubmissionID == known._iapt_sid)
     sid = joined.UniqueSubmissionID
     cases: list[tuple[Any, Any]] = [
@@ -157,9 +185,9 @@ def _reason_column(
     if spec.name == "IDS101Referral" and as_at is None:
         cases.append((joined.ReferralRequestReceivedDate.isnull(), "missing_referral_date"))
     if spec.name in _SCORE_TABLES:
-        cases += _score_reasons(joined, defs, as_at)
+        cases += _score_reasons(joined, as_at)
     reason = ibis.cases(*cases, else_=ibis.literal("used"))
-    return joined.select(*typed.columns, _iapt_reason=reason)
+    return joined.select(*columns, _iapt_reason=reason)
 
 
 def _activity_reasons(

@@ -19,6 +19,8 @@ from typing import Any
 from iaptkit.data.exclusion_rows import EXCLUSION_REASONS, exclusion_columns, exclusion_counts
 from iaptkit.data.extract import Extract
 from iaptkit.data.sources import read_error_message
+from iaptkit.data.submissions import referrals_as_at as submissions_referrals_as_at
+from iaptkit.data.submissions import without_nhs_fields
 from iaptkit.definitions.model import Definitions
 from iaptkit.errors import ExtractError
 
@@ -193,13 +195,16 @@ def extract_ledger(
         if all(extract.has_column(name, c) for c in ("UniqueSubmissionID", "Unique_MonthID")):
             typed[name] = extract.table(name, columns=spec_cols)
     referrals = dates = None
-    if "IDS101Referral" in typed:
-        # validation checks contacts against the latest state of their referral
-        refs = extract.referrals_as_at(as_at or _LATEST, nhs_fields=False)
+    if "IDS101Referral" in typed and as_at is not None:
+        refs = extract.referrals_as_at(as_at, nhs_fields=False)
         cols = ("PathwayID", "UniqueSubmissionID", "RecordNumber", "ReferralRequestReceivedDate")
         # cached once: every activity table and IDS001 are checked against it
-        dates = refs.select(*cols).cache()
-        referrals = dates if as_at is not None else None
+        referrals = dates = refs.select(*cols).cache()
+    elif "IDS101Referral" in typed:
+        # validation checks contacts against the latest state of their referral (no IDS001)
+        counted = without_nhs_fields(extract.counted("IDS101Referral"))
+        latest = submissions_referrals_as_at(counted, None, _LATEST)
+        dates = latest.select("PathwayID", "ReferralRequestReceivedDate").cache()
     frame = exclusion_counts(
         typed, extract.submissions(), as_at, referrals, definitions=definitions, dates=dates
     )

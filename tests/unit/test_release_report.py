@@ -94,3 +94,18 @@ def test_a_malformed_ledger_is_shown_as_such(tmp_path: Path) -> None:
     page = render_report(rel, mode="checker")
     assert "The ledger of this output cannot be shown" in page
     assert "ValueError" in page
+
+
+def test_the_export_bundle_leaves_the_ledger_inside(tmp_path: Path) -> None:
+    from iaptkit.release import build
+
+    rel = Release.open_or_create(tmp_path / "rel", title="T")
+    params = {"start": "2024-01-01", "ledger": LEDGER}
+    rel.add_table(recovery_table("recovery"), made_by="nb", parameters=params)
+    result = build(tmp_path / "rel", tmp_path / "export")
+    assert "recovery" in str(result)
+    manifest = "".join(p.read_text(encoding="utf-8") for p in (tmp_path / "export").rglob("*.json"))
+    assert "2024-01-01" in manifest  # the other parameters are there
+    assert "score_not_integer" not in manifest
+    assert "earlier_month_state" not in manifest
+    assert "ledger" in Release.open(tmp_path / "rel").output("recovery").parameters

@@ -215,6 +215,8 @@ def expected_not_used(fault: str, folder: Path, damage: RowDamage) -> dict[str, 
         return {damage.table: {"missing_pathway_id": n}}
     if fault == "contact_before_referral":
         return {damage.table: {"contact_before_referral": n}}
+    if fault == "empty_contact_date":
+        return {damage.table: {"contact_undated": n}}
     if fault == "empty_referral_date":
         lost = set(damage.pathways)
         contacts = sum(r["PathwayID"] in lost for r in csv_rows(folder / f"{TABLE}.csv"))
@@ -232,6 +234,7 @@ ROW_RULES: dict[str, tuple[str, str]] = {
         "missing_referral_date",
         "IDS101Referral.ReferralRequestReceivedDate",
     ),
+    "empty_contact_date": ("missing_contact_date", f"{TABLE}.CareContDate"),
     "imd_out_of_range": ("imd_out_of_range", "IDS001MPI.IndicesOfDeprivationDecile"),
 }
 

@@ -49,6 +49,7 @@ RULES: Mapping[str, Severity] = MappingProxyType(
         "discharge_before_referral": "error",
         "missing_pathway_id": "error",
         "missing_referral_date": "error",
+        "missing_contact_date": "error",
         "contact_before_referral": "error",
         "imd_out_of_range": "error",
         "orphan_pathway": "error",

@@ -29,7 +29,13 @@ _PARSE_RULES: Mapping[str, str] = MappingProxyType(
 )
 #: Rules whose message also names the table's file(s).
 _NAMING_FILE = frozenset(
-    {"missing_pathway_id", "missing_referral_date", "imd_out_of_range", "score_not_integer"}
+    {
+        "missing_pathway_id",
+        "missing_referral_date",
+        "missing_contact_date",
+        "imd_out_of_range",
+        "score_not_integer",
+    }
 )
 _SCORE_TABLES = ("IDS606CodedScoreAssessmentRefer", "IDS607CodedScoreAssessmentAct")
 _NUMERIC_PREFIXES = ("int", "uint", "float", "double", "decimal", "bigint", "smallint", "tinyint")
@@ -113,6 +119,12 @@ def table_rules(
             "ReferralRequestReceivedDate",
             "a date (YYYY-MM-DD)",
             _blank(raw.ReferralRequestReceivedDate),
+        )
+    if spec.name == "IDS201CareContact" and "CareContDate" in names:
+        checks["missing_contact_date|CareContDate"] = (
+            "CareContDate",
+            "a date (YYYY-MM-DD)",
+            _blank(raw.CareContDate),
         )
     if spec.name == "IDS001MPI" and "IndicesOfDeprivationDecile" in names and definitions:
         b = definitions.breakdowns
@@ -228,6 +240,7 @@ def _value_message(rule: str, table: str, column: str, rows: int, expected: str)
         "discharge_before_referral": "are not",
         "missing_pathway_id": "are blank, expected",
         "missing_referral_date": "are blank, expected",
+        "missing_contact_date": "are blank, expected",
         "imd_out_of_range": "are not",
     }[rule]
     tail = {
@@ -239,6 +252,7 @@ def _value_message(rule: str, table: str, column: str, rows: int, expected: str)
         "missing_referral_date": (
             "; the referral has no start, so its contacts fall outside its window and are not used."
         ),
+        "missing_contact_date": "; the contact has no date and is not used.",
         "imd_out_of_range": "; they are treated as Unknown.",
     }.get(rule, "; they are treated as missing.")
     return f"{rows_text(rows)} of {table}.{column} {what} {expected}{tail}"

@@ -13,6 +13,8 @@ the files alone what ``validate`` must report and what the row ledger must count
     an IDS201 CareContDate ten days before its pathway's earliest ReferralRequestReceivedDate;
 ``empty_referral_date``
     every IDS101 row of a pathway with a blank ReferralRequestReceivedDate;
+``empty_contact_date``
+    an IDS201 row with a blank CareContDate;
 ``imd_out_of_range``
     an IDS001 IndicesOfDeprivationDecile ``11`` (deciles are 1-10).
 
@@ -36,6 +38,7 @@ ROW_FAULTS: tuple[str, ...] = (
     "blank_pathway_id",
     "contact_before_referral",
     "empty_referral_date",
+    "empty_contact_date",
     "imd_out_of_range",
 )
 
@@ -44,6 +47,7 @@ _TARGETS: dict[str, tuple[str, str]] = {
     "blank_pathway_id": ("IDS201CareContact", "PathwayID"),
     "contact_before_referral": ("IDS201CareContact", "CareContDate"),
     "empty_referral_date": ("IDS101Referral", "ReferralRequestReceivedDate"),
+    "empty_contact_date": ("IDS201CareContact", "CareContDate"),
     "imd_out_of_range": ("IDS001MPI", "IndicesOfDeprivationDecile"),
 }
 

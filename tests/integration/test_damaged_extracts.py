@@ -6,6 +6,7 @@ the exit code of a refusal (2), and the JSON written with the error and the ledg
 
 from __future__ import annotations
 
+import csv
 import json
 import shutil
 from pathlib import Path
@@ -17,6 +18,7 @@ from typer.testing import CliRunner
 from iaptkit.cli.app import app
 from iaptkit.synth.faults import FILE_FAULTS, damage_extract
 from iaptkit.synth.generate import write_synthetic
+from iaptkit.synth.row_faults import ROW_FAULTS, RowDamage, damage_rows
 
 TABLE = "IDS201CareContact"
 COMMANDS: dict[str, list[str]] = {
@@ -164,3 +166,134 @@ def test_json_to_stdout(clean_extract: Path, tmp_path: Path) -> None:
     assert body["command"] == "derive"
     assert body["status"] == "ok"
     assert next(e["table"] for e in body["ledger"]) == "IDS000Header"
+
+
+# --- row faults (synth.row_faults.damage_rows): exact counts from the damaged lines ---------
+
+
+def csv_rows(path: Path) -> list[dict[str, str]]:
+    """The data records of a CSV file as text, quotes removed (independent of iaptkit)."""
+    with path.open(newline="", encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))
+
+
+@pytest.fixture(scope="session")
+def row_damaged(
+    clean_extract: Path, tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, tuple[Path, RowDamage]]:
+    """One copy of the clean extract per row fault, with what was damaged."""
+    out: dict[str, tuple[Path, RowDamage]] = {}
+    for fault in ROW_FAULTS:
+        folder = tmp_path_factory.mktemp(fault)
+        shutil.copytree(clean_extract, folder, dirs_exist_ok=True)
+        out[fault] = (folder, damage_rows(folder, fault, every=5))
+    return out
+
+
+@pytest.fixture(scope="session")
+def clean_ledgers(clean_extract: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """The clean extract's ledger per command: every table a row fault does not touch."""
+    out: dict[str, Any] = {}
+    for command in ("validate", "derive"):
+        tmp = tmp_path_factory.mktemp(f"clean-{command}")
+        code, text, body = run(command, clean_extract, tmp)
+        assert code == 0, text
+        out[command] = {e["table"]: e for e in body["ledger"]}
+    return out
+
+
+def expected_not_used(fault: str, folder: Path, damage: RowDamage) -> dict[str, dict[str, int]]:
+    """Table -> reason -> rows, from the damaged lines and the files alone.
+
+    In the clean extract every activity row and every IDS101 state up to the date is counted,
+    so each damaged row moves from used to exactly one reason.
+    """
+    n = len(damage.lines)
+    if fault == "score_not_integer":
+        return {damage.table: {"score_not_integer": n}}
+    if fault == "blank_pathway_id":
+        return {damage.table: {"missing_pathway_id": n}}
+    if fault == "contact_before_referral":
+        return {damage.table: {"contact_before_referral": n}}
+    if fault == "empty_contact_date":
+        return {damage.table: {"contact_undated": n}}
+    if fault == "empty_referral_date":
+        lost = set(damage.pathways)
+        contacts = sum(r["PathwayID"] in lost for r in csv_rows(folder / f"{TABLE}.csv"))
+        assert contacts > 0
+        return {TABLE: {"no_referral_date": contacts}}
+    return {}  # imd_out_of_range: the person is used, the decile read as Unknown
+
+
+#: fault -> (validation rule, Table.Column) it must report with one row per damaged line.
+ROW_RULES: dict[str, tuple[str, str]] = {
+    "score_not_integer": ("score_not_integer", "IDS607CodedScoreAssessmentAct.PersScore"),
+    "blank_pathway_id": ("missing_pathway_id", f"{TABLE}.PathwayID"),
+    "contact_before_referral": ("contact_before_referral", f"{TABLE}.CareContDate"),
+    "empty_referral_date": (
+        "missing_referral_date",
+        "IDS101Referral.ReferralRequestReceivedDate",
+    ),
+    "empty_contact_date": ("missing_contact_date", f"{TABLE}.CareContDate"),
+    "imd_out_of_range": ("imd_out_of_range", "IDS001MPI.IndicesOfDeprivationDecile"),
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("command", ["validate", "derive"])
+@pytest.mark.parametrize("fault", ROW_FAULTS)
+def test_row_fault_ledger_is_exact(
+    row_damaged: dict[str, tuple[Path, RowDamage]],
+    clean_ledgers: dict[str, Any],
+    fault: str,
+    command: str,
+    tmp_path: Path,
+) -> None:
+    folder, damage = row_damaged[fault]
+    assert len(damage.lines) > 0
+    code, text, body = run(command, folder, tmp_path)
+    assert code == 0, text
+    assert "Traceback" not in text
+    ledger = {e["table"]: e for e in body["ledger"]}
+    expected = expected_not_used(fault, folder, damage)
+    if command == "validate" and fault == "empty_referral_date":
+        # validation also counts the IDS101 rows themselves (they fail a rule)
+        expected["IDS101Referral"] = {"missing_referral_date": len(damage.lines)}
+    for name, entry in ledger.items():
+        clean = clean_ledgers[command][name]
+        assert (
+            entry["rows_in_files"] == data_lines(folder / f"{name}.csv") == clean["rows_in_files"]
+        )
+        assert entry["rows_used"] + sum(entry["rows_not_used"].values()) == entry["rows_in_files"]
+        added = expected.get(name, {})
+        want = dict(clean["rows_not_used"])
+        for reason, rows in added.items():
+            want[reason] = want.get(reason, 0) + rows
+        assert entry["rows_not_used"] == want, name
+        assert entry["rows_used"] == clean["rows_used"] - sum(added.values()), name
+    if command == "validate":
+        rule, where = ROW_RULES[fault]
+        problems = [p for p in body["problems"] if p["rule"] == rule]
+        assert [f"{p['table']}.{p['column']}" for p in problems] == [where]
+        assert problems[0]["rows"] == len(damage.lines)
+        assert problems[0]["examples"], "an example row is shown"
+    if command == "derive" and fault == "empty_referral_date":
+        # the pathways are still derived, with no referral date
+        derived = csv_rows(tmp_path / "out.csv")
+        lost = {r["PathwayID"]: r for r in derived if r["PathwayID"] in set(damage.pathways)}
+        assert set(lost) == set(damage.pathways)
+        assert all(not r["ReferralRequestReceivedDate"] for r in lost.values())
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("fault", ["score_not_integer", "contact_before_referral"])
+def test_row_fault_measures_ledger(
+    row_damaged: dict[str, tuple[Path, RowDamage]], fault: str, tmp_path: Path
+) -> None:
+    folder, damage = row_damaged[fault]
+    code, text, body = run("measures", folder, tmp_path)
+    assert code == 0, text
+    ledger = {e["table"]: e for e in body["ledger"]}
+    for name, reasons in expected_not_used(fault, folder, damage).items():
+        for reason, rows in reasons.items():
+            assert ledger[name]["rows_not_used"][reason] == rows

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from iaptkit.data import load_extract
 from iaptkit.data.ledger import LEDGER_REASONS, extract_ledger
 from iaptkit.synth.generate import write_synthetic
+from iaptkit.synth.row_faults import ROW_FAULTS, damage_rows
 
 
 @pytest.mark.slow
@@ -22,19 +23,27 @@ from iaptkit.synth.generate import write_synthetic
     rate=st.sampled_from([0.0, 0.02, 0.1, 0.2]),
     months=st.integers(1, 3),
     as_at_month=st.integers(1, 3),
+    row_faults=st.lists(st.sampled_from(ROW_FAULTS), max_size=4, unique=True),
+    every=st.integers(1, 6),
 )
-def test_every_row_is_accounted_for(seed: int, rate: float, months: int, as_at_month: int) -> None:
+def test_every_row_is_accounted_for(
+    seed: int, rate: float, months: int, as_at_month: int, row_faults: list[str], every: int
+) -> None:
     with tempfile.TemporaryDirectory() as d:
         folder = Path(d)
         write_synthetic(
             folder, pathways=40, start="2024-01", months=months, providers=2, seed=seed,
             fmt="csv", faults=rate,
         )  # fmt: skip
+        for fault in row_faults:  # value faults on top of the injected ones
+            damage_rows(folder, fault, every=every)
         as_at = date(2024, as_at_month, 28)
         with load_extract(folder) as ex:
             ledger = extract_ledger(ex, as_at)
+            validated = extract_ledger(ex)  # validate's ledger: no date
         assert [t.table for t in ledger.tables] == list(ex.table_names())
-        for t in ledger.tables:
+        assert [t.table for t in validated.tables] == list(ex.table_names())
+        for t in (*ledger.tables, *validated.tables):
             lines = len((folder / f"{t.table}.csv").read_bytes().splitlines()) - 1
             assert t.rows_in_files == lines
             assert t.rows_used >= 0

@@ -8,14 +8,12 @@ rc >= 0.73; PDSS rc > 5.
 
 from __future__ import annotations
 
-from datetime import date
 from pathlib import Path
 
 import pandas as pd
 from builders import build, derive, site_definitions
 
 from iaptkit.definitions.model import Definitions
-from iaptkit.measures.exclusions import derivation_exclusions
 
 FLAGS = [
     "NotCaseness_Flag",
@@ -155,20 +153,6 @@ def test_adsm_with_unpublished_thresholds_falls_back_and_is_counted(tmp_path: Pa
     site = site_definitions(tmp_path, thresholds={"BIQ": ("30", "12")})
     row = finished(scores, problem="83482000", definitions=site)
     assert flags(row) == {"Recovery_Flag", "ReliableImprovement_Flag", "ReliableRecovery_Flag"}
-
-
-def test_pathways_with_unusable_adsm_are_counted() -> None:
-    ex = build(
-        "PathwayID\nP1\nP2\nP3",
-        complaints="""
-        PathwayID | PresComp
-        P1        | 83482000
-        P2        | G933
-        P3        | F400
-        """,
-    )
-    excl = derivation_exclusions(ex, date(2024, 6, 30)).set_index("reason")
-    assert excl.loc["adsm_thresholds_unpublished", "rows"] == 2
 
 
 def test_mobility_inventory_change_of_0_73_is_exactly_reliable() -> None:

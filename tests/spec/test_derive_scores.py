@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 from builders import build, dec, derive
 
-from iaptkit.measures.exclusions import derivation_exclusions
+from iaptkit.data.ledger import extract_ledger
 
 
 def test_first_and_last_scores_by_date_and_pairing() -> None:
@@ -51,9 +51,8 @@ def test_same_day_scores_the_highest_counts() -> None:
     )
     row = derive(ex).loc["P1"]
     assert (row.PHQ9_FirstScore, row.PHQ9_LastScore) == (dec("16"), dec("9"))
-    excl = derivation_exclusions(ex, date(2024, 6, 30))
-    same_day = excl[excl.reason == "score_same_day_not_counted"]
-    assert same_day.rows.tolist() == [2]
+    # the other score of each day is a score (a row used), not the one counted for its day
+    assert scores_not_used(ex) == {}
 
 
 def test_same_day_scores_from_both_tables_are_one_scoring_day() -> None:
@@ -79,10 +78,7 @@ def test_same_day_scores_from_both_tables_are_one_scoring_day() -> None:
     row = derive(ex).loc["P1"]
     assert row.PHQ9_FirstScore == dec("20")
     assert pd.isna(row.PHQ9_LastScore)  # one scoring day: not paired
-    excl = derivation_exclusions(ex, date(2024, 6, 30))
-    assert excl[["table", "reason", "rows"]].values.tolist() == [
-        ["IDS606CodedScoreAssessmentRefer", "score_same_day_not_counted", 1]
-    ]
+    assert scores_not_used(ex) == {}
 
 
 def test_activity_scores_are_dated_by_their_contact_even_if_not_attended() -> None:
@@ -111,9 +107,8 @@ def test_activity_scores_are_dated_by_their_contact_even_if_not_attended() -> No
     row = derive(ex).loc["P1"]
     # A3 is dated before R (outside the window); A9 has no parent activity (undated)
     assert (row.GAD_FirstScore, row.GAD_LastScore) == (dec("15"), dec("6"))
-    excl = derivation_exclusions(ex, date(2024, 6, 30)).set_index("reason")
-    assert excl.loc["score_outside_window", "rows"] == 1
-    assert excl.loc["score_undated", "rows"] == 1
+    # both are scores (rows used): only their date keeps them out of the pathway's scores
+    assert scores_not_used(ex) == {}
 
 
 def test_unparseable_and_out_of_range_scores_are_not_scores_and_are_counted() -> None:
@@ -134,11 +129,56 @@ def test_unparseable_and_out_of_range_scores_are_not_scores_and_are_counted() ->
     row = derive(ex).loc["P1"]
     assert (row.PHQ9_FirstScore, row.PHQ9_LastScore) == (dec("9"), dec("27"))
     assert pd.isna(row.GAD_FirstScore)
-    excl = derivation_exclusions(ex, date(2024, 6, 30)).set_index("reason")
-    assert excl.loc["score_unparseable", "rows"] == 2  # abc, 1e1
-    assert excl.loc["score_out_of_range", "rows"] == 3  # 28, -1, 21.5
-    assert excl.loc["scores_unknown_tool", "rows"] == 1  # WSAS work item
-    assert set(excl.table) <= {"IDS606CodedScoreAssessmentRefer"}
+    assert scores_not_used(ex) == {
+        "IDS606CodedScoreAssessmentRefer": {
+            "score_unparseable": 2,  # abc, 1e1
+            "score_out_of_range": 3,  # 28, -1, 21.5
+            "score_unknown_tool": 1,  # WSAS work item
+        }
+    }
+
+
+def test_whole_number_measures_take_whole_numbers_only() -> None:
+    ex = build(
+        "PathwayID\nP1",
+        scores="""
+        PathwayID | Tool       | PersScore | AssToolCompDate
+        P1        | PHQ9       | 7.5       | 2024-04-02
+        P1        | PHQ9       | 12.0      | 2024-04-03
+        P1        | PHQ9       | 99        | 2024-04-04
+        P1        | PHQ9       | 12a       | 2024-04-05
+        P1        | PHQ9       | 3         | 2024-05-10
+        P1        | GAD7       | 6.25      | 2024-04-10
+        P1        | AgoraAlone | 2.30      | 2024-04-10
+        P1        | AgoraAlone | 1.57      | 2024-05-10
+        """,
+    )
+    row = derive(ex).loc["P1"]
+    # 7.5 is not a PHQ-9 score: the first is 12.0 (2024-04-03), the last 3
+    assert (row.PHQ9_FirstScore, row.PHQ9_LastScore) == (dec("12"), dec("3"))
+    assert pd.isna(row.GAD_FirstScore)
+    assert scores_not_used(ex) == {
+        "IDS606CodedScoreAssessmentRefer": {
+            "score_not_integer": 2,  # PHQ-9 7.5, GAD-7 6.25 (the Mobility Inventory is decimal)
+            "score_out_of_range": 1,  # 99
+            "score_unparseable": 1,  # 12a
+        }
+    }
+    report = ex.validate()
+    assert report.counts()["score_not_integer"] == {"IDS606CodedScoreAssessmentRefer.PersScore": 2}
+
+
+def scores_not_used(ex: object) -> dict[str, dict[str, int]]:
+    """The ledger's IDS606/IDS607 rows not used as at 2024-06-30, by reason."""
+    from iaptkit.data import Extract
+
+    assert isinstance(ex, Extract)
+    ledger = extract_ledger(ex, date(2024, 6, 30))
+    return {
+        t.table: dict(t.rows_not_used)
+        for t in ledger.tables
+        if t.table.startswith(("IDS606", "IDS607")) and t.rows_not_used
+    }
 
 
 def test_scores_outside_the_window_do_not_count() -> None:

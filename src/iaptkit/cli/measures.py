@@ -27,7 +27,7 @@ from iaptkit.cli.records import write_record
 from iaptkit.data import Extract, load_extract
 from iaptkit.data.fatal import require_usable
 from iaptkit.data.ledger import Ledger, TableLedger, count_rows, extract_ledger
-from iaptkit.definitions import load_definitions
+from iaptkit.definitions import Definitions, load_definitions
 from iaptkit.definitions.commissioners import CommissionerLookup, load_commissioner_lookup
 from iaptkit.errors import ConfigError
 from iaptkit.measures.catalogue import parse_breakdowns
@@ -196,6 +196,7 @@ def checked_ledger(
     record: dict[str, Any],
     allow_fatal: bool,
     update: Callable[[str], None],
+    definitions: Definitions | None = None,
 ) -> Ledger:
     """Count the rows read, refuse a fatal extract, then count rows used and not used.
 
@@ -210,7 +211,7 @@ def checked_ledger(
     record["allow_fatal"] = allow_fatal
     record["fatal_problems_overridden"] = list(overridden)
     update("Counting rows used and not used (submissions, states as at the date)")
-    ledger = extract_ledger(ex, when)
+    ledger = extract_ledger(ex, when, definitions)
     record["ledger"] = ledger.to_records()
     return ledger
 
@@ -300,7 +301,7 @@ def derive_command(
     ex = open_extract(extract, engine, memory_limit)
     try:
         with _status(console, f"Deriving pathways as at {when} ({engine})") as update:
-            ledger = checked_ledger(ex, when, record, allow_fatal, update)
+            ledger = checked_ledger(ex, when, record, allow_fatal, update, defs)
             n = parts if parts is not None else written_parts(ex)
             n = n if ex.engine == "duckdb" else 1
             # in PathwayID ranges, each derived, converted and written before the next: the
@@ -470,7 +471,7 @@ def measures_command(
     ex = open_extract(extract, engine, memory_limit)
     try:
         with _status(console, f"Measures {s} to {e} ({engine})") as update:
-            ledger = checked_ledger(ex, e, record, allow_fatal, update)
+            ledger = checked_ledger(ex, e, record, allow_fatal, update, defs)
             n = parts if parts is not None else auto_parts(ex)
             n = n if ex.engine == "duckdb" else 1
             table, pathways = published_measures_with_count(

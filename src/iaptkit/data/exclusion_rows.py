@@ -1,7 +1,9 @@
-"""Rows not used by the resubmission rules: the reasons, and their counts per table.
+"""Rows not used: the reasons, and their counts per table, in one aggregate per table.
 
-Companion to :mod:`iaptkit.data.submissions` (which rows count); the reasons are those of
-``docs/data-model.md`` ("Monthly resubmission: which rows count") and docs/ledger.md.
+Companion to :mod:`iaptkit.data.submissions` (which rows count): the resubmission rules of
+``docs/data-model.md`` ("Monthly resubmission: which rows count"), and the validation problems
+that keep a row out of the derivation (a blank PathwayID, a score that is not a score of its
+measure, a contact with no date or dated before its referral); docs/ledger.md lists them all.
 """
 
 from __future__ import annotations
@@ -15,7 +17,11 @@ import ibis
 import ibis.expr.types as ir
 import pandas as pd
 
+from iaptkit.data.parsing import SCORE_PATTERN
 from iaptkit.data.schema import TABLES, TableSpec, month_id
+from iaptkit.data.text import trim_text
+from iaptkit.definitions.loading import load_definitions
+from iaptkit.definitions.model import Definitions
 
 __all__ = ["EXCLUSION_REASONS", "exclusion_columns", "exclusion_counts"]
 
@@ -28,13 +34,28 @@ EXCLUSION_REASONS: Mapping[str, str] = MappingProxyType(
         "pathway_flag_false": "IDS101 row with UsePathway_Flag false",
         "invalid_month_id": "Unique_MonthID missing or not a whole number",
         "after_as_at_month": "submitted for a month after the as-at date's month",
-        "missing_pathway_id": "IDS101 row without a PathwayID",
+        "missing_pathway_id": "no PathwayID (blank): the row belongs to no pathway",
+        "missing_referral_date": (
+            "IDS101 row with no ReferralRequestReceivedDate (blank or not a date); validate only"
+        ),
+        "score_unknown_tool": "IDS606/IDS607 CodedAssToolType of no measure in the definitions",
+        "score_unparseable": "IDS606/IDS607 PersScore that does not parse as a number",
+        "score_out_of_range": "IDS606/IDS607 PersScore outside its measure's valid range",
+        "score_not_integer": "IDS606/IDS607 PersScore not a whole number, for an integer measure",
         "earlier_month_state": "IDS101 row replaced by a later month's state of the pathway",
         "duplicate_across_submissions": "activity row repeated in another counted submission",
         "no_referral_as_at": "activity row whose PathwayID has no referral as at the date",
         "not_in_referral_state": (
             "IDS001 row not linked (UniqueSubmissionID, RecordNumber) to the state of any "
             "referral as at the date"
+        ),
+        "contact_undated": "IDS201 row whose CareContDate is blank or not a date",
+        "no_referral_date": (
+            "IDS201 row of a pathway whose referral as at the date has no "
+            "ReferralRequestReceivedDate, so no window"
+        ),
+        "contact_before_referral": (
+            "IDS201 row dated before its referral's ReferralRequestReceivedDate"
         ),
         "duplicate_record_number": (
             "IDS001 row repeating the (UniqueSubmissionID, RecordNumber) of another; the lowest "
@@ -55,22 +76,98 @@ def exclusion_columns(table: str) -> tuple[str, ...]:
     Examples
     --------
     >>> exclusion_columns("IDS201CareContact")
-    ('UniqueSubmissionID', 'Unique_MonthID', 'PathwayID', 'CareContactId')
+    ('UniqueSubmissionID', 'Unique_MonthID', 'PathwayID', 'CareContactId', 'CareContDate')
     """
     spec = TABLES[table]
     extra: tuple[str, ...] = ()
     if table == "IDS101Referral":
-        extra = ("PathwayID", "UsePathway_Flag")
+        extra = ("PathwayID", "UsePathway_Flag", "ReferralRequestReceivedDate")
     elif table == "IDS001MPI":
         extra = ("RecordNumber",)
     elif spec.activity_key is not None:
-        extra = spec.activity_key
+        extra = spec.activity_key + tuple(
+            c for c in _CHECKED.get(table, ()) if c not in spec.activity_key
+        )
     return ("UniqueSubmissionID", "Unique_MonthID", *extra)
 
 
+#: Fields read for the value checks of a table, besides its keys.
+_CHECKED: Mapping[str, tuple[str, ...]] = MappingProxyType(
+    {
+        "IDS201CareContact": ("CareContDate",),
+        "IDS606CodedScoreAssessmentRefer": ("CodedAssToolType", "PersScore"),
+        "IDS607CodedScoreAssessmentAct": ("CodedAssToolType", "PersScore"),
+    }
+)
+_SCORE_TABLES = ("IDS606CodedScoreAssessmentRefer", "IDS607CodedScoreAssessmentAct")
+
+
+def _score_bounds(t: ir.Table, defs: Definitions) -> ir.Table:
+    """Score rows with their parsed PersScore and their measure's range, by one small join.
+
+    Adds ``_iapt_num`` (decimal(12,4), null unless a plain number), ``_iapt_tool`` (the tool
+    code, null when no measure has it), ``_iapt_lo``, ``_iapt_hi`` and ``_iapt_whole``; a tool
+    code listed by several measures takes the first measure's range (as the derivation does).
+    """
+    seen: dict[str, tuple[str, str, bool]] = {}
+    for m in defs.measures.values():
+        for c in m.tool_codes:
+            seen.setdefault(c, (str(m.valid_min), str(m.valid_max), m.whole_numbers))
+    dec = "decimal(12, 4)"
+    bounds = ibis.memtable(
+        {
+            "_iapt_tool": list(seen),
+            "_iapt_lo_text": [v[0] for v in seen.values()],
+            "_iapt_hi_text": [v[1] for v in seen.values()],
+            "_iapt_whole": [v[2] for v in seen.values()],
+        },
+        schema={
+            "_iapt_tool": "string",
+            "_iapt_lo_text": "string",
+            "_iapt_hi_text": "string",
+            "_iapt_whole": "boolean",
+        },
+    )
+    text = trim_text(t.PersScore)
+    parsed = t.mutate(
+        _iapt_code=trim_text(t.CodedAssToolType),
+        _iapt_num=ibis.ifelse(
+            text.re_search(SCORE_PATTERN).fill_null(False), text.try_cast(dec), ibis.null(dec)
+        ),
+    )
+    j = parsed.left_join(bounds, parsed._iapt_code == bounds._iapt_tool)
+    return j.select(
+        *parsed.columns,
+        _iapt_tool=j._iapt_tool,
+        _iapt_lo=j._iapt_lo_text.cast(dec),
+        _iapt_hi=j._iapt_hi_text.cast(dec),
+        _iapt_whole=j._iapt_whole,
+    ).drop("_iapt_code")
+
+
+def _score_reasons(t: ir.Table, as_at: date | None) -> list[tuple[Any, Any]]:
+    """Cases of a score row that is not a score of any measure (docs/measures.md §1 Scores)."""
+    known = t._iapt_tool.notnull()
+    number = t._iapt_num
+    cases: list[tuple[Any, Any]] = []
+    if as_at is not None:  # an unknown tool is validation's info, the derivation's non-score
+        cases.append((~known, "score_unknown_tool"))
+    cases += [
+        (known & number.isnull(), "score_unparseable"),
+        ((known & ((number < t._iapt_lo) | (number > t._iapt_hi))).fill_null(False),
+         "score_out_of_range"),
+        ((known & t._iapt_whole & (number != number.floor())).fill_null(False),
+         "score_not_integer"),
+    ]  # fmt: skip
+    return cases
+
+
 def _reason_column(
-    typed: ir.Table, spec: TableSpec, known: ir.Table, as_at: date | None
+    typed: ir.Table, spec: TableSpec, known: ir.Table, as_at: date | None, defs: Definitions
 ) -> ir.Table:
+    columns = typed.columns
+    if spec.name in _SCORE_TABLES:
+        typed = _score_bounds(typed, defs)
     joined = typed.left_join(known, typed.UniqueSubmissionID == known._iapt_sid)
     sid = joined.UniqueSubmissionID
     cases: list[tuple[Any, Any]] = [
@@ -83,21 +180,37 @@ def _reason_column(
     if as_at is not None:
         cases.append((joined.Unique_MonthID.isnull(), "invalid_month_id"))
         cases.append((joined.Unique_MonthID > month_id(as_at), "after_as_at_month"))
+    if "PathwayID" in typed.columns:
+        cases.append((joined.PathwayID.isnull(), "missing_pathway_id"))
+    if spec.name == "IDS101Referral" and as_at is None:
+        cases.append((joined.ReferralRequestReceivedDate.isnull(), "missing_referral_date"))
+    if spec.name in _SCORE_TABLES:
+        cases += _score_reasons(joined, as_at)
     reason = ibis.cases(*cases, else_=ibis.literal("used"))
-    return joined.select(*typed.columns, _iapt_reason=reason)
+    return joined.select(*columns, _iapt_reason=reason)
 
 
-def _activity_reasons(reasons: ir.Table, spec: TableSpec, referrals: ir.Table | None) -> ir.Table:
+def _activity_reasons(
+    reasons: ir.Table, spec: TableSpec, referrals: ir.Table | None, dates: ir.Table | None
+) -> ir.Table:
     """Activity rows used once per key (others: duplicates), of pathways with a referral.
 
     One query with the other reasons: the first row of each key among the used rows is used, the
     others are ``duplicate_across_submissions``; with ``referrals``, a used row whose PathwayID
-    has no referral as at the date is ``no_referral_as_at``.
+    has no referral as at the date is ``no_referral_as_at``. IDS201 rows are then checked for
+    a date (``contact_undated``) and, with ``dates`` (PathwayID, ReferralRequestReceivedDate,
+    one row per pathway), for a referral date (``no_referral_date``) not after the contact
+    (``contact_before_referral``).
     """
     key = list(spec.activity_key or ())
     used = reasons._iapt_reason == "used"
     rank = ibis.row_number().over(group_by=[*(reasons[k] for k in key), used])
     r = reasons.mutate(_iapt_first=rank == 0)
+    contacts = spec.name == "IDS201CareContact"
+    if contacts and dates is not None:
+        # one row per PathwayID: its referral's ReferralRequestReceivedDate (the window's start)
+        d = dates.select(_iapt_dp=dates.PathwayID, _iapt_r=dates.ReferralRequestReceivedDate)
+        r = r.left_join(d, r.PathwayID == d._iapt_dp)
     cases: list[tuple[Any, Any]] = [
         (r._iapt_reason != "used", r._iapt_reason),
         (~r._iapt_first, ibis.literal("duplicate_across_submissions")),
@@ -106,6 +219,13 @@ def _activity_reasons(reasons: ir.Table, spec: TableSpec, referrals: ir.Table | 
         ids = referrals.select(_iapt_pid=referrals.PathwayID)
         linked = r.PathwayID.isin(ids._iapt_pid).fill_null(False)
         cases.append((~linked, ibis.literal("no_referral_as_at")))
+    if contacts:
+        cases.append((r.CareContDate.isnull(), ibis.literal("contact_undated")))
+        if dates is not None:
+            no_date = r._iapt_dp.notnull() & r._iapt_r.isnull()
+            cases.append((no_date, ibis.literal("no_referral_date")))
+            early = (r.CareContDate < r._iapt_r).fill_null(False)
+            cases.append((early, ibis.literal("contact_before_referral")))
     return r.mutate(_iapt_reason=ibis.cases(*cases, else_=ibis.literal("used")))
 
 
@@ -114,6 +234,9 @@ def exclusion_counts(
     subs: ir.Table,
     as_at: date | None = None,
     referrals: ir.Table | None = None,
+    *,
+    definitions: Definitions | None = None,
+    dates: ir.Table | None = None,
 ) -> pd.DataFrame:
     """Count every row not used, by table and reason.
 
@@ -127,6 +250,14 @@ def exclusion_counts(
         With a date, also the rows after its month, the earlier IDS101 states and the activity
         duplicates up to it; without, the reasons that do not depend on a date, and activity
         duplicates across all counted submissions.
+    referrals
+        With ``as_at``: the referrals as at the date (PathwayID, UniqueSubmissionID,
+        RecordNumber); activity of other pathways is ``no_referral_as_at``.
+    definitions
+        The measures' tool codes and valid ranges (score rows); the packaged default if ``None``.
+    dates
+        PathwayID, ReferralRequestReceivedDate (one row per pathway): the contacts' checks
+        against their referral's date.
 
     Returns
     -------
@@ -147,6 +278,7 @@ def exclusion_counts(
     >>> exclusion_counts({"IDS001MPI": t}, subs).to_dict("records")
     [{'table': 'IDS001MPI', 'reason': 'superseded_submission', 'rows': 1}]
     """
+    defs = definitions if definitions is not None else load_definitions()
     known = subs.group_by("UniqueSubmissionID").aggregate(_iapt_counted=subs.counted.max())
     known = known.select(_iapt_sid=known.UniqueSubmissionID, _iapt_counted=known._iapt_counted)
     records: list[dict[str, Any]] = []
@@ -154,9 +286,9 @@ def exclusion_counts(
         if name not in typed:
             continue
         spec = TABLES[name]
-        reasons = _reason_column(typed[name], spec, known, as_at)
+        reasons = _reason_column(typed[name], spec, known, as_at, defs)
         if spec.activity_key is not None and name != "IDS101Referral":
-            reasons = _activity_reasons(reasons, spec, referrals)
+            reasons = _activity_reasons(reasons, spec, referrals, dates)
         counts = reasons.group_by("_iapt_reason").aggregate(rows=reasons.count()).execute()
         by_reason = {
             str(r): int(n) for r, n in zip(counts["_iapt_reason"], counts["rows"], strict=True)

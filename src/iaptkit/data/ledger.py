@@ -19,6 +19,9 @@ from typing import Any
 from iaptkit.data.exclusion_rows import EXCLUSION_REASONS, exclusion_columns, exclusion_counts
 from iaptkit.data.extract import Extract
 from iaptkit.data.sources import read_error_message
+from iaptkit.data.submissions import referrals_as_at as submissions_referrals_as_at
+from iaptkit.data.submissions import without_nhs_fields
+from iaptkit.definitions.model import Definitions
 from iaptkit.errors import ExtractError
 
 __all__ = ["LEDGER_REASONS", "Ledger", "TableLedger", "count_rows", "extract_ledger"]
@@ -30,6 +33,10 @@ LEDGER_REASONS: Mapping[str, str] = MappingProxyType(
         "not_needed_by_command": "a table the command's result does not read (IDS004EmpStatus)",
     }
 )
+
+
+#: The date validation reads referrals at: their latest state (every month counts).
+_LATEST = date(9999, 12, 31)
 
 
 @dataclass(frozen=True)
@@ -144,7 +151,9 @@ def count_rows(extract: Extract, name: str) -> int:
         raise ExtractError(read_error_message(name, src.location, exc)) from None
 
 
-def extract_ledger(extract: Extract, as_at: date | None = None) -> Ledger:
+def extract_ledger(
+    extract: Extract, as_at: date | None = None, definitions: Definitions | None = None
+) -> Ledger:
     """Count every table of an extract: rows in its files, used, and not used by reason.
 
     Parameters
@@ -154,6 +163,9 @@ def extract_ledger(extract: Extract, as_at: date | None = None) -> Ledger:
     as_at
         The command's date (derive's as-at, the end of a measures period); ``None`` for
         validation (the reasons that do not depend on a date).
+    definitions
+        The measures' tool codes and valid ranges (IDS606/IDS607 rows that are not scores);
+        the packaged default when ``None``.
 
     Returns
     -------
@@ -182,12 +194,20 @@ def extract_ledger(extract: Extract, as_at: date | None = None) -> Ledger:
         spec_cols = exclusion_columns(name)
         if all(extract.has_column(name, c) for c in ("UniqueSubmissionID", "Unique_MonthID")):
             typed[name] = extract.table(name, columns=spec_cols)
-    referrals = None
-    if as_at is not None and "IDS101Referral" in typed:
+    referrals = dates = None
+    if "IDS101Referral" in typed and as_at is not None:
         refs = extract.referrals_as_at(as_at, nhs_fields=False)
+        cols = ("PathwayID", "UniqueSubmissionID", "RecordNumber", "ReferralRequestReceivedDate")
         # cached once: every activity table and IDS001 are checked against it
-        referrals = refs.select("PathwayID", "UniqueSubmissionID", "RecordNumber").cache()
-    frame = exclusion_counts(typed, extract.submissions(), as_at, referrals)
+        referrals = dates = refs.select(*cols).cache()
+    elif "IDS101Referral" in typed:
+        # validation checks contacts against the latest state of their referral (no IDS001)
+        counted = without_nhs_fields(extract.counted("IDS101Referral"))
+        latest = submissions_referrals_as_at(counted, None, _LATEST)
+        dates = latest.select("PathwayID", "ReferralRequestReceivedDate").cache()
+    frame = exclusion_counts(
+        typed, extract.submissions(), as_at, referrals, definitions=definitions, dates=dates
+    )
     out = Ledger(stage="as_at" if as_at is not None else "submissions")
     not_needed = {"IDS004EmpStatus"}  # read by no measure (docs/ledger.md)
     for entry in ledger.tables:

@@ -89,6 +89,8 @@ def cross_rules(extract: TableAccess, out: ProblemCollector) -> None:
                 orphans,
                 ["PathwayID", "UniqueSubmissionID"],
             )
+        if "IDS201CareContact" in usable:
+            _contacts_before_referral(extract, out)
         if "IDS001MPI" in usable:
             r = extract.table(
                 "IDS101Referral", columns=("PathwayID", "UniqueSubmissionID", "RecordNumber")
@@ -130,3 +132,48 @@ def cross_rules(extract: TableAccess, out: ProblemCollector) -> None:
                     rows,
                     f"{rows_text(rows)} of {table}: {notes[str(reason)]}",
                 )
+
+
+def _contacts_before_referral(extract: TableAccess, out: ProblemCollector) -> None:
+    """IDS201 rows dated before the ReferralRequestReceivedDate of their pathway's referral.
+
+    The referral's date is that of its latest counted state (the latest Unique_MonthID), the
+    state the derivation reads at any later date (docs/data-model.md rule 3).
+    """
+    refs = counted_rows(
+        extract.table(
+            "IDS101Referral",
+            columns=(
+                "UniqueSubmissionID",
+                "Unique_MonthID",
+                "PathwayID",
+                "UsePathway_Flag",
+                "ReferralRequestReceivedDate",
+            ),
+        ),
+        TABLES["IDS101Referral"],
+        extract.submissions(),
+    )
+    refs = refs.filter(refs.PathwayID.notnull())
+    latest = refs.group_by("PathwayID").aggregate(
+        _iapt_r=refs.ReferralRequestReceivedDate.argmax(refs.Unique_MonthID)
+    )
+    c = extract.table(
+        "IDS201CareContact",
+        columns=("UniqueSubmissionID", "PathwayID", "CareContactId", "CareContDate"),
+    )
+    j = c.inner_join(latest, c.PathwayID == latest.PathwayID)
+    early = j.filter((j.CareContDate < j._iapt_r).fill_null(False))
+    rows = int(early.count().execute())
+    out.add(
+        "contact_before_referral",
+        "IDS201CareContact",
+        "CareContDate",
+        rows,
+        f"{rows_text(rows)} of IDS201CareContact.CareContDate are not on or after their "
+        "referral's ReferralRequestReceivedDate (IDS101, latest state); they fall outside the "
+        "referral's window and are not used. File: "
+        f"{extract.tables['IDS201CareContact'].location}.",
+        early.select("PathwayID", "CareContactId", value=early.CareContDate.cast("string")),
+        ["PathwayID", "CareContactId", "value"],
+    )

@@ -27,6 +27,16 @@ __all__ = ["table_rules"]
 _PARSE_RULES: Mapping[str, str] = MappingProxyType(
     {"int": "unparseable_int", "date": "unparseable_date", "bool": "invalid_bool"}
 )
+#: Rules whose message also names the table's file(s).
+_NAMING_FILE = frozenset(
+    {
+        "missing_pathway_id",
+        "missing_referral_date",
+        "missing_contact_date",
+        "imd_out_of_range",
+        "score_not_integer",
+    }
+)
 _SCORE_TABLES = ("IDS606CodedScoreAssessmentRefer", "IDS607CodedScoreAssessmentAct")
 _NUMERIC_PREFIXES = ("int", "uint", "float", "double", "decimal", "bigint", "smallint", "tinyint")
 
@@ -97,6 +107,35 @@ def table_rules(
         if f.type == "score":
             bad = has_text & ~trim_text(value).re_search(SCORE_PATTERN)
             checks[f"score_unparseable|{f.name}"] = (f.name, "a plain decimal number", bad)
+    names = {f.name for f in present}
+    if "PathwayID" in names:
+        checks["missing_pathway_id|PathwayID"] = (
+            "PathwayID",
+            "a PathwayID",
+            _blank(raw.PathwayID),
+        )
+    if spec.name == "IDS101Referral" and "ReferralRequestReceivedDate" in names:
+        checks["missing_referral_date|ReferralRequestReceivedDate"] = (
+            "ReferralRequestReceivedDate",
+            "a date (YYYY-MM-DD)",
+            _blank(raw.ReferralRequestReceivedDate),
+        )
+    if spec.name == "IDS201CareContact" and "CareContDate" in names:
+        checks["missing_contact_date|CareContDate"] = (
+            "CareContDate",
+            "a date (YYYY-MM-DD)",
+            _blank(raw.CareContDate),
+        )
+    if spec.name == "IDS001MPI" and "IndicesOfDeprivationDecile" in names and definitions:
+        b = definitions.breakdowns
+        decile = typed_column(
+            raw.IndicesOfDeprivationDecile, spec.field("IndicesOfDeprivationDecile")
+        )
+        checks["imd_out_of_range|IndicesOfDeprivationDecile"] = (
+            "IndicesOfDeprivationDecile",
+            f"a decile {b.imd_min}-{b.imd_max}",
+            decile.notnull() & ~decile.between(b.imd_min, b.imd_max),
+        )
     if spec.name in _SCORE_TABLES and definitions is not None:
         _score_checks(raw, present, definitions, checks)
     if spec.name == "IDS101Referral" and {"ServDischDate", "ReferralRequestReceivedDate"} <= {
@@ -121,6 +160,8 @@ def table_rules(
         rows = int(result[f"_c{i}"])
         sel = raw.filter(cond.fill_null(False)).select(*labels, value=raw[column])
         message = _value_message(rule, spec.name, column, rows, expected)
+        if rule in _NAMING_FILE:
+            message += f" File: {src.location}."
         out.add(rule, spec.name, column, rows, message, sel, [*labels, "value"])
     for f in present:
         if f.type == "code" and _is_numeric(src.source_types.get(src.columns[f.name], "")):
@@ -162,6 +203,9 @@ def _score_checks(
         for m in definitions.measures.values()
     ]
     out_of_range = ibis.cases(*branches, else_=ibis.literal(False))
+    whole = sorted(
+        {c for m in definitions.measures.values() if m.whole_numbers for c in m.tool_codes}
+    )
     ranges = "; ".join(
         f"{m.name} {m.valid_min}-{m.valid_max}" for m in definitions.measures.values()
     )
@@ -169,6 +213,12 @@ def _score_checks(
         "PersScore",
         f"inside the measure's valid range ({ranges})",
         number.notnull() & out_of_range,
+    )
+    # in range but not a whole number, for a measure whose scores are integers ("7.5" PHQ-9)
+    checks["score_not_integer|PersScore"] = (
+        "PersScore",
+        "a whole number (the measure's scores are integers)",
+        number.notnull() & ~out_of_range & tool.isin(whole) & (number != number.floor()),
     )
     checks["unknown_score_tool|CodedAssToolType"] = (
         "CodedAssToolType",
@@ -185,14 +235,32 @@ def _value_message(rule: str, table: str, column: str, rows: int, expected: str)
         "code_not_in_list": "are not in the code list",
         "score_unparseable": "do not parse as",
         "score_out_of_range": "are not",
+        "score_not_integer": "are not",
         "unknown_score_tool": "are not",
         "discharge_before_referral": "are not",
+        "missing_pathway_id": "are blank, expected",
+        "missing_referral_date": "are blank, expected",
+        "missing_contact_date": "are blank, expected",
+        "imd_out_of_range": "are not",
     }[rule]
     tail = {
         "unknown_score_tool": "; they are not used by the measures.",
+        "score_out_of_range": "; they are not scores and are not used.",
+        "score_not_integer": "; they are not scores and are not used.",
         "discharge_before_referral": ".",
+        "missing_pathway_id": "; they belong to no pathway and are not used.",
+        "missing_referral_date": (
+            "; the referral has no start, so its contacts fall outside its window and are not used."
+        ),
+        "missing_contact_date": "; the contact has no date and is not used.",
+        "imd_out_of_range": "; they are treated as Unknown.",
     }.get(rule, "; they are treated as missing.")
     return f"{rows_text(rows)} of {table}.{column} {what} {expected}{tail}"
+
+
+def _blank(value: ir.Value) -> ir.BooleanValue:
+    """Null, empty or only blanks."""
+    return value.isnull() | (trim_text(value).length() == 0)
 
 
 def _is_numeric(type_name: str) -> bool:

@@ -53,6 +53,8 @@ class ScoreMeasure:
 
     ``case_threshold``/``rc_threshold`` are ``None`` where the value is not published; such a
     measure cannot be the anxiety measure for outcomes (the pathway falls back to GAD-7).
+    ``whole_numbers``: its scores are integers (a PHQ-9 of ``7.5`` is not a score); false for
+    a decimal scale (Mobility Inventory, ``1.00``-``5.00``).
     """
 
     key: str
@@ -65,6 +67,7 @@ class ScoreMeasure:
     rc_threshold: Decimal | None
     rc_operator: str
     source: str
+    whole_numbers: bool = True
 
     @property
     def thresholds_published(self) -> bool:

@@ -123,6 +123,9 @@ def _measure(r: _Reader, key: str, raw: object, strict: bool) -> ScoreMeasure:
     assert hi is not None
     if lo > hi:
         raise r.fail(f"{where}.valid_range", "min <= max", rng)
+    # whole-number scores unless the range is written with decimals ("1.00"), or as set
+    spelled_whole = all(_exponent(v) >= 0 for v in (lo, hi))
+    whole = r.boolean(m.get("whole_numbers", spelled_whole), f"{where}.whole_numbers")
     parts = []
     for part in ("case", "reliable_change"):
         p = r.mapping(r.get(m, part, where), f"{where}.{part}")
@@ -146,6 +149,7 @@ def _measure(r: _Reader, key: str, raw: object, strict: bool) -> ScoreMeasure:
         rc_threshold=parts[1][0],
         rc_operator=parts[1][1],
         source=r.text(r.get(m, "source", where), f"{where}.source"),
+        whole_numbers=whole,
     )
 
 
@@ -364,3 +368,9 @@ def parse_definitions(raw: object, where: str) -> Definitions:
         ),
         catalogue=parse_catalogue(top.get("catalogue"), where),
     )
+
+
+def _exponent(value: Decimal) -> int:
+    """The decimal exponent as written: ``Decimal("27")`` -> 0, ``Decimal("5.00")`` -> -2."""
+    exponent = value.as_tuple().exponent
+    return exponent if isinstance(exponent, int) else 0

@@ -4,8 +4,8 @@
 into one lazy ibis expression over an :class:`iaptkit.data.Extract` (or some of its pathways,
 :data:`~iaptkit.measures.sources.PathwaySource`); the same expression runs on DuckDB and
 PySpark. :func:`derive_pathways` executes it. The columns and their types are those of
-:mod:`iaptkit.measures.pathway_schema`; the rows the derivation does not use are counted by
-:func:`iaptkit.measures.exclusions.derivation_exclusions`.
+:mod:`iaptkit.measures.pathway_schema`; the rows the derivation does not use are counted, by
+reason, by the row ledger (:func:`iaptkit.data.ledger.extract_ledger`, docs/ledger.md).
 
 Scores in the pandas output are numeric nullable (``Float64``, ``<NA>`` when missing): the engine's
 exact ``decimal(12,4)`` values, which a float holds exactly to four decimal places, so they

@@ -16,7 +16,7 @@ import ibis.expr.types as ir
 
 from iaptkit.data.parsing import SCORE_PATTERN
 from iaptkit.data.text import strip_blanks
-from iaptkit.definitions import Definitions
+from iaptkit.definitions import Definitions, ScoreMeasure
 from iaptkit.measures.contacts import in_window, window_bounds
 from iaptkit.measures.pathway_schema import SCORE_TYPE
 from iaptkit.measures.sources import ActivitySource
@@ -37,6 +37,7 @@ SCORE_REASONS: tuple[str, ...] = (
     "scores_unknown_tool",
     "score_unparseable",
     "score_out_of_range",
+    "score_not_integer",
     "score_undated",
     "score_outside_window",
 )
@@ -93,8 +94,18 @@ def _by_tool(
     return ibis.cases(*cases, else_=ibis.null(SCORE_TYPE))
 
 
+def _whole_numbers(code: ir.StringValue, measures: tuple[ScoreMeasure, ...]) -> ir.BooleanValue:
+    """Whether the measure of the tool code takes whole-number scores only (false if none)."""
+    whole = [m.tool_codes for m in measures if m.whole_numbers]
+    codes = sorted({c for codes in whole for c in codes})
+    return code.isin(codes).coalesce(ibis.literal(False)) if codes else ibis.literal(False)
+
+
 def valid_score_row(defs: Definitions) -> Callable[[ir.Table], ir.BooleanValue]:
-    """Predicate: the row's CodedAssToolType is a measure's and its PersScore is in range.
+    """Predicate: the row's CodedAssToolType is a measure's and its PersScore is a score of it.
+
+    A score of a measure parses, is in the measure's valid range and, for a whole-number
+    measure (``ScoreMeasure.whole_numbers``), is an integer.
 
     Notes
     -----
@@ -105,9 +116,10 @@ def valid_score_row(defs: Definitions) -> Callable[[ir.Table], ir.BooleanValue]:
     Examples
     --------
     >>> from iaptkit.definitions import load_definitions
-    >>> t = ibis.memtable({"CodedAssToolType": ["720433000"] * 3, "PersScore": ["-1", "12a", "12"]})
+    >>> t = ibis.memtable({"CodedAssToolType": ["720433000"] * 4,
+    ...                    "PersScore": ["-1", "12a", "7.5", "12.0"]})
     >>> ibis.duckdb.connect().execute(valid_score_row(load_definitions())(t)).tolist()
-    [False, False, True]
+    [False, False, False, True]
     """
     measures = tuple(defs.measures.values())
 
@@ -116,7 +128,8 @@ def valid_score_row(defs: Definitions) -> Callable[[ir.Table], ir.BooleanValue]:
         score = parse_score(rows.PersScore)
         lo = _by_tool(code, [(m.tool_codes, decimal_literal(m.valid_min)) for m in measures])
         hi = _by_tool(code, [(m.tool_codes, decimal_literal(m.valid_max)) for m in measures])
-        return score.between(lo, hi).coalesce(ibis.literal(False))
+        whole = ~_whole_numbers(code, measures) | (score == score.floor())
+        return (score.between(lo, hi) & whole).coalesce(ibis.literal(False))
 
     return predicate
 
@@ -211,6 +224,7 @@ def classified_scores(
         score=parse_score(rows.PersScore),
         _vmin=_by_tool(code, [(m.tool_codes, decimal_literal(m.valid_min)) for m in measures]),
         _vmax=_by_tool(code, [(m.tool_codes, decimal_literal(m.valid_max)) for m in measures]),
+        _whole=_whole_numbers(code, measures),
     )
     bounds = window_bounds(referrals).rename(_bP="PathwayID")
     t = parsed.left_join(bounds, parsed.PathwayID == bounds._bP)
@@ -222,6 +236,7 @@ def classified_scores(
         (t.measure.isnull(), ibis.literal("scores_unknown_tool")),
         (t.score.isnull(), ibis.literal("score_unparseable")),
         (~in_range, ibis.literal("score_out_of_range")),
+        (t._whole & (t.score != t.score.floor()), ibis.literal("score_not_integer")),
         (t.score_date.isnull(), ibis.literal("score_undated")),
         (~window, ibis.literal("score_outside_window")),
         else_=ibis.null("string"),

@@ -17,14 +17,14 @@ from pathlib import Path
 from typing import Any
 
 from iaptkit.errors import ConfigError
-from iaptkit.release.cellkeys import KeyContext
 from iaptkit.measures.pathway_schema import (
     BREAKDOWN_COLUMNS,
-    LOOKUP_BREAKDOWNS,
     COUNT_COLUMNS,
     DATE_COLUMNS,
+    LOOKUP_BREAKDOWNS,
     SCORE_COLUMNS,
 )
+from iaptkit.release.cellkeys import KeyContext
 
 __all__ = [
     "DEFAULT_POLICY",
@@ -142,6 +142,39 @@ class NotebookContext:
             filters=(("notebook", self.notebook),),
             scope=(("provider", self.provider),) if self.provider else (),
         )
+    def ledger(self) -> Any:
+        """The ledger sheet: per table, rows in the files, used, and not used by reason.
+
+        The rows of the extract as at the period's end (docs/ledger.md), as recorded in every
+        output's provenance (``parameters["ledger"]``); empty when the extract was not read.
+
+        Returns
+        -------
+        pandas.DataFrame
+            ``table``, ``rows_in_files``, ``rows_used``, ``rows_not_used`` (``reason n, ...``).
+
+        Examples
+        --------
+        >>> ctx = NotebookContext("nb", {"ledger": [{"table": "IDS101Referral",
+        ...     "rows_in_files": 5, "rows_used": 3, "rows_not_used": {"earlier_month_state": 2}}]},
+        ...     "x", Path("r"), None, None, "", "nhs-sde")
+        >>> ctx.ledger().to_dict("records")[0]["rows_not_used"]
+        'earlier_month_state 2'
+        """
+        import pandas as pd
+
+        rows = [
+            {
+                "table": e["table"],
+                "rows_in_files": int(e["rows_in_files"]),
+                "rows_used": int(e["rows_used"]),
+                "rows_not_used": ", ".join(f"{k} {v}" for k, v in e["rows_not_used"].items())
+                or "none",
+            }
+            for e in self.parameters.get("ledger") or []
+        ]
+        columns = ["table", "rows_in_files", "rows_used", "rows_not_used"]
+        return pd.DataFrame(rows, columns=columns)
 
     def suffix(self) -> str:
         """A name suffix carrying what a run's outputs depend on: provider, period, policy.
@@ -210,13 +243,15 @@ def setup_notebook(name: str, parameters: Mapping[str, Any]) -> NotebookContext:
     end = parse_date(str(parameters["end"]), what="end")
     if end < start:
         raise ConfigError(f"notebook {name}: period end {end} is before its start {start}")
-    overridden = _refuse_fatal(extract, parameters)
+    overridden, ledger = _refuse_fatal(extract, parameters, end)
     out = parameters.get("output_dir") or default_release_dir(extract)
     # recorded as resolved: a run with the defaults and one naming the same folders are the
     # same run (the release refuses an output registered again with other parameters)
     params = {**parameters, "extract": _resolved(extract), "output_dir": _resolved(out)}
     if overridden:  # recorded with the parameters, which go into each output's provenance
         params["fatal_problems_overridden"] = list(overridden)
+    if ledger:  # the rows of the extract in, used and not used as at E: every output carries it
+        params["ledger"] = ledger
     return NotebookContext(
         notebook=name,
         parameters=params,
@@ -235,16 +270,23 @@ def _resolved(where: str | Path) -> str:
     return str(path.resolve()) if path.exists() else str(where)
 
 
-def _refuse_fatal(extract: str, parameters: Mapping[str, Any]) -> tuple[str, ...]:
-    """Refuse an extract with a fatal problem before the notebook computes anything."""
+def _refuse_fatal(
+    extract: str, parameters: Mapping[str, Any], end: Any
+) -> tuple[tuple[str, ...], list[dict[str, Any]]]:
+    """Refuse an extract with a fatal problem before the notebook computes anything.
+
+    Returns the fatal problems overridden and the row ledger as at ``end`` (docs/ledger.md).
+    """
     if not Path(extract).exists():
-        return ()  # the notebook's load_extract says so, in one line
+        return (), []  # the notebook's load_extract says so, in one line
     from iaptkit.data import load_extract
     from iaptkit.data.fatal import require_usable
+    from iaptkit.data.ledger import extract_ledger
 
     allow = str(parameters.get("allow_fatal") or "").strip().lower() in ("1", "true", "yes")
     with load_extract(extract) as ex:
-        return require_usable(ex, allow_fatal=allow)
+        overridden = require_usable(ex, allow_fatal=allow)
+        return overridden, extract_ledger(ex, end).to_records()
 
 
 #: The breakdown groups a notebook's microdata carries (every breakdown but England).

@@ -160,7 +160,8 @@ def acro_record(output: Output, export_dir: Path, files: Sequence[str]) -> dict[
         "policy_version": output.policy_version,
         "definitions_version": output.definitions_version,
         "made_by": output.made_by,
-        "parameters": dict(output.parameters),
+        # the extract's row ledger stays inside: its counts are not protected
+        "parameters": {k: v for k, v in output.parameters.items() if k != "ledger"},
         "reasons": list(output.reasons),
         "suppression_note": "primary and secondary suppressions are listed together",
     }
@@ -168,7 +169,7 @@ def acro_record(output: Output, export_dir: Path, files: Sequence[str]) -> dict[
         properties["n"] = output.n
     if output.df_resid is not None:
         properties["dof"] = output.df_resid
-    params = ", ".join(f"{k}={v}" for k, v in output.parameters.items())
+    params = ", ".join(f"{k}={v}" for k, v in output.parameters.items() if k != "ledger")
     return {
         "uid": output.uid,
         "status": output.status,

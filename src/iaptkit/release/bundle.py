@@ -389,7 +389,8 @@ def _manifest(
                 "policy_version": o.policy_version,
                 "definitions_version": o.definitions_version,
                 "made_by": o.made_by,
-                "parameters": dict(o.parameters),
+                # the extract's row ledger stays inside: its counts are not protected
+                "parameters": {k: v for k, v in o.parameters.items() if k != "ledger"},
                 "run": o.run or None,
                 "files": names,
             }

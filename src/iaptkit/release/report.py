@@ -39,7 +39,7 @@ from iaptkit.release.files import write_atomic
 from iaptkit.release.outputs import Output
 from iaptkit.release.store import ReleaseStore
 
-__all__ = ["export_safe_cross_audit", "render_report", "write_report"]
+__all__ = ["export_safe_cross_audit", "ledger_view", "render_report", "write_report"]
 
 Mode = Literal["checker", "export"]
 _STATUS_ORDER = {"fail": 0, "review": 1, "pass": 2}
@@ -205,7 +205,7 @@ def _output_view(release: ReleaseStore, out: Output, mode: Mode, exported: bool)
         ("policy", f"{out.policy_id or ''} {out.policy_version or ''}".strip()),
         ("definitions", out.definitions_version or ""),
         ("made by", out.made_by),
-        ("parameters", json.dumps(dict(out.parameters), default=str)),
+        ("parameters", json.dumps(_without_ledger(out.parameters), default=str)),
         ("N", "" if out.n is None else out.n),
         ("residual df", "" if out.df_resid is None else out.df_resid),
         ("files", ", ".join(out.files)),
@@ -223,7 +223,52 @@ def _output_view(release: ReleaseStore, out: Output, mode: Mode, exported: bool)
         "exception": out.exception if shown else None,
         "shown": shown,
         "parts": _content(release, out, mode) if shown else [],
+        # the extract's row counts: the checker's copy only
+        "ledger": ledger_view(out.parameters.get("ledger")) if mode == "checker" else None,
     }
+
+
+def _without_ledger(parameters: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in parameters.items() if k != "ledger"}
+
+
+def ledger_view(ledger: Any) -> dict[str, Any] | None:
+    """The ledger sheet of an output: per table, rows in the files, used, not used by reason.
+
+    ``ledger`` is the ``"ledger"`` list an output's provenance carries (docs/ledger.md); a
+    malformed one is shown as such, never a traceback.
+
+    Examples
+    --------
+    >>> v = ledger_view([{"table": "IDS101Referral", "rows_in_files": 5, "rows_used": 3,
+    ...                   "rows_not_used": {"earlier_month_state": 2}}])
+    >>> v["rows"][0]["not_used"], v["rows"][0]["balanced"], v["error"]
+    ('earlier_month_state 2', True, '')
+    >>> ledger_view("oops")["error"]
+    'expected a list of {table, rows_in_files, rows_used, rows_not_used}, found str'
+    """
+    if ledger is None:
+        return None
+    expected = "expected a list of {table, rows_in_files, rows_used, rows_not_used}"
+    if not isinstance(ledger, list):
+        return {"rows": [], "error": f"{expected}, found {type(ledger).__name__}"}
+    rows = []
+    try:
+        for entry in ledger:
+            not_used = {str(k): int(v) for k, v in dict(entry.get("rows_not_used") or {}).items()}
+            rows_in, used = int(entry["rows_in_files"]), int(entry["rows_used"])
+            rows.append(
+                {
+                    "table": str(entry["table"]),
+                    "rows_in_files": rows_in,
+                    "rows_used": used,
+                    "not_used": ", ".join(f"{k} {v}" for k, v in not_used.items()) or "none",
+                    "balanced": used + sum(not_used.values()) == rows_in,
+                }
+            )
+    except (*_UNREADABLE, AttributeError) as exc:
+        return {"rows": [], "error": f"{expected}: {type(exc).__name__} {exc}"}
+    return {"rows": rows, "error": ""}
 
 
 def _cross_audit_view(result: Mapping[str, Any] | None, mode: Mode) -> dict[str, Any] | None:

@@ -14,7 +14,11 @@ import pandas as pd
 
 from iaptkit.errors import ConfigError
 
-__all__ = ["inner_counts"]
+__all__ = ["MAX_COUNT", "inner_counts"]
+
+#: The largest count a table may hold: exact in the float64 and int64 arithmetic of the
+#: suppression and audit (a count of 1e20 would wrap to a negative int64).
+MAX_COUNT = 10**15
 
 
 def inner_counts(
@@ -108,6 +112,13 @@ def inner_counts(
         raise ConfigError(
             f"Table {name!r}, column {value!r}: expected counts >= 0; {int((arr < 0).sum())} "
             f"rows are negative (e.g. {examples})."
+        )
+    too_big = arr > MAX_COUNT
+    if bool(too_big.any()):
+        examples = raw[too_big].head(3).tolist()
+        raise ConfigError(
+            f"Table {name!r}, column {value!r}: expected counts from 0 to {MAX_COUNT:,} "
+            f"(held exactly); {int(too_big.sum())} rows are larger (e.g. {examples})."
         )
     dup = keys.duplicated(keep=False)
     if bool(dup.any()):

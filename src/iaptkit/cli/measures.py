@@ -30,7 +30,7 @@ from iaptkit.data.ledger import Ledger, TableLedger, count_rows, extract_ledger
 from iaptkit.definitions import load_definitions
 from iaptkit.errors import ConfigError
 from iaptkit.measures.catalogue import parse_breakdowns
-from iaptkit.measures.derive import derive_pathways
+from iaptkit.measures.derive import derive_pathways, derive_pathways_arrow
 from iaptkit.measures.families.specs import parse_families
 from iaptkit.measures.partitions import auto_parts, check_parts, range_parts, written_parts
 from iaptkit.measures.pathway_files import PathwayWriter
@@ -308,7 +308,11 @@ def derive_command(
                 for k, source in enumerate(slices):
                     if len(slices) > 1:
                         update(f"part {k + 1} of {len(slices)}: deriving pathways")
-                    writer.write(derive_pathways(source, when, defs))
+                    if ex.engine == "duckdb":
+                        # DuckDB hands Arrow over without copies: no pandas round trip
+                        writer.write_arrow(derive_pathways_arrow(source, when, defs))
+                    else:
+                        writer.write(derive_pathways(source, when, defs))
             update(f"Derived {writer.rows:,} pathways")
         record["pathways"] = writer.rows
         _write_provenance(output, record)

@@ -220,6 +220,16 @@ def measures(
     ] = "all",
     json_out: _JsonOut = None,
     allow_fatal: _AllowFatal = False,
+    pathways: Annotated[
+        Optional[Path],
+        typer.Option(
+            "--pathways",
+            help=(
+                "The .parquet file of 'iaptkit derive --as-at END' for this extract: counted "
+                "as it is instead of deriving again (checked against its provenance)."
+            ),
+        ),
+    ] = None,
 ) -> None:
     """Compute the published measures for a period, by breakdown.
 
@@ -244,6 +254,7 @@ def measures(
             families=families,
             allow_fatal=allow_fatal,
             record=record,
+            pathways_file=pathways,
         ),
         record,
     )

@@ -23,6 +23,7 @@ import pandas as pd
 from rich.console import Console
 
 from iaptkit.cli.data import render_ledger
+from iaptkit.cli.derived import derived_pathways
 from iaptkit.cli.records import write_record
 from iaptkit.data import Extract, load_extract
 from iaptkit.data.fatal import require_usable
@@ -297,6 +298,8 @@ def derive_command(
     record.update(command="derive", extract=extract, as_at=str(when), output=str(output))
     ex = open_extract(extract, engine, memory_limit)
     try:
+        # what `iaptkit measures --pathways` checks before it counts this file
+        record.update(extract_fingerprint=ex.fingerprint(), definitions_version=defs.version)
         with _status(console, f"Deriving pathways as at {when} ({engine})") as update:
             ledger = checked_ledger(ex, when, record, allow_fatal, update)
             n = parts if parts is not None else written_parts(ex)
@@ -346,6 +349,7 @@ def measures_command(
     families: str = "all",
     allow_fatal: bool = False,
     record: dict[str, Any] | None = None,
+    pathways_file: Path | None = None,
 ) -> None:
     """``iaptkit measures``: the published measures of a period, by breakdown.
 
@@ -379,11 +383,16 @@ def measures_command(
         Go on although the extract has a fatal problem (recorded in the provenance).
     record
         The command's JSON record; the ledger (docs/ledger.md) is added as it is counted.
+    pathways_file
+        The parquet file of ``iaptkit derive --as-at END`` for this extract
+        (:func:`derived_pathways`): counted instead of deriving the pathways again; the
+        ledger is the derive's.
 
     Raises
     ------
     ConfigError
-        Bad dates, breakdowns, families, output suffix, engine or parts.
+        Bad dates, breakdowns, families, output suffix, engine or parts, or a
+        ``pathways_file`` not derived from this extract as at ``end``.
     ValidationError
         The extract has a fatal problem (and ``allow_fatal`` is false).
     PolicyError
@@ -414,8 +423,20 @@ def measures_command(
     ex = open_extract(extract, engine, memory_limit)
     try:
         with _status(console, f"Measures {s} to {e} ({engine})") as update:
-            ledger = checked_ledger(ex, e, record, allow_fatal, update)
-            n = parts if parts is not None else auto_parts(ex)
+            derived = None
+            if pathways_file is not None:
+                if use_nhs_flags:
+                    raise ConfigError(
+                        "--pathways: counts iaptkit's own derivation; not with --use-nhs-flags."
+                    )
+                derived, ledger = derived_pathways(pathways_file, ex, e, defs.version, record)
+                record["allow_fatal"] = allow_fatal
+                record["fatal_problems_overridden"] = list(
+                    require_usable(ex, allow_fatal=allow_fatal)
+                )
+            else:
+                ledger = checked_ledger(ex, e, record, allow_fatal, update)
+            n = parts if parts is not None else 1 if derived is not None else auto_parts(ex)
             n = n if ex.engine == "duckdb" else 1
             table, pathways = published_measures_with_count(
                 ex,
@@ -427,6 +448,7 @@ def measures_command(
                 progress=update,
                 parts=n,
                 families=[str(f) for f in chosen],
+                pathways=derived,
             )
             if policy.strip().lower() == "none":
                 result = table

@@ -61,7 +61,7 @@ def exact_scores(frame: pd.DataFrame) -> pd.DataFrame:
 
 def _arrow_frame(table: pa.Table) -> pd.DataFrame:
     """An Arrow pathway table as the frame :meth:`PathwayWriter.write` takes (Decimal scores)."""
-    frame = table.to_pandas(date_as_object=True)
+    frame: pd.DataFrame = table.to_pandas(date_as_object=True)
     for col in SCORE_COLUMNS:
         frame[col] = pd.Series(table.column(col).to_pylist(), index=frame.index, dtype=object)
     frame["wait_to_first_treatment"] = frame["wait_to_first_treatment"].astype("Int64")

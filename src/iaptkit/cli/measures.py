@@ -209,7 +209,7 @@ def checked_ledger(
     record["allow_fatal"] = allow_fatal
     record["fatal_problems_overridden"] = list(overridden)
     update("Counting rows used and not used (submissions, states as at the date)")
-    ledger = extract_ledger(ex, when)
+    ledger = extract_ledger(ex, when, read)
     record["ledger"] = ledger.to_records()
     return ledger
 

@@ -265,13 +265,24 @@ class Extract:
             One row per PathwayID: the typed IDS101 columns and, from IDS001 (same
             UniqueSubmissionID and RecordNumber), Person_ID and the demographics.
         """
+        key = f"referrals_as_at:{as_at.isoformat()}:{nhs_fields}"
+        if where is None and key in self._cache:
+            cached: ir.Table = self._cache[key]
+            return cached
         people = self.counted("IDS001MPI") if "IDS001MPI" in self.tables else None
         referrals = self.counted("IDS101Referral")
         if where is not None:
             referrals = where(referrals)
         if not nhs_fields:
             referrals = submissions.without_nhs_fields(referrals)
-        return submissions.referrals_as_at(referrals, people, as_at)
+        result = submissions.referrals_as_at(referrals, people, as_at)
+        if where is None and self.engine == "duckdb":
+            # DuckDB: the commands read the same state twice (the row ledger, then the
+            # derivation): computed once, held on the backend until close. Spark keeps one
+            # lazy plan (its own cluster decides what to keep)
+            result = result.cache()
+            self._cache[key] = result
+        return result
 
     def activity_as_at(
         self,

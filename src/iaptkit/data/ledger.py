@@ -144,7 +144,9 @@ def count_rows(extract: Extract, name: str) -> int:
         raise ExtractError(read_error_message(name, src.location, exc)) from None
 
 
-def extract_ledger(extract: Extract, as_at: date | None = None) -> Ledger:
+def extract_ledger(
+    extract: Extract, as_at: date | None = None, read: Ledger | None = None
+) -> Ledger:
     """Count every table of an extract: rows in its files, used, and not used by reason.
 
     Parameters
@@ -154,6 +156,9 @@ def extract_ledger(extract: Extract, as_at: date | None = None) -> Ledger:
     as_at
         The command's date (derive's as-at, the end of a measures period); ``None`` for
         validation (the reasons that do not depend on a date).
+    read
+        The rows already counted in the files (:func:`count_rows` of every table, as the
+        commands do before their fatal check): not counted a second time. ``None``: counted.
 
     Returns
     -------
@@ -172,8 +177,10 @@ def extract_ledger(extract: Extract, as_at: date | None = None) -> Ledger:
     >>> ex.close()
     """
     ledger = Ledger(stage="read")
+    counted = {t.table: t.rows_in_files for t in read.tables} if read is not None else {}
     for name in extract.table_names():
-        ledger = ledger.with_table(TableLedger(name, count_rows(extract, name), 0, {}))
+        rows = counted[name] if name in counted else count_rows(extract, name)
+        ledger = ledger.with_table(TableLedger(name, rows, 0, {}))
     subs_ok = "IDS000Header" in extract.tables or "IDS101Referral" in extract.tables
     if not subs_ok:
         return ledger

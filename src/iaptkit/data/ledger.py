@@ -179,8 +179,8 @@ def extract_ledger(
     ledger = Ledger(stage="read")
     counted = {t.table: t.rows_in_files for t in read.tables} if read is not None else {}
     for name in extract.table_names():
-        rows = counted[name] if name in counted else count_rows(extract, name)
-        ledger = ledger.with_table(TableLedger(name, rows, 0, {}))
+        in_files = counted[name] if name in counted else count_rows(extract, name)
+        ledger = ledger.with_table(TableLedger(name, in_files, 0, {}))
     subs_ok = "IDS000Header" in extract.tables or "IDS101Referral" in extract.tables
     if not subs_ok:
         return ledger

@@ -143,6 +143,17 @@ england_counts(p, date.fromisoformat({start!r}), date.fromisoformat({end!r}))
     }
 
 
+def _available_gib() -> float:
+    """Memory available to a new process (``MemAvailable``), in GiB; 0 when unknown."""
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) / 2**20
+    except OSError:
+        pass
+    return 0.0
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--sizes", default="20000,200000", help="pathways, comma separated")
@@ -150,7 +161,11 @@ def main() -> None:
     args = ap.parse_args()
     sizes = [int(s) for s in args.sizes.split(",") if s]
     if args.national:
-        sizes.append(1_800_000)
+        free = _available_gib()
+        if free > 10:
+            sizes.append(1_800_000)
+        else:
+            print(f"--national skipped: {free:.1f} GiB of memory available (needs > 10 GiB)")
     work = CACHE / "cli-work"
     work.mkdir(parents=True, exist_ok=True)
     print(f"load average before: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")

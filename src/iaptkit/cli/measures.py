@@ -200,6 +200,8 @@ def checked_ledger(
 
     The ledger so far is kept in ``record`` at every stage, so a refusal's JSON holds it.
     """
+    # the ledger and the derivation read the same referral states: computed once
+    ex.keep_referral_states()
     read = Ledger()
     for name in ex.table_names():
         update(f"Reading {name}: counting rows")

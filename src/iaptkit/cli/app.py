@@ -233,6 +233,16 @@ def measures(
     release: Annotated[Optional[Path], typer.Option(help="Also register in this release.")] = None,
     name: Annotated[Optional[str], typer.Option(help="Output name in --release.")] = None,
     replace: Annotated[bool, typer.Option(help="Replace that output in --release.")] = False,
+    pathways: Annotated[
+        Optional[Path],
+        typer.Option(
+            "--pathways",
+            help=(
+                "The .parquet file of 'iaptkit derive --as-at END' for this extract: counted "
+                "as it is instead of deriving again (checked against its provenance)."
+            ),
+        ),
+    ] = None,
 ) -> None:
     """Compute the published measures for a period, by breakdown.
 
@@ -261,6 +271,7 @@ def measures(
             release=release,
             name=name,
             replace=replace,
+            pathways_file=pathways,
         ),
         record,
     )

@@ -23,16 +23,23 @@ import pandas as pd
 from rich.console import Console
 
 from iaptkit.cli.data import render_ledger
+from iaptkit.cli.derived import derived_pathways
 from iaptkit.cli.records import write_record
 from iaptkit.data import Extract, load_extract
 from iaptkit.data.fatal import require_usable
-from iaptkit.data.ledger import Ledger, TableLedger, count_rows, extract_ledger
+from iaptkit.data.ledger import (
+    NOT_NEEDED_TABLES,
+    Ledger,
+    TableLedger,
+    count_rows,
+    extract_ledger,
+)
 from iaptkit.definitions import Definitions, load_definitions
 from iaptkit.definitions.commissioners import CommissionerLookup, load_commissioner_lookup
 from iaptkit.errors import ConfigError
 from iaptkit.measures.catalogue import parse_breakdowns
 from iaptkit.measures.commissioners import check_lookup_for, unknown_commissioners
-from iaptkit.measures.derive import derive_pathways
+from iaptkit.measures.derive import derive_pathways, derive_pathways_arrow
 from iaptkit.measures.families.specs import parse_families
 from iaptkit.measures.partitions import auto_parts, check_parts, range_parts, written_parts
 from iaptkit.measures.pathway_files import PathwayWriter
@@ -197,11 +204,14 @@ def checked_ledger(
     allow_fatal: bool,
     update: Callable[[str], None],
     definitions: Definitions | None = None,
+    not_needed: frozenset[str] = NOT_NEEDED_TABLES,
 ) -> Ledger:
     """Count the rows read, refuse a fatal extract, then count rows used and not used.
 
     The ledger so far is kept in ``record`` at every stage, so a refusal's JSON holds it.
     """
+    # the ledger and the derivation read the same referral states: computed once
+    ex.keep_referral_states()
     read = Ledger()
     for name in ex.table_names():
         update(f"Reading {name}: counting rows")
@@ -211,7 +221,7 @@ def checked_ledger(
     record["allow_fatal"] = allow_fatal
     record["fatal_problems_overridden"] = list(overridden)
     update("Counting rows used and not used (submissions, states as at the date)")
-    ledger = extract_ledger(ex, when, definitions)
+    ledger = extract_ledger(ex, when, definitions, read, not_needed)
     record["ledger"] = ledger.to_records()
     return ledger
 
@@ -300,6 +310,8 @@ def derive_command(
     record.update(command="derive", extract=extract, as_at=str(when), output=str(output))
     ex = open_extract(extract, engine, memory_limit)
     try:
+        # what `iaptkit measures --pathways` checks before it counts this file
+        record.update(extract_fingerprint=ex.fingerprint(), definitions_version=defs.version)
         with _status(console, f"Deriving pathways as at {when} ({engine})") as update:
             ledger = checked_ledger(ex, when, record, allow_fatal, update, defs)
             n = parts if parts is not None else written_parts(ex)
@@ -311,7 +323,11 @@ def derive_command(
                 for k, source in enumerate(slices):
                     if len(slices) > 1:
                         update(f"part {k + 1} of {len(slices)}: deriving pathways")
-                    writer.write(derive_pathways(source, when, defs))
+                    if ex.engine == "duckdb":
+                        # DuckDB hands Arrow over without copies: no pandas round trip
+                        writer.write_arrow(derive_pathways_arrow(source, when, defs))
+                    else:
+                        writer.write(derive_pathways(source, when, defs))
             update(f"Derived {writer.rows:,} pathways")
         record["pathways"] = writer.rows
         _write_provenance(output, record)
@@ -390,6 +406,7 @@ def measures_command(
     release: Path | None = None,
     name: str | None = None,
     replace: bool = False,
+    pathways_file: Path | None = None,
 ) -> None:
     """``iaptkit measures``: the published measures of a period, by breakdown.
 
@@ -430,11 +447,16 @@ def measures_command(
         Also register the protected result in this release folder (created if missing), as
         output ``name`` (default: families, period and breakdowns); an existing output of that
         name is refused unless ``replace`` (docs/release-format.md, "Every route registers").
+    pathways_file
+        The parquet file of ``iaptkit derive --as-at END`` for this extract
+        (:func:`derived_pathways`): counted instead of deriving the pathways again; the
+        ledger is the derive's.
 
     Raises
     ------
     ConfigError
-        Bad dates, breakdowns, families, output suffix, engine or parts.
+        Bad dates, breakdowns, families, output suffix, engine or parts, or a
+        ``pathways_file`` not derived from this extract as at ``end``.
     ValidationError
         The extract has a fatal problem (and ``allow_fatal`` is false).
     PolicyError
@@ -471,8 +493,21 @@ def measures_command(
     ex = open_extract(extract, engine, memory_limit)
     try:
         with _status(console, f"Measures {s} to {e} ({engine})") as update:
-            ledger = checked_ledger(ex, e, record, allow_fatal, update, defs)
-            n = parts if parts is not None else auto_parts(ex)
+            derived = None
+            if pathways_file is not None:
+                if use_nhs_flags:
+                    raise ConfigError(
+                        "--pathways: counts iaptkit's own derivation; not with --use-nhs-flags."
+                    )
+                derived, ledger = derived_pathways(pathways_file, ex, e, defs.version, record)
+                record["allow_fatal"] = allow_fatal
+                record["fatal_problems_overridden"] = list(
+                    require_usable(ex, allow_fatal=allow_fatal)
+                )
+            else:
+                not_needed = NOT_NEEDED_TABLES - ({"IDS004EmpStatus"} if 8 in chosen else set())
+                ledger = checked_ledger(ex, e, record, allow_fatal, update, defs, not_needed)
+            n = parts if parts is not None else 1 if derived is not None else auto_parts(ex)
             n = n if ex.engine == "duckdb" else 1
             table, pathways = published_measures_with_count(
                 ex,
@@ -485,6 +520,7 @@ def measures_command(
                 parts=n,
                 families=[str(f) for f in chosen],
                 commissioner_lookup=lookup,
+                pathways=derived,
             )
             if lookup is not None:
                 unknown = unknown_commissioners(ex, e, lookup)

@@ -36,6 +36,10 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["Extract"]
 
 
+#: The key of :attr:`Extract._cache` that turns on :meth:`Extract.keep_referral_states`.
+_KEEP_STATES = "keep_referral_states"
+
+
 @dataclass
 class Extract:
     """An opened extract: lazy ibis relations for every IDS table it holds.
@@ -265,13 +269,34 @@ class Extract:
             One row per PathwayID: the typed IDS101 columns and, from IDS001 (same
             UniqueSubmissionID and RecordNumber), Person_ID and the demographics.
         """
+        key = f"referrals_as_at:{as_at.isoformat()}:{nhs_fields}"
+        keep = where is None and self.engine == "duckdb" and _KEEP_STATES in self._cache
+        if keep and key in self._cache:
+            cached: ir.Table = self._cache[key]
+            return cached
         people = self.counted("IDS001MPI") if "IDS001MPI" in self.tables else None
         referrals = self.counted("IDS101Referral")
         if where is not None:
             referrals = where(referrals)
         if not nhs_fields:
             referrals = submissions.without_nhs_fields(referrals)
-        return submissions.referrals_as_at(referrals, people, as_at)
+        result = submissions.referrals_as_at(referrals, people, as_at)
+        if keep:
+            # DuckDB: the commands read the same state twice (the row ledger, then the
+            # derivation): computed once, held on the backend until close. Spark keeps one
+            # lazy plan (its own cluster decides what to keep)
+            result = result.cache()
+            self._cache[key] = result
+        return result
+
+    def keep_referral_states(self) -> None:
+        """From now on, compute each referral state as at a date once and keep it (DuckDB).
+
+        For a command that reads the same state twice (the row ledger, then the derivation):
+        :meth:`referrals_as_at` of the whole extract is then cached on the backend until
+        :meth:`close`. Off by default, so that a session deriving many dates holds none.
+        """
+        self._cache[_KEEP_STATES] = True
 
     def activity_as_at(
         self,

@@ -151,8 +151,16 @@ def count_rows(extract: Extract, name: str) -> int:
         raise ExtractError(read_error_message(name, src.location, exc)) from None
 
 
+#: Tables no derivation reads: IDS004 is read only by family 8 (docs/ledger.md).
+NOT_NEEDED_TABLES: frozenset[str] = frozenset({"IDS004EmpStatus"})
+
+
 def extract_ledger(
-    extract: Extract, as_at: date | None = None, definitions: Definitions | None = None
+    extract: Extract,
+    as_at: date | None = None,
+    definitions: Definitions | None = None,
+    read: Ledger | None = None,
+    not_needed: frozenset[str] = NOT_NEEDED_TABLES,
 ) -> Ledger:
     """Count every table of an extract: rows in its files, used, and not used by reason.
 
@@ -166,6 +174,12 @@ def extract_ledger(
     definitions
         The measures' tool codes and valid ranges (IDS606/IDS607 rows that are not scores);
         the packaged default when ``None``.
+    read
+        The rows already counted in the files (:func:`count_rows` of every table, as the
+        commands do before their fatal check): not counted a second time. ``None``: counted.
+    not_needed
+        Tables the command's result does not read (all their rows ``not_needed_by_command``
+        when ``as_at`` is given): IDS004 unless the measures include family 8.
 
     Returns
     -------
@@ -184,8 +198,10 @@ def extract_ledger(
     >>> ex.close()
     """
     ledger = Ledger(stage="read")
+    counted = {t.table: t.rows_in_files for t in read.tables} if read is not None else {}
     for name in extract.table_names():
-        ledger = ledger.with_table(TableLedger(name, count_rows(extract, name), 0, {}))
+        in_files = counted[name] if name in counted else count_rows(extract, name)
+        ledger = ledger.with_table(TableLedger(name, in_files, 0, {}))
     subs_ok = "IDS000Header" in extract.tables or "IDS101Referral" in extract.tables
     if not subs_ok:
         return ledger
@@ -209,7 +225,6 @@ def extract_ledger(
         typed, extract.submissions(), as_at, referrals, definitions=definitions, dates=dates
     )
     out = Ledger(stage="as_at" if as_at is not None else "submissions")
-    not_needed = {"IDS004EmpStatus"}  # read by no measure (docs/ledger.md)
     for entry in ledger.tables:
         rows = frame[frame["table"] == entry.table]
         not_used = {str(r): int(n) for r, n in zip(rows["reason"], rows["rows"], strict=True)}

@@ -59,6 +59,15 @@ def exact_scores(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def _arrow_frame(table: pa.Table) -> pd.DataFrame:
+    """An Arrow pathway table as the frame :meth:`PathwayWriter.write` takes (Decimal scores)."""
+    frame: pd.DataFrame = table.to_pandas(date_as_object=True)
+    for col in SCORE_COLUMNS:
+        frame[col] = pd.Series(table.column(col).to_pylist(), index=frame.index, dtype=object)
+    frame["wait_to_first_treatment"] = frame["wait_to_first_treatment"].astype("Int64")
+    return frame
+
+
 class PathwayWriter:
     """Write pathway-table frames, one after another, to ``output`` (``.csv`` or ``.parquet``).
 
@@ -106,6 +115,22 @@ class PathwayWriter:
                 self._parquet = pq.ParquetWriter(self._temp, PATHWAY_ARROW_SCHEMA)
             self._parquet.write_table(table)
         self.rows += len(frame)
+
+    def write_arrow(self, table: pa.Table) -> None:
+        """Append the rows of an Arrow table (columns of the pathway table, in order).
+
+        The fast path of ``iaptkit derive`` to parquet: no conversion through pandas (the
+        file is the same as :meth:`write` of the equivalent frame). CSV goes through
+        :meth:`write`, whose text layout (``True``/``False``, four-place decimals) it keeps.
+        """
+        table = table.select(list(PATHWAY_COLUMNS)).cast(PATHWAY_ARROW_SCHEMA)
+        if self._csv:
+            self.write(_arrow_frame(table))
+            return
+        if self._parquet is None:
+            self._parquet = pq.ParquetWriter(self._temp, PATHWAY_ARROW_SCHEMA)
+        self._parquet.write_table(table)
+        self.rows += table.num_rows
 
     def __enter__(self) -> PathwayWriter:
         return self

@@ -223,6 +223,7 @@ def published_measures_with_count(
     parts: int | None = None,
     families: str | Sequence[str | int] | None = None,
     commissioner_lookup: CommissionerLookup | None = None,
+    pathways: ir.Table | None = None,
 ) -> tuple[pd.DataFrame, int]:
     """:func:`published_measures` and the number of pathways in the pathway table.
 
@@ -231,6 +232,11 @@ def published_measures_with_count(
     extract, start, end, by, definitions, use_nhs_flags, progress, parts, families,
     commissioner_lookup
         As for :func:`published_measures`.
+    pathways
+        The pathway table of ``extract`` as at ``end``, already derived (e.g. the parquet
+        file of ``iaptkit derive``, read on the extract's backend): counted as it is, not
+        derived again. Every measure of the period is the same as from the extract (the
+        derivation of the period's measures only skips fields they do not read).
 
     Returns
     -------
@@ -260,7 +266,16 @@ def published_measures_with_count(
     version = defs.version
     providers = stock_providers(extract, end, defs) if catalogue else None
     fams: list[FamilyCounts] = []
-    if use_nhs_flags or extract.engine != "duckdb":
+    if pathways is not None:
+        # derived already (iaptkit derive): one count over the table, no derivation
+        counts, rows = pathway_counts(pathways, start, end, breakdowns, params, progress)
+        if catalogue:
+            if progress:
+                progress("counting the measure families")
+            fams.append(
+                pathway_family_counts(extract, pathways, start, end, breakdowns, defs, providers)
+            )
+    elif use_nhs_flags or extract.engine != "duckdb":
         # NHS flags: one table read once (IDS101 and IDS001), no parts needed. Spark keeps one
         # lazy plan (cached stages would nest every plan in the next) and spreads it over its
         # own cluster: no parts

@@ -19,8 +19,6 @@ from typing import Literal
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
-from scipy import stats
-from statsmodels.stats.proportion import proportion_confint
 
 from iaptkit.errors import ConfigError
 
@@ -46,6 +44,10 @@ def _as_float(x: ArrayLike) -> FloatArray:
 def _z(level: float) -> float:
     if not 0.0 < level < 1.0:
         raise ConfigError(f"confidence level: expected a number between 0 and 1, found {level!r}.")
+    # scipy and statsmodels are imported where used: commands that compute no interval
+    # (``iaptkit derive``) start without them
+    from scipy import stats
+
     return float(stats.norm.ppf(0.5 + level / 2.0))
 
 
@@ -128,6 +130,8 @@ def wilson_interval(
     _z(level)  # validates the level
     valid = n > 0
     # a zero denominator has no interval: computed with n = 1 (no warning), then set missing
+    from statsmodels.stats.proportion import proportion_confint
+
     low, high = proportion_confint(
         np.where(valid, x, 0.0), np.where(valid, n, 1.0), alpha=1.0 - level, method="wilson"
     )
@@ -205,6 +209,8 @@ def funnel_limits(
         upper = np.clip(target + half, 0.0, 1.0)
     elif method == "exact":
         _z(level)  # validates the level
+        from scipy import stats
+
         bounds = []
         for p in ((1.0 - level) / 2.0, (1.0 + level) / 2.0):
             r = stats.binom.ppf(p, safe_n, target)

@@ -74,7 +74,7 @@ def test_measures_in_parts_equal_one_pass_and_the_full_pathway_table(
     # families (medians from added-up histograms included) equal in every split above
     outcomes = split[split.family == 0].loc[:, list(LONG_COLUMNS)].reset_index(drop=True)
     pd.testing.assert_frame_equal(outcomes, full)
-    assert set(split.family) == set(range(8))
+    assert set(split.family) == set(range(9))
     england = split[(split.breakdown == "england") & (split.measure == "finished_treatment")]
     assert float(england["value"].iloc[0]) > 100
 

@@ -220,6 +220,14 @@ def measures(
     ] = "all",
     json_out: _JsonOut = None,
     allow_fatal: _AllowFatal = False,
+    write_table: Annotated[
+        Optional[str],
+        typer.Option(
+            "--write-table",
+            help="Also write the result as this Spark catalog table, DATABASE.TABLE "
+            "(replaced if present; --engine spark only).",
+        ),
+    ] = None,
 ) -> None:
     """Compute the published measures for a period, by breakdown.
 
@@ -244,6 +252,7 @@ def measures(
             families=families,
             allow_fatal=allow_fatal,
             record=record,
+            write_table_name=write_table,
         ),
         record,
     )

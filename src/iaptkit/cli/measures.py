@@ -12,7 +12,9 @@ traceback.
 from __future__ import annotations
 
 import json
+import os
 import re
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date
@@ -27,6 +29,7 @@ from iaptkit.cli.records import write_record
 from iaptkit.data import Extract, load_extract
 from iaptkit.data.fatal import require_usable
 from iaptkit.data.ledger import Ledger, TableLedger, count_rows, extract_ledger
+from iaptkit.data.spark_tables import check_table_name, save_as_table
 from iaptkit.definitions import load_definitions
 from iaptkit.errors import ConfigError
 from iaptkit.measures.catalogue import parse_breakdowns
@@ -119,11 +122,16 @@ def _spark_session() -> Any:
     active = SparkSession.getActiveSession()
     if active is not None:
         return active
+    # local mode: Python workers (none are needed by iaptkit's plans) run this interpreter, not
+    # the first python3 on the PATH; a few shuffle partitions per core, not Spark's 200 (every
+    # stage of a small extract would otherwise run 200 near-empty tasks)
     return (
         SparkSession.builder.master("local[*]")
         .appName("iaptkit")
         .config("spark.ui.enabled", "false")
         .config("spark.ui.showConsoleProgress", "false")
+        .config("spark.pyspark.python", sys.executable)
+        .config("spark.sql.shuffle.partitions", str(2 * (os.cpu_count() or 1)))
         .getOrCreate()
     )
 
@@ -342,6 +350,7 @@ def measures_command(
     families: str = "all",
     allow_fatal: bool = False,
     record: dict[str, Any] | None = None,
+    write_table_name: str | None = None,
 ) -> None:
     """``iaptkit measures``: the published measures of a period, by breakdown.
 
@@ -375,11 +384,14 @@ def measures_command(
         Go on although the extract has a fatal problem (recorded in the provenance).
     record
         The command's JSON record; the ledger (docs/ledger.md) is added as it is counted.
+    write_table_name
+        ``DATABASE.TABLE``: also write the result as this Spark catalog table (replaced if
+        present; ``--engine spark`` only), see docs/databricks.md.
 
     Raises
     ------
     ConfigError
-        Bad dates, breakdowns, families, output suffix, engine or parts.
+        Bad dates, breakdowns, families, output suffix, engine, parts or table name.
     ValidationError
         The extract has a fatal problem (and ``allow_fatal`` is false).
     PolicyError
@@ -402,6 +414,13 @@ def measures_command(
     chosen = parse_families(families)
     check_parts(parts)
     _output_format(output)
+    if write_table_name is not None:
+        check_table_name(write_table_name)
+        if engine != "spark":
+            raise ConfigError(
+                f"--write-table: writes a Spark catalog table, with --engine spark only; "
+                f"found --engine {engine}."
+            )
     defs = load_definitions(definitions)
     console = _console()
     record = record if record is not None else {"json_out": None}
@@ -430,6 +449,10 @@ def measures_command(
                 update(f"Protecting under policy {policy}")
                 result = _protect(table, policy)
             write_table(result, output)
+            if write_table_name is not None:
+                update(f"Writing Spark table {write_table_name}")
+                rows = save_as_table(result, write_table_name, _spark_session())
+                record["spark_table"] = {"name": write_table_name, "rows": rows}
         record["pathways"] = pathways
         _write_provenance(output, record)
         _print_summary(console, f"Measures {s} to {e}", pathways, ledger, output)

@@ -54,7 +54,7 @@ def main(master: str, folder: Path, out: Path) -> None:
         .appName("iaptkit-cluster-test")
         .config("spark.driver.memory", "512m")
         .config("spark.driver.host", "127.0.0.1")
-        .config("spark.executor.memory", "400m")
+        .config("spark.executor.memory", "512m")  # Spark's minimum is 450m
         .config("spark.executor.cores", "1")
         .config("spark.cores.max", "2")
         .config("spark.pyspark.python", sys.executable)

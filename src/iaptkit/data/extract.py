@@ -26,6 +26,7 @@ from iaptkit.data import exclusion_rows, submissions
 from iaptkit.data.parsing import IBIS_TYPES, already_typed, typed_column
 from iaptkit.data.schema import TABLES, TableSpec, canonical_table_name
 from iaptkit.data.sources import SourceTable
+from iaptkit.data.staging import materialise
 from iaptkit.data.validation import validate
 from iaptkit.data.validation_report import ValidationReport
 from iaptkit.errors import ExtractError
@@ -265,13 +266,23 @@ class Extract:
             One row per PathwayID: the typed IDS101 columns and, from IDS001 (same
             UniqueSubmissionID and RecordNumber), Person_ID and the demographics.
         """
+        key = f"referrals_as_at:{as_at}:{nhs_fields}"
+        if where is None and key in self._cache:
+            memo: ir.Table = self._cache[key]
+            return memo
         people = self.counted("IDS001MPI") if "IDS001MPI" in self.tables else None
         referrals = self.counted("IDS101Referral")
         if where is not None:
             referrals = where(referrals)
         if not nhs_fields:
             referrals = submissions.without_nhs_fields(referrals)
-        return submissions.referrals_as_at(referrals, people, as_at)
+        result = submissions.referrals_as_at(referrals, people, as_at)
+        if where is None and self.engine == "spark":
+            # Spark: one materialised stage, read by the ledger and the derivation alike
+            # (iaptkit.data.staging); DuckDB plans it into each query instead
+            result = materialise(result, f"referrals as at {as_at}")
+            self._cache[key] = result
+        return result
 
     def activity_as_at(
         self,

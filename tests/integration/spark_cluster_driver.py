@@ -57,7 +57,6 @@ def main(master: str, folder: Path, out: Path) -> None:
         .config("spark.executor.memory", "512m")  # Spark's minimum is 450m
         .config("spark.executor.cores", "1")
         .config("spark.cores.max", "2")
-        .config("spark.pyspark.python", sys.executable)
         .config("spark.sql.shuffle.partitions", "4")
         .config("spark.sql.warehouse.dir", str(out / "warehouse"))
         .config("spark.ui.port", str(ui_port))

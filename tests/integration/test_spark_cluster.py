@@ -153,6 +153,9 @@ def cluster_run(
         capture_output=True,
         text=True,
         timeout=1800,
+        # the driver tells the executors which Python to start: this one (pyspark reads
+        # PYSPARK_PYTHON; without it, the first python3 on the PATH)
+        env=dict(os.environ, PYSPARK_PYTHON=sys.executable),
         check=False,
     )
     assert done.returncode == 0, done.stderr[-4000:]

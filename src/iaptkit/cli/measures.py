@@ -122,15 +122,16 @@ def _spark_session() -> Any:
     active = SparkSession.getActiveSession()
     if active is not None:
         return active
-    # local mode: Python workers (none are needed by iaptkit's plans) run this interpreter, not
-    # the first python3 on the PATH; a few shuffle partitions per core, not Spark's 200 (every
-    # stage of a small extract would otherwise run 200 near-empty tasks)
+    # Python workers (none are needed by iaptkit's plans) run this interpreter, not the first
+    # python3 on the PATH (pyspark reads PYSPARK_PYTHON when the context starts); a few shuffle
+    # partitions per core, not Spark's 200 (a small extract's every stage would otherwise run
+    # 200 near-empty tasks)
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     return (
         SparkSession.builder.master("local[*]")
         .appName("iaptkit")
         .config("spark.ui.enabled", "false")
         .config("spark.ui.showConsoleProgress", "false")
-        .config("spark.pyspark.python", sys.executable)
         .config("spark.sql.shuffle.partitions", str(2 * (os.cpu_count() or 1)))
         .getOrCreate()
     )

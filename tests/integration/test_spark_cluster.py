@@ -186,6 +186,11 @@ def test_cluster_values_equal_duckdb(cluster_run: tuple[Path, Path, dict[str, An
         measures = published_measures(on_duckdb, START, AS_AT, BY)
     got_pathways = pd.read_parquet(out / "pathways.parquet")
     got_measures = pd.read_parquet(out / "measures.parquet")
+    # DuckDB's results through the same parquet round trip (missing text reads back as NaN)
+    pathways.to_parquet(out / "duckdb_pathways.parquet")
+    measures.to_parquet(out / "duckdb_measures.parquet")
+    pathways = pd.read_parquet(out / "duckdb_pathways.parquet")
+    measures = pd.read_parquet(out / "duckdb_measures.parquet")
     assert len(pathways) == 200
     pd.testing.assert_frame_equal(got_pathways, pathways, check_dtype=False)
     # every family, every breakdown, every value

@@ -14,6 +14,7 @@ from typing import Annotated, Any, Optional, TypeVar
 
 import typer
 
+from iaptkit.cli.app_release import release_app
 from iaptkit.cli.reporting import run_user_command
 
 __all__ = ["app", "main"]
@@ -31,10 +32,6 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
     rich_markup_mode="rich",
-)
-release_app = typer.Typer(
-    help="Build and verify an export bundle from a release folder.",
-    no_args_is_help=True,
 )
 app.add_typer(release_app, name="release")
 
@@ -243,6 +240,14 @@ def measures(
             ),
         ),
     ] = None,
+    write_table: Annotated[
+        Optional[str],
+        typer.Option(
+            "--write-table",
+            help="Also write the result as this Spark catalog table, DATABASE.TABLE "
+            "(replaced if present; --engine spark only).",
+        ),
+    ] = None,
 ) -> None:
     """Compute the published measures for a period, by breakdown.
 
@@ -272,6 +277,7 @@ def measures(
             name=name,
             replace=replace,
             pathways_file=pathways,
+            write_table_name=write_table,
         ),
         record,
     )
@@ -355,100 +361,6 @@ def check(
 
     code = run_user_command(
         lambda: check_command(paths, policy=policy, json_out=json_out, allow=_csv_list(allow or ""))
-    )
-    raise typer.Exit(code=code)
-
-
-@release_app.command("keygen")
-def release_keygen(
-    key: Annotated[
-        Optional[Path],
-        typer.Option(
-            help="Where to write the private key (default $IAPTKIT_KEY or "
-            "~/.config/iaptkit/release-key.pem; the public key goes beside it as .pub)."
-        ),
-    ] = None,
-    force: Annotated[bool, typer.Option(help="Replace an existing key.")] = False,
-) -> None:
-    """Make an Ed25519 signing key (mode 0600) for 'release build'; never put it in an export."""
-    from iaptkit.cli.release import keygen_command
-
-    code = run_user_command(lambda: keygen_command(key, force=force))
-    raise typer.Exit(code=code)
-
-
-_Previous = Annotated[
-    Optional[list[Path]], typer.Option(help="An earlier export (folder or zip) joining the audit.")
-]
-
-
-@release_app.command("build")
-def release_build(
-    release_dir: Annotated[
-        Path, typer.Argument(help="The release folder (inside the environment).")
-    ],
-    output: Annotated[Path, typer.Option("-o", "--output", help="Export folder to create.")],
-    key: Annotated[
-        Optional[Path],
-        typer.Option(
-            help="Signing key (default $IAPTKIT_KEY or ~/.config/iaptkit/release-key.pem)"
-        ),
-    ] = None,
-    unsigned: Annotated[
-        bool, typer.Option(help="Build without a signature (verify then needs --allow-unsigned).")
-    ] = False,
-    joint_protection: Annotated[bool, typer.Option(help="Protect linked outputs jointly.")] = True,
-    previous: _Previous = None,
-) -> None:
-    """Bundle releasable outputs with manifest, results.json, report.html and a signed seal."""
-    from iaptkit.cli.release import build_command
-
-    code = run_user_command(
-        lambda: build_command(
-            release_dir,
-            output,
-            key=key,
-            unsigned=unsigned,
-            joint_protection=joint_protection,
-            previous=tuple(previous or ()),
-        )
-    )
-    raise typer.Exit(code=code)
-
-
-@release_app.command("protect")
-def release_protect(
-    release_dir: Annotated[Path, typer.Argument(help="The release folder.")],
-    previous: _Previous = None,
-) -> None:
-    """Protect the release's outputs jointly now (what 'release build' does first)."""
-    from iaptkit.cli.release import protect_command
-
-    code = run_user_command(lambda: protect_command(release_dir, previous=tuple(previous or ())))
-    raise typer.Exit(code=code)
-
-
-@release_app.command("verify")
-def release_verify(
-    export_dir: Annotated[Path, typer.Argument(help="An export folder made by 'release build'.")],
-    allow_unsigned: Annotated[
-        bool, typer.Option(help="Accept an export built with --unsigned (and say so).")
-    ] = False,
-    public_key: Annotated[
-        Optional[Path], typer.Option(help="Require the seal to be signed by this public key.")
-    ] = None,
-    against: Annotated[
-        Optional[Path],
-        typer.Option(help="Also compare with the register of this release folder."),
-    ] = None,
-) -> None:
-    """Check the seal, every file, the file checks and recorded statuses of an export."""
-    from iaptkit.cli.release import verify_command
-
-    code = run_user_command(
-        lambda: verify_command(
-            export_dir, allow_unsigned=allow_unsigned, public_key=public_key, against=against
-        )
     )
     raise typer.Exit(code=code)
 

@@ -11,30 +11,33 @@ traceback.
 
 from __future__ import annotations
 
-import json
-import re
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from datetime import date
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 from rich.console import Console
 
-from iaptkit.cli.data import render_ledger
+from iaptkit.cli.commands_common import (
+    UNPROTECTED_NOTE,
+    checked_ledger,
+    command_status,
+    make_console,
+    open_extract,
+    output_format,
+    print_summary,
+    spark_session,
+    write_provenance,
+    write_table,
+)
 from iaptkit.cli.derived import derived_pathways
 from iaptkit.cli.records import write_record
-from iaptkit.data import Extract, load_extract
+from iaptkit.data import Extract
 from iaptkit.data.fatal import require_usable
 from iaptkit.data.ledger import (
     NOT_NEEDED_TABLES,
-    Ledger,
-    TableLedger,
-    count_rows,
-    extract_ledger,
 )
-from iaptkit.definitions import Definitions, load_definitions
+from iaptkit.data.spark_tables import check_table_name, save_as_table
+from iaptkit.definitions import load_definitions
 from iaptkit.definitions.commissioners import CommissionerLookup, load_commissioner_lookup
 from iaptkit.errors import ConfigError
 from iaptkit.measures.catalogue import parse_breakdowns
@@ -53,195 +56,6 @@ __all__ = [
     "open_extract",
     "write_table",
 ]
-
-_UNPROTECTED_NOTE = (
-    "[bold yellow]UNPROTECTED:[/bold yellow] --policy none writes true values with no "
-    "disclosure control. For use inside the secure environment only; never export this file."
-)
-
-
-def _console() -> Console:
-    return Console(stderr=True, log_path=False)
-
-
-def _output_format(output: Path) -> str:
-    suffix = output.suffix.lower()
-    if suffix not in (".csv", ".parquet"):
-        raise ConfigError(
-            f"output {output}: expected a file name ending in .csv or .parquet, found "
-            f"{suffix or 'no suffix'!r}."
-        )
-    return suffix[1:]
-
-
-def write_table(frame: pd.DataFrame, output: Path) -> None:
-    """Write a table to ``.csv`` or ``.parquet`` (by suffix), creating the folder.
-
-    Parameters
-    ----------
-    frame
-        The table to write.
-    output
-        The file; its suffix decides the format.
-
-    Raises
-    ------
-    ConfigError
-        If the suffix is neither ``.csv`` nor ``.parquet``.
-
-    Notes
-    -----
-    Results go to files, progress to stderr. A protected measures table (numeric, with a
-    ``status`` column) is written to CSV with ``*`` where suppressed; Parquet keeps the numbers
-    (``<NA>`` where suppressed) and the status.
-
-    Examples
-    --------
-    >>> import tempfile
-    >>> with tempfile.TemporaryDirectory() as d:
-    ...     write_table(pd.DataFrame({"a": [1]}), Path(d) / "x.csv")
-    ...     print((Path(d) / "x.csv").read_text().strip())
-    a
-    1
-    """
-    fmt = _output_format(output)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    if fmt == "csv":
-        if {"status", "kind", "policy_id"} <= set(frame.columns):
-            # a protected table: suppression markers are written here, on export, only
-            from iaptkit.sdc.measures_layout import export_layout
-
-            frame = export_layout(frame)
-        frame.to_csv(output, index=False)
-    else:
-        frame.to_parquet(output, index=False)
-
-
-def _spark_session() -> Any:
-    try:
-        from pyspark.sql import SparkSession
-    except ImportError:
-        raise ConfigError(
-            "--engine spark: pyspark is not installed (install iaptkit[spark]); "
-            "use --engine duckdb."
-        ) from None
-    active = SparkSession.getActiveSession()
-    if active is not None:
-        return active
-    return (
-        SparkSession.builder.master("local[*]")
-        .appName("iaptkit")
-        .config("spark.ui.enabled", "false")
-        .config("spark.ui.showConsoleProgress", "false")
-        .getOrCreate()
-    )
-
-
-def open_extract(source: str, engine: str, memory_limit: str | None = None) -> Extract:
-    """Open an extract on DuckDB, or on Spark (starting a local session if none is active).
-
-    Parameters
-    ----------
-    source
-        Extract folder, DuckDB file, or Spark database name.
-    engine
-        ``"duckdb"`` or ``"spark"``.
-    memory_limit
-        DuckDB's memory limit, e.g. ``"8GB"`` (DuckDB only; ``None``: DuckDB's default, 80 % of
-        the machine's memory). Larger work spills to disk, and is split into more parts.
-
-    Returns
-    -------
-    Extract
-        The opened extract.
-
-    Raises
-    ------
-    ConfigError
-        If the engine is unknown, pyspark is missing, or the memory limit is not a size.
-    ExtractError
-        If the extract cannot be opened.
-
-    Notes
-    -----
-    docs/module-contracts.md, "Extract" (``load_extract``).
-
-    Examples
-    --------
-    >>> open_extract("x", "sqlite")
-    Traceback (most recent call last):
-    iaptkit.errors.ConfigError: --engine: expected duckdb or spark, found 'sqlite'.
-    """
-    if engine not in ("duckdb", "spark"):
-        raise ConfigError(f"--engine: expected duckdb or spark, found {engine!r}.")
-    if memory_limit is not None:
-        if engine != "duckdb":
-            raise ConfigError("--memory-limit: applies to --engine duckdb only.")
-        if re.fullmatch(r"[0-9]+(\.[0-9]+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)", memory_limit) is None:
-            raise ConfigError(
-                f"--memory-limit: expected a size such as 8GB or 512MiB, found {memory_limit!r}."
-            )
-    if engine == "spark":
-        return load_extract(source, spark=_spark_session(), engine="spark")
-    extract = load_extract(source, engine="duckdb")
-    if memory_limit is not None:
-        extract.con.raw_sql(f"SET memory_limit = '{memory_limit}'")
-    return extract
-
-
-def _print_summary(
-    console: Console, title: str, pathways: int, ledger: Ledger, output: Path
-) -> None:
-    console.print(f"[bold]{title}[/bold]: {pathways:,} pathways", highlight=False)
-    render_ledger(ledger, console)
-    console.print(f"Written: {output} (ledger and provenance beside it)", highlight=False)
-
-
-def checked_ledger(
-    ex: Extract,
-    when: date,
-    record: dict[str, Any],
-    allow_fatal: bool,
-    update: Callable[[str], None],
-    definitions: Definitions | None = None,
-    not_needed: frozenset[str] = NOT_NEEDED_TABLES,
-) -> Ledger:
-    """Count the rows read, refuse a fatal extract, then count rows used and not used.
-
-    The ledger so far is kept in ``record`` at every stage, so a refusal's JSON holds it.
-    """
-    # the ledger and the derivation read the same referral states: computed once
-    ex.keep_referral_states()
-    read = Ledger()
-    for name in ex.table_names():
-        update(f"Reading {name}: counting rows")
-        read = read.with_table(TableLedger(name, count_rows(ex, name), 0, {}))
-        record["ledger"] = read.to_records()
-    overridden = require_usable(ex, allow_fatal=allow_fatal)
-    record["allow_fatal"] = allow_fatal
-    record["fatal_problems_overridden"] = list(overridden)
-    update("Counting rows used and not used (submissions, states as at the date)")
-    ledger = extract_ledger(ex, when, definitions, read, not_needed)
-    record["ledger"] = ledger.to_records()
-    return ledger
-
-
-def _write_provenance(output: Path, record: dict[str, Any]) -> Path:
-    body = {k: v for k, v in record.items() if k != "json_out"}
-    path = output.with_name(output.name + ".provenance.json")
-    path.write_text(json.dumps(body, indent=2, default=str) + "\n", encoding="utf-8")
-    return path
-
-
-@contextmanager
-def _status(console: Console, message: str) -> Iterator[Callable[[str], None]]:
-    with console.status(message) as status:
-
-        def update(msg: str) -> None:
-            status.update(msg)
-            console.log(msg, highlight=False)
-
-        yield update
 
 
 def derive_command(
@@ -302,17 +116,17 @@ def derive_command(
     iaptkit.errors.ConfigError: --as-at: expected a date as YYYY-MM-DD ..., found '2024-13-01'.
     """
     when = parse_date(as_at, what="--as-at")
-    _output_format(output)
+    output_format(output)
     check_parts(parts)
     defs = load_definitions(definitions)
-    console = _console()
+    console = make_console()
     record = record if record is not None else {"json_out": None}
     record.update(command="derive", extract=extract, as_at=str(when), output=str(output))
     ex = open_extract(extract, engine, memory_limit)
     try:
         # what `iaptkit measures --pathways` checks before it counts this file
         record.update(extract_fingerprint=ex.fingerprint(), definitions_version=defs.version)
-        with _status(console, f"Deriving pathways as at {when} ({engine})") as update:
+        with command_status(console, f"Deriving pathways as at {when} ({engine})") as update:
             ledger = checked_ledger(ex, when, record, allow_fatal, update, defs)
             n = parts if parts is not None else written_parts(ex)
             n = n if ex.engine == "duckdb" else 1
@@ -330,8 +144,8 @@ def derive_command(
                         writer.write(derive_pathways(source, when, defs))
             update(f"Derived {writer.rows:,} pathways")
         record["pathways"] = writer.rows
-        _write_provenance(output, record)
-        _print_summary(console, f"Pathways as at {when}", writer.rows, ledger, output)
+        write_provenance(output, record)
+        print_summary(console, f"Pathways as at {when}", writer.rows, ledger, output)
         write_record(record)
     finally:
         ex.close()
@@ -407,6 +221,7 @@ def measures_command(
     name: str | None = None,
     replace: bool = False,
     pathways_file: Path | None = None,
+    write_table_name: str | None = None,
 ) -> None:
     """``iaptkit measures``: the published measures of a period, by breakdown.
 
@@ -451,11 +266,14 @@ def measures_command(
         The parquet file of ``iaptkit derive --as-at END`` for this extract
         (:func:`derived_pathways`): counted instead of deriving the pathways again; the
         ledger is the derive's.
+    write_table_name
+        ``DATABASE.TABLE``: also write the result as this Spark catalog table (replaced if
+        present; ``--engine spark`` only), see docs/databricks.md.
 
     Raises
     ------
     ConfigError
-        Bad dates, breakdowns, families, output suffix, engine or parts, or a
+        Bad dates, breakdowns, families, output suffix, engine, parts or table name, or a
         ``pathways_file`` not derived from this extract as at ``end``.
     ValidationError
         The extract has a fatal problem (and ``allow_fatal`` is false).
@@ -478,21 +296,28 @@ def measures_command(
     breakdowns = parse_breakdowns(by)
     chosen = parse_families(families)
     check_parts(parts)
-    _output_format(output)
+    output_format(output)
     if release is not None:
         _check_release(
             release, policy, name, replace, {"start": s, "end": e, "by": by, "families": families}
         )
+    if write_table_name is not None:
+        check_table_name(write_table_name)
+        if engine != "spark":
+            raise ConfigError(
+                f"--write-table: writes a Spark catalog table, with --engine spark only; "
+                f"found --engine {engine}."
+            )
     defs = load_definitions(definitions)
     lookup = load_commissioner_lookup(commissioner_lookup) if commissioner_lookup else None
     check_lookup_for(breakdowns, lookup)
-    console = _console()
+    console = make_console()
     record = record if record is not None else {"json_out": None}
     record.update(command="measures", extract=extract, start=str(s), end=str(e))
     record.update(output=str(output), by=by, policy=policy)
     ex = open_extract(extract, engine, memory_limit)
     try:
-        with _status(console, f"Measures {s} to {e} ({engine})") as update:
+        with command_status(console, f"Measures {s} to {e} ({engine})") as update:
             derived = None
             if pathways_file is not None:
                 if use_nhs_flags:
@@ -538,14 +363,18 @@ def measures_command(
                 params: dict[str, Any] = {"start": str(s), "end": str(e), "by": by}
                 params.update(families=families, policy=policy, name=name, replace=replace)
                 said = _register(release, pm, ex, params)
+            if write_table_name is not None:
+                update(f"Writing Spark table {write_table_name}")
+                rows = save_as_table(result, write_table_name, spark_session())
+                record["spark_table"] = {"name": write_table_name, "rows": rows}
         record["pathways"] = pathways
-        _write_provenance(output, record)
-        _print_summary(console, f"Measures {s} to {e}", pathways, ledger, output)
+        write_provenance(output, record)
+        print_summary(console, f"Measures {s} to {e}", pathways, ledger, output)
         if lookup is not None:
             _print_lookup(console, lookup, record["commissioners_not_in_lookup"])
         write_record(record)
         if policy.strip().lower() == "none":
-            console.print(_UNPROTECTED_NOTE)
+            console.print(UNPROTECTED_NOTE)
         if release is not None:
             console.print(said, highlight=False)
     finally:

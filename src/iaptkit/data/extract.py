@@ -26,6 +26,7 @@ from iaptkit.data import exclusion_rows, submissions
 from iaptkit.data.parsing import IBIS_TYPES, already_typed, typed_column
 from iaptkit.data.schema import TABLES, TableSpec, canonical_table_name
 from iaptkit.data.sources import SourceTable
+from iaptkit.data.staging import materialise
 from iaptkit.data.validation import validate
 from iaptkit.data.validation_report import ValidationReport
 from iaptkit.errors import ExtractError
@@ -270,7 +271,9 @@ class Extract:
             UniqueSubmissionID and RecordNumber), Person_ID and the demographics.
         """
         key = f"referrals_as_at:{as_at.isoformat()}:{nhs_fields}"
-        keep = where is None and self.engine == "duckdb" and _KEEP_STATES in self._cache
+        keep = where is None and (
+            self.engine == "spark" or (self.engine == "duckdb" and _KEEP_STATES in self._cache)
+        )
         if keep and key in self._cache:
             cached: ir.Table = self._cache[key]
             return cached
@@ -281,10 +284,14 @@ class Extract:
         if not nhs_fields:
             referrals = submissions.without_nhs_fields(referrals)
         result = submissions.referrals_as_at(referrals, people, as_at)
-        if keep:
+        if keep and self.engine == "spark":
+            # Spark: one materialised stage, read by the ledger and the derivation alike
+            # (iaptkit.data.staging)
+            result = materialise(result, f"referrals as at {as_at}")
+            self._cache[key] = result
+        elif keep:
             # DuckDB: the commands read the same state twice (the row ledger, then the
-            # derivation): computed once, held on the backend until close. Spark keeps one
-            # lazy plan (its own cluster decides what to keep)
+            # derivation): computed once, held on the backend until close
             result = result.cache()
             self._cache[key] = result
         return result
@@ -295,6 +302,7 @@ class Extract:
         For a command that reads the same state twice (the row ledger, then the derivation):
         :meth:`referrals_as_at` of the whole extract is then cached on the backend until
         :meth:`close`. Off by default, so that a session deriving many dates holds none.
+        On Spark the state is always one materialised stage (iaptkit.data.staging).
         """
         self._cache[_KEEP_STATES] = True
 

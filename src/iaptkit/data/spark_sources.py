@@ -11,7 +11,6 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import ibis
 import pandas as pd
 
 from iaptkit.data.schema import canonical_table_name
@@ -23,6 +22,7 @@ from iaptkit.data.sources import (
     make_source,
     table_files,
 )
+from iaptkit.data.spark_staging import connect_staged
 from iaptkit.errors import ExtractError
 
 __all__ = ["open_spark"]
@@ -55,7 +55,8 @@ def open_spark(source: str | Path | Mapping[str, pd.DataFrame], spark: Any) -> O
             raise ExtractError(
                 "engine='spark' needs a SparkSession: pass spark=SparkSession to load_extract."
             )
-    con = ibis.pyspark.connect(spark)
+    # cached relations are materialised stages, lineage cut (iaptkit.data.spark_staging)
+    con = connect_staged(spark)
     prefix = f"iaptkit_{hashlib.sha1(repr((id(con), str(source))).encode()).hexdigest()[:10]}"
     tables: dict[str, SourceTable] = {}
     unknown: list[str] = []

@@ -23,6 +23,7 @@ import ibis.expr.types as ir
 import pandas as pd
 import pyarrow as pa
 
+from iaptkit.data.staging import materialise
 from iaptkit.definitions import Definitions, load_definitions
 from iaptkit.measures.breakdown_attributes import add_breakdown_attributes
 from iaptkit.measures.contacts import contact_summary
@@ -118,10 +119,10 @@ def pathway_table(
         "PathwayID", *BREAKDOWN_ATTRIBUTES, "ReferralRequestReceivedDate", "ServDischDate"
     )
     staged = outcomes_finished_in is not None
-    if staged:
-        # read by every part of the derivation (window bounds, restrictions, the result):
-        # computed once (the as-at window over IDS101 and IDS001) and cached on the backend
-        refs = refs.cache()
+    # read by every part of the derivation (window bounds, restrictions, the result): computed
+    # once (the as-at window over IDS101 and IDS001) and cached on the backend when staged; else
+    # a stage boundary: materialised on Spark (small plans), lazy on DuckDB (data.staging)
+    refs = refs.cache() if staged else materialise(refs, "referrals as at")
     if outcomes_finished_in is not None:
         # a pathway discharged before the period has no contact-derived date in it and is not
         # finished in it: its sessions and assessments change no published measure
@@ -133,6 +134,9 @@ def pathway_table(
     if staged:
         # one engine pass per part, each with the memory budget (long extracts)
         contacts = contacts.cache()
+    else:
+        contacts = materialise(contacts, "contact summary")
+        problems = materialise(problems, "problem descriptors")
     scored = None
     if outcomes_finished_in is not None:
         # the finished cohort of docs/measures.md §2: discharged in the period, enough sessions
@@ -152,6 +156,8 @@ def pathway_table(
     if staged:
         summary = summary.cache()
         activity.release_shared()
+    else:
+        summary = materialise(summary, "score summary")
     phq = _measure_scores(summary, defs.depression.key, "PHQ9")
     gad = _measure_scores(summary, defs.default_anxiety.key, "GAD")
     adsm = summary.select(

@@ -1,0 +1,237 @@
+"""What the ``derive`` and ``measures`` commands share: opening an extract, the row ledger with
+the fatal check, progress on the terminal, writing results and their provenance.
+"""
+
+import json
+import os
+import re
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from rich.console import Console
+
+from iaptkit.cli.data import render_ledger
+from iaptkit.data import Extract, load_extract
+from iaptkit.data.fatal import require_usable
+from iaptkit.data.ledger import (
+    NOT_NEEDED_TABLES,
+    Ledger,
+    TableLedger,
+    count_rows,
+    extract_ledger,
+)
+from iaptkit.definitions import Definitions
+from iaptkit.errors import ConfigError
+
+__all__ = [
+    "UNPROTECTED_NOTE",
+    "checked_ledger",
+    "command_status",
+    "make_console",
+    "open_extract",
+    "output_format",
+    "print_summary",
+    "spark_session",
+    "write_provenance",
+    "write_table",
+]
+
+UNPROTECTED_NOTE = (
+    "[bold yellow]UNPROTECTED:[/bold yellow] --policy none writes true values with no "
+    "disclosure control. For use inside the secure environment only; never export this file."
+)
+
+
+def make_console() -> Console:
+    return Console(stderr=True, log_path=False)
+
+
+def output_format(output: Path) -> str:
+    suffix = output.suffix.lower()
+    if suffix not in (".csv", ".parquet"):
+        raise ConfigError(
+            f"output {output}: expected a file name ending in .csv or .parquet, found "
+            f"{suffix or 'no suffix'!r}."
+        )
+    return suffix[1:]
+
+
+def write_table(frame: pd.DataFrame, output: Path) -> None:
+    """Write a table to ``.csv`` or ``.parquet`` (by suffix), creating the folder.
+
+    Parameters
+    ----------
+    frame
+        The table to write.
+    output
+        The file; its suffix decides the format.
+
+    Raises
+    ------
+    ConfigError
+        If the suffix is neither ``.csv`` nor ``.parquet``.
+
+    Notes
+    -----
+    Results go to files, progress to stderr. A protected measures table (numeric, with a
+    ``status`` column) is written to CSV with ``*`` where suppressed; Parquet keeps the numbers
+    (``<NA>`` where suppressed) and the status.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     write_table(pd.DataFrame({"a": [1]}), Path(d) / "x.csv")
+    ...     print((Path(d) / "x.csv").read_text().strip())
+    a
+    1
+    """
+    fmt = output_format(output)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    if fmt == "csv":
+        if {"status", "kind", "policy_id"} <= set(frame.columns):
+            # a protected table: suppression markers are written here, on export, only
+            from iaptkit.sdc.measures_layout import export_layout
+
+            frame = export_layout(frame)
+        frame.to_csv(output, index=False)
+    else:
+        frame.to_parquet(output, index=False)
+
+
+def spark_session() -> Any:
+    try:
+        from pyspark.sql import SparkSession
+    except ImportError:
+        raise ConfigError(
+            "--engine spark: pyspark is not installed (install iaptkit[spark]); "
+            "use --engine duckdb."
+        ) from None
+    active = SparkSession.getActiveSession()
+    if active is not None:
+        return active
+    # Python workers (none are needed by iaptkit's plans) run this interpreter, not the first
+    # python3 on the PATH (pyspark reads PYSPARK_PYTHON when the context starts); a few shuffle
+    # partitions per core, not Spark's 200 (a small extract's every stage would otherwise run
+    # 200 near-empty tasks)
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    return (
+        SparkSession.builder.master("local[*]")
+        .appName("iaptkit")
+        .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
+        .config("spark.sql.shuffle.partitions", str(2 * (os.cpu_count() or 1)))
+        .getOrCreate()
+    )
+
+
+def open_extract(source: str, engine: str, memory_limit: str | None = None) -> Extract:
+    """Open an extract on DuckDB, or on Spark (starting a local session if none is active).
+
+    Parameters
+    ----------
+    source
+        Extract folder, DuckDB file, or Spark database name.
+    engine
+        ``"duckdb"`` or ``"spark"``.
+    memory_limit
+        DuckDB's memory limit, e.g. ``"8GB"`` (DuckDB only; ``None``: DuckDB's default, 80 % of
+        the machine's memory). Larger work spills to disk, and is split into more parts.
+
+    Returns
+    -------
+    Extract
+        The opened extract.
+
+    Raises
+    ------
+    ConfigError
+        If the engine is unknown, pyspark is missing, or the memory limit is not a size.
+    ExtractError
+        If the extract cannot be opened.
+
+    Notes
+    -----
+    docs/module-contracts.md, "Extract" (``load_extract``).
+
+    Examples
+    --------
+    >>> open_extract("x", "sqlite")
+    Traceback (most recent call last):
+    iaptkit.errors.ConfigError: --engine: expected duckdb or spark, found 'sqlite'.
+    """
+    if engine not in ("duckdb", "spark"):
+        raise ConfigError(f"--engine: expected duckdb or spark, found {engine!r}.")
+    if memory_limit is not None:
+        if engine != "duckdb":
+            raise ConfigError("--memory-limit: applies to --engine duckdb only.")
+        if re.fullmatch(r"[0-9]+(\.[0-9]+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)", memory_limit) is None:
+            raise ConfigError(
+                f"--memory-limit: expected a size such as 8GB or 512MiB, found {memory_limit!r}."
+            )
+    if engine == "spark":
+        return load_extract(source, spark=spark_session(), engine="spark")
+    extract = load_extract(source, engine="duckdb")
+    if memory_limit is not None:
+        extract.con.raw_sql(f"SET memory_limit = '{memory_limit}'")
+    return extract
+
+
+def print_summary(
+    console: Console, title: str, pathways: int, ledger: Ledger, output: Path
+) -> None:
+    console.print(f"[bold]{title}[/bold]: {pathways:,} pathways", highlight=False)
+    render_ledger(ledger, console)
+    console.print(f"Written: {output} (ledger and provenance beside it)", highlight=False)
+
+
+def checked_ledger(
+    ex: Extract,
+    when: date,
+    record: dict[str, Any],
+    allow_fatal: bool,
+    update: Callable[[str], None],
+    definitions: Definitions | None = None,
+    not_needed: frozenset[str] = NOT_NEEDED_TABLES,
+) -> Ledger:
+    """Count the rows read, refuse a fatal extract, then count rows used and not used.
+
+    The ledger so far is kept in ``record`` at every stage, so a refusal's JSON holds it.
+    """
+    # the ledger and the derivation read the same referral states: computed once
+    ex.keep_referral_states()
+    read = Ledger()
+    for name in ex.table_names():
+        update(f"Reading {name}: counting rows")
+        read = read.with_table(TableLedger(name, count_rows(ex, name), 0, {}))
+        record["ledger"] = read.to_records()
+    overridden = require_usable(ex, allow_fatal=allow_fatal)
+    record["allow_fatal"] = allow_fatal
+    record["fatal_problems_overridden"] = list(overridden)
+    update("Counting rows used and not used (submissions, states as at the date)")
+    ledger = extract_ledger(ex, when, definitions, read, not_needed)
+    record["ledger"] = ledger.to_records()
+    return ledger
+
+
+def write_provenance(output: Path, record: dict[str, Any]) -> Path:
+    body = {k: v for k, v in record.items() if k != "json_out"}
+    path = output.with_name(output.name + ".provenance.json")
+    path.write_text(json.dumps(body, indent=2, default=str) + "\n", encoding="utf-8")
+    return path
+
+
+@contextmanager
+def command_status(console: Console, message: str) -> Iterator[Callable[[str], None]]:
+    with console.status(message) as status:
+
+        def update(msg: str) -> None:
+            status.update(msg)
+            console.log(msg, highlight=False)
+
+        yield update

@@ -40,6 +40,7 @@ from iaptkit.sdc.solver.hypercube import proven_by_points
 from iaptkit.sdc.solver.hypercube_moves import Move
 from iaptkit.sdc.solver.hypercube_select import hypercube_cleanup, hypercube_secondary
 from iaptkit.sdc.solver.intervals import required_width
+from iaptkit.sdc.solver.modular import ModularSearch
 
 __all__ = ["SearchOutcome", "secondary_suppression"]
 
@@ -47,7 +48,7 @@ Progress = Callable[[str, int, int], None]
 _RC_TOL = 1e-7
 #: With ``method="auto"``, spaces with grids and more cells than this start with hypercubes.
 HYPERCUBE_ABOVE = 2000
-METHODS = ("auto", "lp", "hypercube")
+METHODS = ("auto", "lp", "hypercube", "modular")
 
 
 class _Deadline(Exception):
@@ -414,7 +415,12 @@ def _search(
 ) -> None:
     """Hypercube or singleton pass, then the attacker-guided pass (in place)."""
     check = None
-    if method == "hypercube" and space.grids:
+    if method == "modular":
+        search = ModularSearch(space, mask, need, eligible)
+        search.protect_all(progress)
+        search.prune(progress)
+        check = mask & ~proven_by_points(space, mask, need, search.live_points())
+    elif method == "hypercube" and space.grids:
         points: list[Move] = []
         hypercube_secondary(space, mask, need, eligible, progress=progress, points=points)
         hypercube_cleanup(space, mask, need, points)

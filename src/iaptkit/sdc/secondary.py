@@ -55,6 +55,10 @@ class _Deadline(Exception):
     """The search ran past its deadline (internal: caught in :func:`secondary_suppression`)."""
 
 
+class _SafeStop(Exception):
+    """The deadline passed after a safe pattern was reached; the mask holds it (internal)."""
+
+
 class SearchOutcome:
     """How a secondary-suppression search ended (filled in by :func:`secondary_suppression`).
 
@@ -394,6 +398,9 @@ def secondary_suppression(
     guarded = _deadline_guard(progress, deadline)
     try:
         _search(space, mask, need, eligible, method, guarded)
+    except _SafeStop:
+        out.timed_out = True
+        return mask
     except _Deadline:
         out.timed_out = out.fallback = True
         return eligible.copy()
@@ -416,11 +423,9 @@ def _search(
     """Hypercube or singleton pass, then the attacker-guided pass (in place)."""
     check = None
     if method == "modular":
-        search = ModularSearch(space, mask, need, eligible)
-        search.protect_all(progress)
-        search.prune(progress)
-        check = mask & ~proven_by_points(space, mask, need, search.live_points())
-    elif method == "hypercube" and space.grids:
+        _modular(space, mask, need, eligible, progress)
+        return
+    if method == "hypercube" and space.grids:
         points: list[Move] = []
         hypercube_secondary(space, mask, need, eligible, progress=progress, points=points)
         hypercube_cleanup(space, mask, need, points)
@@ -430,3 +435,34 @@ def _search(
     else:
         _singleton_pass(space, mask, need, eligible)
     _attacker_pass(space, mask, need, eligible, progress, check)
+
+
+def _modular(
+    space: CellSpace,
+    mask: npt.NDArray[np.bool_],
+    need: npt.NDArray[np.float64],
+    eligible: npt.NDArray[np.bool_],
+    progress: Progress | None,
+) -> None:
+    """The modular search, then the attacker pass for what its moves do not show (in place).
+
+    Once a safe pattern is reached (every suppressed cell shown protected by verified points
+    or by the attacker's LPs), redundant secondaries are pruned; a prune step that the
+    deadline interrupts is undone, and cells whose proof was an LP (not a point) are checked
+    again, so the pattern returned is always a safe one.
+    """
+    search = ModularSearch(space, mask, need, eligible)
+    search.protect_all(progress)
+    check = mask & ~proven_by_points(space, mask, need, search.live_points())
+    _attacker_pass(space, mask, need, eligible, progress, check)
+    safe = mask.copy()
+    lp_proven = mask & ~proven_by_points(space, mask, need, search.live_points())
+    try:
+        search.prune(progress, keep=lp_proven)
+    except _Deadline:
+        if (mask & ~proven_by_points(space, mask, need, search.live_points())).any():
+            mask[:] = safe
+        raise _SafeStop from None
+    check = mask & ~proven_by_points(space, mask, need, search.live_points())
+    if check.any():
+        _attacker_pass(space, mask, need, eligible, progress, check)

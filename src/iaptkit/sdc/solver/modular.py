@@ -37,7 +37,7 @@ from scipy import sparse
 
 from iaptkit.sdc.solver.cells import CellSpace
 from iaptkit.sdc.solver.hypercube_moves import GridView, Locations, Move, grid_locations
-from iaptkit.sdc.solver.lp import IntervalLP
+from iaptkit.sdc.solver.lp import IntervalLP, new_highs
 
 __all__ = ["ModularSearch"]
 
@@ -112,6 +112,9 @@ class ModularSearch:
         self.eligible = np.asarray(eligible, dtype=bool) & inside & ~space.structural_zero
         self.cost = np.asarray(space.cost, dtype=np.float64)
         self.depth, self.cap = depth, cap
+        self.split = 1.0
+        self._highs = new_highs()
+        self.order = "need"
         a = sparse.csr_matrix(space.relations, dtype=np.float64)
         g = None if space.inequalities is None else sparse.csr_matrix(space.inequalities)
         self.n_eq = int(a.shape[0])
@@ -132,6 +135,7 @@ class ModularSearch:
         self.n_lp = 0
         self.n_failed = 0
         self._uses: dict[int, list[int]] = {}
+        self._touch: dict[int, list[int]] = {}
         self._alive: list[bool] = []
         self.movable = self.eligible | (self.pub_up > 0) | (self.pub_dn > 0)
         self.views: list[GridView] = []
@@ -157,15 +161,19 @@ class ModularSearch:
         beyond = (disp > self.pub_up[cells] + 1e-6) | (-disp > self.pub_dn[cells] + 1e-6)
         for c in cells[beyond].tolist():
             self._uses.setdefault(int(c), []).append(k)
+        for c in cells.tolist():
+            self._touch.setdefault(int(c), []).append(k)
 
-    def _recompute_range(self) -> None:
-        self.low = self.values.copy()
-        self.high = self.values.copy()
-        for (cells, disp), alive in zip(self.points, self._alive, strict=True):
-            if alive:
-                x = self.values[cells] + disp
-                np.minimum.at(self.low, cells, x)
-                np.maximum.at(self.high, cells, x)
+    def _recompute_range(self, cells: IntArray) -> None:
+        """Range of ``cells`` over the live points again (after points were dropped)."""
+        for c in cells.tolist():
+            lo = hi = float(self.values[c])
+            for p in self._touch.get(c, []):
+                if self._alive[p]:
+                    pc, pd = self.points[p]
+                    x = float(self.values[c] + pd[int(np.searchsorted(pc, c))])
+                    lo, hi = min(lo, x), max(hi, x)
+            self.low[c], self.high[c] = lo, hi
 
     def protected(self, i: int) -> bool:
         """Whether the points found so far show cell ``i`` at least its required width."""
@@ -286,7 +294,7 @@ class ModularSearch:
             ex_up = np.zeros(k)
             ex_dn = np.zeros(k)
         upper = np.concatenate([up, ex_up, dn, ex_dn])
-        lp = IntervalLP(a4, b, g4, h, np.zeros(4 * k), upper)
+        lp = IntervalLP(a4, b, g4, h, np.zeros(4 * k), upper, highs=self._highs)
         c_ex = self.cost[s] / max(amount, 1.0)
         cost = np.concatenate([np.full(k, _FREE_COST), c_ex, np.full(k, _FREE_COST), c_ex])
         try:
@@ -320,7 +328,7 @@ class ModularSearch:
         room_dn = self.sup_dn[i] if self.mask[i] else self.pub_dn[i]
         down_have = self.values[i] - self.low[i]
         up_have = self.high[i] - self.values[i]
-        want_dn = min(float(room_dn), float(np.ceil(w / 2.0)))
+        want_dn = min(float(room_dn), float(np.ceil(w * self.split)))
         want_dn = max(want_dn, min(down_have, float(room_dn)))
         want_up = max(w - want_dn, 0.0)
         if up_have < want_up - 1e-6 and not self._move(i, want_up, 1.0, allow_new):
@@ -348,7 +356,10 @@ class ModularSearch:
         """
         left = np.zeros(self.space.n_cells, dtype=bool)
         prim = np.flatnonzero(self.mask & self.space.primary)
-        prim = prim[np.lexsort((prim, self.values[prim], -self.need[prim]))]
+        if self.order == "need":
+            prim = prim[np.lexsort((prim, self.values[prim], -self.need[prim]))]
+        elif self.order == "big":
+            prim = prim[np.lexsort((prim, -self.values[prim], -self.need[prim]))]
         for k, i in enumerate(prim.tolist()):
             if progress is not None and k % 20 == 0:
                 progress("modular", k, int(prim.size))
@@ -362,45 +373,65 @@ class ModularSearch:
             progress("modular", int(prim.size), int(prim.size))
         return left & self.mask
 
-    def prune(self, progress: Progress | None = None) -> int:
+    def prune(self, progress: Progress | None = None, keep: BoolArray | None = None) -> int:
         """Publish again secondary cells whose suppression no proof needs (costliest first).
+
+        Parameters
+        ----------
+        progress
+            Optional callback ``("cleanup", done, total)``, called before each step (a step
+            is atomic: an exception raised by the callback leaves a consistent state).
+        keep
+            Suppressed cells shown protected otherwise (by the attacker's LPs): moves within
+            the pattern are looked for first, and the caller checks them again afterwards.
 
         Returns
         -------
         int
             Secondary cells published again.
         """
+        if keep is not None:
+            for c in np.flatnonzero(keep & self.mask).tolist():
+                self.protect_cell(int(c), allow_new=False)
         sec = np.flatnonzero(self.mask & ~self.space.primary)
         order = sec[np.lexsort((sec, -self.cost[sec]))]
         removed = 0
         for k, j in enumerate(order.tolist()):
-            if progress is not None and k % 10 == 0:
+            if progress is not None:
                 progress("cleanup", k, int(order.size))
-            used = [p for p in self._uses.get(j, []) if self._alive[p]]
-            saved_mask = self.mask.copy()
-            n_points = len(self.points)
-            for p in used:
-                self._alive[p] = False
-            self.mask[j] = False
-            self._recompute_range()
-            hit = np.zeros(self.space.n_cells, dtype=bool)
-            for p in used:
-                hit[self.points[p][0]] = True
-            hit &= self.mask
-            ok = all(self.protect_cell(int(c), allow_new=False) for c in np.flatnonzero(hit))
-            # j itself is published again: no proof of it is needed
-            if ok:
+            if self._try_publish(j):
                 removed += 1
-                continue
-            self.mask[:] = saved_mask
-            for p in used:
-                self._alive[p] = True
-            for p in range(n_points, len(self.points)):
-                self._alive[p] = False
-            self._recompute_range()
         if progress is not None:
             progress("cleanup", int(order.size), int(order.size))
         return removed
+
+    def _try_publish(self, j: int) -> bool:
+        """Publish secondary cell ``j`` again if every cell its points proved is re-proven."""
+        used = [p for p in self._uses.get(j, []) if self._alive[p]]
+        saved_mask = self.mask.copy()
+        n_points = len(self.points)
+        for p in used:
+            self._alive[p] = False
+        self.mask[j] = False
+        hit = np.zeros(self.space.n_cells, dtype=bool)
+        for p in used:
+            hit[self.points[p][0]] = True
+        touched = np.flatnonzero(hit)
+        self._recompute_range(touched)
+        hit &= self.mask  # j itself is published again: no proof of it is needed
+        failed = self.n_failed
+        ok = all(self.protect_cell(int(c), allow_new=False) for c in np.flatnonzero(hit))
+        self.n_failed = failed
+        if ok:
+            return True
+        self.mask[:] = saved_mask
+        for p in used:
+            self._alive[p] = True
+        for p in range(n_points, len(self.points)):
+            self._alive[p] = False
+            touched = np.union1d(touched, self.points[p][0])
+        self._recompute_range(touched)
+        return False
 
     def live_points(self) -> list[Move]:
         """The points still valid under the current mask."""

@@ -268,8 +268,9 @@ def protect(
     secondary: Annotated[
         str,
         typer.Option(
-            help="Secondary suppression: auto (hypercube above 2,000 cells, else lp), lp "
-            "(fewest cells hidden, slow on big tables) or hypercube (fast, hides more)."
+            help="Secondary suppression: auto (lp up to 2,000 cells, modular up to 20,000, "
+            "hypercube above), lp (few cells hidden, slow on big tables), modular (near lp, "
+            "fast) or hypercube (fast, hides more)."
         ),
     ] = "auto",
     cost: Annotated[

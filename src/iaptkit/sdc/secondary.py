@@ -6,22 +6,15 @@ criterion of ``docs/disclosure-control.md`` ("The attacker") holds, preferring f
 cheap cells (``space.cost``) and never a structural zero. A cell shared by linked tables has
 one index in the space, so a cell already suppressed for another table costs nothing.
 
-The method, deterministic throughout (ties broken by the lowest cell index):
-
-1. **Singleton pass.** A relation in which exactly one cell is suppressed and whose other
-   cells' published intervals are too narrow to hide it gets a partner: the cheapest eligible
-   cell of the relation, preferring cells that also give a partner to another such relation.
-   Repeated to a fixpoint.
-2. **Attacker-guided pass.** The attacker LPs are solved (skipping those already proven wide
-   enough by feasible points, see :func:`iaptkit.sdc.attack.attack`). For each failing cell,
-   the duals of its limiting LP say which published cells' bounds hold the interval in
-   (non-zero reduced cost); the cell with the lowest cost per unit of width it can restore is
-   suppressed. Failing cells whose candidates were just suppressed wait for the next round.
-3. Repeat 2 until every suppressed cell passes; if a failing cell has no eligible cell left
-   to suppress, raise :class:`~iaptkit.errors.AuditFailedError`.
-
-A final pass tries to publish again the secondary cells in order of decreasing cost when the
-space is small enough for the re-audits to be cheap (``cleanup_limit`` cells).
+Methods (deterministic; ties broken by the lowest cell index): ``lp`` = a singleton pass
+(a relation with one suppressed cell whose other cells cannot hide it gets its cheapest
+partner, to a fixpoint), then the attacker-guided pass: the attacker LPs are solved and,
+for each failing cell, the published cell whose bound binds its limiting LP (non-zero reduced
+cost) with the lowest cost per unit of width restored is suppressed, round after round, until
+every cell passes (none left: :class:`~iaptkit.errors.AuditFailedError`); ``hypercube`` =
+the hypercube pass first; ``modular`` = :class:`~iaptkit.sdc.solver.modular.ModularSearch`
+(a min-cost LP per primary, pruned) first. Small spaces (``cleanup_limit`` cells) finally
+try to publish secondary cells again, most costly first.
 """
 
 from __future__ import annotations
@@ -48,6 +41,10 @@ Progress = Callable[[str, int, int], None]
 _RC_TOL = 1e-7
 #: With ``method="auto"``, spaces with grids and more cells than this start with hypercubes.
 HYPERCUBE_ABOVE = 2000
+#: With ``method="auto"``, grids up to this many cells (above HYPERCUBE_ABOVE) go modular.
+MODULAR_UP_TO = 20000
+#: The modular method also starts from the hypercube pattern on grids up to this many cells.
+WARM_START_UP_TO = 3000
 METHODS = ("auto", "lp", "hypercube", "modular")
 
 
@@ -333,8 +330,11 @@ def secondary_suppression(
         ``"lp"``: singleton pass, then the attacker-guided pass. ``"hypercube"``: first the
         hypercube pass of :func:`iaptkit.sdc.solver.hypercube_select.hypercube_secondary` (needs
         ``space.grids``), then the attacker-guided pass for anything still failing.
-        ``"auto"`` (default): ``"hypercube"`` for spaces with grids and more than
-        :data:`HYPERCUBE_ABOVE` cells, else ``"lp"``.
+        ``"modular"``: a min-cost LP per primary on the subtables through it, rounded up
+        and pruned (:class:`iaptkit.sdc.solver.modular.ModularSearch`; on grids of at most
+        :data:`WARM_START_UP_TO` cells also from the hypercube pattern, the cheaper kept).
+        ``"auto"`` (default): ``"lp"`` up to :data:`HYPERCUBE_ABOVE` cells, ``"modular"``
+        for grids up to :data:`MODULAR_UP_TO` cells, ``"hypercube"`` above.
     deadline
         A :func:`time.monotonic` time after which the search stops with the best SAFE pattern
         so far: during pruning the pattern before the step under way (every step keeps the
@@ -391,7 +391,9 @@ def secondary_suppression(
     if method not in METHODS:
         raise ValueError(f"secondary suppression method must be one of {METHODS}, got {method!r}")
     if method == "auto":
-        method = "hypercube" if space.grids and n > HYPERCUBE_ABOVE else "lp"
+        method = "lp"
+        if space.grids and n > HYPERCUBE_ABOVE:
+            method = "modular" if n <= MODULAR_UP_TO else "hypercube"
     need = required_width(space)
     eligible = ~np.asarray(space.structural_zero, dtype=bool)
     out = SearchOutcome() if outcome is None else outcome
@@ -444,14 +446,44 @@ def _modular(
     eligible: npt.NDArray[np.bool_],
     progress: Progress | None,
 ) -> None:
-    """The modular search, then the attacker pass for what its moves do not show (in place).
+    """Modular search from the primaries (small grids: also from hypercubes), cheaper kept.
 
-    Once a safe pattern is reached (every suppressed cell shown protected by verified points
-    or by the attacker's LPs), redundant secondaries are pruned; a prune step that the
-    deadline interrupts is undone, and cells whose proof was an LP (not a point) are checked
-    again, so the pattern returned is always a safe one.
+    Each start is made safe (attacker pass), then pruned; on the deadline the mask is safe.
     """
-    search = ModularSearch(space, mask, need, eligible)
+    first = mask.copy()
+    best: npt.NDArray[np.bool_] | None = None
+    try:
+        for k in range(2 if space.grids and space.n_cells <= WARM_START_UP_TO else 1):
+            start = first.copy()
+            search = ModularSearch(space, start, need, eligible)
+            if k:
+                points: list[Move] = []
+                hypercube_secondary(space, start, need, eligible, progress=progress, points=points)
+                hypercube_cleanup(space, start, need, points)
+                search.seed(points)
+            stopped = _modular_start(space, search, start, need, eligible, progress)
+            if best is None or space.cost[start].sum() < space.cost[best].sum():
+                best = start
+            if stopped:
+                raise _SafeStop
+    except _Deadline:
+        if best is None:
+            raise
+        raise _SafeStop from None
+    finally:
+        if best is not None:
+            mask[:] = best
+
+
+def _modular_start(
+    space: CellSpace,
+    search: ModularSearch,
+    mask: npt.NDArray[np.bool_],
+    need: npt.NDArray[np.float64],
+    eligible: npt.NDArray[np.bool_],
+    progress: Progress | None,
+) -> bool:
+    """One start of :func:`_modular`: protect, make safe, prune; True if the deadline hit."""
     search.protect_all(progress)
     check = mask & ~proven_by_points(space, mask, need, search.live_points())
     _attacker_pass(space, mask, need, eligible, progress, check)
@@ -462,7 +494,8 @@ def _modular(
     except _Deadline:
         if (mask & ~proven_by_points(space, mask, need, search.live_points())).any():
             mask[:] = safe
-        raise _SafeStop from None
+        return True
     check = mask & ~proven_by_points(space, mask, need, search.live_points())
     if check.any():
         _attacker_pass(space, mask, need, eligible, progress, check)
+    return False

@@ -36,7 +36,13 @@ import numpy.typing as npt
 from scipy import sparse
 
 from iaptkit.sdc.solver.cells import CellSpace
-from iaptkit.sdc.solver.hypercube_moves import GridView, Locations, Move, grid_locations
+from iaptkit.sdc.solver.hypercube_moves import (
+    GridView,
+    Locations,
+    Move,
+    grid_locations,
+    verified_moves,
+)
 from iaptkit.sdc.solver.lp import IntervalLP, new_highs
 
 __all__ = ["ModularSearch"]
@@ -113,6 +119,7 @@ class ModularSearch:
         self.cost = np.asarray(space.cost, dtype=np.float64)
         self.depth, self.cap = depth, cap
         self.split = 1.0
+        self.dive = 0
         self._highs = new_highs()
         self.order = "need"
         a = sparse.csr_matrix(space.relations, dtype=np.float64)
@@ -175,6 +182,26 @@ class ModularSearch:
                     lo, hi = min(lo, x), max(hi, x)
             self.low[c], self.high[c] = lo, hi
 
+    def seed(self, points: list[Move]) -> int:
+        """Take the points of an earlier search (e.g. hypercubes) that are feasible now.
+
+        Returns
+        -------
+        int
+            Points kept.
+        """
+        lo, hi = self.space.attacker_bounds(self.mask)
+        ok = verified_moves(self.space, points, lo, hi)
+        for (cells, disp), good in zip(points, ok, strict=True):
+            if good:
+                uniq, inv = np.unique(np.asarray(cells), return_inverse=True)
+                total = np.bincount(inv, weights=np.asarray(disp, dtype=np.float64))
+                moved = np.abs(total) > _TOL
+                self._add_point(
+                    uniq[moved].astype(np.intp), np.asarray(total[moved], dtype=np.float64)
+                )
+        return int(ok.sum())
+
     def protected(self, i: int) -> bool:
         """Whether the points found so far show cell ``i`` at least its required width."""
         return bool(self.high[i] - self.low[i] >= self.need[i] - 1e-6)
@@ -186,7 +213,7 @@ class ModularSearch:
         if i in self.where:
             parts = [self._subgrid(i, gi, xy) for gi, xy in self.where[i]]
             cells = np.unique(np.concatenate([*parts, np.array([i], dtype=np.intp)]))
-            return cells[self.movable[cells] | (cells == i)]
+            return np.asarray(cells[self.movable[cells] | (cells == i)], dtype=np.intp)
         return self._nearby(i)
 
     def _subgrid(self, i: int, gi: int, xy: IntArray) -> IntArray:
@@ -250,7 +277,9 @@ class ModularSearch:
         for _ in range(self.depth):
             nxt: list[int] = []
             for c in frontier:
-                rows = self.cell_rows.indices[self.cell_rows.indptr[c] : self.cell_rows.indptr[c + 1]]
+                rows = self.cell_rows.indices[
+                    self.cell_rows.indptr[c] : self.cell_rows.indptr[c + 1]
+                ]
                 for r in rows:
                     cols = self.rows.indices[self.rows.indptr[r] : self.rows.indptr[r + 1]]
                     for j in cols[self.movable[cols]].tolist():
@@ -297,15 +326,30 @@ class ModularSearch:
         lp = IntervalLP(a4, b, g4, h, np.zeros(4 * k), upper, highs=self._highs)
         c_ex = self.cost[s] / max(amount, 1.0)
         cost = np.concatenate([np.full(k, _FREE_COST), c_ex, np.full(k, _FREE_COST), c_ex])
-        try:
-            res = lp.optimise_direction(np.arange(4 * k, dtype=np.int32), cost)
-        except RuntimeError:
-            self.n_lp += lp.n_solves
-            return False
+        cols = np.arange(4 * k, dtype=np.int32)
+        for _ in range(self.dive + 1):
+            try:
+                res = lp.optimise_direction(cols, cost)
+            except RuntimeError:
+                self.n_lp += lp.n_solves
+                return False
+            if res.x is None:
+                self.n_lp += lp.n_solves
+                return False
+            x = res.x
+            ex = x[k : 2 * k] + x[3 * k :]
+            if not allow_new or ex.max(initial=0.0) <= _TOL or _ == self.dive:
+                break
+            # dive: suppress the cell the LP leans on most, free it, solve again (warm start)
+            lean = int(np.argmax(ex))
+            self.mask[s[lean]] = True
+            idx = np.array([lean, k + lean, 2 * k + lean, 3 * k + lean], dtype=np.int32)
+            lp.set_bounds(
+                idx,
+                np.zeros(4),
+                np.array([self.sup_up[s[lean]], 0.0, self.sup_dn[s[lean]], 0.0]),
+            )
         self.n_lp += lp.n_solves
-        if res.x is None:
-            return False
-        x = res.x
         d = x[:k] + x[k : 2 * k] - x[2 * k : 3 * k] - x[3 * k :]
         excess = (x[k : 2 * k] + x[3 * k :]) > _TOL
         new = s[excess & ~self.mask[s]]

@@ -20,6 +20,7 @@ __all__ = ["protect_command"]
 
 _STAGES = {
     "hypercube": "hypercube pass (primaries covered)",
+    "modular": "modular pass (primaries covered)",
     "secondary": "secondary suppression (cells suppressed)",
     "cleanup": "pruning redundant secondaries",
     "audit": "attacker audit",

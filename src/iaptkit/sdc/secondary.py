@@ -53,7 +53,7 @@ class _Deadline(Exception):
 
 
 class _SafeStop(Exception):
-    """The deadline passed after a safe pattern was reached; the mask holds it (internal)."""
+    """The deadline passed once a safe pattern was reached, held by the mask (internal)."""
 
 
 class SearchOutcome:
@@ -446,10 +446,7 @@ def _modular(
     eligible: npt.NDArray[np.bool_],
     progress: Progress | None,
 ) -> None:
-    """Modular search from the primaries (small grids: also from hypercubes), cheaper kept.
-
-    Each start is made safe (attacker pass), then pruned; on the deadline the mask is safe.
-    """
+    """Modular search from the primaries (small grids: also from hypercubes), cheaper kept."""
     first = mask.copy()
     best: npt.NDArray[np.bool_] | None = None
     try:

@@ -450,26 +450,44 @@ class ModularSearch:
         return removed
 
     def _try_publish(self, j: int) -> bool:
-        """Publish secondary cell ``j`` again if every cell its points proved is re-proven."""
-        used = [p for p in self._uses.get(j, []) if self._alive[p]]
+        """Publish secondary cell ``j`` again if every primary its points proved is re-proven.
+
+        A secondary cell that loses its only proof with ``j`` (e.g. a partner suppressed for
+        ``j``'s own protection) is published too, in cascade; a primary that cannot be proven
+        again within the remaining pattern undoes the whole step.
+        """
         saved_mask = self.mask.copy()
         n_points = len(self.points)
-        for p in used:
-            self._alive[p] = False
-        self.mask[j] = False
-        hit = np.zeros(self.space.n_cells, dtype=bool)
-        for p in used:
-            hit[self.points[p][0]] = True
-        touched = np.flatnonzero(hit)
-        self._recompute_range(touched)
-        hit &= self.mask  # j itself is published again: no proof of it is needed
+        dropped: list[int] = []
+        touched = np.zeros(0, dtype=np.intp)
+        queue = [j]
         failed = self.n_failed
-        ok = all(self.protect_cell(int(c), allow_new=False) for c in np.flatnonzero(hit))
+        ok = True
+        while queue and ok:
+            c_pub = queue.pop()
+            if not self.mask[c_pub]:
+                continue
+            self.mask[c_pub] = False
+            used = [p for p in self._uses.get(c_pub, []) if self._alive[p]]
+            hit = np.zeros(self.space.n_cells, dtype=bool)
+            for p in used:
+                self._alive[p] = False
+                dropped.append(p)
+                hit[self.points[p][0]] = True
+            touched = np.union1d(touched, np.flatnonzero(hit))
+            self._recompute_range(np.flatnonzero(hit))
+            for c in np.flatnonzero(hit & self.mask).tolist():
+                if self.protect_cell(int(c), allow_new=False):
+                    continue
+                if self.space.primary[c]:
+                    ok = False
+                    break
+                queue.append(int(c))
         self.n_failed = failed
         if ok:
             return True
         self.mask[:] = saved_mask
-        for p in used:
+        for p in dropped:
             self._alive[p] = True
         for p in range(n_points, len(self.points)):
             self._alive[p] = False

@@ -45,6 +45,8 @@ HYPERCUBE_ABOVE = 2000
 MODULAR_UP_TO = 20000
 #: The modular method also starts from the hypercube pattern on grids up to this many cells.
 WARM_START_UP_TO = 3000
+#: The modular prune solves at most this many times the LPs of the search before it.
+PRUNE_LP_FACTOR = 2
 METHODS = ("auto", "lp", "hypercube", "modular")
 
 
@@ -487,7 +489,7 @@ def _modular_start(
     safe = mask.copy()
     lp_proven = mask & ~proven_by_points(space, mask, need, search.live_points())
     try:
-        search.prune(progress, keep=lp_proven)
+        search.prune(progress, keep=lp_proven, max_lp=PRUNE_LP_FACTOR * search.n_lp + 100)
     except _Deadline:
         if (mask & ~proven_by_points(space, mask, need, search.live_points())).any():
             mask[:] = safe

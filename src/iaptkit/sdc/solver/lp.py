@@ -166,15 +166,6 @@ class IntervalLP:
         self._highs.passModel(lp)
         self._cost_idx = np.zeros(0, dtype=np.int32)
 
-    def set_bounds(
-        self,
-        idx: npt.NDArray[np.int32],
-        lower: npt.NDArray[np.float64],
-        upper: npt.NDArray[np.float64],
-    ) -> None:
-        """Change the bounds of columns ``idx`` (the next solve warm-starts from the basis)."""
-        self._highs.changeColsBounds(int(idx.size), idx, _finite(lower), _finite(upper))
-
     def _set_objective(self, idx: npt.NDArray[np.int32], cost: npt.NDArray[np.float64]) -> None:
         if self._cost_idx.size:
             self._highs.changeColsCost(

@@ -118,10 +118,7 @@ class ModularSearch:
         self.eligible = np.asarray(eligible, dtype=bool) & inside & ~space.structural_zero
         self.cost = np.asarray(space.cost, dtype=np.float64)
         self.depth, self.cap = depth, cap
-        self.split = 1.0
-        self.dive = 0
         self._highs = new_highs()
-        self.order = "need"
         a = sparse.csr_matrix(space.relations, dtype=np.float64)
         g = None if space.inequalities is None else sparse.csr_matrix(space.inequalities)
         self.n_eq = int(a.shape[0])
@@ -326,29 +323,15 @@ class ModularSearch:
         lp = IntervalLP(a4, b, g4, h, np.zeros(4 * k), upper, highs=self._highs)
         c_ex = self.cost[s] / max(amount, 1.0)
         cost = np.concatenate([np.full(k, _FREE_COST), c_ex, np.full(k, _FREE_COST), c_ex])
-        cols = np.arange(4 * k, dtype=np.int32)
-        for _ in range(self.dive + 1):
-            try:
-                res = lp.optimise_direction(cols, cost)
-            except RuntimeError:
-                self.n_lp += lp.n_solves
-                return False
-            if res.x is None:
-                self.n_lp += lp.n_solves
-                return False
-            x = res.x
-            ex = x[k : 2 * k] + x[3 * k :]
-            if not allow_new or ex.max(initial=0.0) <= _TOL or _ == self.dive:
-                break
-            # dive: suppress the cell the LP leans on most, free it, solve again (warm start)
-            lean = int(np.argmax(ex))
-            self.mask[s[lean]] = True
-            idx = np.array([lean, k + lean, 2 * k + lean, 3 * k + lean], dtype=np.int32)
-            lp.set_bounds(
-                idx,
-                np.zeros(4),
-                np.array([self.sup_up[s[lean]], 0.0, self.sup_dn[s[lean]], 0.0]),
-            )
+        try:
+            res = lp.optimise_direction(np.arange(4 * k, dtype=np.int32), cost)
+        except RuntimeError:
+            self.n_lp += lp.n_solves
+            return False
+        if res.x is None:
+            self.n_lp += lp.n_solves
+            return False
+        x = res.x
         self.n_lp += lp.n_solves
         d = x[:k] + x[k : 2 * k] - x[2 * k : 3 * k] - x[3 * k :]
         excess = (x[k : 2 * k] + x[3 * k :]) > _TOL
@@ -372,7 +355,7 @@ class ModularSearch:
         room_dn = self.sup_dn[i] if self.mask[i] else self.pub_dn[i]
         down_have = self.values[i] - self.low[i]
         up_have = self.high[i] - self.values[i]
-        want_dn = min(float(room_dn), float(np.ceil(w * self.split)))
+        want_dn = min(float(room_dn), w)  # down as far as the cell's bound allows, then up
         want_dn = max(want_dn, min(down_have, float(room_dn)))
         want_up = max(w - want_dn, 0.0)
         if up_have < want_up - 1e-6 and not self._move(i, want_up, 1.0, allow_new):
@@ -400,10 +383,7 @@ class ModularSearch:
         """
         left = np.zeros(self.space.n_cells, dtype=bool)
         prim = np.flatnonzero(self.mask & self.space.primary)
-        if self.order == "need":
-            prim = prim[np.lexsort((prim, self.values[prim], -self.need[prim]))]
-        elif self.order == "big":
-            prim = prim[np.lexsort((prim, -self.values[prim], -self.need[prim]))]
+        prim = prim[np.lexsort((prim, self.values[prim], -self.need[prim]))]
         for k, i in enumerate(prim.tolist()):
             if progress is not None and k % 20 == 0:
                 progress("modular", k, int(prim.size))
@@ -417,7 +397,12 @@ class ModularSearch:
             progress("modular", int(prim.size), int(prim.size))
         return left & self.mask
 
-    def prune(self, progress: Progress | None = None, keep: BoolArray | None = None) -> int:
+    def prune(
+        self,
+        progress: Progress | None = None,
+        keep: BoolArray | None = None,
+        max_lp: int | None = None,
+    ) -> int:
         """Publish again secondary cells whose suppression no proof needs (costliest first).
 
         Parameters
@@ -428,6 +413,9 @@ class ModularSearch:
         keep
             Suppressed cells shown protected otherwise (by the attacker's LPs): moves within
             the pattern are looked for first, and the caller checks them again afterwards.
+        max_lp
+            Stop once this many more LPs were solved (a work bound that does not depend on
+            the machine's speed; ``None``: no bound).
 
         Returns
         -------
@@ -440,9 +428,12 @@ class ModularSearch:
         sec = np.flatnonzero(self.mask & ~self.space.primary)
         order = sec[np.lexsort((sec, -self.cost[sec]))]
         removed = 0
+        stop = None if max_lp is None else self.n_lp + max_lp
         for k, j in enumerate(order.tolist()):
             if progress is not None:
                 progress("cleanup", k, int(order.size))
+            if stop is not None and self.n_lp >= stop:
+                break
             if self._try_publish(j):
                 removed += 1
         if progress is not None:

@@ -284,6 +284,7 @@ def run_tauargus(name: str, df: pd.DataFrame, dims: list[str]) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="3-D table only")
+    parser.add_argument("--only-4d", action="store_true", help="4-D table only")
     parser.add_argument(
         "--tau-argus-4d",
         action="store_true",
@@ -321,7 +322,7 @@ def main(argv: list[str] | None = None) -> int:
             )
         compare("5-D ~200k cells", big)
         return 0
-    cases = [("3-D provider x age x gender", 34, False)]
+    cases = [] if args.only_4d else [("3-D provider x age x gender", 34, False)]
     if not args.quick:
         cases.append(("4-D provider x age x gender x ethnicity", 41, True))
     for name, n_prov, eth in cases:

@@ -72,7 +72,7 @@ def _independent_attack(policy_id: str, frame: pd.DataFrame, dims: list[str]) ->
 
 
 @settings(
-    max_examples=25,
+    max_examples=20,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
     derandomize=True,

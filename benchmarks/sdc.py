@@ -13,8 +13,14 @@ hypercubes above), then the full pipeline ``iaptkit.sdc.protect``. tau-Argus (vi
     .venv/bin/python benchmarks/sdc.py                 # 3-D (~1.1k cells) and 4-D (~8k cells)
     .venv/bin/python benchmarks/sdc.py --quick         # 3-D only
     .venv/bin/python benchmarks/sdc.py --lp-4d         # + LP-guided method on 4-D (~8 min)
+    .venv/bin/python benchmarks/sdc.py --policy nhs-sde --methods modular,hypercube
     .venv/bin/python benchmarks/sdc.py --tau-argus-4d  # + tau-Argus on 4-D (very slow)
     .venv/bin/python benchmarks/sdc.py --big --timeout 240   # ~200k cells (5-D), protect only
+
+Each table is protected with every method of ``--methods`` (default ``modular`` and
+``hypercube``; ``lp`` too on 3-D) under ``--policy`` (default ``nhs-hes``), and a
+``[compare]`` line gives each method's secondary cells, value mass and time beside the
+hypercube's.
 
 Every run prints the information loss beside the output: cells suppressed (primary,
 secondary) and the value mass suppressed (all, and the secondary part), time and peak memory.
@@ -183,17 +189,12 @@ def run_protect(
     dims: list[str],
     cost: str = "value",
     timeout: float | None = None,
-) -> None:
-    """The full pipeline through iaptkit.sdc.protect, when the SDC-PROTECT API exists."""
-    try:
-        import iaptkit.sdc as sdc_pkg
+    policy: str = "nhs-sde",
+    method: str = "auto",
+) -> dict[str, float]:
+    """The full pipeline through iaptkit.sdc.protect (secondary ``method``, then the audit)."""
+    from iaptkit.sdc import protect
 
-        protect = sdc_pkg.protect
-        if not callable(protect):
-            protect = protect.protect
-    except (ImportError, AttributeError) as exc:
-        print(f"[protect] {name}: iaptkit.sdc.protect not available yet ({exc}); skipped")
-        return
     t0 = time.perf_counter()
     last = {"stage": ""}
 
@@ -203,19 +204,44 @@ def run_protect(
             print(f"  [{time.perf_counter() - t0:7.1f}s] {name}: stage {stage}", file=sys.stderr)
 
     pt = protect(
-        df, dims, "count", policy="nhs-sde", name=name, cost=cost, timeout=timeout,
-        progress=progress,
+        df, dims, "count", policy=policy, name=name, cost=cost, timeout=timeout,
+        progress=progress, secondary=method,
     )  # fmt: skip
     dt = time.perf_counter() - t0
-    loss = pt.info_loss
+    loss = dict(pt.info_loss)
     print(
-        f"[protect] {name} (cost={cost}, timeout={timeout}): {len(pt.cells)} cells; suppressed "
-        f"{int(loss['suppressed_primary'])} primary + {int(loss['suppressed_secondary'])} "
-        f"secondary; value mass suppressed {int(loss['suppressed_value'])} (secondary "
-        f"{int(loss['secondary_value'])}); timed_out={bool(loss['timed_out'])} "
-        f"fallback={bool(loss['fallback'])}; audit passed={pt.audit_passed} "
-        f"({pt.certificate.method}); {dt:.2f}s, peak memory {_peak_mb():.0f} MB"
+        f"[protect] {name} policy={policy} method={method} (cost={cost}, timeout={timeout}): "
+        f"{len(pt.cells)} cells; suppressed {int(loss['suppressed_primary'])} primary + "
+        f"{int(loss['suppressed_secondary'])} secondary = "
+        f"{int(loss['suppressed_primary'] + loss['suppressed_secondary'])}; value mass "
+        f"suppressed {int(loss['suppressed_value'])} (secondary {int(loss['secondary_value'])}); "
+        f"timed_out={bool(loss['timed_out'])} fallback={bool(loss['fallback'])}; audit "
+        f"passed={pt.audit_passed} ({pt.certificate.method}); {dt:.2f}s, peak memory "
+        f"{_peak_mb():.0f} MB",
+        flush=True,
     )
+    loss["seconds"] = dt
+    return loss
+
+
+def compare(name: str, results: dict[str, dict[str, float]], base: str = "hypercube") -> None:
+    """One line per method: secondary cells, value mass and time as ratios to ``base``."""
+    if base not in results:
+        return
+    b = results[base]
+    for method, r in results.items():
+        if method == base:
+            continue
+        print(
+            f"[compare] {name}: {method} vs {base}: secondary cells "
+            f"{int(r['suppressed_secondary'])} vs {int(b['suppressed_secondary'])} "
+            f"({r['suppressed_secondary'] / max(b['suppressed_secondary'], 1):.2f}x), secondary "
+            f"value {int(r['secondary_value'])} vs {int(b['secondary_value'])} "
+            f"({r['secondary_value'] / max(b['secondary_value'], 1):.2f}x), all suppressed "
+            f"{int(r['suppressed_primary'] + r['suppressed_secondary'])} vs "
+            f"{int(b['suppressed_primary'] + b['suppressed_secondary'])}, time "
+            f"{r['seconds']:.1f}s vs {b['seconds']:.1f}s"
+        )
 
 
 def run_tauargus(name: str, df: pd.DataFrame, dims: list[str]) -> None:
@@ -258,6 +284,7 @@ def run_tauargus(name: str, df: pd.DataFrame, dims: list[str]) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="3-D table only")
+    parser.add_argument("--only-4d", action="store_true", help="4-D table only")
     parser.add_argument(
         "--tau-argus-4d",
         action="store_true",
@@ -270,27 +297,46 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--cost", default="value", help="value, cells or a weight in [0, 1]")
     parser.add_argument("--timeout", type=float, default=None, help="search timeout (s)")
+    parser.add_argument("--policy", default="nhs-hes", help="policy of the protect() runs")
+    parser.add_argument(
+        "--methods",
+        default="modular,hypercube",
+        help="secondary methods compared through protect() (lp is added on 3-D, and on 4-D "
+        "with --lp-4d)",
+    )
+    parser.add_argument("--solver", action="store_true", help="also the solver-only nhs-sde runs")
     parser.add_argument(
         "--big",
         action="store_true",
         help="only the ~200,000-cell table (provider x age x gender x ethnicity x month)",
     )
     args = parser.parse_args(argv)
+    methods = [m for m in args.methods.split(",") if m]
     if args.big:
         df = big_counts()
         dims = ["provider", "age_band", "gender", "ethnic_group", "month"]
-        run_protect("5-D ~200k cells", df, dims, cost=args.cost, timeout=args.timeout)
+        big: dict[str, dict[str, float]] = {}
+        for method in methods:
+            big[method] = run_protect(
+                "5-D ~200k cells", df, dims, args.cost, args.timeout, args.policy, method
+            )
+        compare("5-D ~200k cells", big)
         return 0
-    cases = [("3-D provider x age x gender", 34, False)]
+    cases = [] if args.only_4d else [("3-D provider x age x gender", 34, False)]
     if not args.quick:
         cases.append(("4-D provider x age x gender x ethnicity", 41, True))
     for name, n_prov, eth in cases:
         df = iapt_counts(n_prov, eth)
         dims = ["provider", "age_band", "gender"] + (["ethnic_group"] if eth else [])
-        run_solver(name, df, dims)
-        run_protect(name, df, dims, cost=args.cost, timeout=args.timeout)
-        if eth and args.lp_4d:
-            run_solver(name + " [method=lp]", df, dims, method="lp")
+        if args.solver:
+            run_solver(name, df, dims)
+        results: dict[str, dict[str, float]] = {}
+        run = methods + (["lp"] if (not eth or args.lp_4d) and "lp" not in methods else [])
+        for method in run:
+            results[method] = run_protect(
+                name, df, dims, args.cost, args.timeout, args.policy, method
+            )
+        compare(name, results)
         if not eth or args.tau_argus_4d:
             run_tauargus(name, df, dims)
         else:

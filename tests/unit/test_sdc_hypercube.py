@@ -149,7 +149,7 @@ def test_protect_large_table_uses_hypercubes_and_publishes_policy_values() -> No
     rows = list(itertools.product(*dims.values()))
     df = pd.DataFrame(rows, columns=list(dims))
     df["n"] = rng.poisson(rng.choice([2.0, 9.0, 40.0], size=len(df)))
-    pt = protect(df, list(dims), "n", policy="nhs-sde")
+    pt = protect(df, list(dims), "n", policy="nhs-sde", secondary="hypercube")
     cells = pt.cells
     assert len(cells) == 25 * 7 * 4 * 5
     assert pt.audit_passed
@@ -259,5 +259,5 @@ def test_unknown_secondary_method_is_a_user_error() -> None:
     from iaptkit.errors import ConfigError
 
     df = pd.DataFrame({"sex": ["F", "M"], "n": [3, 40]})
-    with pytest.raises(ConfigError, match="auto, lp, hypercube; found 'magic'"):
+    with pytest.raises(ConfigError, match="auto, lp, hypercube, modular; found 'magic'"):
         protect(df, ["sex"], "n", secondary="magic")

@@ -302,8 +302,9 @@ def protect(
     secondary: Annotated[
         str,
         typer.Option(
-            help="Secondary suppression: auto (hypercube above 2,000 cells, else lp), lp "
-            "(fewest cells hidden, slow on big tables) or hypercube (fast, hides more)."
+            help="Secondary suppression: auto (lp up to 2,000 cells, hypercube above), lp (few "
+            "cells hidden, slow on big tables), modular (hides far less than hypercube, minutes "
+            "on tables of thousands of cells) or hypercube (fast, hides more)."
         ),
     ] = "auto",
     cost: Annotated[

@@ -20,6 +20,7 @@ __all__ = ["protect_command"]
 
 _STAGES = {
     "hypercube": "hypercube pass (primaries covered)",
+    "modular": "modular pass (primaries covered)",
     "secondary": "secondary suppression (cells suppressed)",
     "cleanup": "pruning redundant secondaries",
     "audit": "attacker audit",
@@ -59,7 +60,7 @@ def protect_command(
     audit
         Where to write the export-safe audit certificate (JSON).
     secondary
-        Secondary suppression method: ``auto`` (default), ``lp`` or ``hypercube`` (see
+        Secondary suppression method: ``auto`` (default), ``lp``, ``modular`` or ``hypercube`` (see
         :func:`iaptkit.sdc.protect.protect`).
     cost
         What secondary suppression minimises: ``value`` (default), ``cells`` or a weight in

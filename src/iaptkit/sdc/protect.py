@@ -142,7 +142,7 @@ def check_secondary_method(secondary: str) -> None:
     Raises
     ------
     ConfigError
-        ``secondary`` is not one of ``auto``, ``lp``, ``hypercube``.
+        ``secondary`` is not one of ``auto``, ``lp``, ``hypercube``, ``modular``.
 
     Examples
     --------
@@ -328,10 +328,13 @@ def protect(
         the dims with a hierarchy, else all dims (only the grand total is national). Pass
         ``()`` for a national table (every cell national).
     secondary
-        Secondary suppression method: ``"lp"`` (attacker-LP guided: fewest and smallest
-        secondary cells, slow on large tables), ``"hypercube"`` (tau-Argus-style hypercubes:
-        fast, but hides more, including large totals) or ``"auto"`` (default:
-        ``"hypercube"`` above 2,000 cells, else ``"lp"``). The audit is the same for all.
+        Secondary suppression method: ``"lp"`` (attacker-LP guided: few and small secondary
+        cells, slow on large tables), ``"modular"`` (a min-cost LP per primary on the
+        subtables through it, rounded up, then redundant cells pruned: near the ``"lp"``
+        pattern, fast up to tens of thousands of cells), ``"hypercube"`` (tau-Argus-style
+        hypercubes: fast, but hides more, including large totals) or ``"auto"`` (default:
+        ``"lp"`` up to 2,000 cells, ``"modular"`` up to 20,000, ``"hypercube"`` above).
+        The audit is the same for all.
     cost
         What secondary suppression minimises: ``"value"`` (default: value mass, margins
         weighted up), ``"cells"`` (number of cells) or a weight in ``[0, 1]`` on cells

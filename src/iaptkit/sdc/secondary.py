@@ -6,22 +6,15 @@ criterion of ``docs/disclosure-control.md`` ("The attacker") holds, preferring f
 cheap cells (``space.cost``) and never a structural zero. A cell shared by linked tables has
 one index in the space, so a cell already suppressed for another table costs nothing.
 
-The method, deterministic throughout (ties broken by the lowest cell index):
-
-1. **Singleton pass.** A relation in which exactly one cell is suppressed and whose other
-   cells' published intervals are too narrow to hide it gets a partner: the cheapest eligible
-   cell of the relation, preferring cells that also give a partner to another such relation.
-   Repeated to a fixpoint.
-2. **Attacker-guided pass.** The attacker LPs are solved (skipping those already proven wide
-   enough by feasible points, see :func:`iaptkit.sdc.attack.attack`). For each failing cell,
-   the duals of its limiting LP say which published cells' bounds hold the interval in
-   (non-zero reduced cost); the cell with the lowest cost per unit of width it can restore is
-   suppressed. Failing cells whose candidates were just suppressed wait for the next round.
-3. Repeat 2 until every suppressed cell passes; if a failing cell has no eligible cell left
-   to suppress, raise :class:`~iaptkit.errors.AuditFailedError`.
-
-A final pass tries to publish again the secondary cells in order of decreasing cost when the
-space is small enough for the re-audits to be cheap (``cleanup_limit`` cells).
+Methods (deterministic; ties broken by the lowest cell index): ``lp`` = a singleton pass
+(a relation with one suppressed cell whose other cells cannot hide it gets its cheapest
+partner, to a fixpoint), then the attacker-guided pass: the attacker LPs are solved and,
+for each failing cell, the published cell whose bound binds its limiting LP (non-zero reduced
+cost) with the lowest cost per unit of width restored is suppressed, round after round, until
+every cell passes (none left: :class:`~iaptkit.errors.AuditFailedError`); ``hypercube`` =
+the hypercube pass first; ``modular`` = :class:`~iaptkit.sdc.solver.modular.ModularSearch`
+(a min-cost LP per primary, pruned) first. Small spaces (``cleanup_limit`` cells) finally
+try to publish secondary cells again, most costly first.
 """
 
 from __future__ import annotations
@@ -40,6 +33,7 @@ from iaptkit.sdc.solver.hypercube import proven_by_points
 from iaptkit.sdc.solver.hypercube_moves import Move
 from iaptkit.sdc.solver.hypercube_select import hypercube_cleanup, hypercube_secondary
 from iaptkit.sdc.solver.intervals import required_width
+from iaptkit.sdc.solver.modular import ModularSearch
 
 __all__ = ["SearchOutcome", "secondary_suppression"]
 
@@ -47,11 +41,19 @@ Progress = Callable[[str, int, int], None]
 _RC_TOL = 1e-7
 #: With ``method="auto"``, spaces with grids and more cells than this start with hypercubes.
 HYPERCUBE_ABOVE = 2000
-METHODS = ("auto", "lp", "hypercube")
+#: The modular method also starts from the hypercube pattern on grids up to this many cells.
+WARM_START_UP_TO = 3000
+#: The modular prune solves at most this many times the LPs of the search before it.
+PRUNE_LP_FACTOR = 2
+METHODS = ("auto", "lp", "hypercube", "modular")
 
 
 class _Deadline(Exception):
     """The search ran past its deadline (internal: caught in :func:`secondary_suppression`)."""
+
+
+class _SafeStop(Exception):
+    """The deadline passed once a safe pattern was reached, held by the mask (internal)."""
 
 
 class SearchOutcome:
@@ -328,8 +330,12 @@ def secondary_suppression(
         ``"lp"``: singleton pass, then the attacker-guided pass. ``"hypercube"``: first the
         hypercube pass of :func:`iaptkit.sdc.solver.hypercube_select.hypercube_secondary` (needs
         ``space.grids``), then the attacker-guided pass for anything still failing.
-        ``"auto"`` (default): ``"hypercube"`` for spaces with grids and more than
-        :data:`HYPERCUBE_ABOVE` cells, else ``"lp"``.
+        ``"modular"``: a min-cost LP per primary on the subtables through it, rounded up
+        and pruned (:class:`iaptkit.sdc.solver.modular.ModularSearch`; on grids of at most
+        :data:`WARM_START_UP_TO` cells also from the hypercube pattern, the cheaper kept).
+        ``"auto"`` (default): ``"lp"`` up to :data:`HYPERCUBE_ABOVE` cells, ``"hypercube"``
+        above. ``"modular"`` is asked for by name: it hides far less than ``"hypercube"`` but
+        takes minutes on tables of thousands of cells (docs/disclosure-control.md).
     deadline
         A :func:`time.monotonic` time after which the search stops with the best SAFE pattern
         so far: during pruning the pattern before the step under way (every step keeps the
@@ -386,13 +392,19 @@ def secondary_suppression(
     if method not in METHODS:
         raise ValueError(f"secondary suppression method must be one of {METHODS}, got {method!r}")
     if method == "auto":
-        method = "hypercube" if space.grids and n > HYPERCUBE_ABOVE else "lp"
+        method = "lp"
+        if space.grids and n > HYPERCUBE_ABOVE:
+            # modular hides less but is ~30x slower than hypercube: by name only
+            method = "hypercube"
     need = required_width(space)
     eligible = ~np.asarray(space.structural_zero, dtype=bool)
     out = SearchOutcome() if outcome is None else outcome
     guarded = _deadline_guard(progress, deadline)
     try:
         _search(space, mask, need, eligible, method, guarded)
+    except _SafeStop:
+        out.timed_out = True
+        return mask
     except _Deadline:
         out.timed_out = out.fallback = True
         return eligible.copy()
@@ -414,6 +426,9 @@ def _search(
 ) -> None:
     """Hypercube or singleton pass, then the attacker-guided pass (in place)."""
     check = None
+    if method == "modular":
+        _modular(space, mask, need, eligible, progress)
+        return
     if method == "hypercube" and space.grids:
         points: list[Move] = []
         hypercube_secondary(space, mask, need, eligible, progress=progress, points=points)
@@ -424,3 +439,62 @@ def _search(
     else:
         _singleton_pass(space, mask, need, eligible)
     _attacker_pass(space, mask, need, eligible, progress, check)
+
+
+def _modular(
+    space: CellSpace,
+    mask: npt.NDArray[np.bool_],
+    need: npt.NDArray[np.float64],
+    eligible: npt.NDArray[np.bool_],
+    progress: Progress | None,
+) -> None:
+    """Modular search from the primaries (small grids: also from hypercubes), cheaper kept."""
+    first = mask.copy()
+    best: npt.NDArray[np.bool_] | None = None
+    try:
+        for k in range(2 if space.grids and space.n_cells <= WARM_START_UP_TO else 1):
+            start = first.copy()
+            search = ModularSearch(space, start, need, eligible)
+            if k:
+                points: list[Move] = []
+                hypercube_secondary(space, start, need, eligible, progress=progress, points=points)
+                hypercube_cleanup(space, start, need, points)
+                search.seed(points)
+            stopped = _modular_start(space, search, start, need, eligible, progress)
+            if best is None or space.cost[start].sum() < space.cost[best].sum():
+                best = start
+            if stopped:
+                raise _SafeStop
+    except _Deadline:
+        if best is None:
+            raise
+        raise _SafeStop from None
+    finally:
+        if best is not None:
+            mask[:] = best
+
+
+def _modular_start(
+    space: CellSpace,
+    search: ModularSearch,
+    mask: npt.NDArray[np.bool_],
+    need: npt.NDArray[np.float64],
+    eligible: npt.NDArray[np.bool_],
+    progress: Progress | None,
+) -> bool:
+    """One start of :func:`_modular`: protect, make safe, prune; True if the deadline hit."""
+    search.protect_all(progress)
+    check = mask & ~proven_by_points(space, mask, need, search.live_points())
+    _attacker_pass(space, mask, need, eligible, progress, check)
+    safe = mask.copy()
+    lp_proven = mask & ~proven_by_points(space, mask, need, search.live_points())
+    try:
+        search.prune(progress, keep=lp_proven, max_lp=PRUNE_LP_FACTOR * search.n_lp + 100)
+    except _Deadline:
+        if (mask & ~proven_by_points(space, mask, need, search.live_points())).any():
+            mask[:] = safe
+        return True
+    check = mask & ~proven_by_points(space, mask, need, search.live_points())
+    if check.any():
+        _attacker_pass(space, mask, need, eligible, progress, check)
+    return False

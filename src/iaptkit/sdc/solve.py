@@ -164,7 +164,7 @@ def solve_cells(
         Readable cell names for the certificate.
     secondary
         Secondary suppression method (:func:`iaptkit.sdc.secondary.secondary_suppression`):
-        ``"auto"``, ``"lp"`` or ``"hypercube"``.
+        ``"auto"``, ``"lp"``, ``"hypercube"`` or ``"modular"``.
     cost
         The information loss secondary suppression minimises (:func:`cell_costs`).
     progress

@@ -20,7 +20,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy import sparse
 
-__all__ = ["INF", "IntervalLP", "LPResult"]
+__all__ = ["INF", "IntervalLP", "LPResult", "new_highs"]
 
 INF = math.inf
 
@@ -46,6 +46,19 @@ def _quiet_highs() -> Any:
                 os.dup2(saved, 1)
     finally:
         os.close(saved)
+
+
+def new_highs() -> Any:
+    """A quiet ``highspy.Highs`` to pass to several :class:`IntervalLP` in turn.
+
+    Examples
+    --------
+    >>> h = new_highs()
+    >>> IntervalLP(sparse.csr_matrix([[1.0, 1.0]]), np.array([5.0]), None, None,
+    ...            np.zeros(2), np.full(2, np.inf), highs=h).optimise(0, maximise=True).value
+    5.0
+    """
+    return _quiet_highs()
 
 
 @dataclass(frozen=True)
@@ -90,6 +103,9 @@ class IntervalLP:
         Inequality rows (sparse ``(k, n)``) and right-hand sides, or ``None``.
     lower, upper
         Column bounds (``inf`` allowed).
+    highs
+        Optional ``highspy.Highs`` to reuse (its model is replaced), from :func:`new_highs`;
+        saves the solver's start-up when many small models are solved one after another.
 
     Notes
     -----
@@ -115,6 +131,7 @@ class IntervalLP:
         b_ub: npt.NDArray[np.float64] | None,
         lower: npt.NDArray[np.float64],
         upper: npt.NDArray[np.float64],
+        highs: Any = None,
     ) -> None:
         n = int(lower.shape[0])
         blocks = [sparse.csr_matrix(a_eq, dtype=np.float64)]
@@ -128,7 +145,7 @@ class IntervalLP:
         matrix.sort_indices()
         self.n = n
         self.n_solves = 0
-        self._highs = _quiet_highs()
+        self._highs = _quiet_highs() if highs is None else highs
         self._highs.setOptionValue("output_flag", False)
         self._highs.setOptionValue("presolve", "off")
         # the first solve (cold) uses the dual simplex; later ones the primal simplex, since

@@ -86,11 +86,14 @@ def _bar_class() -> Any:
     """``tqdm``'s widget bar where Jupyter can draw it (ipywidgets, the ``lab`` extra), else text.
 
     ``tqdm.auto`` warns in every notebook without ipywidgets (papermill, nbconvert); the text bar
-    needs no widget and shows on the cell's stderr.
+    needs no widget and shows on the cell's stderr. A widget is drawn only in a kernel a Jupyter
+    server started (it sets ``JPY_SESSION_NAME``): a papermill run has no frontend, and its saved
+    notebook keeps the text bar where a widget would leave only a placeholder.
     """
+    import os
     from importlib.util import find_spec
 
-    if find_spec("ipywidgets") is not None:
+    if find_spec("ipywidgets") is not None and os.environ.get("JPY_SESSION_NAME"):
         from tqdm.auto import tqdm
     else:
         from tqdm.std import tqdm

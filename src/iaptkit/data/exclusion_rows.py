@@ -190,31 +190,50 @@ def _reason_column(
     return joined.select(*columns, _iapt_reason=reason)
 
 
-def _activity_reasons(
+def _activity_counts(
     reasons: ir.Table, spec: TableSpec, referrals: ir.Table | None, dates: ir.Table | None
-) -> ir.Table:
-    """Activity rows used once per key (others: duplicates), of pathways with a referral.
+) -> list[ir.Table]:
+    """Counts (``_iapt_reason``, ``rows``) of an activity table: each key used once.
 
-    One query with the other reasons: the first row of each key among the used rows is used, the
-    others are ``duplicate_across_submissions``; with ``referrals``, a used row whose PathwayID
+    The rows not used for an earlier reason are counted by reason; of the used rows, the first
+    of each key is used and the others are ``duplicate_across_submissions`` (counted as the
+    used rows less the keys, by one GROUP BY key); with ``referrals``, a key whose PathwayID
     has no referral as at the date is ``no_referral_as_at``. IDS201 rows are then checked for
     a date (``contact_undated``) and, with ``dates`` (PathwayID, ReferralRequestReceivedDate,
     one row per pathway), for a referral date (``no_referral_date``) not after the contact
-    (``contact_before_referral``).
+    (``contact_before_referral``): there the row of each key checked is picked by a window (its
+    date is not part of the key): the latest (Unique_MonthID, UniqueSubmissionID), as the
+    derivation keeps, then the earliest date.
     """
     key = list(spec.activity_key or ())
-    used = reasons._iapt_reason == "used"
-    rank = ibis.row_number().over(group_by=[*(reasons[k] for k in key), used])
-    r = reasons.mutate(_iapt_first=rank == 0)
+    is_used = reasons._iapt_reason == "used"
+    other = reasons.filter(~is_used)
+    out = [other.group_by("_iapt_reason").aggregate(rows=other.count())]
+    used = reasons.filter(is_used)
     contacts = spec.name == "IDS201CareContact"
-    if contacts and dates is not None:
-        # one row per PathwayID: its referral's ReferralRequestReceivedDate (the window's start)
-        d = dates.select(_iapt_dp=dates.PathwayID, _iapt_r=dates.ReferralRequestReceivedDate)
-        r = r.left_join(d, r.PathwayID == d._iapt_dp)
-    cases: list[tuple[Any, Any]] = [
-        (r._iapt_reason != "used", r._iapt_reason),
-        (~r._iapt_first, ibis.literal("duplicate_across_submissions")),
-    ]
+    if contacts:
+        # the row the derivation keeps (docs/data-model.md rule 4: the latest); an order, so
+        # the count does not depend on which repeat the engine meets first
+        order = [
+            ibis.desc(used.Unique_MonthID, nulls_first=False),
+            ibis.desc(used.UniqueSubmissionID, nulls_first=False),
+            ibis.asc(used.CareContDate, nulls_first=False),
+        ]
+        rank = ibis.row_number().over(group_by=[used[k] for k in key], order_by=order)
+        r = used.mutate(_iapt_first=rank == 0)
+        if dates is not None:
+            # one row per PathwayID: its referral's ReferralRequestReceivedDate (window's start)
+            d = dates.select(_iapt_dp=dates.PathwayID, _iapt_r=dates.ReferralRequestReceivedDate)
+            r = r.left_join(d, r.PathwayID == d._iapt_dp)
+        cases: list[tuple[Any, Any]] = [
+            (~r._iapt_first, ibis.literal("duplicate_across_submissions"))
+        ]
+    else:
+        # one row per key, with its number of rows: the repeats are counted, not ranked
+        r = used.group_by(key).aggregate(_iapt_n=used.count())
+        dups = r.aggregate(rows=(r._iapt_n - 1).sum().fill_null(0).cast("int64"))
+        out.append(dups.mutate(_iapt_reason=ibis.literal("duplicate_across_submissions")))
+        cases = []
     if referrals is not None and "PathwayID" in key:
         ids = referrals.select(_iapt_pid=referrals.PathwayID)
         linked = r.PathwayID.isin(ids._iapt_pid).fill_null(False)
@@ -226,7 +245,68 @@ def _activity_reasons(
             cases.append((no_date, ibis.literal("no_referral_date")))
             early = (r.CareContDate < r._iapt_r).fill_null(False)
             cases.append((early, ibis.literal("contact_before_referral")))
-    return r.mutate(_iapt_reason=ibis.cases(*cases, else_=ibis.literal("used")))
+    reason = ibis.cases(*cases, else_=ibis.literal("used")) if cases else ibis.literal("used")
+    r = r.mutate(_iapt_reason=reason)
+    out.append(r.group_by("_iapt_reason").aggregate(rows=r.count()))
+    return out
+
+
+def _table_counts(
+    name: str,
+    table: ir.Table,
+    known: ir.Table,
+    as_at: date | None,
+    referrals: ir.Table | None,
+    dates: ir.Table | None,
+    defs: Definitions,
+) -> list[ir.Table]:
+    """One table's counts as (``table``, ``reason``, ``rows``) relations, to be unioned.
+
+    Besides the reasons (and ``used``), internal counts the caller turns into reasons: for
+    IDS001 with ``referrals``, ``_iapt_linked`` (used rows linked to a referral state) and
+    ``_iapt_pairs`` (their distinct (UniqueSubmissionID, RecordNumber)); for IDS101 with
+    ``as_at``, ``_iapt_missing`` (used rows with no PathwayID) and ``_iapt_ids`` (distinct
+    PathwayIDs of the used rows).
+    """
+    spec = TABLES[name]
+    reasons = _reason_column(table, spec, known, as_at, defs)
+    if spec.activity_key is not None and name != "IDS101Referral":
+        parts = _activity_counts(reasons, spec, referrals, dates)
+    else:
+        parts = [reasons.group_by("_iapt_reason").aggregate(rows=reasons.count())]
+    used = reasons.filter(reasons._iapt_reason == "used")
+    if name == "IDS001MPI" and referrals is not None:
+        link = referrals.select(
+            _iapt_sid=referrals.UniqueSubmissionID, _iapt_rec=referrals.RecordNumber
+        ).distinct()
+        linked = used.semi_join(
+            link, [used.UniqueSubmissionID == link._iapt_sid, used.RecordNumber == link._iapt_rec]
+        )
+        pairs = linked.group_by(["UniqueSubmissionID", "RecordNumber"]).aggregate(
+            _iapt_n=linked.count()
+        )
+        linked_rows = pairs.aggregate(rows=pairs._iapt_n.sum().fill_null(0).cast("int64"))
+        parts.append(linked_rows.mutate(_iapt_reason=ibis.literal("_iapt_linked")))
+        parts.append(
+            pairs.aggregate(rows=pairs.count()).mutate(_iapt_reason=ibis.literal("_iapt_pairs"))
+        )
+    elif name == "IDS101Referral" and as_at is not None:
+        missing = used.filter(used.PathwayID.isnull())
+        parts.append(
+            missing.aggregate(rows=missing.count()).mutate(
+                _iapt_reason=ibis.literal("_iapt_missing")
+            )
+        )
+        ids = used.filter(used.PathwayID.notnull()).group_by("PathwayID").aggregate()
+        parts.append(ids.aggregate(rows=ids.count()).mutate(_iapt_reason=ibis.literal("_iapt_ids")))
+    return [
+        p.select(
+            table=ibis.literal(name, type="string"),
+            reason=p._iapt_reason.cast("string"),
+            rows=p.rows.cast("int64"),
+        )
+        for p in parts
+    ]
 
 
 def exclusion_counts(
@@ -281,46 +361,30 @@ def exclusion_counts(
     defs = definitions if definitions is not None else load_definitions()
     known = subs.group_by("UniqueSubmissionID").aggregate(_iapt_counted=subs.counted.max())
     known = known.select(_iapt_sid=known.UniqueSubmissionID, _iapt_counted=known._iapt_counted)
+    parts: list[ir.Table] = []
+    for name in TABLES:
+        if name in typed:
+            parts += _table_counts(name, typed[name], known, as_at, referrals, dates, defs)
+    if not parts:
+        return pd.DataFrame({"table": [], "reason": [], "rows": []}).astype({"rows": "int64"})
+    # every table's counts in one query, compiled and run once
+    counts = ibis.union(*parts, distinct=False).execute()
+    found: dict[tuple[str, str], int] = {}
+    for t, r, n in zip(counts["table"], counts["reason"], counts["rows"], strict=True):
+        found[str(t), str(r)] = found.get((str(t), str(r)), 0) + int(n)
     records: list[dict[str, Any]] = []
     for name in TABLES:
         if name not in typed:
             continue
-        spec = TABLES[name]
-        reasons = _reason_column(typed[name], spec, known, as_at, defs)
-        if spec.activity_key is not None and name != "IDS101Referral":
-            reasons = _activity_reasons(reasons, spec, referrals, dates)
-        counts = reasons.group_by("_iapt_reason").aggregate(rows=reasons.count()).execute()
-        by_reason = {
-            str(r): int(n) for r, n in zip(counts["_iapt_reason"], counts["rows"], strict=True)
-        }
-        used = reasons.filter(reasons._iapt_reason == "used")
+        by_reason = {r: n for (t, r), n in found.items() if t == name}
         extra: dict[str, int] = {}
-        if spec.name == "IDS001MPI" and referrals is not None:
-            n_used = by_reason.get("used", 0)
-            link = referrals.select(
-                _iapt_sid=referrals.UniqueSubmissionID, _iapt_rec=referrals.RecordNumber
-            ).distinct()
-            linked = used.semi_join(
-                link,
-                [used.UniqueSubmissionID == link._iapt_sid, used.RecordNumber == link._iapt_rec],
-            )
-            pairs = linked.select("UniqueSubmissionID", "RecordNumber")
-            agg = pairs.aggregate(
-                n=pairs.count(),
-                distinct=(pairs.UniqueSubmissionID.cast("string") + ":"
-                          + pairs.RecordNumber.cast("string")).nunique(),
-            ).execute()  # fmt: skip
-            n_linked, n_pairs = int(agg["n"].iloc[0]), int(agg["distinct"].iloc[0])
+        n_used = by_reason.get("used", 0)
+        if name == "IDS001MPI" and referrals is not None:
+            n_linked, n_pairs = by_reason.get("_iapt_linked", 0), by_reason.get("_iapt_pairs", 0)
             extra["not_in_referral_state"] = n_used - n_linked
             extra["duplicate_record_number"] = n_linked - n_pairs
-        elif spec.name == "IDS101Referral" and as_at is not None:
-            n_used = by_reason.get("used", 0)
-            agg = used.aggregate(
-                missing=used.PathwayID.isnull().cast("int64").sum(),
-                distinct=used.PathwayID.nunique(),
-            ).execute()
-            missing = int(agg["missing"].fillna(0).iloc[0])
-            distinct = int(agg["distinct"].fillna(0).iloc[0])
+        elif name == "IDS101Referral" and as_at is not None:
+            missing, distinct = by_reason.get("_iapt_missing", 0), by_reason.get("_iapt_ids", 0)
             extra["missing_pathway_id"] = missing
             extra["earlier_month_state"] = n_used - missing - distinct
         for reason in EXCLUSION_REASONS:

@@ -8,7 +8,7 @@ times, in the same run and over the same files:
   used and not used by reason, validation exclusions included),
 - ``extract_ledger()`` (the ledger of ``validate``),
 
-and prints the ratio ledger / derivation (the issue's goal: derive with accounting at most
+with the definitions loaded once, as the commands pass them; and prints the ratio ledger / derivation (the issue's goal: derive with accounting at most
 1.2x derive without it, i.e. a ratio of at most 0.2).
 
 Usage::
@@ -63,8 +63,8 @@ def main() -> None:
               f"{args.faults}; best of {args.repeat}")  # fmt: skip
         with load_extract(folder) as ex:
             t_derive, frame = best_of(args.repeat, lambda: derive_pathways(ex, as_at, defs))
-            t_ledger, ledger = best_of(args.repeat, lambda: extract_ledger(ex, as_at))
-            t_valid, _ = best_of(args.repeat, lambda: extract_ledger(ex))
+            t_ledger, ledger = best_of(args.repeat, lambda: extract_ledger(ex, as_at, defs))
+            t_valid, _ = best_of(args.repeat, lambda: extract_ledger(ex, None, defs))
         assert ledger.balanced
         print(f"  derive_pathways(E)       {t_derive:8.2f} s  ({len(frame):,} pathways)")
         print(f"  extract_ledger(E)        {t_ledger:8.2f} s  (derive + measures ledger)")

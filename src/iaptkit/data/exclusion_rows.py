@@ -1,4 +1,4 @@
-"""Rows not used: the reasons, and their counts per table, in one aggregate per table.
+"""Rows not used: the reasons, and their counts per table, in one query for all tables.
 
 Companion to :mod:`iaptkit.data.submissions` (which rows count): the resubmission rules of
 ``docs/data-model.md`` ("Monthly resubmission: which rows count"), and the validation problems

@@ -2,7 +2,7 @@
 
 A :class:`Ledger` is an immutable value built up stage by stage (reading, submission selection,
 the as-at state) and passed explicitly: :func:`extract_ledger` counts every table of an
-extract in one aggregate per table, from the same typed relations the derivation reads, so
+extract in one query (every table's reasons grouped and unioned), from the same typed relations the derivation reads, so
 the accounting is not a second derivation. Reasons come from the closed list
 :data:`LEDGER_REASONS` (``docs/ledger.md``); there is no catch-all.
 """

@@ -2,9 +2,9 @@
 
 A :class:`Ledger` is an immutable value built up stage by stage (reading, submission selection,
 the as-at state) and passed explicitly: :func:`extract_ledger` counts every table of an
-extract in one query (every table's reasons grouped and unioned), from the same typed relations the derivation reads, so
-the accounting is not a second derivation. Reasons come from the closed list
-:data:`LEDGER_REASONS` (``docs/ledger.md``); there is no catch-all.
+extract in one query (each table's reasons grouped, then unioned), from the same typed
+relations the derivation reads, so the accounting is not a second derivation. Reasons come
+from the closed list :data:`LEDGER_REASONS` (``docs/ledger.md``); there is no catch-all.
 """
 
 from __future__ import annotations

@@ -13,6 +13,7 @@ import json
 from datetime import date
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -242,3 +243,125 @@ def test_long_work_shows_progress(demo: dict[str, object]) -> None:
             assert not any("IProgress" in s for s in streams), "tqdm warned about widgets"
             shown += 1
     assert shown >= 3
+
+
+# --- England and provider runs of notebook 02 in one release: linked in the joint audit -------
+
+ENGLAND_TABLES = (
+    f"outcomes_recovery_by_provider{YEAR}",
+    f"outcomes_reliable_change_by_provider{YEAR}",
+)
+PROVIDER_TABLES = tuple(
+    f"outcomes_{t}_by_commissioner_{PROVIDER.lower()}{YEAR}"
+    for t in ("recovery", "reliable_change")
+)
+
+
+def test_england_and_provider_runs_are_linked(demo: dict[str, object]) -> None:
+    """The provider run's cells are sub-populations of the England run's (same cell keys)."""
+    from iaptkit.release.keyed import load_cells
+    from iaptkit.release.relations import joint_system
+
+    england, provider = ENGLAND_TABLES[0], PROVIDER_TABLES[0]
+    system = joint_system(load_cells(_release(demo), [england, provider]))
+    outputs = [{*system.shown_in[i], *system.hidden_in[i]} for i in range(system.n)]
+    # the same cell in both: the provider run's commissioner totals are England's RAA row
+    shared = [i for i, o in enumerate(outputs) if o == {england, provider}]
+    breakdowns = {dict(system.keys[i].breakdown).get("provider") for i in shared}
+    assert shared
+    assert breakdowns == {PROVIDER}
+    # a sum over commissioners (provider run only) equal to an England cell (shared)
+    linked = [
+        row
+        for row in system.equalities
+        if any(england in outputs[c] for c in row) and any(outputs[c] == {provider} for c in row)
+    ]
+    assert linked, "no relation between the England and the provider run"
+    # every relation holds on the true counts
+    truth = [system.truth[c] for row in system.equalities for c in row]
+    assert None not in truth
+    for row in system.equalities:
+        assert sum(v * (system.truth[c] or 0.0) for c, v in row.items()) == 0
+
+
+def _attacker_cells(
+    export: Path, internal: Path
+) -> tuple[dict[tuple[str, ...], list[tuple[str, int | None, str]]], list[list[tuple[str, ...]]]]:
+    """Cells (key -> [(shown, truth, status)]) and sums an attacker states from the tables alone.
+
+    A key is ("E", provider, dim, category) for England's table and ("R", commissioner, dim,
+    category) for the provider run's; the provider run's Total row is England's row of PROVIDER.
+    A category Total is the same cell whichever dim (outcome or change) shows it.
+    """
+    cells: dict[tuple[str, ...], list[tuple[str, int | None, str]]] = {}
+    sums: list[list[tuple[str, ...]]] = []
+    for tables, who, by in (
+        (ENGLAND_TABLES, "E", "provider"),
+        (PROVIDER_TABLES, "R", "commissioner"),
+    ):
+        for uid in tables:
+            shown = pd.read_csv(export / f"{uid}.csv", dtype=str, keep_default_na=False)
+            truth = pd.read_csv(
+                internal / f"{uid}.underlying.csv", dtype=str, keep_default_na=False
+            )
+            dim = "outcome" if "outcome" in shown.columns else "change"
+
+            def key(unit: str, cat: str, who: str = who, dim: str = dim) -> tuple[str, ...]:
+                if who == "R" and unit == "Total":
+                    who, unit = "E", PROVIDER
+                return (who, unit, "*" if cat == "Total" else dim, cat)
+
+            status = {(t[by], t[dim]): (int(t["value"]), t["status"]) for _, t in truth.iterrows()}
+            for _, r in shown.iterrows():
+                true, st = status[(r[by], r[dim])]
+                cells.setdefault(key(r[by], r[dim]), []).append((r["value"], true, st))
+            units, cats = sorted(set(shown[by]) - {"Total"}), sorted(set(shown[dim]) - {"Total"})
+            for u in [*units, "Total"]:  # the categories add up to the total, per unit
+                sums.append([key(u, "Total"), *(key(u, c) for c in cats)])
+            for c in [*cats, "Total"]:  # the units add up to the total, per category
+                sums.append([key("Total", c), *(key(u, c) for u in units)])
+    return cells, sums
+
+
+def test_joint_export_keeps_suppressed_cells_wide(demo: dict[str, object]) -> None:
+    """An attacker of England's and the provider's tables together narrows no suppressed cell."""
+    from scipy.optimize import Bounds, LinearConstraint, milp
+
+    root: Path = demo["root"]  # type: ignore[assignment]
+    export = root / "export_joint"
+    result = build(demo["release"], export)  # type: ignore[arg-type]
+    for uid in (*ENGLAND_TABLES, *PROVIDER_TABLES):
+        assert uid in result.exported, uid
+    cells, sums = _attacker_cells(export, Path(demo["release"]) / "internal")  # type: ignore[arg-type]
+    keys = sorted(cells)
+    ix = {k: i for i, k in enumerate(keys)}
+    lo, hi = np.zeros(len(keys)), np.full(len(keys), 1e6)
+    for k, seen in cells.items():
+        assert len({s for s, _, _ in seen}) == 1, f"{k}: one cell shown as {seen}"
+        text = seen[0][0]
+        if text != "*":  # rounded to 5 (nhs-sde), and 10 or more
+            lo[ix[k]], hi[ix[k]] = max(int(text) - 2, 10), int(text) + 2
+    rows = []
+    for total, *parts in sums:
+        row = np.zeros(len(keys))
+        row[ix[total]] -= 1.0
+        for p in parts:
+            row[ix[p]] += 1.0
+        rows.append(row)
+    truth = np.array([cells[k][0][1] for k in keys], dtype=float)
+    matrix = np.array(rows)
+    assert np.abs(matrix @ truth).max() == 0  # the attacker's sums are true facts
+    assert ((lo <= truth) & (truth <= hi)).all()  # and so are its boxes
+    cons = [LinearConstraint(matrix, 0.0, 0.0)]
+    hidden = [k for k in keys if cells[k][0][0] == "*"]
+    assert len(hidden) >= 5
+    for k in hidden:
+        ends = []
+        for sign in (1.0, -1.0):
+            c = np.zeros(len(keys))
+            c[ix[k]] = sign
+            res = milp(c, constraints=cons, integrality=np.ones(len(keys)), bounds=Bounds(lo, hi))
+            assert res.status == 0, k
+            ends.append(sign * res.fun)
+        need = 10 if any(st == "primary" for _, _, st in cells[k]) else 1
+        assert ends[1] - ends[0] >= need, f"{k}: true {truth[ix[k]]} pinned to {ends}"

@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 
 from iaptkit.notebooks.context import NotebookContext
-from iaptkit.release import Release
+from iaptkit.release import Release, build
 from iaptkit.release.keyed import load_cells
 from iaptkit.release.relations import joint_system
 from iaptkit.sdc import protect
@@ -84,3 +84,29 @@ def test_a_figure_takes_the_keys_of_its_registered_table(tmp_path: Path) -> None
     assert {k["filters"]["population"] for k in _keys(rel, "figure_b")} == {pop}
     figure = json.loads((rel.path / "internal" / "figure_a.cellkeys.json").read_text())
     assert (figure["uid"], figure["file"]) == ("figure_a", "figure_a.data.csv")
+
+
+def test_a_category_absent_from_a_provider_run_discloses_englands_zero(tmp_path: Path) -> None:
+    """Why notebook 02 does not key its runs yet: an absent row is a known zero.
+
+    Provider A has no pathway in category y; England suppresses A's zero in y (primary). A's own
+    run has no y row at all, so its rows state A = A,x: with England's A = A,x + A,y that pins
+    A,y to 0. Joint protection cannot suppress a row that does not exist: the build fails them.
+    """
+    rows = [("A", "01A", "x")] * 15 + [("A", "02B", "x")] * 15
+    rows += [("B", "01A", "x")] * 25 + [("B", "01A", "y")] * 20
+    both = pd.DataFrame(rows, columns=["provider", "commissioner", "change"])
+    rel = Release.open_or_create(tmp_path / "rel", extract_fingerprint="fp")
+    england = protect(both, ["provider", "change"], policy="nhs-sde", name="england")
+    run_a = protect(both[both["provider"] == "A"], ["commissioner", "change"], policy="nhs-sde",
+                    name="run_a")  # fmt: skip
+    cells = england.cells.set_index(["provider", "change"])
+    assert (cells.loc[("A", "y"), "value"], cells.loc[("A", "y"), "status"]) == (0, "primary")
+    assert "y" not in set(run_a.cells["change"])
+    _ctx(tmp_path, "").add_table(rel, england, "finished_treatment")
+    _ctx(tmp_path, "A").add_table(rel, run_a, "finished_treatment")
+    result = build(rel.path, tmp_path / "export")
+    assert "england" not in result.exported
+    summary = json.loads((rel.path / "release.json").read_text())["joint_audit"]
+    assert not summary["passed"]
+    assert any("change=y, provider=A" in f for f in summary["failures"])

@@ -142,6 +142,20 @@ class NotebookContext:
             filters=(("notebook", self.notebook),),
             scope=(("provider", self.provider),) if self.provider else (),
         )
+
+    def add_table(self, release: Any, pt: Any, measure: str, **kwargs: Any) -> Any:
+        """Register a protected table of this run, keyed by :meth:`cell_keys` of ``measure``.
+
+        ``release.add_table(pt, made_by=..., parameters=..., cell_keys=..., **kwargs)``: the
+        run's notebook and parameters, and cell keys that link the England and provider runs
+        of one period in the release's joint audit (a figure later registered with ``pt`` as its
+        data table takes the same keys). ``measure``: what the table counts, e.g.
+        ``"finished_treatment"``; tables of one run counting different things need different
+        measures (one cell key, one true count).
+        """
+        made = {"made_by": f"notebooks/{self.notebook}.ipynb", "parameters": dict(self.parameters)}
+        return release.add_table(pt, cell_keys=self.cell_keys(measure), **{**made, **kwargs})
+
     def ledger(self) -> Any:
         """The ledger sheet: per table, rows in the files, used, and not used by reason.
 

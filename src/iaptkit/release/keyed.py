@@ -31,6 +31,7 @@ from iaptkit.release.store import ReleaseStore
 __all__ = [
     "CELLKEYS_NAME",
     "default_context",
+    "figure_keys",
     "load_cells",
     "previous_cells",
     "register_measures",
@@ -83,6 +84,38 @@ def table_cellkeys(store: ReleaseStore, uid: str, pt: Any, ctx: KeyContext, file
     if not ctx.fingerprint and store.extract_fingerprint:
         ctx = replace(ctx, fingerprint=store.extract_fingerprint)
     return write_cellkeys(store, uid, records_from_protected(pt, ctx), file)
+
+
+def figure_keys(
+    store: ReleaseStore,
+    uid: str,
+    data: Any,
+    parameters: Mapping[str, Any] | None,
+    population: str,
+    definitions_version: str | None,
+) -> str:
+    """The cell keys of a figure's data table: those of the table output it was registered as.
+
+    A figure drawn from a protected table registered before (an output whose uid is the
+    table's name, with the same cells, true values and published values) shows the same cells:
+    it takes that output's keys (e.g. a notebook's ``cell_keys``), so that joint protection
+    suppressing a cell of the table suppresses it in the figure's data too (and fails the
+    figure, whose image must be redrawn). Otherwise the keys of :func:`default_context`.
+    Writes ``internal/<uid>.cellkeys.json`` for ``<uid>.data.csv``; returns its name.
+    """
+    file = f"{uid}.data.csv"
+    ctx = default_context(store, parameters, population, definitions_version)
+    own = records_from_protected(data, ctx)
+    table = store.path / "internal" / f"{store._uid(str(getattr(data, 'name', '')))}.cellkeys.json"
+    if table.is_file():
+        stored = OutputCells.from_json(json.loads(table.read_text(encoding="utf-8")))
+
+        def seen(cells: OutputCells) -> list[tuple[Any, ...]]:
+            return [(r.true_value, r.shown, r.suppressed) for r in cells.records]
+
+        if seen(stored) == seen(own):
+            own = replace(stored, uid=uid, file=file)
+    return write_cellkeys(store, uid, own, file)
 
 
 def load_cells(store: ReleaseStore, uids: Sequence[str]) -> list[OutputCells]:

@@ -25,7 +25,7 @@ from iaptkit.release.checks import check_file
 from iaptkit.release.crossaudit import run_cross_audit
 from iaptkit.release.files import mapping_proxy
 from iaptkit.release.findings import policy_facts
-from iaptkit.release.keyed import default_context, register_measures, table_cellkeys
+from iaptkit.release.keyed import default_context, figure_keys, register_measures, table_cellkeys
 from iaptkit.release.outputs import (
     IMAGE_SUFFIXES,
     CheckLike,
@@ -217,8 +217,7 @@ class Release(CheckedRecorder):
         else:
             more, internal = self._store_protected(uid, data, suffix=".data")
             pop = population if population is not None else data.population
-            ctx = default_context(self, parameters, pop, definitions_version)
-            internal.append(table_cellkeys(self, uid, data, ctx, f"{uid}.data.csv"))
+            internal.append(figure_keys(self, uid, data, parameters, pop, definitions_version))
             files.update(more)
             policy_id, policy_version = str(data.policy.id), str(data.policy.version)
             audit = data.certificate.to_dict(internal=False)

@@ -36,6 +36,7 @@ from iaptkit._version import __version__
 from iaptkit.charts.palette import css_variables
 from iaptkit.release.acro import wide_view
 from iaptkit.release.files import write_atomic
+from iaptkit.release.joint import export_safe, stored_summary
 from iaptkit.release.outputs import Output
 from iaptkit.release.store import ReleaseStore
 
@@ -290,6 +291,32 @@ def _cross_audit_view(result: Mapping[str, Any] | None, mode: Mode) -> dict[str,
     }
 
 
+def _joint_audit_view(summary: dict[str, Any], mode: Mode) -> dict[str, Any] | None:
+    """The joint audit's summary (cells, relations, what joint protection added).
+
+    The export copy leaves out the value mass and the cells at risk (as the manifest does).
+    """
+    if not summary:
+        return None
+    internal = mode == "checker"
+    view = summary if internal else export_safe(summary)
+    added = view.get("added_by_output") or {}
+    return {
+        "status": "passed" if view.get("passed") else "FAILED",
+        "protection": "on" if view.get("joint_protection", True) else "off",
+        "n_outputs": len(view.get("outputs", [])),
+        "n_previous": len(view.get("previous", [])),
+        "n_cells": view.get("n_cells", 0),
+        "n_suppressed": view.get("n_suppressed", 0),
+        "n_relations": view.get("n_relations", 0),
+        "added": view.get("added", 0),
+        "added_by_output": sorted((str(k), int(v)) for k, v in added.items()),
+        "value_mass": view.get("value_mass") if internal else None,
+        "n_failures": view.get("n_failures", 0),
+        "failures": list(view.get("failures", [])) if internal else [],
+    }
+
+
 def export_safe_cross_audit(result: Mapping[str, Any]) -> dict[str, Any]:
     """The cross-audit result without cell labels or bounds (a failing cell may be exact).
 
@@ -364,6 +391,7 @@ def render_report(release: ReleaseStore, *, mode: Mode, exported: Sequence[str] 
         counts=[(s, sum(o.status == s for o in outputs)) for s in ("pass", "review", "fail")],
         n_exported=len(exported_set),
         cross_audit=_cross_audit_view(release.cross_audit_result, mode),
+        joint_audit=_joint_audit_view(stored_summary(release), mode),
         palette_css=Markup(css_variables()),
         # review items first: failures, then outputs needing the checker's judgement, then passes
         outputs=[

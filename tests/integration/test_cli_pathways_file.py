@@ -97,7 +97,7 @@ def test_every_family_from_the_derived_file_is_that_from_the_extract(
     code_b, out_b = _measures(extract_dir, tmp_path / "b.csv", "--pathways", str(derived))
     assert (code_a, code_b) == (0, 0), out_a + out_b
     a, b = pd.read_csv(tmp_path / "a.csv"), pd.read_csv(tmp_path / "b.csv")
-    assert set(a["family"]) == set(range(8))
+    assert set(a["family"]) == set(range(9))
     pd.testing.assert_frame_equal(a, b)
 
 

@@ -99,6 +99,11 @@ def test_every_file_fault_is_refused_in_one_line(
     if fatal_report:
         assert code == 1  # validate reports fatal problems; it does not refuse
         assert body["status"] == "fatal"
+        for entry in body["ledger"]:  # every row read is accounted: none passes validation
+            assert entry["rows_used"] == 0
+            assert entry["rows_not_used"] == {"extract_refused": entry["rows_in_files"]} or (
+                entry["rows_in_files"] == 0 and entry["rows_not_used"] == {}
+            )
         return
     assert code == 2, text
     errors = [ln for ln in text.splitlines() if ln.startswith("error:")]
@@ -116,6 +121,10 @@ def test_every_file_fault_is_refused_in_one_line(
     assert isinstance(body["ledger"], list)
     for entry in body["ledger"]:  # the tables counted before the refusal: their exact rows
         assert entry["rows_in_files"] == data_lines(damaged[fault] / f"{entry['table']}.csv")
+        # ... each balanced: none used, every one counted as refused
+        assert entry["rows_used"] == 0
+        if entry["rows_in_files"]:
+            assert entry["rows_not_used"] == {"extract_refused": entry["rows_in_files"]}
     assert not (tmp_path / "out.csv").exists()
 
 

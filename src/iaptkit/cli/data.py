@@ -131,7 +131,7 @@ def validate_command(
             read = read.with_table(TableLedger(name, count_rows(opened, name), 0, {}))
             record["ledger"] = read.to_records()
         report = validate(opened)
-        ledger = extract_ledger(opened) if not report.fatal else read
+        ledger = extract_ledger(opened) if not report.fatal else read.refused()
         record["ledger"] = ledger.to_records()
     finally:
         opened.close()

@@ -114,6 +114,11 @@ def _finish_record(record: dict[str, Any] | None, error: str, code: int) -> None
     if record is None:
         return
     record["status"] = "refused" if code == REFUSAL_EXIT else "failed"
+    if code == REFUSAL_EXIT and record.get("ledger"):
+        # the rows read before the refusal are accounted: none is used (docs/ledger.md)
+        from iaptkit.data.ledger import Ledger
+
+        record["ledger"] = Ledger.from_records(record["ledger"]).refused().to_records()
     record["error"] = error
     record["exit_code"] = code
     write_record(record)

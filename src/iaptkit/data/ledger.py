@@ -31,6 +31,8 @@ LEDGER_REASONS: Mapping[str, str] = MappingProxyType(
     {
         **EXCLUSION_REASONS,
         "not_needed_by_command": "a table the command's result does not read (IDS004EmpStatus)",
+        "extract_refused": "the command stopped on a fatal problem of the extract (exit 2; "
+        "validate: exit 1), so no row of the table is used",
     }
 )
 
@@ -113,6 +115,50 @@ class Ledger:
     def balanced(self) -> bool:
         """Whether every table balances."""
         return all(t.balanced for t in self.tables)
+
+    def refused(self) -> Ledger:
+        """The ledger of a run that stopped: every row not yet accounted is ``extract_refused``.
+
+        A refusal comes before any row is used, so each table still balances: rows in the
+        files = rows used + rows not used.
+
+        Examples
+        --------
+        >>> led = Ledger((TableLedger("IDS001MPI", 5, 0, {}),)).refused()
+        >>> led.to_records()[0]["rows_not_used"], led.balanced
+        ({'extract_refused': 5}, True)
+        """
+        tables = []
+        for t in self.tables:
+            missing = t.rows_in_files - t.rows_used - sum(t.rows_not_used.values())
+            reasons = dict(t.rows_not_used)
+            if missing > 0:
+                reasons["extract_refused"] = reasons.get("extract_refused", 0) + missing
+            tables.append(TableLedger(t.table, t.rows_in_files, t.rows_used, reasons))
+        return Ledger(tuple(tables), "refused")
+
+    @classmethod
+    def from_records(cls, records: list[dict[str, Any]], stage: str = "read") -> Ledger:
+        """The ledger of a ``"ledger"`` list (the inverse of :meth:`to_records`).
+
+        Examples
+        --------
+        >>> Ledger.from_records([{"table": "IDS001MPI", "rows_in_files": 2, "rows_used": 2,
+        ...                       "rows_not_used": {}}]).balanced
+        True
+        """
+        return cls(
+            tuple(
+                TableLedger(
+                    str(r["table"]),
+                    int(r["rows_in_files"]),
+                    int(r["rows_used"]),
+                    {str(k): int(v) for k, v in dict(r.get("rows_not_used") or {}).items()},
+                )
+                for r in records
+            ),
+            stage,
+        )
 
     def to_records(self) -> list[dict[str, Any]]:
         """The ``"ledger"`` list of the commands' JSON."""

@@ -397,6 +397,7 @@ def check_header(name: str, path: Path, delim: str) -> list[str]:
             f"(byte {exc.start}); expected a UTF-8 encoded file."
         ) from None
     header = next(csv.reader(io.StringIO(text), delimiter=delim), [])
+    _refuse_other_separator(name, path, delim, header)
     seen: dict[str, str] = {}
     for col in header:
         key = col.strip().lower()
@@ -412,6 +413,29 @@ def check_header(name: str, path: Path, delim: str) -> list[str]:
             f"columns of {name}, then one line per record."
         )
     return header
+
+
+#: Separators a table file may be written with by mistake, by how a message names them.
+_SEPARATORS = {",": "commas", ";": "semicolons", "\t": "tabs", "|": "pipes"}
+
+
+def _refuse_other_separator(name: str, path: Path, delim: str, header: list[str]) -> None:
+    """Refuse a header that is one field holding another separator (a ``;`` or tab file).
+
+    Read with the wrong separator, every line is one field, so every required column would
+    be reported missing, and no row read: the cause is named instead.
+    """
+    if len(header) != 1:
+        return
+    others = [sep for sep in _SEPARATORS if sep != delim and header[0].count(sep) >= 2]
+    if not others:
+        return
+    sep = max(others, key=header[0].count)
+    raise ExtractError(
+        f"Table {name} in {path}: the header line (row 1) is one field "
+        f"{header[0][:60]!r}..., separated by {_SEPARATORS[sep]}; expected the columns "
+        f"separated by {_SEPARATORS[delim]} ({'.txt files' if delim == '|' else '.csv files'})."
+    )
 
 
 def table_files(folder: Path) -> tuple[dict[str, tuple[Path, str]], list[str]]:

@@ -1,0 +1,60 @@
+"""The header check of text tables: a file written with another separator is named as such."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from iaptkit.data.ledger import Ledger, TableLedger
+from iaptkit.data.sources import check_header
+from iaptkit.errors import ExtractError
+
+HEADER = ["UniqueSubmissionID", "Unique_MonthID", "OrgID_Provider", "PathwayID"]
+
+
+@pytest.mark.parametrize(("sep", "word"), [(";", "semicolons"), ("\t", "tabs"), ("|", "pipes")])
+def test_a_csv_with_another_separator_is_refused_naming_it(
+    tmp_path: Path, sep: str, word: str
+) -> None:
+    path = tmp_path / "IDS101Referral.csv"
+    path.write_text(sep.join(f'"{c}"' for c in HEADER) + "\n" + sep.join("1234") + "\n")
+    with pytest.raises(ExtractError) as err:
+        check_header("IDS101Referral", path, ",")
+    text = str(err.value)
+    assert f"separated by {word}" in text
+    assert "expected the columns separated by commas" in text
+    assert "IDS101Referral" in text
+    assert str(path) in text
+    assert "row 1" in text
+
+
+def test_a_pipe_txt_with_commas_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "IDS101Referral.txt"
+    path.write_text(",".join(HEADER) + "\n")
+    with pytest.raises(ExtractError, match=r"separated by commas; expected .* pipes"):
+        check_header("IDS101Referral", path, "|")
+
+
+def test_a_good_header_and_a_one_column_header_pass(tmp_path: Path) -> None:
+    path = tmp_path / "IDS101Referral.csv"
+    path.write_text(",".join(HEADER) + "\n1,2,3,4\n")
+    assert check_header("IDS101Referral", path, ",") == HEADER
+    path.write_text("PathwayID\nPW1\n")  # one column, no other separator in it
+    assert check_header("IDS101Referral", path, ",") == ["PathwayID"]
+
+
+def test_a_refused_ledger_balances_with_every_row_refused() -> None:
+    read = Ledger((TableLedger("IDS001MPI", 7, 0, {}), TableLedger("IDS101Referral", 0, 0, {})))
+    refused = read.refused()
+    assert refused.balanced
+    assert refused.to_records() == [
+        {
+            "table": "IDS001MPI",
+            "rows_in_files": 7,
+            "rows_used": 0,
+            "rows_not_used": {"extract_refused": 7},
+        },
+        {"table": "IDS101Referral", "rows_in_files": 0, "rows_used": 0, "rows_not_used": {}},
+    ]
+    assert Ledger.from_records(refused.to_records()).to_records() == refused.to_records()

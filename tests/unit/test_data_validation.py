@@ -291,3 +291,17 @@ def test_report_json_and_exit_codes(tmp_path: Path) -> None:
     (folder / "IDS202CareActivity.csv").unlink()
     assert validate_command(str(folder), json_out=out) == 1
     assert json.loads(out.read_text())["problems"][0]["rule"] == "missing_table"
+
+
+def test_age_below_the_youngest_band_is_an_error() -> None:
+    def negative_ages(t: Tables) -> None:
+        t["IDS101Referral"].loc[[1, 2], "Age_ReferralRequest_ReceivedDate"] = ["-3", "0"]
+
+    report = report_for(negative_ages)
+    problem = only(report, "age_out_of_range")
+    assert (problem.severity, problem.table, problem.rows) == ("error", "IDS101Referral", 1)
+    assert problem.column == "Age_ReferralRequest_ReceivedDate"
+    assert problem.examples[0].endswith("value='-3'")
+    assert "an age of at least 0" in problem.message
+    assert "unknown age band" in problem.message
+    assert not [p for p in report_for().problems if p.rule == "age_out_of_range"]

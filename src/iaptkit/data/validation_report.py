@@ -52,6 +52,7 @@ RULES: Mapping[str, Severity] = MappingProxyType(
         "missing_contact_date": "error",
         "contact_before_referral": "error",
         "imd_out_of_range": "error",
+        "age_out_of_range": "error",
         "orphan_pathway": "error",
         "orphan_record": "error",
         "duplicate_key": "error",

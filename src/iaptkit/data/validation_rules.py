@@ -34,8 +34,13 @@ _NAMING_FILE = frozenset(
         "missing_referral_date",
         "missing_contact_date",
         "imd_out_of_range",
+        "age_out_of_range",
         "score_not_integer",
     }
+)
+#: The age columns banded by the breakdowns, by table.
+_AGE_COLUMNS: Mapping[str, str] = MappingProxyType(
+    {"IDS101Referral": "Age_ReferralRequest_ReceivedDate", "IDS001MPI": "Age_RP_EndDate"}
 )
 _SCORE_TABLES = ("IDS606CodedScoreAssessmentRefer", "IDS607CodedScoreAssessmentAct")
 _NUMERIC_PREFIXES = ("int", "uint", "float", "double", "decimal", "bigint", "smallint", "tinyint")
@@ -135,6 +140,15 @@ def table_rules(
             "IndicesOfDeprivationDecile",
             f"a decile {b.imd_min}-{b.imd_max}",
             decile.notnull() & ~decile.between(b.imd_min, b.imd_max),
+        )
+    age_column = _AGE_COLUMNS.get(spec.name)
+    if age_column in names and age_column is not None and definitions is not None:
+        youngest = min(band.minimum for band in definitions.breakdowns.age_bands)
+        age = typed_column(raw[age_column], spec.field(age_column))
+        checks[f"age_out_of_range|{age_column}"] = (
+            age_column,
+            f"an age of at least {youngest} (breakdowns.age_bands)",
+            age.notnull() & (age < youngest),
         )
     if spec.name in _SCORE_TABLES and definitions is not None:
         _score_checks(raw, present, definitions, checks)
@@ -242,6 +256,7 @@ def _value_message(rule: str, table: str, column: str, rows: int, expected: str)
         "missing_referral_date": "are blank, expected",
         "missing_contact_date": "are blank, expected",
         "imd_out_of_range": "are not",
+        "age_out_of_range": "are not",
     }[rule]
     tail = {
         "unknown_score_tool": "; they are not used by the measures.",
@@ -254,6 +269,7 @@ def _value_message(rule: str, table: str, column: str, rows: int, expected: str)
         ),
         "missing_contact_date": "; the contact has no date and is not used.",
         "imd_out_of_range": "; they are treated as Unknown.",
+        "age_out_of_range": "; the referral is used, in the unknown age band.",
     }.get(rule, "; they are treated as missing.")
     return f"{rows_text(rows)} of {table}.{column} {what} {expected}{tail}"
 

@@ -170,15 +170,30 @@ class ModularSearch:
             self._touch.setdefault(int(c), []).append(k)
 
     def _recompute_range(self, cells: IntArray) -> None:
-        """Range of ``cells`` over the live points again (after points were dropped)."""
+        """Range of ``cells`` over the live points again (after points were dropped).
+
+        Vectorised: the live points touching any of ``cells`` are gathered once and their
+        displacements on ``cells`` folded in with ``minimum.at`` / ``maximum.at``.
+        """
+        cells = np.asarray(cells, dtype=np.intp)
+        if cells.size == 0:
+            return
+        self.low[cells] = self.values[cells]
+        self.high[cells] = self.values[cells]
+        pts: set[int] = set()
         for c in cells.tolist():
-            lo = hi = float(self.values[c])
-            for p in self._touch.get(c, []):
-                if self._alive[p]:
-                    pc, pd = self.points[p]
-                    x = float(self.values[c] + pd[int(np.searchsorted(pc, c))])
-                    lo, hi = min(lo, x), max(hi, x)
-            self.low[c], self.high[c] = lo, hi
+            pts.update(self._touch.get(c, ()))
+        live = [p for p in pts if self._alive[p]]
+        if not live:
+            return
+        inside = np.zeros(self.space.n_cells, dtype=bool)
+        inside[cells] = True
+        pc = np.concatenate([self.points[p][0] for p in live])
+        pd = np.concatenate([self.points[p][1] for p in live])
+        sel = inside[pc]
+        pc, x = pc[sel], self.values[pc[sel]] + pd[sel]
+        np.minimum.at(self.low, pc, x)
+        np.maximum.at(self.high, pc, x)
 
     def seed(self, points: list[Move]) -> int:
         """Take the points of an earlier search (e.g. hypercubes) that are feasible now.

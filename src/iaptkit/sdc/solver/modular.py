@@ -170,21 +170,14 @@ class ModularSearch:
             self._touch.setdefault(int(c), []).append(k)
 
     def _recompute_range(self, cells: IntArray) -> None:
-        """Range of ``cells`` over the live points again (after points were dropped).
-
-        Vectorised: the live points touching any of ``cells`` are gathered once and their
-        displacements on ``cells`` folded in with ``minimum.at`` / ``maximum.at``.
-        """
+        """Range of ``cells`` over the live points again (after points were dropped)."""
         cells = np.asarray(cells, dtype=np.intp)
-        if cells.size == 0:
-            return
-        self.low[cells] = self.values[cells]
-        self.high[cells] = self.values[cells]
+        self.low[cells] = self.high[cells] = self.values[cells]
         pts: set[int] = set()
         for c in cells.tolist():
             pts.update(self._touch.get(c, ()))
         live = [p for p in pts if self._alive[p]]
-        if not live:
+        if not live:  # nothing moves these cells any more
             return
         inside = np.zeros(self.space.n_cells, dtype=bool)
         inside[cells] = True

@@ -303,7 +303,7 @@ def protect(
         str,
         typer.Option(
             help="Secondary suppression: auto (lp up to 2,000 cells; above, modular when its "
-            "estimated time fits 30 s or half the timeout, else hypercube), lp (few cells "
+            "estimated time fits 30 s or its share of --timeout, else hypercube), lp (few cells "
             "hidden, slow on big tables), modular (hides far less than hypercube, minutes on "
             "tables of thousands of cells) or hypercube (fast, hides more)."
         ),

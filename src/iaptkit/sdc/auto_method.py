@@ -11,8 +11,10 @@ The rule, stated in ``docs/disclosure-control.md`` ("Secondary suppression metho
   should finish);
 - otherwise ``hypercube`` (fast, hides more).
 
-The estimate is a work figure measured on the 4-D benchmark table (``benchmarks/sdc.py``):
-CPU seconds of search and pruning per primary cell. It is deliberately generous.
+The estimate is a work figure from the 4-D benchmark table (``benchmarks/sdc.py``): the
+search took about 0.17 CPU seconds per primary for the first 250 primaries on a loaded
+two-core machine, and the pruning is bounded by twice the search's LPs. It is a rough guide,
+not a promise: with a timeout, the deadline still decides.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ __all__ = [
 #: ``auto`` uses the LP-guided method on spaces of at most this many cells (or without grids).
 LP_UP_TO = 2000
 #: Estimated seconds of modular search and pruning per primary cell (4-D benchmark, CPU).
-MODULAR_SECONDS_PER_PRIMARY = 0.15
+MODULAR_SECONDS_PER_PRIMARY = 0.3
 #: Without a timeout, ``auto`` uses ``modular`` when its estimate is at most this (seconds).
 AUTO_BUDGET = 30.0
 #: With a timeout, ``auto`` uses ``modular`` when its estimate is within this share of it.
@@ -59,9 +61,9 @@ def choose_method(
     --------
     >>> choose_method(1500, 100, True)
     'lp'
-    >>> choose_method(8064, 150, True), choose_method(8064, 1584, True)
+    >>> choose_method(8064, 90, True), choose_method(8064, 1584, True)
     ('modular', 'hypercube')
-    >>> choose_method(8064, 1584, True, seconds_left=600.0)
+    >>> choose_method(8064, 1584, True, seconds_left=1000.0)
     'modular'
     """
     if not has_grids or n_cells <= LP_UP_TO:

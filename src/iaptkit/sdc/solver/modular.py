@@ -394,7 +394,7 @@ class ModularSearch:
         prim = np.flatnonzero(self.mask & self.space.primary)
         prim = prim[np.lexsort((prim, self.values[prim], -self.need[prim]))]
         for k, i in enumerate(prim.tolist()):
-            if progress is not None and k % 20 == 0:
+            if progress is not None:  # every primary: a deadline is checked here
                 progress("modular", k, int(prim.size))
             left[i] = not self.protect_cell(i)
         # secondary cells must not be exact either (a move of theirs is the proof)

@@ -302,9 +302,10 @@ def protect(
     secondary: Annotated[
         str,
         typer.Option(
-            help="Secondary suppression: auto (lp up to 2,000 cells, hypercube above), lp (few "
-            "cells hidden, slow on big tables), modular (hides far less than hypercube, minutes "
-            "on tables of thousands of cells) or hypercube (fast, hides more)."
+            help="Secondary suppression: auto (lp up to 2,000 cells; above, modular when its "
+            "estimated time fits 30 s or its share of --timeout, else hypercube), lp (few cells "
+            "hidden, slow on big tables), modular (hides far less than hypercube, minutes on "
+            "tables of thousands of cells) or hypercube (fast, hides more)."
         ),
     ] = "auto",
     cost: Annotated[

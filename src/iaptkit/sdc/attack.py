@@ -182,7 +182,7 @@ def attack(
         return out
     if sufficient and space.grids:
         # hypercube moves within the tables' grids prove most cells without any LP
-        h_lo, h_hi = hypercube_bounds(space, suppressed, sup_free, need)
+        h_lo, h_hi = hypercube_bounds(space, suppressed, sup_free, need, progress=progress)
         ok = np.array([proven(h_lo[i], h_hi[i], need[i]) for i in sup_free], dtype=bool)
         done_h = sup_free[ok]
         out.lower[done_h] = [int_lower(float(x)) for x in h_lo[done_h]]
@@ -195,7 +195,9 @@ def attack(
     if sufficient and use_pre:
         # cheap pre-pass: feasible moves found by small local LPs prove most cells (inner
         # bounds, verified on the full matrices); only the rest need whole-component LPs
-        pre = inner_bounds(space, suppressed, sup_free, need, give_up=_PREPASS_GIVE_UP)
+        pre = inner_bounds(
+            space, suppressed, sup_free, need, give_up=_PREPASS_GIVE_UP, progress=progress
+        )
         done_pre = sup_free[pre.proven[sup_free]]
         out.lower[done_pre] = [int_lower(float(x)) for x in pre.lower[done_pre]]
         out.upper[done_pre] = [int_upper(float(x)) for x in pre.upper[done_pre]]
@@ -218,8 +220,9 @@ def attack(
         targets = sup_sorted[s:e]
         cells = np.flatnonzero(comp == c)
         _solve_component(
-            out, cells, targets, a, g, rhs_eq, rhs_ub, lo, hi, values, need, sufficient, want_duals
-        )
+            out, cells, targets, a, g, rhs_eq, rhs_ub, lo, hi, values, need, sufficient, want_duals,
+            progress, (done, total),
+        )  # fmt: skip
         done += int(targets.size)
         if progress is not None:
             progress("audit", done, total)
@@ -240,8 +243,14 @@ def _solve_component(
     need: npt.NDArray[np.float64],
     sufficient: bool,
     want_duals: bool,
+    progress: Callable[[str, int, int], None] | None = None,
+    place: tuple[int, int] = (0, 0),
 ) -> None:
-    """Fill ``out`` for the suppressed ``targets`` of one connected component ``cells``."""
+    """Fill ``out`` for the suppressed ``targets`` of one connected component ``cells``.
+
+    ``progress("audit", place[0] + k, place[1])`` is called before target ``k`` (it may raise
+    to stop).
+    """
     a_sub = a[:, cells]
     eq_rows = np.flatnonzero(np.diff(a_sub.indptr) > 0)
     ub_rows = np.zeros(0, dtype=np.intp)
@@ -296,6 +305,8 @@ def _solve_component(
         # one LP pushing every suppressed cell down: many reach their a-priori lower bound
         absorb(lp.optimise_direction(local.astype(np.int32), np.ones(targets.size)).x)
     for k, gi in enumerate(targets):
+        if progress is not None:
+            progress("audit", place[0] + k, place[1])
         j = int(local[k])
         duals: list[LimitingDuals] = []
         if sufficient and proven(seen_min[k], seen_max[k], t_need[k]):

@@ -331,9 +331,10 @@ def protect(
         Secondary suppression method: ``"lp"`` (attacker-LP guided: few and small secondary
         cells, slow on large tables), ``"modular"`` (a min-cost LP per primary on the
         subtables through it, rounded up, then redundant cells pruned: near the ``"lp"``
-        pattern, fast up to tens of thousands of cells), ``"hypercube"`` (tau-Argus-style
+        pattern, minutes on tables of thousands of cells), ``"hypercube"`` (tau-Argus-style
         hypercubes: fast, but hides more, including large totals) or ``"auto"`` (default:
-        ``"lp"`` up to 2,000 cells, ``"modular"`` up to 20,000, ``"hypercube"`` above).
+        ``"lp"`` up to 2,000 cells; above, ``"modular"`` when its estimated time fits, else
+        ``"hypercube"``: :func:`iaptkit.sdc.auto_method.choose_method`).
         The audit is the same for all.
     cost
         What secondary suppression minimises: ``"value"`` (default: value mass, margins
@@ -343,10 +344,12 @@ def protect(
         Optional callback ``(stage, done, total)`` called as the work goes on (stages
         ``"hypercube"``, ``"secondary"``, ``"cleanup"``, ``"audit"``).
     timeout
-        Seconds the secondary-suppression search may take. It then ends with the best SAFE
-        pattern so far (the pruned pattern so far, or, before any safe pattern was found,
-        every cell but structural zeros suppressed); ``info_loss["timed_out"]`` and
-        ``info_loss["fallback"]`` say so. Never an unsafe pattern: the audit runs to the end.
+        Seconds for search and audit. The search gets 60 % of them and then ends with the
+        best SAFE pattern so far (the pruned pattern so far, or, before any safe pattern was
+        found, every cell but structural zeros suppressed); an audit not finished by the
+        timeout proves nothing, so that fallback is published instead (and audited to the
+        end). ``info_loss["timed_out"]`` and ``info_loss["fallback"]`` say so. Never an
+        unsafe pattern.
 
     Returns
     -------

@@ -28,6 +28,7 @@ from scipy import sparse
 
 from iaptkit.errors import AuditFailedError
 from iaptkit.sdc.attack import Attack, LimitingDuals, attack
+from iaptkit.sdc.auto_method import LP_UP_TO, choose_method
 from iaptkit.sdc.solver.cells import CellSpace
 from iaptkit.sdc.solver.hypercube import proven_by_points
 from iaptkit.sdc.solver.hypercube_moves import Move
@@ -40,7 +41,7 @@ __all__ = ["SearchOutcome", "secondary_suppression"]
 Progress = Callable[[str, int, int], None]
 _RC_TOL = 1e-7
 #: With ``method="auto"``, spaces with grids and more cells than this start with hypercubes.
-HYPERCUBE_ABOVE = 2000
+HYPERCUBE_ABOVE = LP_UP_TO
 #: The modular method also starts from the hypercube pattern on grids up to this many cells.
 WARM_START_UP_TO = 3000
 #: The modular prune solves at most this many times the LPs of the search before it.
@@ -333,9 +334,9 @@ def secondary_suppression(
         ``"modular"``: a min-cost LP per primary on the subtables through it, rounded up
         and pruned (:class:`iaptkit.sdc.solver.modular.ModularSearch`; on grids of at most
         :data:`WARM_START_UP_TO` cells also from the hypercube pattern, the cheaper kept).
-        ``"auto"`` (default): ``"lp"`` up to :data:`HYPERCUBE_ABOVE` cells, ``"hypercube"``
-        above. ``"modular"`` is asked for by name: it hides far less than ``"hypercube"`` but
-        takes minutes on tables of thousands of cells (docs/disclosure-control.md).
+        ``"auto"`` (default): :func:`iaptkit.sdc.auto_method.choose_method` (``"lp"`` up to
+        :data:`HYPERCUBE_ABOVE` cells; above, ``"modular"`` when its estimated time fits the
+        budget or timeout, else ``"hypercube"``).
     deadline
         A :func:`time.monotonic` time after which the search stops with the best SAFE pattern
         so far: during pruning the pattern before the step under way (every step keeps the
@@ -391,11 +392,9 @@ def secondary_suppression(
         return mask
     if method not in METHODS:
         raise ValueError(f"secondary suppression method must be one of {METHODS}, got {method!r}")
-    if method == "auto":
-        method = "lp"
-        if space.grids and n > HYPERCUBE_ABOVE:
-            # modular hides less but is ~30x slower than hypercube: by name only
-            method = "hypercube"
+    if method == "auto":  # lp, or modular when it should finish in time, else hypercube
+        left = None if deadline is None else deadline - time.monotonic()
+        method = choose_method(n, int(mask.sum()), bool(space.grids), left)
     need = required_width(space)
     eligible = ~np.asarray(space.structural_zero, dtype=bool)
     out = SearchOutcome() if outcome is None else outcome

@@ -43,6 +43,8 @@ COSTS: tuple[str, ...] = ("value", "cells")
 #: Internal statuses of a count cell (exports show primary and secondary alike as ``*``).
 STATUSES: tuple[str, ...] = ("published", "primary", "secondary", "structural_zero")
 _ZERO_SHOWN_COST = 1e6
+#: With a timeout, the secondary search gets this share of it; the audit the rest.
+SEARCH_SHARE = 0.6
 
 BoolArray = npt.NDArray[np.bool_]
 Progress = Callable[[str, int, int], None]
@@ -172,9 +174,12 @@ def solve_cells(
         (``"hypercube"``, ``"secondary"``, ``"cleanup"``), then ``"audit"`` (components
         done of all).
     timeout
-        Seconds the secondary-suppression search may take; it then ends with the best SAFE
-        pattern so far (:func:`iaptkit.sdc.secondary.secondary_suppression`, ``deadline``).
-        The audit always runs to the end.
+        Seconds for search and audit together. The secondary-suppression search gets
+        :data:`SEARCH_SHARE` of them and then ends with the best SAFE pattern so far
+        (:func:`iaptkit.sdc.secondary.secondary_suppression`, ``deadline``); the audit gets
+        the rest, checked before every cell it proves. An audit not finished in time proves
+        nothing, so the always-safe fallback (every cell but structural zeros suppressed)
+        is published instead, after its own audit, which runs to the end.
 
     Returns
     -------
@@ -246,11 +251,12 @@ def solve_cells(
         grids=table.grids,
     )
     outcome = suppression.SearchOutcome()
+    started = time.monotonic()
     if rules.primary.any():
-        deadline = None if timeout is None else time.monotonic() + float(timeout)
+        search_end = None if timeout is None else started + SEARCH_SHARE * float(timeout)
         mask = np.asarray(
             suppression.secondary_suppression(
-                space, method=secondary, progress=progress, deadline=deadline, outcome=outcome
+                space, method=secondary, progress=progress, deadline=search_end, outcome=outcome
             ),
             dtype=bool,
         )
@@ -268,7 +274,13 @@ def solve_cells(
         sums = np.asarray(table.inner @ inner_pub, dtype=np.int64)
         published = np.where(derived, sums, published)
     mode = audit_mode(n)
-    certificate = audit(space, mask, mode=mode, progress=progress)
+    end = None if timeout is None or outcome.fallback else started + float(timeout)
+    certificate = _audit_by(space, mask, mode, progress, end)
+    if certificate is None:
+        # the pattern could not be proven in time: publish the always-safe fallback instead
+        outcome.timed_out = outcome.fallback = True
+        mask = ~sz
+        certificate = audit(space, mask, mode=mode, progress=progress)
     if not certificate.passed:
         failures = certificate.failures()
         shown = "; ".join(
@@ -295,6 +307,33 @@ def solve_cells(
         timed_out=outcome.timed_out,
         fallback=outcome.fallback,
     )
+
+
+class _AuditDeadline(Exception):
+    """The audit ran past the timeout (internal: caught in :func:`_audit_by`)."""
+
+
+def _audit_by(
+    space: CellSpace,
+    mask: BoolArray,
+    mode: str,
+    progress: Progress | None,
+    end: float | None,
+) -> AuditCertificate | None:
+    """The audit of ``mask``, or ``None`` when it is not finished by ``end`` (monotonic)."""
+    if end is None:
+        return audit(space, mask, mode=mode, progress=progress)
+
+    def guarded(stage: str, done: int, total: int) -> None:
+        if progress is not None:
+            progress(stage, done, total)
+        if time.monotonic() > end:
+            raise _AuditDeadline(stage)
+
+    try:
+        return audit(space, mask, mode=mode, progress=guarded)
+    except _AuditDeadline:
+        return None
 
 
 def cells_frame(

@@ -21,6 +21,7 @@ moves. Each optimum ``x`` is verified on the full sparse matrices (``|A x| <= 1e
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -118,6 +119,7 @@ def inner_bounds(
     cap: int = 600,
     depths: tuple[int, ...] = _DEPTHS,
     give_up: tuple[int, float] | None = None,
+    progress: Callable[[str, int, int], None] | None = None,
 ) -> InnerBounds:
     """Prove suppressed cells protected from feasible points found by small local LPs.
 
@@ -136,6 +138,8 @@ def inner_bounds(
     give_up
         Optional ``(k, rate)``: after ``k`` targets, stop trying (leave the rest unproven)
         when fewer than ``rate`` of them were proven - the moves do not pay off here.
+    progress
+        Optional callback ``("audit", done, total)`` per target (it may raise to stop).
 
     Returns
     -------
@@ -183,8 +187,10 @@ def inner_bounds(
     g_val = None if g is None else np.asarray(g @ values, dtype=np.float64)
     out = InnerBounds(lower=values.copy(), upper=values.copy(), proven=np.zeros(n, dtype=bool))
     n_tried = n_ok = 0
-    for i_np in targets:
+    for k_t, i_np in enumerate(targets):
         i = int(i_np)
+        if progress is not None:
+            progress("audit", k_t, len(targets))
         if give_up is not None and n_tried == give_up[0] and n_ok < give_up[1] * n_tried:
             break
         if not free[i]:

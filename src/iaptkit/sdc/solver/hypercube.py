@@ -24,7 +24,7 @@ through one cell (``prod(m_k)`` candidates of ``prod(L_k)`` corners).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 import numpy.typing as npt
@@ -144,6 +144,7 @@ def hypercube_bounds(
     need: FloatArray | None = None,
     *,
     max_steps: int = 12,
+    progress: Callable[[str, int, int], None] | None = None,
 ) -> tuple[FloatArray, FloatArray]:
     """Inner bounds of the attacker's interval for ``targets`` from verified hypercube moves.
 
@@ -160,6 +161,8 @@ def hypercube_bounds(
         the search stops once a cell's bounds are that far apart.
     max_steps
         Hypercube moves combined per direction.
+    progress
+        Optional callback ``("audit", done, total)`` per target (it may raise to stop).
 
     Returns
     -------
@@ -209,8 +212,11 @@ def hypercube_bounds(
     points: list[Move] = []
     seen_lo, seen_hi = v.copy(), v.copy()
     # second round, for cells still short: upward point first (greedy moves depend on order)
+    tlist = np.asarray(targets, dtype=np.int64).tolist()
     for down_first in (True, False):
-        for i in np.asarray(targets, dtype=np.int64).tolist():
+        for k, i in enumerate(tlist):
+            if progress is not None:
+                progress("audit", k, len(tlist))
             if seen_hi[i] - seen_lo[i] >= goal[i] - 1e-9:
                 continue  # points found for earlier cells already move this one far enough
             blocks = hypercubes_through(views, where, i)

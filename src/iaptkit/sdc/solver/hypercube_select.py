@@ -131,7 +131,7 @@ def hypercube_secondary(
     for t, barred in enumerate(tiers):
         step_cost = cost if barred is None else np.where(barred, np.inf, cost)
         for done, i in enumerate(todo.tolist()):
-            if progress is not None and done % 25 == 0:
+            if progress is not None:  # every primary: a deadline is checked here
                 progress("hypercube", done, int(todo.size))
             blocks = hypercubes_through(views, where, i)
             left[i] = False
@@ -263,6 +263,7 @@ def hypercube_cleanup(
     limit: int = 300,
     max_steps: int = 12,
     max_broken: int = 40,
+    progress: Progress | None = None,
 ) -> int:
     """Publish again secondary cells the hypercube proofs do not need (costliest first).
 
@@ -283,6 +284,9 @@ def hypercube_cleanup(
         Hypercube moves combined per direction when a cell must be shown protected again.
     max_broken
         A cell on which more points rest than this stays suppressed (not tried).
+    progress
+        Optional callback ``("cleanup", done, total)`` before each cell tried (it may raise
+        to stop: the mask may then be half-way through a step, so the caller discards it).
 
     Returns
     -------
@@ -326,7 +330,9 @@ def hypercube_cleanup(
     sec = np.flatnonzero(mask & ~space.primary)
     order = sec[np.lexsort((sec, -np.asarray(space.cost)[sec]))][:limit]
     removed = 0
-    for j in order.tolist():
+    for step, j in enumerate(order.tolist()):
+        if progress is not None:
+            progress("cleanup", step, int(order.size))
         mask[j] = False
         lo, hi = space.attacker_bounds(mask)
         bad = [

@@ -171,14 +171,22 @@ class ModularSearch:
 
     def _recompute_range(self, cells: IntArray) -> None:
         """Range of ``cells`` over the live points again (after points were dropped)."""
+        cells = np.asarray(cells, dtype=np.intp)
+        self.low[cells] = self.high[cells] = self.values[cells]
+        pts: set[int] = set()
         for c in cells.tolist():
-            lo = hi = float(self.values[c])
-            for p in self._touch.get(c, []):
-                if self._alive[p]:
-                    pc, pd = self.points[p]
-                    x = float(self.values[c] + pd[int(np.searchsorted(pc, c))])
-                    lo, hi = min(lo, x), max(hi, x)
-            self.low[c], self.high[c] = lo, hi
+            pts.update(self._touch.get(c, ()))
+        live = [p for p in pts if self._alive[p]]
+        if not live:  # nothing moves these cells any more
+            return
+        inside = np.zeros(self.space.n_cells, dtype=bool)
+        inside[cells] = True
+        pc = np.concatenate([self.points[p][0] for p in live])
+        pd = np.concatenate([self.points[p][1] for p in live])
+        sel = inside[pc]
+        pc, x = pc[sel], self.values[pc[sel]] + pd[sel]
+        np.minimum.at(self.low, pc, x)
+        np.maximum.at(self.high, pc, x)
 
     def seed(self, points: list[Move]) -> int:
         """Take the points of an earlier search (e.g. hypercubes) that are feasible now.
@@ -386,7 +394,7 @@ class ModularSearch:
         prim = np.flatnonzero(self.mask & self.space.primary)
         prim = prim[np.lexsort((prim, self.values[prim], -self.need[prim]))]
         for k, i in enumerate(prim.tolist()):
-            if progress is not None and k % 20 == 0:
+            if progress is not None:  # every primary: a deadline is checked here
                 progress("modular", k, int(prim.size))
             left[i] = not self.protect_cell(i)
         # secondary cells must not be exact either (a move of theirs is the proof)

@@ -55,6 +55,8 @@ class CatalogueRules:
     therapy_types: Mapping[str, tuple[str, ...]]
     #: high-intensity codes that make no high-intensity stage (family 7 step-ups; choice)
     stage_high_intensity_omitted: tuple[str, ...]
+    #: report NHS's published at-caseness count beside the recovery denominator (family 0)
+    published_at_caseness: bool = False
 
 
 def _fail(where: str, key: str, expected: str, found: object) -> DefinitionsError:
@@ -137,8 +139,12 @@ def parse_catalogue(raw: object, where: str) -> CatalogueRules:
         raise _fail(
             where, "stage_high_intensity_omitted", "a list of codes (may be empty)", omitted
         )
+    published_case = _value(section, "published_at_caseness", where)
+    if not isinstance(published_case, bool):
+        raise _fail(where, "published_at_caseness", "true or false", published_case)
     return CatalogueRules(
         **lists,
+        published_at_caseness=published_case,
         therapy_types=MappingProxyType(
             {str(k): _codes(types[k], f"therapy_types.{k}", where) for k in THERAPY_TYPES}
         ),

@@ -396,10 +396,14 @@ _F8: tuple[FamilyMeasure, ...] = (
     _c("finished_wsas_total_paired", 8),
 )
 
+#: Family 0's measure computed here: NHS's published Count_AtCaseness (annual; no monthly ID),
+#: output only with ``catalogue.published_at_caseness`` (docs/measures.md §2.6, §5.12).
+_F0: tuple[FamilyMeasure, ...] = (_c("at_caseness_published", 0),)
+
 #: Every measure of families 1-8 that is computed, in publication order (a name appears once:
 #: a measure listed by two families is computed once, in the first).
 FAMILY_MEASURES: tuple[FamilyMeasure, ...] = tuple(
-    {m.name: m for m in reversed((*_F1, *_F2, *_F3, *_F4, *_F5, *_F6, *_F7, *_F8))}.values()
+    {m.name: m for m in reversed((*_F0, *_F1, *_F2, *_F3, *_F4, *_F5, *_F6, *_F7, *_F8))}.values()
 )[::-1]
 
 #: NHS measure ID of every measure that has one, outcome-family measures included.

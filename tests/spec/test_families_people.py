@@ -97,6 +97,9 @@ def test_stepped_care_groups_and_mean_hi_li_sessions() -> None:
     assert v["sum_sessions_finished"] == 2 + 2 + 3 + 3 + 2  # P3: 2 contacts + 1 log
 
 
+_CATEGORIES = ("in_work", "off_sick", "not_employed", "unknown")
+
+
 def test_employment_first_and_last_category_and_employment_support() -> None:
     v = figures(
         activities=f"""
@@ -135,6 +138,11 @@ def test_employment_first_and_last_category_and_employment_support() -> None:
     assert v["finished_es_first_employment_unknown"] == 1
     assert v["finished_es_last_employment_unknown"] == 1
     assert v["finished_es_last_employment_in_work"] == 0
+    # therapy only (no employment support in the window): P1, P2, P3, P6 (P6's ES was a DNA)
+    tt_first = {c: v[f"finished_tt_only_first_employment_{c}"] for c in _CATEGORIES}
+    assert tt_first == {"in_work": 0, "off_sick": 1, "not_employed": 1, "unknown": 2}
+    tt_last = {c: v[f"finished_tt_only_last_employment_{c}"] for c in _CATEGORIES}
+    assert tt_last == {"in_work": 1, "off_sick": 0, "not_employed": 1, "unknown": 2}
     # last EmployStatus: P1 01, P5 01, P2 04
     assert v["finished_last_employstatus_01"] == 2
     assert v["finished_last_employstatus_04"] == 1

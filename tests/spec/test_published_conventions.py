@@ -173,3 +173,55 @@ def test_nhs_adsm_fields_hold_the_measure_used() -> None:
     # the outcome flags do not change
     cols = ["Recovery_Flag", "ReliableImprovement_Flag", "NotCaseness_Flag"]
     assert nhs[cols].equals(default[cols])
+
+
+def _caseness_measures(definitions: str | None) -> dict[str, float]:
+    ex = build(
+        """
+        PathwayID | ServDischDate
+        P1        | 2024-06-20
+        P2        | 2024-06-20
+        P3        | 2024-06-20
+        P4        | 2024-06-20
+        P5        | 2024-06-20
+        """,
+        contacts="""
+        PathwayID | CareContDate
+        P1        | 2024-04-10
+        P1        | 2024-04-17
+        P2        | 2024-04-10
+        P2        | 2024-04-17
+        P3        | 2024-04-10
+        P3        | 2024-04-17
+        P4        | 2024-04-10
+        P4        | 2024-04-17
+        P5        | 2024-04-10
+        P5        | 2024-04-17
+        """,
+        scores="""
+        PathwayID | Tool | PersScore | AssToolCompDate
+        P1        | PHQ9 | 15        | 2024-04-03
+        P1        | GAD7 | 5         | 2024-04-03
+        P2        | PHQ9 | 15        | 2024-04-03
+        P3        | PHQ9 | 5         | 2024-04-03
+        P3        | GAD7 | 3         | 2024-04-03
+        P5        | PHQ9 | 10        | 2024-04-03
+        P5        | GAD7 | 3         | 2024-04-03
+        """,
+    )
+    defs = load_definitions(definitions) if definitions else None
+    m = published_measures(ex, S, E, "england", defs, families="0")
+    assert set(m.family) == {0}
+    return dict(zip(m.measure, m.value, strict=True))
+
+
+def test_nhs_published_at_caseness_count_beside_the_recovery_denominator() -> None:
+    default, nhs = _caseness_measures(None), _caseness_measures("nhs-published")
+    # finished 5; not at caseness: P3 (both first scores present, neither a case) -> the
+    # recovery denominator at_caseness = 5 - 1 = 4 under both sets
+    assert default["at_caseness"] == nhs["at_caseness"] == 4
+    # published count: both first scores present and one a case: P1 (PHQ-9 15) and P5 (PHQ-9
+    # exactly 10); P2 lacks an anxiety score, P4 has no scores
+    assert nhs["at_caseness_published"] == 2
+    # the default definitions keep today's measures: no such row
+    assert "at_caseness_published" not in default

@@ -100,7 +100,7 @@ def add_faults(t: Tables) -> None:
     scores.loc[[0, 1, 2], "PersScore"] = ["abc", "35", "5.01"]  # unparseable, 2 out of range
     refer = t["IDS606CodedScoreAssessmentRefer"]
     refer.loc[1, "PersScore"] = "21"  # GAD-7 maximum: valid
-    refer.loc[0, "CodedAssToolType"] = "932621000000100"  # unknown_score_tool (WSAS work)
+    refer.loc[0, "CodedAssToolType"] = "1111111000000100"  # unknown_score_tool (no measure)
     refer.loc[0, "PathwayID"] = "P3"  # orphan_pathway: P3 is only in superseded submission 101
 
 
@@ -202,7 +202,7 @@ def test_unknown_score_tool_is_info(faulty: ValidationReport) -> None:
         "IDS606CodedScoreAssessmentRefer",
         1,
     )
-    assert problem.examples[0].endswith("value='932621000000100'")
+    assert problem.examples[0].endswith("value='1111111000000100'")
 
 
 def test_discharge_before_referral(faulty: ValidationReport) -> None:

@@ -204,6 +204,11 @@ def test_nhs_published_set_ships_beside_the_default_and_leaves_it_unchanged() ->
     assert default.problems.categorise("F50.0") == "Other"
     # NHS monthly files read the reporting month's submissions for stocks
     assert (nhs.catalogue.stock_rule, default.catalogue.stock_rule) == ("reporting-month", "latest")
+    # the published at-caseness count beside the recovery denominator
+    assert (nhs.catalogue.published_at_caseness, default.catalogue.published_at_caseness) == (
+        True,
+        False,
+    )
     # everything else (scores, thresholds) is the same
     assert nhs.measures == default.measures
 
@@ -212,6 +217,17 @@ def test_catalogue_settings_are_checked(tmp_path: Path) -> None:
     path = _write(tmp_path, lambda raw: raw["catalogue"]["stock_rule"].update(value="monthly"))
     with pytest.raises(DefinitionsError, match=r"catalogue\.stock_rule"):
         load_definitions(path)
+    path = _write(tmp_path, lambda raw: raw["catalogue"]["therapy_types"]["value"].pop("couples"))
+    with pytest.raises(DefinitionsError, match=r"catalogue\.therapy_types"):
+        load_definitions(path)
+    path = _write(
+        tmp_path, lambda raw: raw["catalogue"]["published_at_caseness"].update(value="yes")
+    )
+    with pytest.raises(DefinitionsError, match=r"catalogue\.published_at_caseness"):
+        load_definitions(path)
+    default = load_definitions().catalogue
+    assert default.therapy_types["cbt"] == ("304891004", "228557008")
+    assert default.stage_high_intensity_omitted == ()
     # a site file without the section gets the packaged values
     path = _write(tmp_path, lambda raw: raw.pop("catalogue"))
     assert load_definitions(path).catalogue == load_definitions().catalogue

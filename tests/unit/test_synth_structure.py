@@ -200,6 +200,9 @@ def test_scores_use_measure_codes_in_valid_ranges(extract: Path) -> None:
         "445552006": (0, 68), "450326007": (0, 28), "491581000000104": (0, 80),
         "450324005": (0, 168), "446793008": (0, 54), "1128221000000100": (0, 72),
         "1083671000000108": (0, 500), "1077511000000101": (0, 33), "1065441000000103": (0, 30),
+        # WSAS: home management, social and private leisure, relationships 0-8; work 0-8 or 9
+        "932581000000100": (0, 8), "932611000000106": (0, 8), "932591000000103": (0, 8),
+        "932601000000109": (0, 8), "932621000000100": (0, 9),
     }  # fmt: skip
     both = pd.concat([_read(extract, "IDS607CodedScoreAssessmentAct"),
                       _read(extract, "IDS606CodedScoreAssessmentRefer")])  # fmt: skip
@@ -247,3 +250,28 @@ def test_refuses_to_mix_with_other_table_files(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"IDS000Header\.csv"):
         write_synthetic(tmp_path, pathways=50, months=1, providers=1, fmt="parquet")
     assert not (tmp_path / "IDS000Header.parquet").exists()
+
+
+def test_wsas_scores_beside_the_phq9_and_named_high_intensity_therapies(extract: Path) -> None:
+    from iaptkit.definitions import load_definitions
+    from iaptkit.synth.optional_fields import HIGH_INTENSITY_TYPES, WSAS_TOOLS
+
+    cat = load_definitions().catalogue
+    assert tuple(cat.wsas_items.values()) == WSAS_TOOLS
+    both = pd.concat([_read(extract, "IDS607CodedScoreAssessmentAct"),
+                      _read(extract, "IDS606CodedScoreAssessmentRefer")])  # fmt: skip
+    phq = both[both.CodedAssToolType == "720433000"]
+    wsas = both[both.CodedAssToolType.isin(WSAS_TOOLS)]
+    # every WSAS row sits beside a PHQ-9 row of its pathway; about 60 % of pathways have WSAS
+    assert set(wsas.PathwayID) <= set(phq.PathwayID)
+    share = wsas.PathwayID.nunique() / phq.PathwayID.nunique()
+    assert 0.45 < share < 0.75, share
+    assert (wsas.groupby("CodedAssToolType").size() == len(wsas) // 5).all()
+    work = wsas.PersScore[wsas.CodedAssToolType == WSAS_TOOLS[0]].astype(int)
+    assert (work == 9).any()  # 9: not applicable (not employed)
+    assert (work < 9).any()
+    codes = set(_read(extract, "IDS202CareActivity").CodeProcAndProcStatus)
+    named = {code for _, code in HIGH_INTENSITY_TYPES}
+    assert named <= codes
+    assert named <= set(cat.high_intensity_therapies)
+    assert named <= {c for codes in cat.therapy_types.values() for c in codes}

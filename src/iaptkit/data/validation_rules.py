@@ -207,7 +207,10 @@ def _score_checks(
         text.try_cast("decimal(12, 4)"),
         ibis.null("decimal(12, 4)"),
     )
-    known = sorted({c for m in definitions.measures.values() for c in m.tool_codes})
+    known = sorted(
+        {c for m in definitions.measures.values() for c in m.tool_codes}
+        | set(definitions.catalogue.wsas_items.values())  # WSAS: family 8
+    )
     branches = [
         (
             tool.isin(m.tool_codes),

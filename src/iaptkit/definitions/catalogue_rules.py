@@ -18,10 +18,12 @@ import yaml
 
 from iaptkit.errors import DefinitionsError
 
-__all__ = ["STOCK_RULES", "CatalogueRules", "parse_catalogue"]
+__all__ = ["STOCK_RULES", "THERAPY_TYPES", "CatalogueRules", "parse_catalogue"]
 
 #: The values of ``catalogue.stock_rule`` (docs/measures.md §5.2).
 STOCK_RULES: tuple[str, ...] = ("latest", "reporting-month")
+#: The therapies of ``catalogue.therapy_types`` (one per-therapy mean each, M113-M119).
+THERAPY_TYPES: tuple[str, ...] = ("cbt", "bpd", "counselling", "ipt", "couples", "other_hi")
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,12 @@ class CatalogueRules:
     #: therapy codes of low and high intensity (family 7; IET logs are high intensity)
     low_intensity_therapies: tuple[str, ...]
     high_intensity_therapies: tuple[str, ...]
+    #: therapy -> codes of its per-therapy session count (family 7, M113-M119)
+    therapy_types: Mapping[str, tuple[str, ...]]
+    #: high-intensity codes that make no high-intensity stage (family 7 step-ups; choice)
+    stage_high_intensity_omitted: tuple[str, ...]
+    #: report NHS's published at-caseness count beside the recovery denominator (family 0)
+    published_at_caseness: bool = False
 
 
 def _fail(where: str, key: str, expected: str, found: object) -> DefinitionsError:
@@ -122,8 +130,25 @@ def parse_catalogue(raw: object, where: str) -> CatalogueRules:
             "high_intensity_therapies",
         )
     }
+    types = _value(section, "therapy_types", where)
+    if not isinstance(types, Mapping) or set(map(str, types)) != set(THERAPY_TYPES):
+        expected = "a mapping with the therapies " + ", ".join(THERAPY_TYPES)
+        raise _fail(where, "therapy_types", expected, types)
+    omitted = _value(section, "stage_high_intensity_omitted", where)
+    if not isinstance(omitted, list):
+        raise _fail(
+            where, "stage_high_intensity_omitted", "a list of codes (may be empty)", omitted
+        )
+    published_case = _value(section, "published_at_caseness", where)
+    if not isinstance(published_case, bool):
+        raise _fail(where, "published_at_caseness", "true or false", published_case)
     return CatalogueRules(
         **lists,
+        published_at_caseness=published_case,
+        therapy_types=MappingProxyType(
+            {str(k): _codes(types[k], f"therapy_types.{k}", where) for k in THERAPY_TYPES}
+        ),
+        stage_high_intensity_omitted=tuple(str(c).strip() for c in omitted),
         wsas_items=MappingProxyType({str(k): str(v).strip() for k, v in wsas.items()}),
         stock_rule=str(stock),
         waiting_for_assessment_requires_no_treatment=strict_wait,

@@ -261,10 +261,13 @@ def published_measures_with_count(
     lookup = commissioner_lookup if check_lookup_for(breakdowns, commissioner_lookup) else None
     chosen = parse_families(families)
     catalogue = tuple(f for f in chosen if f != 0)
+    # family 0's NHS at-caseness count is counted with the families (docs/measures.md §2.6)
+    if 0 in chosen and defs.catalogue.published_at_caseness:
+        catalogue = (0, *catalogue)
     params = PublishedParameters.from_definitions(defs)
     check_parts(parts)
     version = defs.version
-    providers = stock_providers(extract, end, defs) if catalogue else None
+    providers = stock_providers(extract, end, defs) if 3 in catalogue else None
     fams: list[FamilyCounts] = []
     if pathways is not None:
         # derived already (iaptkit derive): one count over the table, no derivation

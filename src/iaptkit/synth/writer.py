@@ -25,7 +25,8 @@ import pyarrow.compute as pc
 import pyarrow.csv as pcsv
 import pyarrow.parquet as pq
 
-from iaptkit.data.schema import EMPLOYMENT_SUPPORT_CODE, NHS_DERIVED_FIELDS, TABLES
+from iaptkit.data.schema import NHS_DERIVED_FIELDS, TABLES
+from iaptkit.synth import optional_fields as opt
 from iaptkit.synth.codes import (
     ACT_BOTH,
     ACT_ES,
@@ -42,10 +43,8 @@ from iaptkit.synth.codes import (
     MEASURES,
     SECONDARY_CODES,
     SOURCES_OF_REFERRAL,
-    THERAPY_CODES,
 )
 from iaptkit.synth.nhs import EventIndex, nhs_fields
-from iaptkit.synth.optional_fields import ltc_codes, sick_absence
 from iaptkit.synth.truth import Truth, month_of_day
 
 __all__ = ["FAULT_DATE_COLUMNS", "MonthCutter", "TableSink", "arrow_schema"]
@@ -357,9 +356,8 @@ class MonthCutter:
             "PathwayID": pathway_ids.take(pa.array(t.c_pw[a_contact[ar]])),
             "CareContactId": _ids("CC", a_contact[ar]),
             "CareActId": _ids("CA", a_id[ar]),
-            "CodeProcAndProcStatus": _vocab((*THERAPY_CODES, EMPLOYMENT_SUPPORT_CODE),
-                                            np.where(a_code[ar] < 0, len(THERAPY_CODES),
-                                                     a_code[ar])),
+            "CodeProcAndProcStatus": _vocab(opt.THERAPY_VOCAB,
+                                            opt.therapy_index(a_code[ar], t.c_pw[a_contact[ar]])),
         })  # fmt: skip
         # ------------------------------------------------------------ IDS607 / IDS606
         tools = pa.array([ms.tool for ms in MEASURES], type=pa.string())
@@ -382,7 +380,10 @@ class MonthCutter:
                 cols["CareActId"] = _ids("CA", self._act_start[contact])
             else:
                 cols["AssToolCompDate"] = _dates(t.c_date[contact])
-            out[table] = pa.table(cols)
+            base = pa.table(cols)
+            employed = np.asarray(EMPLOY_STATUS)[np.maximum(t.employ[spw], 0)] == "01"
+            wsas = opt.wsas_rows(base, t.s_measure[sr] == 0, t.s_value[sr], spw, employed, contact)
+            out[table] = pa.concat_tables([base, wsas])
         # ------------------------------------------------------------ IDS205
         l0, l1 = np.searchsorted(self._l_month, [m, m + 1])
         lr, lsub, _ = self._expand(m, np.arange(l0, l1), t.prov[t.l_pw[l0:l1]])
@@ -405,7 +406,7 @@ class MonthCutter:
             "RecordNumber": pa.array(er + 1_000_000, type=pa.int64()),
             "EmployStatus": _vocab(EMPLOY_STATUS, t.employ[er]),
             "EmployStatusRecDate": _dates(t.R[er]),
-            "SickAbsenceInd": pa.array(sick_absence(t.employ[er], er), type=pa.string()),
+            "SickAbsenceInd": pa.array(opt.sick_absence(t.employ[er], er), type=pa.string()),
         })  # fmt: skip
         out["IDS602LongTermCondition"] = self._conditions(m, new, pathway_ids)
         return out
@@ -413,7 +414,7 @@ class MonthCutter:
     def _conditions(self, m: int, new: Arr, pathway_ids: pa.Array) -> pa.Table:
         """IDS602 rows of the referrals received in month ``m`` (see ``ltc_codes``)."""
         t = self.t
-        codes = ltc_codes(new)
+        codes = opt.ltc_codes(new)
         has = codes >= 0
         rows = new[has]
         rr, sub, _ = self._expand(m, np.arange(rows.shape[0]), t.prov[rows])

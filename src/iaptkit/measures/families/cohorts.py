@@ -21,6 +21,7 @@ from iaptkit.measures.counting import in_period
 from iaptkit.measures.families.activity import ACTIVITY_COLUMNS
 from iaptkit.measures.families.cohorts8 import extra_cohorts
 from iaptkit.measures.families.specs import FAMILY_MEASURES
+from iaptkit.measures.outcomes import usable_adsm_keys
 from iaptkit.measures.pathway_schema import flag_set
 
 __all__ = ["COUNT_NAMES", "STAT_VALUES", "cohort_table"]
@@ -58,6 +59,18 @@ def _bands(prefix: str, cohort: ir.BooleanValue, wait: ir.IntegerValue) -> dict[
         f"{prefix}57_to_90_days": _flag(ok & _between(wait, 57, 90)),
         f"{prefix}over_90_days": _flag(ok & _between(wait, 91, None)),
     }
+
+
+def _published_caseness(t: ir.Table, defs: Definitions) -> ir.BooleanValue:
+    """First PHQ-9 and anxiety scores both present and not NotCaseness: one is a case."""
+    needed = ("PHQ9_FirstScore", "GAD_FirstScore", "ADSM", "ADSM_FirstScore", "ADSM_LastScore")
+    if any(col not in t.columns for col in needed):
+        return ibis.literal(False)
+    usable = usable_adsm_keys(defs) or ("",)
+    use_adsm = (t.ADSM.cast("string").isin(usable) & t.ADSM_LastScore.notnull()).fill_null(False)
+    anx_first = ibis.ifelse(use_adsm, t.ADSM_FirstScore.notnull(), t.GAD_FirstScore.notnull())
+    both = t.PHQ9_FirstScore.notnull() & anx_first
+    return (both & ~flag_set(t, "NotCaseness_Flag")).fill_null(False)
 
 
 def cohort_table(
@@ -103,6 +116,8 @@ def cohort_table(
     wait_assess = _days(A, R)
     gap = _days(F2, F)
     c: dict[str, Any] = {
+        # family 0: NHS's published at-caseness count (both first scores, one a case)
+        "at_caseness_published": _flag(finished & _published_caseness(t, defs)),
         # family 1
         "entered_treatment": _flag(entered),
         **_bands("entered_wait_", entered, wait_treat),

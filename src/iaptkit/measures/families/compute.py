@@ -42,6 +42,13 @@ _INPUT_COLUMNS = frozenset(
         "TherapySession_LastDate",
         "TreatmentCareContact_Count",
         "CompletedTreatment_Flag",
+        # NHS's published at-caseness count (family 0)
+        "NotCaseness_Flag",
+        "PHQ9_FirstScore",
+        "GAD_FirstScore",
+        "ADSM",
+        "ADSM_FirstScore",
+        "ADSM_LastScore",
         "EndCode",
         "SourceOfReferral",
         *ACTIVITY_COLUMNS,

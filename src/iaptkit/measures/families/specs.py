@@ -282,6 +282,16 @@ _F6: tuple[FamilyMeasure, ...] = (
     _r("self_referral_share", 6, "self_referrals", "referrals_received"),
 )
 
+#: Per-therapy means of family 7 (``catalogue.therapy_types``) and their NHS measure IDs.
+_THERAPY_IDS = (
+    ("cbt", "M113"),
+    ("bpd", "M114"),
+    ("counselling", "M115"),
+    ("ipt", "M116"),
+    ("couples", "M117"),
+    ("other_hi", "M119"),
+)
+
 _F7: tuple[FamilyMeasure, ...] = (
     _c("sum_sessions_finished", 7, "M089"),
     _s("mean_sessions_finished", 7, "mean", "finished_treatment", "sessions", "M141"),
@@ -294,6 +304,32 @@ _F7: tuple[FamilyMeasure, ...] = (
     _c("stepped_care_neither", 7),
     _s("mean_hi_sessions", 7, "mean", "finished_treatment", "hi_sessions", "M112"),
     _s("mean_li_sessions", 7, "mean", "finished_treatment", "li_sessions", "M120"),
+    *(
+        _s(f"mean_{t}_sessions", 7, "mean", "finished_treatment", f"{t}_sessions", i)
+        for t, i in _THERAPY_IDS
+    ),
+    _c("step_up", 7, "M355"),
+    _c("step_up_wait_le_28_days", 7),
+    _c("step_up_wait_le_90_days", 7),
+    _s("mean_wait_step_up", 7, "mean", "step_up", "wait_step_up", "M350"),
+    _c("first_stage_hi", 7, "M352"),
+    _c("first_stage_li", 7, "M353"),
+    _s(
+        "mean_wait_assessment_to_first_hi",
+        7,
+        "mean",
+        "first_stage_hi",
+        "wait_assessment_hi",
+        "M347",
+    ),
+    _s(
+        "mean_wait_assessment_to_first_li",
+        7,
+        "mean",
+        "first_stage_li",
+        "wait_assessment_li",
+        "M348",
+    ),
 )
 
 #: Employment categories of family 8 (docs/measures.md §5.10), in publication order.
@@ -310,42 +346,64 @@ WSAS_DIMENSIONS: tuple[str, ...] = (
 )
 
 
-def _wsas(d: str) -> tuple[FamilyMeasure, ...]:
+_WSAS_STATS: tuple[tuple[str, Kind], ...] = (
+    ("first", "mean"),
+    ("first", "median"),
+    ("last", "mean"),
+    ("last", "median"),
+)
+
+
+def _wsas(k: int, d: str) -> tuple[FamilyMeasure, ...]:
+    # NHS IDs (monthly metadata 2021): work M212-M216, home management M217-M221, social
+    # leisure M222-M226, private leisure M227-M231, relationships M232-M236, each as paired
+    # count, mean first, median first, mean last, median last
     paired = f"finished_wsas_{d}_paired"
+    base = 212 + 5 * k
     return (
-        _c(paired, 8),
+        _c(paired, 8, f"M{base}"),
         *(
-            _s(f"{kind}_wsas_{d}_{end}", 8, kind, paired, f"wsas_{d}_{end}")
-            for end in ("first", "last")
-            for kind in ("mean", "median")
+            _s(f"{kind}_wsas_{d}_{end}", 8, kind, paired, f"wsas_{d}_{end}", f"M{base + j}")
+            for j, (end, kind) in enumerate(_WSAS_STATS, start=1)
         ),
     )
 
 
+def _employment(prefix: str, first_id: int | None) -> tuple[FamilyMeasure, ...]:
+    # NHS IDs: therapy-only cohort M316-M323, employment-support cohort M324-M331 (first
+    # in work, off sick, not employed, unknown, then last in the same order)
+    return tuple(
+        _c(
+            f"{prefix}_{when}_employment_{cat}",
+            8,
+            None if first_id is None else f"M{first_id + 4 * i + j}",
+        )
+        for i, when in enumerate(("first", "last"))
+        for j, cat in enumerate(EMPLOYMENT_CATEGORIES)
+    )
+
+
 _F8: tuple[FamilyMeasure, ...] = (
-    *(
-        _c(f"finished_{when}_employment_{cat}", 8)
-        for when in ("first", "last")
-        for cat in EMPLOYMENT_CATEGORIES
-    ),
+    *_employment("finished", None),
     _c("finished_employment_support", 8),
-    *(
-        _c(f"finished_es_{when}_employment_{cat}", 8)
-        for when in ("first", "last")
-        for cat in EMPLOYMENT_CATEGORIES
-    ),
+    *_employment("finished_es", 324),
+    *_employment("finished_tt_only", 316),
     *(_c(f"finished_last_employstatus_{code}", 8) for code in EMPLOY_STATUSES),
     _c("finished_ltc", 8),
     _c("finished_no_ltc", 8),
     _c("finished_ltc_not_stated", 8),
-    *(m for d in WSAS_DIMENSIONS for m in _wsas(d)),
+    *(m for k, d in enumerate(WSAS_DIMENSIONS) for m in _wsas(k, d)),
     _c("finished_wsas_total_paired", 8),
 )
+
+#: Family 0's measure computed here: NHS's published Count_AtCaseness (annual; no monthly ID),
+#: output only with ``catalogue.published_at_caseness`` (docs/measures.md §2.6, §5.12).
+_F0: tuple[FamilyMeasure, ...] = (_c("at_caseness_published", 0),)
 
 #: Every measure of families 1-8 that is computed, in publication order (a name appears once:
 #: a measure listed by two families is computed once, in the first).
 FAMILY_MEASURES: tuple[FamilyMeasure, ...] = tuple(
-    {m.name: m for m in reversed((*_F1, *_F2, *_F3, *_F4, *_F5, *_F6, *_F7, *_F8))}.values()
+    {m.name: m for m in reversed((*_F0, *_F1, *_F2, *_F3, *_F4, *_F5, *_F6, *_F7, *_F8))}.values()
 )[::-1]
 
 #: NHS measure ID of every measure that has one, outcome-family measures included.

@@ -223,7 +223,7 @@ def test_the_fast_yaml_loader_reads_the_packaged_files_as_pyyaml_does(name: str)
 
     import yaml
 
-    from iaptkit.definitions.catalogue_rules import yaml_data
+    from iaptkit.definitions.yaml_text import yaml_data
 
     text = (resources.files("iaptkit.definitions") / name).read_text(encoding="utf-8")
     fast, slow = yaml_data(text), yaml.safe_load(text)

@@ -18,7 +18,7 @@ import yaml
 
 from iaptkit.errors import DefinitionsError
 
-__all__ = ["STOCK_RULES", "CatalogueRules", "parse_catalogue", "yaml_data"]
+__all__ = ["STOCK_RULES", "CatalogueRules", "parse_catalogue"]
 
 #: The values of ``catalogue.stock_rule`` (docs/measures.md §5.2).
 STOCK_RULES: tuple[str, ...] = ("latest", "reporting-month")
@@ -70,24 +70,9 @@ def _codes(raw: object, key: str, where: str) -> tuple[str, ...]:
     return tuple(str(c).strip() for c in raw)
 
 
-def yaml_data(text: str) -> Any:
-    """``yaml.safe_load(text)``, by libyaml's parser when PyYAML has it (many times faster).
-
-    The same safe constructors make the same values (a unit test compares both loaders on
-    the packaged files); errors are ``yaml.YAMLError`` either way.
-
-    Examples
-    --------
-    >>> yaml_data("a: [1, '02']")
-    {'a': [1, '02']}
-    """
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    return yaml.load(text, Loader=loader)
-
-
 def _packaged_section() -> Mapping[str, Any]:
     text = (resources.files("iaptkit.definitions") / "iapt-v2.yaml").read_text(encoding="utf-8")
-    section: Mapping[str, Any] = yaml_data(text)["catalogue"]
+    section: Mapping[str, Any] = yaml.safe_load(text)["catalogue"]
     return section
 
 

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import yaml
 
-from iaptkit.definitions.catalogue_rules import yaml_data
 from iaptkit.definitions.model import Definitions
 from iaptkit.definitions.parse import parse_definitions
+from iaptkit.definitions.yaml_text import yaml_data
 from iaptkit.errors import DefinitionsError
 
 __all__ = ["DEFAULT_DEFINITIONS", "PACKAGED_DEFINITIONS", "load_definitions"]

@@ -5,6 +5,7 @@ Usage::
     python benchmarks/cli.py               # 20 k and 200 k pathways
     python benchmarks/cli.py --sizes 20000  # one size
     python benchmarks/cli.py --national    # also 1.8 M pathways (slow: a quiet machine)
+    python benchmarks/cli.py --all-families --sizes 200000  # issue 18: every family x breakdown
 
 For each size (12 months, parquet, written once to ``benchmarks/.cache/``), every figure is the
 wall time of a fresh process (interpreter start and imports included), one after another:
@@ -21,6 +22,12 @@ wall time of a fresh process (interpreter start and imports included), one after
 It prints each time, the ratios pandas / CLI (goal: at least 5x at 200 k) for both ways of
 running the two commands, the ledger's cost (derive with accounting / without; goal: at most
 1.2x), and the load average (a shared machine makes every figure slower).
+
+With ``--all-families`` (issue 18's target: derive + every family x every breakdown within 60 s
+and 6 GB at 1.8 M pathways, from the CLI, with the row ledger) it times instead, per size:
+``derive`` as above, then ``measures --families all --by all,provider x age_band`` both from
+the extract (deriving again) and with ``--pathways`` (the derive's file), each with its peak
+memory (the process's maximum resident set).
 """
 
 from __future__ import annotations
@@ -28,7 +35,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 import time
@@ -62,15 +68,24 @@ def _extract(pathways: int) -> Path:
 CPU: dict[str, float] = {}
 
 
+#: peak resident memory (GB) of every timed process, by label
+PEAK_GB: dict[str, float] = {}
+
+
 def _timed(cmd: list[str], label: str) -> float:
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
-    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    with (
+        open(os.devnull, "w") as out,
+        subprocess.Popen(cmd, stdout=out, stderr=subprocess.PIPE, text=True) as proc,
+    ):
+        err = proc.stderr.read() if proc.stderr is not None else ""
+        _, status, usage = os.wait4(proc.pid, 0)
+        proc.returncode = os.waitstatus_to_exitcode(status)
     seconds = time.perf_counter() - t0
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    CPU[label] = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    CPU[label] = usage.ru_utime + usage.ru_stime
+    PEAK_GB[label] = usage.ru_maxrss / 2**20  # kB on Linux
     if proc.returncode != 0:
-        raise SystemExit(f"{' '.join(cmd)} failed ({proc.returncode}):\n{proc.stderr[-2000:]}")
+        raise SystemExit(f"{' '.join(cmd)} failed ({proc.returncode}):\n{err[-2000:]}")
     return seconds
 
 
@@ -143,6 +158,47 @@ england_counts(p, date.fromisoformat({start!r}), date.fromisoformat({end!r}))
     }
 
 
+def run_all_families(pathways: int, work: Path) -> None:
+    """Issue 18: derive + every family x every breakdown from the CLI, ledger included."""
+    folder = _extract(pathways)
+    start, end = "2023-04-01", "2024-03-31"
+    iapt = [sys.executable, "-m", "iaptkit"]
+    derive_out = work / f"a{pathways}.parquet"
+    measures = [*iapt, "measures", str(folder), "--start", start, "--end", end,
+                "--by", "all,provider x age_band", "--families", "all", "--policy", "none"]  # fmt: skip
+    t_derive = _timed(
+        [*iapt, "derive", str(folder), "--as-at", end, "-o", str(derive_out),
+         "--json", str(work / f"ad{pathways}.json")],
+        "derive",
+    )  # fmt: skip
+    t_measures = _timed(
+        [*measures, "-o", str(work / f"am{pathways}.csv"),
+         "--json", str(work / f"am{pathways}.json")],
+        "measures",
+    )  # fmt: skip
+    t_from_file = _timed(
+        [*measures, "--pathways", str(derive_out), "-o", str(work / f"amp{pathways}.csv"),
+         "--json", str(work / f"amp{pathways}.json")],
+        "measures_from_file",
+    )  # fmt: skip
+    for name in (f"ad{pathways}.json", f"am{pathways}.json", f"amp{pathways}.json"):
+        ledger = json.loads((work / name).read_text())["ledger"]
+        assert all(
+            e["rows_used"] + sum(e["rows_not_used"].values()) == e["rows_in_files"] for e in ledger
+        ), name
+    c, m = CPU, PEAK_GB
+    print(
+        f"{pathways:>9,} pathways, every family x every breakdown (wall / CPU / peak): derive "
+        f"{t_derive:.1f} s / {c['derive']:.1f} s / {m['derive']:.2f} GB; measures from the "
+        f"extract {t_measures:.1f} s / {c['measures']:.1f} s / {m['measures']:.2f} GB "
+        f"(alone: goal <= 60 s, 6 GB at 1.8 M); measures --pathways {t_from_file:.1f} s / "
+        f"{c['measures_from_file']:.1f} s / {m['measures_from_file']:.2f} GB; derive + "
+        f"measures --pathways {t_derive + t_from_file:.1f} s wall "
+        f"(goal <= 60 s at 1.8 M)",
+        flush=True,
+    )
+
+
 def _available_gib() -> float:
     """Memory available to a new process (``MemAvailable``), in GiB; 0 when unknown."""
     try:
@@ -158,6 +214,11 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--sizes", default="20000,200000", help="pathways, comma separated")
     ap.add_argument("--national", action="store_true", help="also 1,800,000 pathways")
+    ap.add_argument(
+        "--all-families",
+        action="store_true",
+        help="issue 18: derive + measures of every family x every breakdown (with peak memory)",
+    )
     args = ap.parse_args()
     sizes = [int(s) for s in args.sizes.split(",") if s]
     if args.national:
@@ -170,6 +231,10 @@ def main() -> None:
     work.mkdir(parents=True, exist_ok=True)
     print(f"load average before: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
     for n in sizes:
+        if args.all_families:
+            run_all_families(n, work)
+            print(f"load average: {' '.join(f'{x:.1f}' for x in os.getloadavg())}", flush=True)
+            continue
         r = run_size(n, work)
         c = dict(CPU)
         for kind, t in (("wall", r), ("CPU", c)):

@@ -231,3 +231,18 @@ def test_catalogue_settings_are_checked(tmp_path: Path) -> None:
     # a site file without the section gets the packaged values
     path = _write(tmp_path, lambda raw: raw.pop("catalogue"))
     assert load_definitions(path).catalogue == load_definitions().catalogue
+
+
+@pytest.mark.parametrize("name", ["iapt-v2.yaml", "nhs-published.yaml"])
+def test_the_fast_yaml_loader_reads_the_packaged_files_as_pyyaml_does(name: str) -> None:
+    from importlib import resources
+
+    import yaml
+
+    from iaptkit.definitions.yaml_text import yaml_data
+
+    text = (resources.files("iaptkit.definitions") / name).read_text(encoding="utf-8")
+    fast, slow = yaml_data(text), yaml.safe_load(text)
+    assert fast == slow
+    assert repr(fast) == repr(slow)  # same types and key order, not only equal values
+    assert len(repr(fast)) > 1000

@@ -18,7 +18,13 @@ from scipy import stats
 from statsmodels.stats.proportion import proportion_confint
 
 from iaptkit.errors import ConfigError
-from iaptkit.measures.statistics import flag_outliers, funnel_limits, rate, wilson_interval
+from iaptkit.measures.statistics import (
+    NORMAL_QUANTILES,
+    flag_outliers,
+    funnel_limits,
+    rate,
+    wilson_interval,
+)
 
 #: England, NHS Talking Therapies / IAPT annual reports (published annual main CSVs, NHS Digital /
 #: NHS England): the counts and the published rates (per cent, one decimal). The recovery rate is
@@ -111,6 +117,29 @@ def test_wilson_matches_statsmodels(x: int, n: int) -> None:
     exp_lo, exp_hi = proportion_confint(x, n, alpha=0.05, method="wilson")
     assert float(lo) == pytest.approx(exp_lo, abs=1e-12)
     assert float(hi) == pytest.approx(exp_hi, abs=1e-12)
+
+
+@pytest.mark.parametrize("level", sorted(NORMAL_QUANTILES))
+def test_normal_quantiles_are_scipys_to_the_last_bit(level: float) -> None:
+    # the table saves importing scipy; both ways scipy computes the two-sided quantile
+    assert NORMAL_QUANTILES[level] == float(stats.norm.ppf(0.5 + level / 2.0))
+    assert NORMAL_QUANTILES[level] == float(stats.norm.isf((1.0 - level) / 2.0))
+
+
+@pytest.mark.parametrize("level", [0.5, 0.9, 0.95, 0.99, 0.998])
+def test_wilson_is_statsmodels_to_the_last_bit(level: float) -> None:
+    # computed without statsmodels (its import is seconds of every command): the same floats
+    rng = np.random.default_rng(7)
+    n = rng.integers(1, 10**7, size=20_000)
+    n[:2_000] = rng.integers(1, 20, size=2_000)
+    x = np.floor(rng.random(n.size) * (n + 1)).astype(np.int64)
+    x[:100], x[100:200] = 0, n[100:200]
+    lo, hi = wilson_interval(x, n, level=level, per=1.0)
+    exp_lo, exp_hi = proportion_confint(x, n, alpha=1 - level, method="wilson")
+    inner = (x > 0) & (x < n)  # the edges are set exactly (the next test)
+    assert np.array_equal(lo[inner], exp_lo[inner])
+    assert np.array_equal(hi[inner], exp_hi[inner])
+    assert inner.sum() > 19_000
 
 
 def test_wilson_formula_by_hand_for_3_of_12_at_99_percent() -> None:

@@ -19,7 +19,6 @@ from iaptkit.data.loading import load_extract
 from iaptkit.data.validation import validate
 from iaptkit.data.validation_report import SEVERITIES, ValidationReport
 from iaptkit.errors import ConfigError
-from iaptkit.synth.generate import write_synthetic
 
 __all__ = ["render_ledger", "render_report", "synth_command", "validate_command"]
 
@@ -193,6 +192,10 @@ def synth_command(
 
     def report(done: int, total: int) -> None:
         console.print(f"synth: month {done}/{total} written", highlight=False)
+
+    # imported here: the generator's modules take half a second to import, which every other
+    # command (derive, measures, validate) would otherwise pay
+    from iaptkit.synth.generate import write_synthetic
 
     summary = write_synthetic(
         out,

@@ -18,7 +18,6 @@ import pandas as pd
 from iaptkit.data.duckdb_sources import open_duckdb_file, open_folder, open_mapping
 from iaptkit.data.extract import Extract
 from iaptkit.data.sources import OpenedSource
-from iaptkit.data.spark_sources import open_spark
 from iaptkit.errors import ExtractError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -73,6 +72,10 @@ def load_extract(
     if chosen not in ("duckdb", "spark"):
         raise ExtractError(f"Unknown engine {chosen!r}: expected 'duckdb' or 'spark'.")
     if chosen == "spark":
+        # imported here: ibis's PySpark backend takes a second to import, which every DuckDB
+        # command would otherwise pay
+        from iaptkit.data.spark_sources import open_spark
+
         return _extract(open_spark(source, spark))
     if isinstance(source, Mapping):
         return _extract(open_mapping(source))

@@ -15,6 +15,7 @@ import yaml
 
 from iaptkit.definitions.model import Definitions
 from iaptkit.definitions.parse import parse_definitions
+from iaptkit.definitions.yaml_text import yaml_data
 from iaptkit.errors import DefinitionsError
 
 __all__ = ["DEFAULT_DEFINITIONS", "PACKAGED_DEFINITIONS", "load_definitions"]
@@ -78,7 +79,7 @@ def load_definitions(path: str | Path | None = None) -> Definitions:
             )
         text = p.read_text(encoding="utf-8")
     try:
-        raw = yaml.safe_load(text)
+        raw = yaml_data(text)
     except yaml.YAMLError as exc:
         raise DefinitionsError(f"Definitions file {where} is not valid YAML: {exc}") from None
     return parse_definitions(raw, where)

@@ -24,6 +24,7 @@ from iaptkit.errors import ConfigError
 
 __all__ = [
     "FUNNEL_LEVELS",
+    "NORMAL_QUANTILES",
     "flag_outliers",
     "funnel_limits",
     "rate",
@@ -41,14 +42,53 @@ def _as_float(x: ArrayLike) -> FloatArray:
     return np.asarray(x, dtype=np.float64)
 
 
+#: The two-sided normal quantile of the usual levels, as scipy computes it: both
+#: ``scipy.special.ndtri(0.5 + level / 2)`` (``scipy.stats.norm.ppf``) and
+#: ``-ndtri((1 - level) / 2)`` (``norm.isf``) give exactly these floats (a unit test checks),
+#: so the published intervals need no scipy import (a second of every ``iaptkit measures``).
+NORMAL_QUANTILES: Mapping[float, float] = MappingProxyType(
+    {0.95: 1.959963984540054, 0.99: 2.5758293035489004, 0.998: 3.090232306167813}
+)
+
+
 def _z(level: float) -> float:
     if not 0.0 < level < 1.0:
         raise ConfigError(f"confidence level: expected a number between 0 and 1, found {level!r}.")
-    # scipy and statsmodels are imported where used: commands that compute no interval
-    # (``iaptkit derive``) start without them
-    from scipy import stats
+    if level in NORMAL_QUANTILES:
+        return NORMAL_QUANTILES[level]
+    # scipy is imported where used: commands that compute no interval (``iaptkit derive``)
+    # start without it. ``ndtri`` is the standard normal quantile that ``scipy.stats.norm.ppf``
+    # computes (the same values, to the last bit), without importing all of scipy.stats
+    from scipy.special import ndtri
 
-    return float(stats.norm.ppf(0.5 + level / 2.0))
+    return float(ndtri(0.5 + level / 2.0))
+
+
+def _wilson_bounds(
+    count: FloatArray, nobs: FloatArray, level: float
+) -> tuple[FloatArray, FloatArray]:
+    """Wilson bounds of proportions (``nobs > 0``), clipped to [0, 1].
+
+    The arithmetic of statsmodels' ``proportion_confint(method="wilson")``, step by step:
+    ``crit`` is the upper ``alpha / 2`` normal quantile, ``-ndtri(alpha / 2)``, as
+    ``scipy.stats.norm.isf`` computes it (:data:`NORMAL_QUANTILES` for the usual levels).
+    """
+    count_a, nobs_a = _as_float(count), _as_float(nobs)
+    q_ = count_a / nobs_a
+    if level in NORMAL_QUANTILES:
+        crit = NORMAL_QUANTILES[level]
+    else:
+        from scipy.special import ndtri
+
+        crit = float(-ndtri((1.0 - level) / 2.0))
+    crit2 = crit**2
+    denom = 1 + crit2 / nobs_a
+    center = (q_ + crit2 / (2 * nobs_a)) / denom
+    dist = crit * np.sqrt(q_ * (1.0 - q_) / nobs_a + crit2 / (4.0 * nobs_a**2))
+    dist /= denom
+    low = np.clip(center - dist, 0, 1)
+    high = np.clip(center + dist, 0, 1)
+    return np.asarray(low, dtype=np.float64), np.asarray(high, dtype=np.float64)
 
 
 def rate(numerator: ArrayLike, denominator: ArrayLike, *, per: float = 100.0) -> FloatArray:
@@ -108,9 +148,11 @@ def wilson_interval(
     With ``p = x/n`` and ``z`` the standard normal quantile, the bounds are
     ``(p + z²/2n ± z·sqrt(p(1−p)/n + z²/4n²)) / (1 + z²/n)`` (E. B. Wilson, "Probable
     inference, the law of succession, and statistical inference", JASA 22, 1927; R. G. Newcombe,
-    Stat Med 17:857–872, 1998, method 3), computed by statsmodels
-    (``proportion_confint(x, n, alpha=1 - level, method="wilson")``); the bounds are exactly
-    0 when ``x = 0`` and exactly 1 (100 %) when ``x = n``, as the formula gives.
+    Stat Med 17:857–872, 1998, method 3), computed with the same operations, in the same order,
+    as statsmodels' ``proportion_confint(x, n, alpha=1 - level, method="wilson")`` (the same
+    values to the last bit; the unit tests compare them), without importing statsmodels and
+    scipy.stats (seconds at the start of every command); the bounds are exactly 0 when
+    ``x = 0`` and exactly 1 (100 %) when ``x = n``, as the formula gives.
     Used for the ``ci_lower``/``ci_upper`` of published rates (docs/module-contracts.md, "Published
     measures").
 
@@ -130,11 +172,7 @@ def wilson_interval(
     _z(level)  # validates the level
     valid = n > 0
     # a zero denominator has no interval: computed with n = 1 (no warning), then set missing
-    from statsmodels.stats.proportion import proportion_confint
-
-    low, high = proportion_confint(
-        np.where(valid, x, 0.0), np.where(valid, n, 1.0), alpha=1.0 - level, method="wilson"
-    )
+    low, high = _wilson_bounds(np.where(valid, x, 0.0), np.where(valid, n, 1.0), level)
     # the exact bounds at the edges (floating point leaves them a last digit away)
     low = np.where(x <= 0, 0.0, np.clip(low, 0.0, 1.0))
     high = np.where(x >= n, 1.0, np.clip(high, 0.0, 1.0))

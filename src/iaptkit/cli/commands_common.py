@@ -32,6 +32,7 @@ __all__ = [
     "UNPROTECTED_NOTE",
     "checked_ledger",
     "command_status",
+    "local_spark_conf",
     "make_console",
     "open_extract",
     "output_format",
@@ -116,18 +117,52 @@ def spark_session() -> Any:
     if active is not None:
         return active
     # Python workers (none are needed by iaptkit's plans) run this interpreter, not the first
-    # python3 on the PATH (pyspark reads PYSPARK_PYTHON when the context starts); a few shuffle
-    # partitions per core, not Spark's 200 (a small extract's every stage would otherwise run
-    # 200 near-empty tasks)
+    # python3 on the PATH (pyspark reads PYSPARK_PYTHON when the context starts)
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
-    return (
-        SparkSession.builder.master("local[*]")
-        .appName("iaptkit")
-        .config("spark.ui.enabled", "false")
-        .config("spark.ui.showConsoleProgress", "false")
-        .config("spark.sql.shuffle.partitions", str(2 * (os.cpu_count() or 1)))
-        .getOrCreate()
-    )
+    builder = SparkSession.builder.master("local[*]").appName("iaptkit")
+    for key, value in local_spark_conf().items():
+        builder = builder.config(key, value)
+    return builder.getOrCreate()
+
+
+def local_spark_conf() -> dict[str, str]:
+    """The settings of the local Spark session the commands start (none is active).
+
+    Returns
+    -------
+    dict
+        Spark configuration key -> value.
+
+    Notes
+    -----
+    Measured on 257 pathways (``iaptkit derive``, two cores): the JVM's CPU time fell from 87 s
+    to 48 s with the two JVM options, the same Spark jobs run.
+
+    * no UI, no console progress bar;
+    * a few shuffle partitions per core, not Spark's 200 (a small extract's every stage would
+      otherwise run 200 near-empty tasks); adaptive execution (on by default in Spark 3.2+,
+      set here for older sessions) coalesces them further and broadcasts small join sides;
+      turning it off measured slower (fewer jobs, more CPU);
+    * the driver JVM (in local mode also the executor) with the client JIT compiler only
+      (``-XX:TieredStopAtLevel=1``) and the serial garbage collector: a command's JVM lives
+      for seconds to minutes and runs hundreds of small planned queries, for which the
+      optimising compiler's and the parallel collector's threads cost more CPU than they
+      save, on a machine of few cores. These replace a ``spark.driver.extraJavaOptions`` of
+      ``spark-defaults.conf``: for other options, start a session of your own first.
+
+    Examples
+    --------
+    >>> local_spark_conf()["spark.ui.enabled"]
+    'false'
+    """
+    return {
+        "spark.ui.enabled": "false",
+        "spark.ui.showConsoleProgress": "false",
+        "spark.sql.shuffle.partitions": str(2 * (os.cpu_count() or 1)),
+        "spark.sql.adaptive.enabled": "true",
+        "spark.sql.adaptive.coalescePartitions.enabled": "true",
+        "spark.driver.extraJavaOptions": "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC",
+    }
 
 
 def open_extract(source: str, engine: str, memory_limit: str | None = None) -> Extract:

@@ -12,8 +12,9 @@ For each size the synthetic extract (12 months, seed 1) is written once to
 is its own: the Python process's peak RSS (``wait4``), plus, on Spark, the JVM's (``VmHWM``).
 Printed per size and engine: seconds to derive the pathways, seconds for every measure
 family (docs/measures.md §5) over a few breakdowns, the Spark session start (JVM) apart, the
-number of Spark jobs (``statusTracker``), peak memory, and the Spark/DuckDB ratio of the
-derive + measures time. Both engines' England values are compared.
+number of Spark jobs (``statusTracker``) in all and by phase, CPU seconds (user + system, the
+JVM's included; in all and, for the JVM, by phase), peak memory, and the Spark/DuckDB ratio of
+the derive + measures time (and of the whole run's CPU). Both engines' England values are compared.
 
 Targets (issue 21): at 200 k pathways Spark derive + measures at most 3x DuckDB; from 20 k to
 200 k the Spark time grows with the data (much less than 10x for 10x the data is planning
@@ -62,6 +63,12 @@ def _vm_hwm_gb(pid: int) -> float:
     return 0.0
 
 
+def _jvm_cpu_s(pid: int) -> float:
+    """User + system CPU seconds of a process so far (``/proc/PID/stat``)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def phase(engine: str, folder: Path, staging: str, driver_memory: str) -> dict[str, object]:
     from iaptkit.data import load_extract
     from iaptkit.measures.derive import derive_pathways
@@ -69,33 +76,51 @@ def phase(engine: str, folder: Path, staging: str, driver_memory: str) -> dict[s
 
     t0 = time.perf_counter()
     spark = None
+    marks: dict[str, tuple[int, float]] = {}
+
+    def mark(name: str) -> None:
+        # (Spark jobs so far, JVM CPU seconds so far) at the end of a phase
+        if spark is not None:
+            from iaptkit.data.staging import spark_job_count
+
+            pid = spark.sparkContext._gateway.proc.pid
+            marks[name] = (spark_job_count(spark), _jvm_cpu_s(pid))
+
     if engine == "spark":
         from pyspark.sql import SparkSession
 
+        from iaptkit.cli.commands_common import local_spark_conf
+
+        # the settings of the commands' own local session, on two cores
+        builder = SparkSession.builder.master("local[2]").appName("iaptkit-bench")
+        for key, value in local_spark_conf().items():
+            builder = builder.config(key, value)
         spark = (
-            SparkSession.builder.master("local[2]")
-            .appName("iaptkit-bench")
-            .config("spark.ui.enabled", "false")
-            .config("spark.ui.showConsoleProgress", "false")
-            .config("spark.driver.memory", driver_memory)
+            builder.config("spark.driver.memory", driver_memory)
             .config("spark.sql.shuffle.partitions", "4")
             .config("spark.pyspark.python", sys.executable)
             .getOrCreate()
         )
         spark.sparkContext.setLogLevel("ERROR")
     session_s = time.perf_counter() - t0
+    mark("session")
     ex = load_extract(folder, spark=spark, engine=engine)
     if spark is not None:
         ex.con.staging = staging
     t1 = time.perf_counter()
+    mark("load")
     pathways = derive_pathways(ex, END)
     t2 = time.perf_counter()
+    mark("derive")
     table = published_measures(ex, START, END, BREAKDOWNS)
     t3 = time.perf_counter()
+    mark("measures")
     result: dict[str, object] = {
         "session_s": session_s,
+        "load_s": t1 - t0 - session_s,
         "derive_s": t2 - t1,
         "measures_s": t3 - t2,
+        "python_cpu_s": sum(os.times()[:2]),
         "pathways": len(pathways),
         "rows": len(table),
         "england": {
@@ -105,9 +130,16 @@ def phase(engine: str, folder: Path, staging: str, driver_memory: str) -> dict[s
         },
     }
     if spark is not None:
-        from iaptkit.data.staging import spark_job_count
-
-        result["jobs"] = spark_job_count(spark)
+        result["jobs"] = marks["measures"][0]
+        result["jobs_by_phase"] = {
+            name: marks[name][0] - marks[prev][0]
+            for prev, name in zip(marks, list(marks)[1:], strict=False)
+        }
+        result["jvm_cpu_by_phase_s"] = {"session": marks["session"][1]} | {
+            name: marks[name][1] - marks[prev][1]
+            for prev, name in zip(marks, list(marks)[1:], strict=False)
+        }
+        result["jvm_cpu_s"] = marks["measures"][1]
         result["jvm_peak_gb"] = _vm_hwm_gb(spark.sparkContext._gateway.proc.pid)
         spark.stop()
     else:
@@ -115,7 +147,9 @@ def phase(engine: str, folder: Path, staging: str, driver_memory: str) -> dict[s
     return result
 
 
-def _child(engine: str, folder: Path, args: argparse.Namespace) -> tuple[dict[str, object], float]:
+def _child(
+    engine: str, folder: Path, args: argparse.Namespace
+) -> tuple[dict[str, object], float, float]:
     cmd = [sys.executable, str(Path(__file__).resolve()), "--phase", engine]
     cmd += ["--folder", str(folder), "--staging", args.staging]
     cmd += ["--driver-memory", args.driver_memory]
@@ -125,7 +159,10 @@ def _child(engine: str, folder: Path, args: argparse.Namespace) -> tuple[dict[st
     _, status, usage = os.wait4(proc.pid, 0)
     if os.waitstatus_to_exitcode(status) != 0:
         raise SystemExit(f"{engine} on {folder.name} failed")
-    return json.loads(out.strip().splitlines()[-1]), usage.ru_maxrss * 1024 / 1e9
+    result = json.loads(out.strip().splitlines()[-1])
+    # the child's CPU (user + system), and on Spark the JVM's (not a waited child)
+    cpu = usage.ru_utime + usage.ru_stime + float(result.get("jvm_cpu_s", 0.0))
+    return result, usage.ru_maxrss * 1024 / 1e9, cpu
 
 
 def main() -> None:
@@ -145,23 +182,36 @@ def main() -> None:
     spark_totals: dict[int, float] = {}
     for n in sizes:
         folder = _extract(n)
-        duck, duck_gb = _child("duckdb", folder, args)
-        spark, spark_gb = _child("spark", folder, args)
+        duck, duck_gb, duck_cpu = _child("duckdb", folder, args)
+        spark, spark_gb, spark_cpu = _child("spark", folder, args)
         d = float(duck["derive_s"]) + float(duck["measures_s"])  # type: ignore[arg-type]
         s = float(spark["derive_s"]) + float(spark["measures_s"])  # type: ignore[arg-type]
         spark_totals[n] = s
-        for name, r, gb in (("duckdb", duck, duck_gb), ("spark", spark, spark_gb)):
+        for name, r, gb, cpu in (
+            ("duckdb", duck, duck_gb, duck_cpu),
+            ("spark", spark, spark_gb, spark_cpu),
+        ):
             jvm = f"  JVM peak {r['jvm_peak_gb']:.2f} GB" if "jvm_peak_gb" in r else ""
             jobs = f"  {r['jobs']} Spark jobs" if "jobs" in r else ""
             print(
                 f"{n:>9,} {name:6}: derive {r['derive_s']:7.1f} s  measures "
-                f"{r['measures_s']:7.1f} s  (session {r['session_s']:.1f} s)  "
-                f"Python peak {gb:.2f} GB{jvm}{jobs}",
+                f"{r['measures_s']:7.1f} s  (session {r['session_s']:.1f} s, load "
+                f"{r['load_s']:.1f} s)  CPU {cpu:.1f} s  Python peak {gb:.2f} GB{jvm}{jobs}",
                 flush=True,
             )
+            if "jobs_by_phase" in r:
+                by = r["jobs_by_phase"]
+                cpus = r["jvm_cpu_by_phase_s"]
+                print(
+                    f"{'':>9} {'':6}  Spark jobs by phase {by}; JVM CPU s by phase "
+                    f"{ {k: round(float(v), 1) for k, v in cpus.items()} }",  # type: ignore[union-attr]
+                    flush=True,
+                )
         same = duck["england"] == spark["england"]
         print(
-            f"{n:>9,} ratio spark/duckdb (derive + measures): {s / d:.1f}x; England equal: {same}"
+            f"{n:>9,} ratio spark/duckdb (derive + measures): {s / d:.1f}x wall, "
+            f"{spark_cpu / duck_cpu:.1f}x CPU (whole run); England equal: {same}",
+            flush=True,
         )
     if len(spark_totals) > 1:
         a, b = min(spark_totals), max(spark_totals)

@@ -14,6 +14,8 @@ import pytest
 
 from iaptkit.data import TABLES, load_extract
 from iaptkit.data.extract import Extract
+from iaptkit.data.ledger import count_rows
+from iaptkit.data.staging import spark_job_count
 from iaptkit.errors import ExtractError
 from iaptkit.synth.generate import write_synthetic
 
@@ -117,6 +119,26 @@ def test_spark_reads_a_folder_and_reports_unknown_databases(spark: Any, folder: 
     assert on_spark.table("IDS201CareContact").AppType.execute().str.len().eq(2).mean() > 0.9
     with pytest.raises(ExtractError, match=r"neither a folder nor a database"):
         load_extract("no_such_database", spark=spark)
+
+
+def test_a_parquet_folder_opens_and_is_counted_with_no_spark_job(spark: Any, folder: Path) -> None:
+    before = spark_job_count(spark)
+    on_spark = load_extract(folder, spark=spark)
+    counts = {name: count_rows(on_spark, name) for name in on_spark.table_names()}
+    # schemas and row counts come from the parquet footers: no job infers or counts
+    assert spark_job_count(spark) == before
+    on_duckdb = load_extract(folder)
+    try:
+        assert counts == {name: count_rows(on_duckdb, name) for name in on_duckdb.table_names()}
+    finally:
+        on_duckdb.close()
+    assert counts["IDS201CareContact"] > 600
+    for name in on_spark.table_names():
+        src = on_spark.tables[name]
+        inferred = spark.read.parquet(str(src.files[0]))
+        # the footer's schema is the one Spark infers, the footer's count Spark's own
+        assert spark.table(src.relation).schema == inferred.schema, name
+        assert counts[name] == inferred.count(), name
 
 
 def test_dataframes_on_spark_give_the_duckdb_state(spark: Any) -> None:

@@ -32,6 +32,7 @@ __all__ = [
     "UNPROTECTED_NOTE",
     "checked_ledger",
     "command_status",
+    "local_spark_conf",
     "make_console",
     "open_extract",
     "output_format",
@@ -116,18 +117,47 @@ def spark_session() -> Any:
     if active is not None:
         return active
     # Python workers (none are needed by iaptkit's plans) run this interpreter, not the first
-    # python3 on the PATH (pyspark reads PYSPARK_PYTHON when the context starts); a few shuffle
-    # partitions per core, not Spark's 200 (a small extract's every stage would otherwise run
-    # 200 near-empty tasks)
+    # python3 on the PATH (pyspark reads PYSPARK_PYTHON when the context starts)
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
-    return (
-        SparkSession.builder.master("local[*]")
-        .appName("iaptkit")
-        .config("spark.ui.enabled", "false")
-        .config("spark.ui.showConsoleProgress", "false")
-        .config("spark.sql.shuffle.partitions", str(2 * (os.cpu_count() or 1)))
-        .getOrCreate()
-    )
+    builder = SparkSession.builder.master("local[*]").appName("iaptkit")
+    for key, value in local_spark_conf().items():
+        builder = builder.config(key, value)
+    return builder.getOrCreate()
+
+
+def local_spark_conf() -> dict[str, str]:
+    """The settings of the local Spark session the commands start (none is active).
+
+    Returns
+    -------
+    dict
+        Spark configuration key -> value.
+
+    Notes
+    -----
+    * no UI, no console progress bar;
+    * a few shuffle partitions per core, not Spark's 200 (a small extract's every stage would
+      otherwise run 200 near-empty tasks); adaptive execution (on by default in Spark 3.2+,
+      set here for older sessions) coalesces them further and broadcasts small join sides;
+      turning it off measured slower (fewer jobs, more CPU).
+
+    Measured and not set: the client JIT compiler only with the serial collector
+    (``-XX:TieredStopAtLevel=1 -XX:+UseSerialGC``) cut the JVM's CPU time on 257 pathways
+    from 83 s to 58 s, but not the wall time on an idle two-core machine (the optimising
+    compiler used the idle core, and its code ran the ledger and derivation faster).
+
+    Examples
+    --------
+    >>> local_spark_conf()["spark.ui.enabled"]
+    'false'
+    """
+    return {
+        "spark.ui.enabled": "false",
+        "spark.ui.showConsoleProgress": "false",
+        "spark.sql.shuffle.partitions": str(2 * (os.cpu_count() or 1)),
+        "spark.sql.adaptive.enabled": "true",
+        "spark.sql.adaptive.coalescePartitions.enabled": "true",
+    }
 
 
 def open_extract(source: str, engine: str, memory_limit: str | None = None) -> Extract:

@@ -70,6 +70,11 @@ class SourceTable:
         A file or table description, for messages.
     files
         The files read (empty for database sources), for the fingerprint.
+    database
+        The database (Spark catalog) holding ``relation``, if not the current one.
+    rows
+        The rows of the files when the reader knows them without a query (Spark reading
+        parquet files: the footers' row counts); ``None`` otherwise.
     """
 
     name: str
@@ -80,6 +85,7 @@ class SourceTable:
     location: str
     files: tuple[Path, ...] = ()
     database: str | None = None
+    rows: int | None = None
 
 
 @dataclass(frozen=True)
@@ -187,6 +193,7 @@ def make_source(
     location: str,
     files: tuple[Path, ...] = (),
     database: str | None = None,
+    rows: int | None = None,
 ) -> SourceTable:
     """The :class:`SourceTable` of one table read from ``relation`` on the backend.
 
@@ -204,6 +211,8 @@ def make_source(
         The files read (for the fingerprint); empty for database sources.
     database
         The database (Spark catalog) holding ``relation``, if not the current one.
+    rows
+        The rows of the files, if known without a query (:attr:`SourceTable.rows`).
 
     Returns
     -------
@@ -220,6 +229,7 @@ def make_source(
         location=location,
         files=files,
         database=database,
+        rows=rows,
     )
 
 

@@ -25,7 +25,47 @@ from iaptkit.data.sources import (
 from iaptkit.data.spark_staging import connect_staged
 from iaptkit.errors import ExtractError
 
-__all__ = ["open_spark"]
+__all__ = ["open_spark", "parquet_footer"]
+
+#: Arrow types whose Spark type reads the parquet column back as written (no time zones, no
+#: nanoseconds): for these a table's schema is taken from its footer.
+_PLAIN_ARROW = (
+    "string", "large_string", "bool", "int8", "int16", "int32", "int64", "float", "double",
+    "date32[day]",
+)  # fmt: skip
+
+
+def parquet_footer(file: Path) -> tuple[Any, int] | None:
+    """The Spark schema and the row count of one parquet file, read from its footer.
+
+    Why: Spark infers a parquet file's schema with a job (one per table, seconds of a small
+    extract's time), and counting its rows is another; the footer holds both, read here in
+    milliseconds without Spark. ``None`` (Spark infers) for a folder of files, an unreadable
+    footer, or a column type outside :data:`_PLAIN_ARROW` or decimals.
+
+    Parameters
+    ----------
+    file
+        A ``.parquet`` file.
+
+    Returns
+    -------
+    (pyspark.sql.types.StructType, int) or None
+    """
+    if not file.is_file():
+        return None
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    from pyspark.sql.pandas.types import from_arrow_schema
+
+    try:
+        parquet = pq.ParquetFile(file)
+        schema = parquet.schema_arrow
+        rows = int(parquet.metadata.num_rows)
+    except Exception:  # Spark's own reading reports a damaged file
+        return None
+    plain = all(str(f.type) in _PLAIN_ARROW or pa.types.is_decimal(f.type) for f in schema)
+    return (from_arrow_schema(schema), rows) if plain else None
 
 
 def open_spark(source: str | Path | Mapping[str, pd.DataFrame], spark: Any) -> OpenedSource:
@@ -77,8 +117,11 @@ def open_spark(source: str | Path | Mapping[str, pd.DataFrame], spark: Any) -> O
         found, unknown = table_files(path)
         for name, (file, kind) in found.items():
             view = f"{prefix}_{name.lower()}"
+            footer = parquet_footer(file) if kind.startswith("parquet") else None
             try:
-                if kind.startswith("parquet"):
+                if footer is not None:
+                    frame = spark.read.schema(footer[0]).parquet(str(file))
+                elif kind.startswith("parquet"):
                     frame = spark.read.parquet(str(file))
                 else:
                     frame = (
@@ -95,7 +138,8 @@ def open_spark(source: str | Path | Mapping[str, pd.DataFrame], spark: Any) -> O
             frame.createOrReplaceTempView(view)
             schema = {f.name: f.dataType.simpleString() for f in frame.schema.fields}
             files = (file,) if file.is_file() else tuple(sorted(file.rglob("*.parquet")))
-            tables[name] = make_source(name, view, schema, str(file), files)
+            in_footer = footer[1] if footer is not None else None
+            tables[name] = make_source(name, view, schema, str(file), files, rows=in_footer)
         return OpenedSource("spark", con, str(path), tables, tuple(unknown))
     database = str(source)
     if not spark.catalog.databaseExists(database):

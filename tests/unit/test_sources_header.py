@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from iaptkit.data.csv_files import check_header
 from iaptkit.data.ledger import Ledger, TableLedger
-from iaptkit.data.sources import check_header
 from iaptkit.errors import ExtractError
 
 HEADER = ["UniqueSubmissionID", "Unique_MonthID", "OrgID_Provider", "PathwayID"]

@@ -16,15 +16,14 @@ from typing import Any
 import ibis
 import pandas as pd
 
+from iaptkit.data.csv_files import check_header, read_error_message
 from iaptkit.data.schema import canonical_table_name
 from iaptkit.data.sources import (
     OpenedSource,
     SourceTable,
-    check_header,
     checked_frames,
     frame_to_arrow,
     make_source,
-    read_error_message,
     table_files,
 )
 from iaptkit.errors import ExtractError

@@ -16,9 +16,9 @@ from datetime import date
 from types import MappingProxyType
 from typing import Any
 
+from iaptkit.data.csv_files import read_error_message
 from iaptkit.data.exclusion_rows import EXCLUSION_REASONS, exclusion_columns, exclusion_counts
 from iaptkit.data.extract import Extract
-from iaptkit.data.sources import read_error_message
 from iaptkit.data.submissions import referrals_as_at as submissions_referrals_as_at
 from iaptkit.data.submissions import without_nhs_fields
 from iaptkit.definitions.model import Definitions

@@ -342,3 +342,64 @@ def test_provider_runs_of_a_table_add_up_to_the_england_run(tmp_path: Path) -> N
     sums += [((w, "Total"), [(w, "recovered"), (w, "not recovered")]) for w in runs]
     got = widths(shown, sums)
     assert got[("A", "recovered")] >= WIDTH
+
+
+def _segment_widths(shown: dict[tuple[str, ...], str], groups: tuple[str, ...]) -> dict[str, float]:
+    """The independent attacker's width of each group's April: FY = April + May-March, >= 0."""
+    may = ("2024-05-01", "2025-03-31")
+    m = "finished_treatment"
+    keys = sorted(shown)
+    n = len(keys) + len(groups)  # the published cells, then one April per group
+    ix = {k: i for i, k in enumerate(keys)}
+    lo, hi = np.zeros(n), np.full(n, np.inf)
+    for k, text in shown.items():
+        if text != "*":
+            lo[ix[k]] = hi[ix[k]] = float(text)
+    rows = []
+    for j, g in enumerate(groups):
+        row = np.zeros(n)
+        row[ix[(*FY, g, m)]], row[ix[(*may, g, m)]], row[len(keys) + j] = -1.0, 1.0, 1.0
+        rows.append(row)
+    for p in (FY, may):  # providers add up to England
+        row = np.zeros(n)
+        row[ix[(*p, "England", m)]] = -1.0
+        for g in groups[1:]:
+            row[ix[(*p, g, m)]] = 1.0
+        rows.append(row)
+    cons = [LinearConstraint(np.array(rows), 0.0, 0.0)]
+    out = {}
+    for j, g in enumerate(groups):
+        ends = []
+        for sign in (1.0, -1.0):
+            c = np.zeros(n)
+            c[len(keys) + j] = sign
+            res = milp(c, constraints=cons, integrality=np.ones(n), bounds=Bounds(lo, hi))
+            ends.append(np.inf if res.status != 0 else sign * res.fun)
+        out[g] = ends[1] - ends[0]
+    return out
+
+
+def test_a_small_period_segment_given_by_subtraction(tmp_path: Path) -> None:
+    """April-March and May-March published together give April; a small April is protected."""
+    m = "finished_treatment"
+    may = ("2024-05-01", "2025-03-31")
+    rel = release_of(tmp_path, {
+        "april_march": measures(FY, "england", {"England": {m: 100}}).pipe(
+            lambda e: pd.concat([e, measures(FY, "provider", {"A": {m: 40}, "B": {m: 60}})])),
+        "may_march": measures(may, "england", {"England": {m: 97}}).pipe(
+            lambda e: pd.concat([e, measures(may, "provider", {"A": {m: 38}, "B": {m: 59}})])),
+    })  # fmt: skip
+    # before: every count is shown (each output is safe alone); April is A 2, B 1, England 3
+    before = _segment_widths(exported(rel / "outputs"), ("England", "A", "B"))
+    assert before == {"England": 0.0, "A": 0.0, "B": 0.0}
+    off = build(rel, tmp_path / "off", joint_protection=False)
+    assert set(off.excluded) == {"april_march", "may_march"}
+    failures = [str(f) for f in joint(rel)["failures"]]  # type: ignore[attr-defined]
+    assert any("2024-04-01..2024-04-30" in f and "provider=A" in f for f in failures)
+    assert any("period segment" in f for f in failures)
+    on = build(rel, tmp_path / "on")
+    assert not on.excluded
+    assert joint(rel)["passed"] is True
+    assert verify(tmp_path / "on", allow_unsigned=True) == []
+    after = _segment_widths(exported(tmp_path / "on"), ("England", "A", "B"))
+    assert min(after.values()) >= WIDTH, after

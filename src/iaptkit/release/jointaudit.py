@@ -5,7 +5,9 @@ integer_intervals`: counts at their rounding boxes, rates made from unrounded co
 published precision) over the :class:`~iaptkit.release.relations.JointSystem` of every
 published cell of a release, and of the earlier exports it names. Every suppressed cell must
 keep its protection width (primary cells the policy's width, other suppressed cells at least
-one: not determined exactly; a cell suppressed by an earlier export the width it had there).
+one: not determined exactly; a cell suppressed by an earlier export the width it had there),
+and so must every period segment the outputs give by subtraction whose count the policy would
+suppress (``JointSystem.guarded``: April from April-March and May-March).
 
 :func:`protect_jointly` is the joint secondary suppression: while a suppressed cell is too
 narrow, it suppresses the cheapest published cell of a sum that pins it (a cell shown in one
@@ -220,7 +222,7 @@ def protect_jointly(
     >>> r.passed, r.added, r.value_mass
     (True, (2,), 26.0)
     """
-    targets = system.suppressed()
+    targets = system.suppressed() | system.guarded()
     hidden = targets & np.array([not s for s in system.shown_in], dtype=bool)
     rows_of = _rows_of(system)
     added: list[int] = []
@@ -248,7 +250,7 @@ def protect_jointly(
         failures=tuple(fails),
         added=tuple(added),
         value_mass=mass,
-        n_suppressed=int(targets.sum()),
+        n_suppressed=int((targets & ~np.array(system.latent, dtype=bool)).sum()),
         n_cells=int((~np.array(system.latent, dtype=bool)).sum()),
         steps=steps,
     )

@@ -403,3 +403,62 @@ def test_a_small_period_segment_given_by_subtraction(tmp_path: Path) -> None:
     assert verify(tmp_path / "on", allow_unsigned=True) == []
     after = _segment_widths(exported(tmp_path / "on"), ("England", "A", "B"))
     assert min(after.values()) >= WIDTH, after
+
+
+def test_a_mean_of_a_count_joint_protection_hides_is_hidden_too(tmp_path: Path) -> None:
+    """Means: a mean is published with its count (the row's ``denominator`` column).
+
+    Joint protection hides B's count (A = England - B - C); a mean of B left published would
+    print B's count beside it (the attack before: B read off the mean's row exactly) and, with
+    England's and C's means and counts, tie B to A's sum of sessions. The rule: a mean whose count
+    is suppressed anywhere is suppressed with its count columns, in every output
+    (``protect_measures`` within one output; the joint audit across), and ``verify`` refuses an
+    export that breaks it.
+    """
+    m, mean = "finished_treatment", "mean_sessions_finished"
+
+    def with_means(breakdown: str, cells: dict[str, tuple[int, float]]) -> pd.DataFrame:
+        frame = measures(FY, breakdown, {g: {m: n} for g, (n, _) in cells.items()})
+        rows = [{"period_start": FY[0], "period_end": FY[1], "breakdown": breakdown, "group": g,
+                 "measure": mean, "value": v, "kind": "mean", "denominator": m}
+                for g, (_, v) in cells.items()]  # fmt: skip
+        return pd.concat([frame, pd.DataFrame(rows)], ignore_index=True)
+
+    rel = release_of(tmp_path, {
+        "england": with_means("england", {"England": (123, 12.2)}),
+        "providers": with_means("provider", {"A": (4, 13.0), "B": (51, 11.1), "C": (68, 14.0)}),
+    })  # fmt: skip
+
+    def means(folder: Path) -> dict[str, tuple[str, str]]:
+        frame = pd.read_csv(folder / "providers.csv", dtype=str, keep_default_na=False)
+        count = {r["provider"]: r["value"] for r in frame[frame["measure"] == m].to_dict("records")}
+        got = frame[frame["measure"] == mean].to_dict("records")
+        return {r["provider"]: (count[r["provider"]], r["value"], r["denominator"]) for r in got}
+
+    before = means(rel / "outputs")
+    assert before["A"] == ("*", "*", "*")  # primary: count and mean hidden by protect_measures
+    assert before["B"] == ("51", "11.1", "51")
+    assert before["C"] == ("68", "14.0", "68")
+    on = build(rel, tmp_path / "on")
+    assert not on.excluded
+    after = means(tmp_path / "on")
+    hidden = [p for p in "BC" if after[p][0] == "*"]
+    assert hidden, "joint protection hides A's complement"
+    for p in "ABC":  # a count hidden: its mean and the count beside it too
+        assert (after[p][0] == "*") == (after[p][1] == "*") == (after[p][2] == "*"), after[p]
+    assert verify(tmp_path / "on", allow_unsigned=True) == []
+    # verify refuses an export whose mean of a hidden count was left published
+    keys = json.loads((tmp_path / "on" / "cellkeys.json").read_text())
+    csv = tmp_path / "on" / "providers.csv"
+    frame = pd.read_csv(csv, dtype=str, keep_default_na=False)
+    for out in keys["outputs"]:
+        for c in out["cells"]:
+            if c["kind"] != "count" and c["key"]["breakdown"].get("provider") == hidden[0]:
+                c["suppressed"], c["shown"] = False, "11.1"
+                frame.at[c["row"], "value"] = "11.1"
+    (tmp_path / "on" / "cellkeys.json").write_text(json.dumps(keys))
+    frame.to_csv(csv, index=False)
+    from iaptkit.release.cellaudit import audit_cellkeys
+
+    problems, _ = audit_cellkeys(tmp_path / "on")
+    assert any("rate or mean made from a count" in p for p in problems)

@@ -184,10 +184,13 @@ class CellRecord:
             "base": self.base,
             "threshold": self.threshold,
         }
-        if self.kind == "rate":
+        if self.kind != "count":  # a rate's or a mean's counts
             d.update(
                 numerator=None if self.numerator is None else self.numerator.to_json(),
                 denominator=None if self.denominator is None else self.denominator.to_json(),
+            )
+        if self.kind == "rate":
+            d.update(
                 decimals=self.decimals,
                 rates_from=self.rates_from,
                 texts=list(self.texts),

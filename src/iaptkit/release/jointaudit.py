@@ -13,8 +13,8 @@ suppress (``JointSystem.guarded``: April from April-March and May-March).
 narrow, it suppresses the cheapest published cell of a sum that pins it (a cell shown in one
 output and suppressed in another first, everywhere), one per failing cell and round, and
 attacks the cells still failing again (suppressing a cell only widens the others' intervals),
-then the final pattern whole. Cells published by an earlier export cannot be taken back; when nothing is left to suppress, it gives up, naming the
-cell and the outputs. It is the one place to swap in another solver later.
+then the final pattern whole. Cells published by an earlier export cannot be taken back; when
+nothing is left to suppress, it gives up, naming the cell and the outputs. It is the one place to swap in another solver later.
 """
 
 from __future__ import annotations

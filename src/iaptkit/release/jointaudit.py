@@ -14,7 +14,8 @@ narrow, it suppresses the cheapest published cell of a sum that pins it (a cell 
 output and suppressed in another first, everywhere), one per failing cell and round, and
 attacks the cells still failing again (suppressing a cell only widens the others' intervals),
 then the final pattern whole. Cells published by an earlier export cannot be taken back; when
-nothing is left to suppress, it gives up, naming the cell and the outputs. It is the one place to swap in another solver later.
+nothing is left to suppress, it gives up, naming the cell and the outputs. It is the one place
+to swap in another solver later.
 """
 
 from __future__ import annotations

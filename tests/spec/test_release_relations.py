@@ -342,3 +342,123 @@ def test_provider_runs_of_a_table_add_up_to_the_england_run(tmp_path: Path) -> N
     sums += [((w, "Total"), [(w, "recovered"), (w, "not recovered")]) for w in runs]
     got = widths(shown, sums)
     assert got[("A", "recovered")] >= WIDTH
+
+
+def _segment_widths(shown: dict[tuple[str, ...], str], groups: tuple[str, ...]) -> dict[str, float]:
+    """The independent attacker's width of each group's April: FY = April + May-March, >= 0."""
+    may = ("2024-05-01", "2025-03-31")
+    m = "finished_treatment"
+    keys = sorted(shown)
+    n = len(keys) + len(groups)  # the published cells, then one April per group
+    ix = {k: i for i, k in enumerate(keys)}
+    lo, hi = np.zeros(n), np.full(n, np.inf)
+    for k, text in shown.items():
+        if text != "*":
+            lo[ix[k]] = hi[ix[k]] = float(text)
+    rows = []
+    for j, g in enumerate(groups):
+        row = np.zeros(n)
+        row[ix[(*FY, g, m)]], row[ix[(*may, g, m)]], row[len(keys) + j] = -1.0, 1.0, 1.0
+        rows.append(row)
+    for p in (FY, may):  # providers add up to England
+        row = np.zeros(n)
+        row[ix[(*p, "England", m)]] = -1.0
+        for g in groups[1:]:
+            row[ix[(*p, g, m)]] = 1.0
+        rows.append(row)
+    cons = [LinearConstraint(np.array(rows), 0.0, 0.0)]
+    out = {}
+    for j, g in enumerate(groups):
+        ends = []
+        for sign in (1.0, -1.0):
+            c = np.zeros(n)
+            c[len(keys) + j] = sign
+            res = milp(c, constraints=cons, integrality=np.ones(n), bounds=Bounds(lo, hi))
+            ends.append(np.inf if res.status != 0 else sign * res.fun)
+        out[g] = ends[1] - ends[0]
+    return out
+
+
+def test_a_small_period_segment_given_by_subtraction(tmp_path: Path) -> None:
+    """April-March and May-March published together give April; a small April is protected."""
+    m = "finished_treatment"
+    may = ("2024-05-01", "2025-03-31")
+    rel = release_of(tmp_path, {
+        "april_march": measures(FY, "england", {"England": {m: 100}}).pipe(
+            lambda e: pd.concat([e, measures(FY, "provider", {"A": {m: 40}, "B": {m: 60}})])),
+        "may_march": measures(may, "england", {"England": {m: 97}}).pipe(
+            lambda e: pd.concat([e, measures(may, "provider", {"A": {m: 38}, "B": {m: 59}})])),
+    })  # fmt: skip
+    # before: every count is shown (each output is safe alone); April is A 2, B 1, England 3
+    before = _segment_widths(exported(rel / "outputs"), ("England", "A", "B"))
+    assert before == {"England": 0.0, "A": 0.0, "B": 0.0}
+    off = build(rel, tmp_path / "off", joint_protection=False)
+    assert set(off.excluded) == {"april_march", "may_march"}
+    failures = [str(f) for f in joint(rel)["failures"]]  # type: ignore[attr-defined]
+    assert any("2024-04-01..2024-04-30" in f and "provider=A" in f for f in failures)
+    assert any("period segment" in f for f in failures)
+    on = build(rel, tmp_path / "on")
+    assert not on.excluded
+    assert joint(rel)["passed"] is True
+    assert verify(tmp_path / "on", allow_unsigned=True) == []
+    after = _segment_widths(exported(tmp_path / "on"), ("England", "A", "B"))
+    assert min(after.values()) >= WIDTH, after
+
+
+def test_a_mean_of_a_count_joint_protection_hides_is_hidden_too(tmp_path: Path) -> None:
+    """Means: a mean is published with its count (the row's ``denominator`` column).
+
+    Joint protection hides B's count (A = England - B - C); a mean of B left published would
+    print B's count beside it (the attack before: B read off the mean's row exactly) and, with
+    England's and C's means and counts, tie B to A's sum of sessions. The rule: a mean whose count
+    is suppressed anywhere is suppressed with its count columns, in every output
+    (``protect_measures`` within one output; the joint audit across), and ``verify`` refuses an
+    export that breaks it.
+    """
+    m, mean = "finished_treatment", "mean_sessions_finished"
+
+    def with_means(breakdown: str, cells: dict[str, tuple[int, float]]) -> pd.DataFrame:
+        frame = measures(FY, breakdown, {g: {m: n} for g, (n, _) in cells.items()})
+        rows = [{"period_start": FY[0], "period_end": FY[1], "breakdown": breakdown, "group": g,
+                 "measure": mean, "value": v, "kind": "mean", "denominator": m}
+                for g, (_, v) in cells.items()]  # fmt: skip
+        return pd.concat([frame, pd.DataFrame(rows)], ignore_index=True)
+
+    rel = release_of(tmp_path, {
+        "england": with_means("england", {"England": (123, 12.2)}),
+        "providers": with_means("provider", {"A": (4, 13.0), "B": (51, 11.1), "C": (68, 14.0)}),
+    })  # fmt: skip
+
+    def means(folder: Path) -> dict[str, tuple[str, str]]:
+        frame = pd.read_csv(folder / "providers.csv", dtype=str, keep_default_na=False)
+        count = {r["provider"]: r["value"] for r in frame[frame["measure"] == m].to_dict("records")}
+        got = frame[frame["measure"] == mean].to_dict("records")
+        return {r["provider"]: (count[r["provider"]], r["value"], r["denominator"]) for r in got}
+
+    before = means(rel / "outputs")
+    assert before["A"] == ("*", "*", "*")  # primary: count and mean hidden by protect_measures
+    assert before["B"] == ("51", "11.1", "51")
+    assert before["C"] == ("68", "14.0", "68")
+    on = build(rel, tmp_path / "on")
+    assert not on.excluded
+    after = means(tmp_path / "on")
+    hidden = [p for p in "BC" if after[p][0] == "*"]
+    assert hidden, "joint protection hides A's complement"
+    for p in "ABC":  # a count hidden: its mean and the count beside it too
+        assert (after[p][0] == "*") == (after[p][1] == "*") == (after[p][2] == "*"), after[p]
+    assert verify(tmp_path / "on", allow_unsigned=True) == []
+    # verify refuses an export whose mean of a hidden count was left published
+    keys = json.loads((tmp_path / "on" / "cellkeys.json").read_text())
+    csv = tmp_path / "on" / "providers.csv"
+    frame = pd.read_csv(csv, dtype=str, keep_default_na=False)
+    for out in keys["outputs"]:
+        for c in out["cells"]:
+            if c["kind"] != "count" and c["key"]["breakdown"].get("provider") == hidden[0]:
+                c["suppressed"], c["shown"] = False, "11.1"
+                frame.at[c["row"], "value"] = "11.1"
+    (tmp_path / "on" / "cellkeys.json").write_text(json.dumps(keys))
+    frame.to_csv(csv, index=False)
+    from iaptkit.release.cellaudit import audit_cellkeys
+
+    problems, _ = audit_cellkeys(tmp_path / "on")
+    assert any("rate or mean made from a count" in p for p in problems)

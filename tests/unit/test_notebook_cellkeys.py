@@ -110,3 +110,33 @@ def test_a_category_absent_from_a_provider_run_discloses_englands_zero(tmp_path:
     summary = json.loads((rel.path / "release.json").read_text())["joint_audit"]
     assert not summary["passed"]
     assert any("change=y, provider=A" in f for f in summary["failures"])
+
+
+def test_with_the_full_category_list_the_provider_run_builds_jointly(tmp_path: Path) -> None:
+    """The fix: the provider run's table has the y row (a zero cell, suppressed), so it builds."""
+    rows = [("A", "01A", "x")] * 15 + [("A", "02B", "x")] * 15
+    rows += [("B", "01A", "x")] * 25 + [("B", "01A", "y")] * 20
+    both = pd.DataFrame(rows, columns=["provider", "commissioner", "change"])
+    cats = {"change": ("x", "y")}
+    rel = Release.open_or_create(tmp_path / "rel", extract_fingerprint="fp")
+    england = protect(both, ["provider", "change"], policy="nhs-sde", name="england",
+                      categories=cats, population="England")  # fmt: skip
+    run_a = protect(both[both["provider"] == "A"], ["commissioner", "change"], policy="nhs-sde",
+                    name="run_a", categories=cats, population="provider A")  # fmt: skip
+    cells = run_a.cells.set_index(["commissioner", "change"])
+    assert (cells.loc[("Total", "y"), "value"], cells.loc[("Total", "y"), "status"]) == (
+        0,
+        "primary",
+    )
+    _ctx(tmp_path, "").add_table(rel, england, "finished_treatment")
+    _ctx(tmp_path, "A").add_table(rel, run_a, "finished_treatment")
+    result = build(rel.path, tmp_path / "export")
+    assert set(result.exported) == {"england", "run_a"}
+    summary = json.loads((rel.path / "release.json").read_text())["joint_audit"]
+    assert summary["passed"] is True
+    # A's y is one cell of both outputs, suppressed in both
+    system = joint_system(load_cells(rel, ["england", "run_a"]))
+    a_y = {"provider": "A", "change": "y"}
+    ay = [i for i in range(system.n) if dict(system.keys[i].breakdown) == a_y]
+    assert len(ay) == 1
+    assert set(system.hidden_in[ay[0]]) == {"england", "run_a"}

@@ -88,15 +88,25 @@ def test_disjoint_periods_are_not_related() -> None:
     assert system.equalities == []
 
 
-def test_an_absent_category_is_a_known_zero() -> None:
-    # England gender X = 0 (suppressed); provider runs have no X row at all, yet add up
+def test_a_breakdown_no_output_publishes_gives_no_empty_sum() -> None:
+    """No output breaks England's X down by provider: X is not pinned by an empty sum.
+
+    (A provider run leaving out a category altogether is handled at the source: the notebooks
+    build every table with its breakdown's full category list, so the zero is a row, see
+    tests/unit/test_notebook_cellkeys.py.) With A's X row published, X = A,X is a sum.
+    """
     x = replace(K, breakdown=(("gender", "X"),))
     f = replace(K, breakdown=(("gender", "F"),))
     af = replace(K, breakdown=(("gender", "F"), ("provider", "A")))
+    ax = replace(K, breakdown=(("gender", "X"), ("provider", "A")))
     england = _out("england", (f, 40, False), (x, 0, True))
     provider = _out("provider_a", (af, 40, False))
-    result = protect_jointly(joint_system([england, provider]), protect=False)
-    assert [f.upper for f in result.failures] == [0.0]
+    system = joint_system([england, provider])
+    assert all(len(row) > 1 for row in system.equalities)
+    with_row = _out("provider_a", (af, 40, False), (ax, 0, True))
+    system = joint_system([england, with_row])
+    assert any(len(row) == 2 for row in system.equalities)  # X = A,X, both suppressed
+    assert protect_jointly(system, protect=False).failures == ()
 
 
 def test_conflicting_truths_under_one_key_are_reported() -> None:

@@ -3,7 +3,8 @@
 A checker holding the export knows every exported cell's key and published value. From those
 alone the relations of :mod:`iaptkit.release.relations` follow (without true values: a sum is
 assumed where the children cover every category seen) and the exact integer attacker runs over
-all of them: a suppressed cell determined exactly fails verification. Each record must also
+all of them: a suppressed cell determined exactly fails verification, and so does a rate or
+mean published whose count is suppressed. Each record must also
 agree with its output's CSV file (the value shown, ``*`` where suppressed).
 """
 
@@ -15,6 +16,7 @@ from pathlib import Path
 import pandas as pd
 
 from iaptkit.release.cellkeys import OutputCells
+from iaptkit.release.joint import exposed_derived
 from iaptkit.release.jointaudit import protect_jointly
 from iaptkit.release.relations import joint_system
 
@@ -65,4 +67,9 @@ def audit_cellkeys(folder: Path) -> tuple[list[str], list[str]]:
         return [], [f"{CELLKEYS_FILE}: joint audit skipped ({exc})"]
     for f in result.failures:
         problems.append(f"joint audit of {CELLKEYS_FILE}: suppressed cell {f.describe()}")
+    for uid in exposed_derived(outputs, system):
+        problems.append(
+            f"joint audit of {CELLKEYS_FILE}: {uid} publishes a rate or mean made from a count "
+            "suppressed in the export"
+        )
     return problems, []

@@ -147,6 +147,8 @@ class CellRecord:
     when suppressed). ``lower``, ``upper`` (a box end may be a true count), ``primary``,
     ``true_value`` and ``width`` (the protection width the cell needs if suppressed) are
     internal; an export has ``base`` and ``threshold``, the box follows from the value shown.
+    ``protection_width`` and ``zeros_suppressed`` (internal) are the policy's: what a count
+    the outputs determine without publishing it (a period segment) needs when it is small.
     """
 
     key: CellKey
@@ -167,6 +169,8 @@ class CellRecord:
     primary: bool = False
     true_value: float | None = None
     width: float = 1.0
+    protection_width: float = 0.0
+    zeros_suppressed: bool = False
 
     def to_json(self, *, internal: bool) -> dict[str, Any]:
         """A JSON-safe dictionary; ``internal=False`` leaves out truth and primary flags."""
@@ -180,10 +184,13 @@ class CellRecord:
             "base": self.base,
             "threshold": self.threshold,
         }
-        if self.kind == "rate":
+        if self.kind != "count":  # a rate's or a mean's counts
             d.update(
                 numerator=None if self.numerator is None else self.numerator.to_json(),
                 denominator=None if self.denominator is None else self.denominator.to_json(),
+            )
+        if self.kind == "rate":
+            d.update(
                 decimals=self.decimals,
                 rates_from=self.rates_from,
                 texts=list(self.texts),
@@ -192,6 +199,8 @@ class CellRecord:
             upper = None if math.isinf(self.upper) else self.upper
             d.update(lower=self.lower, upper=upper, primary=self.primary)
             d.update(true_value=self.true_value, width=self.width)
+            d.update(protection_width=self.protection_width)
+            d.update(zeros_suppressed=self.zeros_suppressed)
         return d
 
     @classmethod
@@ -225,6 +234,8 @@ class CellRecord:
             primary=bool(d.get("primary", False)),
             true_value=None if truth is None else float(truth),
             width=float(d.get("width", 1.0)),
+            protection_width=float(d.get("protection_width", 0.0)),
+            zeros_suppressed=bool(d.get("zeros_suppressed", False)),
         )
 
 
@@ -332,6 +343,8 @@ def records_from_protected(pt: Any, ctx: KeyContext) -> OutputCells:
                 primary=status == "primary",
                 true_value=float(c["value"]),
                 width=width if status == "primary" else 1.0,
+                protection_width=width,
+                zeros_suppressed=bool(policy.zeros_suppressed),
             )
         )
     return OutputCells(
@@ -422,6 +435,8 @@ def records_from_measures(pm: Any, ctx: KeyContext) -> OutputCells:
                     primary=status == "primary",
                     true_value=true_value,
                     width=width if status == "primary" else 1.0,
+                    protection_width=width,
+                    zeros_suppressed=bool(policy.zeros_suppressed),
                 )
             )
             continue

@@ -36,6 +36,7 @@ __all__ = [
     "SOURCE",
     "export_cells",
     "export_safe",
+    "exposed_derived",
     "joint_candidates",
     "run_joint_audit",
     "stored_summary",
@@ -61,14 +62,18 @@ def joint_candidates(store: ReleaseStore) -> list[str]:
 
 
 def _suppress_rows(
-    store: ReleaseStore, cells: OutputCells, keys: set[CellKey]
+    store: ReleaseStore, cells: OutputCells, keys: set[CellKey], hidden: set[CellKey]
 ) -> tuple[OutputCells, int]:
-    """Write ``*`` into the output's CSV for counts in ``keys`` and rates made from them."""
+    """Write ``*`` into the output's CSV for counts in ``keys``, and for the rates and means
+    made from a count in ``keys`` or ``hidden`` (a mean whose count is suppressed anywhere is
+    suppressed: its contributors cannot be seen to be enough, and with the other published
+    means and counts it is one more equation on the hidden count)."""
     changed: list[CellRecord] = []
     rows: set[int] = set()
+    made = keys | hidden
     for rec in cells.records:
         hit = rec.kind == "count" and rec.key in keys and not rec.suppressed
-        made_from = rec.kind == "rate" and (rec.numerator in keys or rec.denominator in keys)
+        made_from = rec.kind != "count" and (rec.numerator in made or rec.denominator in made)
         if (hit or made_from) and not rec.suppressed:
             rows.add(rec.row)
             rec = replace(rec, suppressed=True, lower=0.0, upper=float("inf"), shown="*")
@@ -93,14 +98,17 @@ def _suppress_rows(
 
 
 def _apply(store: ReleaseStore, outputs: Sequence[OutputCells], result: JointResult,
-           keys: list[CellKey]) -> dict[str, int]:  # fmt: skip
-    """Suppress the added cells in every current output that shows them; counts per output."""
+           system: JointSystem) -> dict[str, int]:  # fmt: skip
+    """Suppress the added cells in every current output that shows them, and the rates and
+    means made from any suppressed count; counts added per output."""
+    keys = system.keys
     added = {keys[i] for i in result.added}
+    hidden = {keys[i] for i in range(system.n) if system.hidden_in[i]}
     per_output: dict[str, int] = {}
     for cells in outputs:
         if cells.previous:
             continue
-        new, n = _suppress_rows(store, cells, added)
+        new, n = _suppress_rows(store, cells, added, hidden)
         if new is cells:
             continue
         per_output[cells.uid] = n
@@ -165,7 +173,15 @@ def run_joint_audit(
         summary.update(passed=False, n_cells=system.n, added=0, failures=[str(exc)])
         _store(store, summary)
         return summary
-    per_output = _apply(store, current, result, system.keys) if result.added else {}
+    per_output = _apply(store, current, result, system) if protect else {}
+    for uid in [] if protect else exposed_derived(current, system):
+        store.set_status(
+            uid,
+            "fail",
+            "joint audit: a rate or mean is published whose count another output suppresses "
+            "(joint protection is off)",
+            source=SOURCE,
+        )
     kinds = {o.uid: o.kind for o in store.outputs}
     for uid, n in per_output.items():
         said = f"joint protection: {n} more cell(s) suppressed so that no combination of the "
@@ -201,6 +217,21 @@ def run_joint_audit(
     )
     _store(store, summary)
     return summary
+
+
+def exposed_derived(outputs: Sequence[OutputCells], system: JointSystem) -> list[str]:
+    """Outputs publishing a rate or mean made from a count suppressed in some output."""
+    hidden = {system.keys[i] for i in range(system.n) if system.hidden_in[i]}
+    return sorted(
+        {
+            c.uid
+            for c in outputs
+            for r in c.records
+            if r.kind != "count"
+            and not r.suppressed
+            and (r.numerator in hidden or r.denominator in hidden)
+        }
+    )
 
 
 def _keep_earlier_widths(system: JointSystem, earlier: Sequence[OutputCells]) -> None:

@@ -5,13 +5,17 @@ integer_intervals`: counts at their rounding boxes, rates made from unrounded co
 published precision) over the :class:`~iaptkit.release.relations.JointSystem` of every
 published cell of a release, and of the earlier exports it names. Every suppressed cell must
 keep its protection width (primary cells the policy's width, other suppressed cells at least
-one: not determined exactly; a cell suppressed by an earlier export the width it had there).
+one: not determined exactly; a cell suppressed by an earlier export the width it had there),
+and so must every period segment the outputs give by subtraction whose count the policy would
+suppress (``JointSystem.guarded``: April from April-March and May-March).
 
 :func:`protect_jointly` is the joint secondary suppression: while a suppressed cell is too
 narrow, it suppresses the cheapest published cell of a sum that pins it (a cell shown in one
-output and suppressed in another first, everywhere), and attacks again. Cells published by an
-earlier export cannot be taken back; when nothing is left to suppress, it gives up, naming the
-cell and the outputs. It is the one place to swap in another solver later.
+output and suppressed in another first, everywhere), one per failing cell and round, and
+attacks the cells still failing again (suppressing a cell only widens the others' intervals),
+then the final pattern whole. Cells published by an earlier export cannot be taken back; when
+nothing is left to suppress, it gives up, naming the cell and the outputs. It is the one place
+to swap in another solver later.
 """
 
 from __future__ import annotations
@@ -173,22 +177,6 @@ def _candidate(
     return min(best, key=cost) if best else None
 
 
-def _component(system: JointSystem, cell: int, rows_of: list[list[int]]) -> list[int]:
-    all_rows = [*system.equalities, *system.inequalities]
-    seen, stack = {cell}, [cell]
-    while stack:
-        c = stack.pop()
-        for r in rows_of[c]:
-            for k in all_rows[r]:
-                if k not in seen:
-                    seen.add(k)
-                    stack.append(k)
-    for num, den, *_ in system.rates:
-        if num in seen or den in seen:
-            seen.update((num, den))
-    return sorted(seen)
-
-
 def protect_jointly(
     system: JointSystem, *, protect: bool = True, max_steps: int = 500
 ) -> JointResult:
@@ -220,27 +208,41 @@ def protect_jointly(
     >>> r.passed, r.added, r.value_mass
     (True, (2,), 26.0)
     """
-    targets = system.suppressed()
+    targets = system.suppressed() | system.guarded()
     hidden = targets & np.array([not s for s in system.shown_in], dtype=bool)
     rows_of = _rows_of(system)
     added: list[int] = []
     steps = 0
     lo, hi = joint_attack(system, hidden, targets)
     fails = _failures(system, targets, lo, hi, range(system.n))
+    all_rows = [*system.equalities, *system.inequalities]
     while fails and protect and steps < max_steps:
         steps += 1
-        cell = max(fails, key=lambda f: (f.required - (f.upper - f.lower), -f.cell)).cell
-        pick = _candidate(system, hidden, cell, rows_of)
-        if pick is None:
+        # one round: a cell to suppress for each failing cell not next to one picked already
+        picks: list[int] = []
+        touched: set[int] = set()
+        for f in sorted(fails, key=lambda f: (f.upper - f.lower - f.required, f.cell)):
+            if f.cell in touched:
+                continue
+            pick = _candidate(system, hidden, f.cell, rows_of)
+            if pick is None or pick in picks:
+                continue
+            picks.append(pick)
+            hidden[pick] = targets[pick] = True
+            touched.update(k for r in rows_of[pick] for k in all_rows[r])
+        if not picks:
             break
-        hidden[pick] = targets[pick] = True
-        if pick not in added:
-            added.append(pick)
-        comp = _component(system, pick, rows_of)
-        mask = np.zeros(system.n, dtype=bool)
-        mask[comp] = True
-        lo_c, hi_c = joint_attack(system, hidden, targets & mask)
-        lo[mask], hi[mask] = lo_c[mask], hi_c[mask]
+        added.extend(p for p in picks if p not in added)
+        # suppressing a cell only takes a constraint away: intervals only widen, so a cell that
+        # passed still passes; only the failing cells and the newly suppressed ones are attacked
+        recheck = np.zeros(system.n, dtype=bool)
+        recheck[[f.cell for f in fails]] = True
+        recheck[picks] = True
+        lo_r, hi_r = joint_attack(system, hidden, targets & recheck)
+        lo[recheck], hi[recheck] = lo_r[recheck], hi_r[recheck]
+        fails = _failures(system, targets, lo, hi, range(system.n))
+    if added and not fails:  # the final pattern, attacked whole once more
+        lo, hi = joint_attack(system, hidden, targets)
         fails = _failures(system, targets, lo, hi, range(system.n))
     mass = sum(float(system.truth[c] or 0.0) for c in added)
     return JointResult(
@@ -248,7 +250,7 @@ def protect_jointly(
         failures=tuple(fails),
         added=tuple(added),
         value_mass=mass,
-        n_suppressed=int(targets.sum()),
+        n_suppressed=int((targets & ~np.array(system.latent, dtype=bool)).sum()),
         n_cells=int((~np.array(system.latent, dtype=bool)).sum()),
         steps=steps,
     )

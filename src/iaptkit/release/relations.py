@@ -9,7 +9,10 @@ follows (docs/disclosure-control.md, "Linked outputs"):
   categories to the total);
 * **periods that nest or overlap**: the periods of one cell are cut into segments at every
   period boundary; each published period is the sum of its segments (unpublished, unknown,
-  ``>= 0``), so April-March minus May-March is April;
+  ``>= 0``), so April-March minus May-March is April. A segment the outputs' true counts
+  determine (a build) is a count the release gives away by subtraction: when the policy would
+  suppress it (a small count, or a zero where zeros are suppressed) it needs the policy's
+  protection width like a primary cell (``JointSystem.guarded``);
 * **measures** of one cell: ``finished_treatment = at_caseness + not_at_caseness`` and the
   inequalities of :data:`iaptkit.sdc.derived.MEASURE_INEQUALITIES`;
 * each output's own sums (margins, hierarchies).
@@ -46,7 +49,8 @@ class JointSystem:
 
     ``shown_in`` / ``hidden_in`` name the outputs that publish / suppress each cell; ``frozen``
     cells cannot be suppressed any more (published by an earlier export); ``latent`` cells are
-    period segments no output publishes.
+    period segments no output publishes. ``policy`` is, per cell, the policy's threshold,
+    protection width and whether it suppresses zeros (``(0, 0, False)``: not known).
     """
 
     keys: list[CellKey] = field(default_factory=list)
@@ -63,6 +67,7 @@ class JointSystem:
     inequalities: list[Row] = field(default_factory=list)
     rates: list[tuple[int, int, int, str, tuple[str, ...], str]] = field(default_factory=list)
     conflicts: list[tuple[str, str, str]] = field(default_factory=list)
+    policy: list[tuple[float, float, bool]] = field(default_factory=list)
 
     @property
     def n(self) -> int:
@@ -81,11 +86,18 @@ class JointSystem:
         self.frozen.append(False)
         self.shown_in.append([])
         self.hidden_in.append([])
+        self.policy.append((0.0, 0.0, False))
         return self.n - 1
 
     def suppressed(self) -> npt.NDArray[np.bool_]:
         """Cells suppressed in at least one output."""
         return np.array([bool(h) for h in self.hidden_in], dtype=bool)
+
+    def guarded(self) -> npt.NDArray[np.bool_]:
+        """Period segments that need a protection width (small counts given by subtraction)."""
+        return np.array(
+            [lat and w > 1.0 for lat, w in zip(self.latent, self.width, strict=True)], dtype=bool
+        )
 
     def matrix(self, rows: Sequence[Row]) -> sparse.csr_matrix:
         """Rows as a sparse matrix over the cells."""
@@ -127,6 +139,12 @@ def _merge(system: JointSystem, index: dict[CellKey, int], out: OutputCells) -> 
                 system.conflicts.append((rec.key.label(), first, out.uid))
             system.truth[i] = rec.true_value
         system.width[i] = max(system.width[i], rec.width if rec.suppressed else 1.0)
+        old_t, old_w, old_z = system.policy[i]
+        system.policy[i] = (
+            max(old_t, float(rec.threshold)),
+            max(old_w, rec.protection_width),
+            old_z or rec.zeros_suppressed,
+        )
         if out.previous and not rec.suppressed:
             system.frozen[i] = True
     for rows, target in (
@@ -162,8 +180,11 @@ def _sums(system: JointSystem, cells: Sequence[int]) -> None:
     """Sub-populations add up to their parent (providers -> England, a x b -> a).
 
     With true values, a breakdown whose cells under a parent add up to it gives the sum even
-    where a category has no cell (an absent row is a known zero); without them, the children
-    must cover every category of the breakdown seen.
+    where a category has no cell (an absent row is a known zero: tables built with their
+    breakdown's full category list, ``protect(..., categories=...)``, have no absent rows, so
+    their zeros are cells that can be suppressed); without them, the children must cover every
+    category of the breakdown seen. A parent no output breaks down by ``d`` has no sum over
+    ``d`` (an empty sum is not something a reader knows).
     """
     children: dict[tuple[CellKey, str], list[int]] = defaultdict(list)
     cats: dict[tuple[CellKey, str], set[str]] = defaultdict(set)
@@ -183,6 +204,8 @@ def _sums(system: JointSystem, cells: Sequence[int]) -> None:
                 continue
             d = next(iter(extra))
             kids = children.get((key, d), [])
+            if not kids:
+                continue  # no output breaks this cell down by d: no sum to know
             row: Row = {k: 1.0 for k in kids}
             row[j] = -1.0
             known = system.truth[j] is not None and all(system.truth[k] is not None for k in kids)
@@ -256,6 +279,41 @@ def _periods(system: JointSystem, cells: Sequence[int]) -> None:
             row: Row = {seg_cells[k]: 1.0 for k in cover[span]}
             row[i] = -1.0
             system.equalities.append(row)
+        if all(t is not None for t in truths):
+            _guard_segments(system, seg_cells, a_eq, truths, list(spans.values()))
+
+
+def _guard_segments(
+    system: JointSystem,
+    seg_cells: Sequence[int],
+    a_eq: npt.NDArray[np.float64],
+    truths: Sequence[float | None],
+    periods: Sequence[int],
+) -> None:
+    """Segments the true counts of the periods determine: their value, and their width if small.
+
+    A segment is determined when its smallest and largest value over every split of the
+    periods' true counts into segments ``>= 0`` agree (e.g. April = April-March - May-March).
+    It then needs the policy's protection width when the policy would suppress its value.
+    """
+    b_eq = np.array(truths, dtype=float)
+    thresholds, widths, zeros = zip(*(system.policy[i] for i in periods), strict=True)
+    threshold, width, zeros_hidden = max(thresholds), max(widths), any(zeros)
+    for k, cell in enumerate(seg_cells):
+        ends = []
+        for sign in (1.0, -1.0):
+            c = np.zeros(len(seg_cells))
+            c[k] = sign
+            done = linprog(c, A_eq=a_eq, b_eq=b_eq, bounds=(0, None), method="highs")
+            ends.append(sign * float(done.fun) if done.status == 0 else np.nan)
+        if np.isnan(ends).any() or abs(ends[0] - ends[1]) > 1e-6:
+            continue
+        value = float(round(ends[0]))
+        system.truth[cell] = value
+        system.policy[cell] = (threshold, width, zeros_hidden)
+        small = 0 < value < threshold or (value == 0 and zeros_hidden)
+        if small and width > 1.0:
+            system.width[cell] = width
 
 
 def _measures(system: JointSystem, cells: Sequence[int]) -> None:

@@ -66,6 +66,7 @@ class TableRequest:
     population: str = ""
     description: str = ""
     geography: tuple[str, ...] | None = None
+    categories: Mapping[str, Sequence[str]] | None = None
 
 
 @dataclass(frozen=True, eq=False)
@@ -84,6 +85,8 @@ def _as_request(req: TableRequest | Mapping[str, Any]) -> TableRequest:
     args["dims"] = tuple(args.get("dims", ()))
     if args.get("geography") is not None:
         args["geography"] = tuple(args["geography"])
+    if args.get("categories") is not None:
+        args["categories"] = {str(d): tuple(map(str, v)) for d, v in args["categories"].items()}
     try:
         return TableRequest(**args)
     except TypeError as exc:
@@ -101,7 +104,12 @@ def _prepare(req: TableRequest) -> _Prepared:
         )
     inner = inner_counts(req.data, dims, req.value, name=req.name)
     structures = tuple(
-        dim_structure(d, inner[d].unique().tolist(), margins=req.margins, hierarchy=hier.get(d))
+        dim_structure(
+            d,
+            _leaves(req, d, inner[d].unique().tolist()),
+            margins=req.margins,
+            hierarchy=hier.get(d),
+        )
         for d in dims
     )
     table = build_cells(inner, structures)
@@ -134,6 +142,31 @@ def _prepare(req: TableRequest) -> _Prepared:
                 f"table (e.g. {sorted(absent)[:3]})."
             )
     return _Prepared(req, structures, table, national, structural)
+
+
+def _leaves(req: TableRequest, dim: str, found: list[str]) -> list[str]:
+    """The labels of ``dim``: its full category list when given, else the labels found.
+
+    A category of the list absent from the data is a cell with a count of 0 (protected like
+    any other); a label found in the data but not in the list is refused.
+    """
+    cats = dict(req.categories or {})
+    unknown = [d for d in cats if d not in req.dims]
+    if unknown:
+        raise ConfigError(
+            f"Table {req.name!r}: categories given for {unknown}, which are not among its "
+            f"dims {list(req.dims)}."
+        )
+    if dim not in cats:
+        return found
+    listed = [str(c) for c in dict.fromkeys(cats[dim])]
+    extra = sorted(set(found) - set(listed))
+    if extra:
+        raise ConfigError(
+            f"Table {req.name!r}: expected the labels of {dim!r} among its categories "
+            f"{listed}; found {len(extra)} other(s) in the data, e.g. {extra[:5]}."
+        )
+    return listed
 
 
 def check_secondary_method(secondary: str) -> None:
@@ -299,6 +332,7 @@ def protect(
     cost: str | float = "value",
     progress: Progress | None = None,
     timeout: float | None = None,
+    categories: Mapping[str, Sequence[str]] | None = None,
 ) -> ProtectedTable:
     """Protect a count table under a disclosure-control policy.
 
@@ -350,6 +384,13 @@ def protect(
         timeout proves nothing, so that fallback is published instead (and audited to the
         end). ``info_loss["timed_out"]`` and ``info_loss["fallback"]`` say so. Never an
         unsafe pattern.
+    categories
+        ``{dim: labels}``: the full category list of a dim (e.g. from
+        :mod:`iaptkit.definitions.labels`). Every label is a row, those nobody has as explicit
+        zero cells, protected like any other; a label in the data but not in the list is
+        refused. Tables of one breakdown published for different sub-populations (an England
+        run and a provider run) then have the same rows, and no row is left out: an absent row
+        tells a reader its count is 0 (docs/disclosure-control.md, "Linked outputs").
 
     Returns
     -------
@@ -392,6 +433,7 @@ def protect(
                 population=population,
                 description=description,
                 geography=None if geography is None else tuple(geography),
+                categories=categories,
             )
         ],
         policy=policy,

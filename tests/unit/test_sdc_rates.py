@@ -195,3 +195,25 @@ def test_old_file_with_unrounded_rates_is_attacked_by_the_independent_attacker()
     lo, hi = found["RAB reliably_deteriorated"]
     assert lo <= 4 <= hi
     assert hi - lo < 10
+
+
+def test_a_mip_out_of_time_gives_an_inward_interval_never_a_wider_one() -> None:
+    """A time-limited attack is sound for the check: its interval is inside the attacker's."""
+    from scipy import sparse
+
+    from iaptkit.sdc.integer_attack import integer_intervals
+
+    # 40 cells adding up to a published total of 400, each at most 20: an exact interval
+    # of [0, 20] for every cell; a tiny time limit must never show more than that
+    n = 40
+    a = sparse.csr_matrix(np.hstack([np.ones((1, n)), -np.ones((1, 1))]))
+    lo = np.zeros(n + 1)
+    hi = np.full(n + 1, 20.0)
+    lo[n] = hi[n] = 400.0
+    targets = np.array([True] * n + [False])
+    exact_lo, exact_hi = integer_intervals(a, None, lo, hi, targets)
+    fast_lo, fast_hi = integer_intervals(a, None, lo, hi, targets, time_limit=1e-6)
+    assert exact_lo[:n].tolist() == [0.0] * n
+    assert exact_hi[:n].tolist() == [20.0] * n
+    assert (fast_lo[:n] >= exact_lo[:n]).all()
+    assert (fast_hi[:n] <= exact_hi[:n]).all()

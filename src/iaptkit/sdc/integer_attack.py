@@ -126,8 +126,10 @@ def integer_intervals(
     pairs
         Published rates as :class:`PairConstraint`.
     time_limit
-        Seconds per MIP; a MIP that does not finish gives its proven bound (outward, safe for
-        the defender's check: the interval shown is never narrower than the attacker's).
+        Seconds per MIP. A MIP that does not finish gives the best whole-number point it found
+        (inward: the interval shown is never wider than the attacker's, so a check of the
+        protection width stays sound); one that found no point in time pins the cell (width
+        0, shown as at risk), never a wider interval than the attacker could reach.
 
     Returns
     -------
@@ -213,19 +215,23 @@ def _solve_component(
     integrality = np.ones(nv)
     opts = {"time_limit": time_limit, "mip_rel_gap": 0.0}
     for i in cells[targets[cells]]:
+        pinned = False
         for sign in (1.0, -1.0):
             c = np.zeros(nv)
             c[local[int(i)]] = sign
             res = milp(c, constraints=cons, integrality=integrality, bounds=bounds, options=opts)
+            if res.x is None and res.status == 1:  # out of time before any point
+                pinned = True  # no sound interval: shown as at risk
+                continue
             if res.status == 3 or (res.x is None and sign < 0 and res.status != 2):
-                value = np.inf
+                value = np.inf  # unbounded (HiGHS may say so without status 3)
             elif res.x is None:
                 raise ValueError("the published values are inconsistent (no feasible counts)")
-            else:
-                bound = getattr(res, "mip_dual_bound", None)
-                value = float(res.fun) if res.status == 0 or bound is None else float(bound)
-                value = sign * value
+            else:  # optimal, or the best point found in time (inward, sound)
+                value = sign * float(res.fun)
             if sign > 0:
                 out_lo[i] = float(np.ceil(value - 1e-6)) + 0.0
             else:
                 out_hi[i] = float(np.floor(value + 1e-6)) if np.isfinite(value) else np.inf
+        if pinned:
+            out_lo[i] = out_hi[i] = float(lower[i])

@@ -20,7 +20,6 @@ from iaptkit.definitions.model import BreakdownRules
 
 __all__ = [
     "FINISHED_OUTCOME",
-    "GAP",
     "GAP_BANDS",
     "IDLE",
     "RECOVERY_OUTCOME",
@@ -53,8 +52,6 @@ WAIT_BANDS: tuple[str, ...] = (
     "12-18 weeks",
     "over 18 weeks",
 )
-#: First to second treatment (90 days, M047).
-GAP: tuple[str, ...] = ("up to 90 days", "over 90 days")
 #: First to second treatment in the NHS bands (M121, M122, M047).
 GAP_BANDS: tuple[str, ...] = ("up to 28 days", "29 to 90 days", "over 90 days")
 #: Open referrals by days since the last treatment; never treated nor assessed.

@@ -190,7 +190,7 @@ def published_measures(
     >>> m = published_measures(example_extract(), date(2024, 4, 1), date(2024, 6, 30),
     ...                        "england, provider")
     >>> m[["breakdown", "group"]].drop_duplicates().values.tolist(), len(m)
-    ([['england', 'England'], ['provider', 'R1A']], 430)
+    ([['england', 'England'], ['provider', 'R1A']], 474)
     >>> r1a = m[m["group"] == "R1A"].set_index("measure")
     >>> r1a.loc[["referrals_received", "finished_treatment", "recovery_rate",
     ...     "mean_sessions_finished"], ["value", "ci_lower", "ci_upper"]].round(2).values.tolist()

@@ -209,9 +209,17 @@ def protect_jointly(
     (True, (2,), 26.0)
     """
     targets = system.suppressed() | system.guarded()
-    hidden = targets & np.array([not s for s in system.shown_in], dtype=bool)
+    shown = np.array([bool(s) for s in system.shown_in], dtype=bool)
+    hidden = targets & ~shown
     rows_of = _rows_of(system)
     added: list[int] = []
+    if protect:
+        # a cell one output suppresses and another shows is hidden everywhere it can be (an
+        # earlier export's cells are fixed): no output contradicts another, and the attacker
+        # below then decides whether that cell, now hidden, keeps what it needs
+        both = np.flatnonzero(targets & shown & ~np.array(system.frozen, dtype=bool))
+        hidden[both] = True
+        added.extend(int(c) for c in both)
     steps = 0
     lo, hi = joint_attack(system, hidden, targets)
     fails = _failures(system, targets, lo, hi, range(system.n))

@@ -40,6 +40,13 @@ def ex(faulty_extract: Extract) -> Extract:
     return faulty_extract
 
 
+@pytest.fixture(scope="module")
+def one_pass(faulty_extract_folder: Path) -> pd.DataFrame:
+    """Every family's measures of the extract in one pass (parts=1), computed once per module."""
+    with load_extract(faulty_extract_folder) as extract:
+        return published_measures(extract, START, AS_AT, BREAKDOWNS, load_definitions(), parts=1)
+
+
 def _temp_tables(ex: Extract) -> int:
     sql = "SELECT count(*) FROM duckdb_tables() WHERE temporary"
     return int(ex.con.raw_sql(sql).fetchall()[0][0])
@@ -61,10 +68,10 @@ def test_parts_are_disjoint_and_together_the_whole_pathway_table(ex: Extract) ->
 
 @pytest.mark.parametrize("parts", [2, 5])
 def test_measures_in_parts_equal_one_pass_and_the_full_pathway_table(
-    ex: Extract, parts: int
+    ex: Extract, one_pass: pd.DataFrame, parts: int
 ) -> None:
     defs = load_definitions()
-    one = published_measures(ex, START, AS_AT, BREAKDOWNS, defs, parts=1)
+    one = one_pass
     split = published_measures(ex, START, AS_AT, BREAKDOWNS, defs, parts=parts)
     pd.testing.assert_frame_equal(split, one)
     full = measures_from_pathways(
@@ -79,10 +86,10 @@ def test_measures_in_parts_equal_one_pass_and_the_full_pathway_table(
     assert float(england["value"].iloc[0]) > 100
 
 
-def test_automatic_parts_follow_the_memory_limit(ex: Extract) -> None:
+def test_automatic_parts_follow_the_memory_limit(ex: Extract, one_pass: pd.DataFrame) -> None:
     defs = load_definitions()
     assert auto_parts(ex) == 1  # the default limit is most of the machine's memory
-    one = published_measures(ex, START, AS_AT, BREAKDOWNS, defs)
+    one = one_pass  # the default above is one pass: parts=1
     ex.con.raw_sql("SET memory_limit = '2MB'")
     assert memory_limit_bytes(ex) is not None
     n = auto_parts(ex)

@@ -19,7 +19,6 @@ from iaptkit.cli.data import render_ledger
 from iaptkit.data import Extract, load_extract
 from iaptkit.data.fatal import require_usable
 from iaptkit.data.ledger import (
-    NOT_NEEDED_TABLES,
     Ledger,
     TableLedger,
     count_rows,
@@ -227,9 +226,12 @@ def checked_ledger(
     allow_fatal: bool,
     update: Callable[[str], None],
     definitions: Definitions | None = None,
-    not_needed: frozenset[str] = NOT_NEEDED_TABLES,
+    not_needed: frozenset[str] = frozenset(),
 ) -> Ledger:
     """Count the rows read, refuse a fatal extract, then count rows used and not used.
+
+    ``not_needed``: the tables no part of the command's result reads (their rows are all
+    ``not_needed_by_command``; ``iaptkit.measures.families.reads.tables_not_needed``).
 
     The ledger so far is kept in ``record`` at every stage, so a refusal's JSON holds it.
     """

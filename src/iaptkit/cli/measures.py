@@ -33,9 +33,6 @@ from iaptkit.cli.derived import derived_pathways
 from iaptkit.cli.records import write_record
 from iaptkit.data import Extract
 from iaptkit.data.fatal import require_usable
-from iaptkit.data.ledger import (
-    NOT_NEEDED_TABLES,
-)
 from iaptkit.data.spark_tables import check_table_name, save_as_table
 from iaptkit.definitions import load_definitions
 from iaptkit.definitions.commissioners import CommissionerLookup, load_commissioner_lookup
@@ -43,6 +40,7 @@ from iaptkit.errors import ConfigError
 from iaptkit.measures.catalogue import parse_breakdowns
 from iaptkit.measures.commissioners import check_lookup_for, unknown_commissioners
 from iaptkit.measures.derive import derive_pathways, derive_pathways_arrow
+from iaptkit.measures.families.reads import tables_not_needed
 from iaptkit.measures.families.specs import parse_families
 from iaptkit.measures.partitions import auto_parts, check_parts, range_parts, written_parts
 from iaptkit.measures.pathway_files import PathwayWriter
@@ -127,7 +125,9 @@ def derive_command(
         # what `iaptkit measures --pathways` checks before it counts this file
         record.update(extract_fingerprint=ex.fingerprint(), definitions_version=defs.version)
         with command_status(console, f"Deriving pathways as at {when} ({engine})") as update:
-            ledger = checked_ledger(ex, when, record, allow_fatal, update, defs)
+            # the pathway table alone: the tables only some measure families read are not needed
+            not_needed = tables_not_needed(ex.table_names(), ())
+            ledger = checked_ledger(ex, when, record, allow_fatal, update, defs, not_needed)
             n = parts if parts is not None else written_parts(ex)
             n = n if ex.engine == "duckdb" else 1
             # in PathwayID ranges, each derived, converted and written before the next: the
@@ -330,7 +330,8 @@ def measures_command(
                     require_usable(ex, allow_fatal=allow_fatal)
                 )
             else:
-                not_needed = NOT_NEEDED_TABLES - ({"IDS004EmpStatus"} if 8 in chosen else set())
+                # a table is not needed exactly when no selected family reads it
+                not_needed = tables_not_needed(ex.table_names(), chosen)
                 ledger = checked_ledger(ex, e, record, allow_fatal, update, defs, not_needed)
             n = parts if parts is not None else 1 if derived is not None else auto_parts(ex)
             n = n if ex.engine == "duckdb" else 1

@@ -30,7 +30,8 @@ __all__ = ["LEDGER_REASONS", "Ledger", "TableLedger", "count_rows", "extract_led
 LEDGER_REASONS: Mapping[str, str] = MappingProxyType(
     {
         **EXCLUSION_REASONS,
-        "not_needed_by_command": "a table the command's result does not read (IDS004EmpStatus)",
+        "not_needed_by_command": "a table the command's result does not read (e.g. IDS004EmpStatus "
+        "unless the measures include family 8)",
         "extract_refused": "the command stopped on a fatal problem of the extract (exit 2; "
         "validate: exit 1), so no row of the table is used",
     }
@@ -199,16 +200,12 @@ def count_rows(extract: Extract, name: str) -> int:
         raise ExtractError(read_error_message(name, src.location, exc)) from None
 
 
-#: Tables no derivation reads: IDS004 is read only by family 8 (docs/ledger.md).
-NOT_NEEDED_TABLES: frozenset[str] = frozenset({"IDS004EmpStatus"})
-
-
 def extract_ledger(
     extract: Extract,
     as_at: date | None = None,
     definitions: Definitions | None = None,
     read: Ledger | None = None,
-    not_needed: frozenset[str] = NOT_NEEDED_TABLES,
+    not_needed: frozenset[str] = frozenset(),
 ) -> Ledger:
     """Count every table of an extract: rows in its files, used, and not used by reason.
 
@@ -227,7 +224,9 @@ def extract_ledger(
         commands do before their fatal check): not counted a second time. ``None``: counted.
     not_needed
         Tables the command's result does not read (all their rows ``not_needed_by_command``
-        when ``as_at`` is given): IDS004 unless the measures include family 8.
+        when ``as_at`` is given; their rows are not checked further), as the measure families
+        declare them (``iaptkit.measures.families.reads.tables_not_needed``): e.g. IDS004 and
+        IDS602 unless the measures include family 8.
 
     Returns
     -------
@@ -255,6 +254,8 @@ def extract_ledger(
         return ledger
     typed = {}
     for name in extract.table_names():
+        if as_at is not None and name in not_needed:
+            continue  # every row not needed: no reason of its own is counted
         spec_cols = exclusion_columns(name)
         if all(extract.has_column(name, c) for c in ("UniqueSubmissionID", "Unique_MonthID")):
             typed[name] = extract.table(name, columns=spec_cols)

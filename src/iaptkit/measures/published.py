@@ -276,7 +276,9 @@ def published_measures_with_count(
             if progress:
                 progress("counting the measure families")
             fams.append(
-                pathway_family_counts(extract, pathways, start, end, breakdowns, defs, providers)
+                pathway_family_counts(
+                    extract, pathways, start, end, breakdowns, defs, providers, catalogue
+                )
             )
     elif use_nhs_flags or extract.engine != "duckdb":
         # NHS flags: one table read once (IDS101 and IDS001), no parts needed. Spark keeps one
@@ -294,7 +296,9 @@ def published_measures_with_count(
             if progress:
                 progress("counting the measure families")
             fams.append(
-                pathway_family_counts(extract, pathways, start, end, breakdowns, defs, providers)
+                pathway_family_counts(
+                    extract, pathways, start, end, breakdowns, defs, providers, catalogue
+                )
             )
     else:
         counts, rows = _counts_in_parts(
@@ -386,7 +390,9 @@ def _counts_in_parts(
             if progress:
                 progress(f"{label}counting the measure families")
             fams.append(
-                pathway_family_counts(source, pathways, start, end, breakdowns, defs, providers)
+                pathway_family_counts(
+                    source, pathways, start, end, breakdowns, defs, providers, catalogue
+                )
             )
         if materialised is not None:
             materialised.release()

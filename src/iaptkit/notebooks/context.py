@@ -296,11 +296,14 @@ def _refuse_fatal(
     from iaptkit.data import load_extract
     from iaptkit.data.fatal import require_usable
     from iaptkit.data.ledger import extract_ledger
+    from iaptkit.measures.families.reads import tables_not_needed
 
     allow = str(parameters.get("allow_fatal") or "").strip().lower() in ("1", "true", "yes")
     with load_extract(extract) as ex:
         overridden = require_usable(ex, allow_fatal=allow)
-        return overridden, extract_ledger(ex, end).to_records()
+        # the notebooks count the pathway table (pathway_indicators): no family's own tables
+        not_needed = tables_not_needed(ex.table_names(), ())
+        return overridden, extract_ledger(ex, end, not_needed=not_needed).to_records()
 
 
 #: The breakdown groups a notebook's microdata carries (every breakdown but England).

@@ -83,18 +83,33 @@ def pathway_activity(
     contacts = extract.activity_as_at("IDS201CareContact", end, where=where)
     logs = extract.activity_as_at("IDS205InternetTherLog", end, where=where)
     bounds = window_bounds(referrals).rename(_bP="PathwayID")
-    c = contacts.left_join(bounds, contacts.PathwayID == bounds._bP)
-    attend = _code(c.AttendOrDNACode)
-    attended = attend.isin(defs.contacts.attended_codes).coalesce(False) | (
-        strip_blanks(c.PlannedCareContIndicator) == defs.contacts.unplanned_indicator
-    ).coalesce(False)
+    # Trim and map every code ONCE, in a projection under the join: the join keeps ibis from
+    # fusing (and so repeating) these expressions into each of the count columns below, which
+    # DuckDB would then evaluate (regular expressions included) once per column and row.
+    raw_mech = (
+        _code(contacts.ConsMechanism)
+        if "ConsMechanism" in contacts.columns
+        else ibis.null("string")
+    )
+    # v2.0 ConsMediumUsed codes -> v2.1 ConsMechanism (no mapped code is mapped again)
+    mech_cases = [(raw_mech == old, ibis.literal(new)) for old, new in _V20_MEDIUM.items()]
+    coded = contacts.select(
+        "PathwayID",
+        "CareContDate",
+        _attend=_code(contacts.AttendOrDNACode),
+        _unplanned=(
+            strip_blanks(contacts.PlannedCareContIndicator) == defs.contacts.unplanned_indicator
+        ).coalesce(False),
+        _follow_up=(_code(contacts.AppType) == _FOLLOW_UP).coalesce(False),
+        _mech=ibis.cases(*mech_cases, else_=raw_mech),
+    )
+    c = coded.left_join(bounds, coded.PathwayID == bounds._bP)
+    attend = c._attend
+    attended = attend.isin(defs.contacts.attended_codes).coalesce(False) | c._unplanned
     window = in_window(c.CareContDate, c._R, c._D, end)
-    follow_up = (_code(c.AppType) == _FOLLOW_UP).coalesce(False)
+    follow_up = c._follow_up
     dated = in_period(c.CareContDate, start, end)
-    raw_mech = _code(c.ConsMechanism) if "ConsMechanism" in c.columns else ibis.null("string")
-    mech = raw_mech
-    for old, new in _V20_MEDIUM.items():
-        mech = ibis.ifelse(mech == old, ibis.literal(new), mech)
+    mech = c._mech
     known = [
         m.name.removeprefix(_MECHANISM_PREFIX)
         for m in FAMILY_MEASURES

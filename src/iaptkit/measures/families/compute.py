@@ -24,6 +24,7 @@ from iaptkit.measures.families.conditions import pathway_ltc, pathway_wsas
 from iaptkit.measures.families.counts import FamilyCounts, family_counts
 from iaptkit.measures.families.employment import pathway_employment
 from iaptkit.measures.families.intensity import pathway_intensity
+from iaptkit.measures.families.reads import FAMILY_PARTS, parts_read
 from iaptkit.measures.pathway_schema import BREAKDOWN_COLUMNS
 from iaptkit.measures.sources import PathwaySource, split_source
 
@@ -95,18 +96,30 @@ def _referral_fields(source: PathwaySource, end: date) -> ir.Table:
 
 
 def _with_people_fields(
-    source: PathwaySource, t: ir.Table, refs: ir.Table, end: date, defs: Definitions
+    source: PathwaySource,
+    t: ir.Table,
+    refs: ir.Table,
+    end: date,
+    defs: Definitions,
+    wanted: frozenset[str],
 ) -> ir.Table:
-    """``t`` with the per-pathway inputs of family 7's intensities and family 8 (left joins)."""
+    """``t`` with the per-pathway inputs of family 7's intensities and family 8 (left joins).
+
+    Only the ``wanted`` parts (:data:`~iaptkit.measures.families.reads.PART_TABLES`) are
+    joined; the cohorts read the columns of the others as nulls (families not computed).
+    """
     window = refs.select(
         PathwayID=refs._rP, ReferralRequestReceivedDate=refs._R, ServDischDate=refs._D
     )
-    parts = (
-        pathway_intensity(source, window, end, defs),
-        pathway_employment(source, window, end, defs),
-        pathway_ltc(source, end, defs),
-        pathway_wsas(source, window, end, defs),
-    )
+    parts = []
+    if "intensity" in wanted:
+        parts.append(pathway_intensity(source, window, end, defs))
+    if "employment" in wanted:
+        parts.append(pathway_employment(source, window, end, defs))
+    if "ltc" in wanted:
+        parts.append(pathway_ltc(source, end, defs))
+    if "wsas" in wanted:
+        parts.append(pathway_wsas(source, window, end, defs))
     for k, part in enumerate(parts):
         key = f"_x{k}P"
         part = part.rename(**{key: "PathwayID"})
@@ -122,8 +135,13 @@ def pathway_family_counts(
     breakdowns: tuple[tuple[str, ...], ...],
     defs: Definitions,
     providers: tuple[str, ...] | None = None,
+    families: tuple[int, ...] | None = None,
 ) -> FamilyCounts:
     """Totals and histograms of families 1-8 for the pathways of ``source``.
+
+    ``families``: the families whose counts are wanted (``None``: every family). Only the
+    per-pathway parts they read (:data:`~iaptkit.measures.families.reads.FAMILY_PARTS`) are
+    computed; the counts of the other families are then meaningless and must not be shown.
 
     Examples
     --------
@@ -136,17 +154,23 @@ def pathway_family_counts(
     >>> int(fc.totals["entered_treatment"].iloc[0]), int(fc.totals["appointments"].iloc[0])
     (1, 4)
     """
+    wanted = parts_read(FAMILY_PARTS if families is None else families)
     refs = _referral_fields(source, end)
-    activity = pathway_activity(
-        source,
-        refs.select(PathwayID=refs._rP, ReferralRequestReceivedDate=refs._R, ServDischDate=refs._D),
-        start,
-        end,
-        defs,
-    ).rename(_aP="PathwayID")
     t = pathways.left_join(refs.drop("_R", "_D"), pathways.PathwayID == refs._rP)
-    t = t.left_join(activity, t.PathwayID == activity._aP)
-    t = _with_people_fields(source, t, refs, end, defs)
+    if "activity" in wanted:
+        activity = pathway_activity(
+            source,
+            refs.select(
+                PathwayID=refs._rP, ReferralRequestReceivedDate=refs._R, ServDischDate=refs._D
+            ),
+            start,
+            end,
+            defs,
+        ).rename(_aP="PathwayID")
+        t = t.left_join(activity, t.PathwayID == activity._aP)
+    else:
+        t = t.mutate(**{c: ibis.literal(0, type="int64") for c in ACTIVITY_COLUMNS})
+    t = _with_people_fields(source, t, refs, end, defs, wanted)
     groups: dict[str, Any] = {}
     for parts in breakdowns:
         for p in parts:

@@ -69,10 +69,16 @@ def _wsas_rows(source: PathwaySource, end: date, defs: Definitions) -> ir.Table:
     """IDS606 and clinical IDS607 rows of a WSAS tool: PathwayID, tool, score, day."""
     extract, where = split_source(source)
     tools = tuple(defs.catalogue.wsas_items.values())
-    refer = extract.activity_as_at("IDS606CodedScoreAssessmentRefer", end, where=where)
-    act = extract.activity_as_at("IDS607CodedScoreAssessmentAct", end, where=where)
-    refer = refer.filter(strip_blanks(refer.CodedAssToolType).isin(tools))
-    act = act.filter(strip_blanks(act.CodedAssToolType).isin(tools))
+
+    def wsas_only(rows: ir.Table) -> ir.Table:
+        # before the de-duplication: CodedAssToolType is part of both tables' activity key, so
+        # the filter keeps or drops whole records and the rows kept are the same as filtering
+        # afterwards, without de-duplicating every other tool's rows first
+        rows = where(rows) if where is not None else rows
+        return rows.filter(strip_blanks(rows.CodedAssToolType).isin(tools))
+
+    refer = extract.activity_as_at("IDS606CodedScoreAssessmentRefer", end, where=wsas_only)
+    act = extract.activity_as_at("IDS607CodedScoreAssessmentAct", end, where=wsas_only)
     activities = extract.activity_as_at("IDS202CareActivity", end, where=where)
     contacts = extract.activity_as_at("IDS201CareContact", end, where=where)
     es = strip_blanks(activities.CodeProcAndProcStatus).isin(

@@ -45,7 +45,7 @@ def _group(ind: ir.Table, bd: tuple[str, ...]) -> ir.StringValue:
 
 
 def family_counts(cohorts: ir.Table, breakdowns: tuple[tuple[str, ...], ...]) -> FamilyCounts:
-    """Totals and histograms of a cohort table (two engine passes over a cached table).
+    """Totals and histograms of a cohort table (engine passes over cached tables).
 
     Examples
     --------
@@ -56,9 +56,9 @@ def family_counts(cohorts: ir.Table, breakdowns: tuple[tuple[str, ...], ...]) ->
     (1, [3])
     """
     cached = cohorts.cache()
+    long = None
     try:
         totals = []
-        hists = []
         for bd in breakdowns:
             group = _group(cached, bd)
             aggs: dict[str, Any] = {c: cached[c].sum() for c in COUNT_NAMES}
@@ -69,17 +69,28 @@ def family_counts(cohorts: ir.Table, breakdowns: tuple[tuple[str, ...], ...]) ->
                 .aggregate(**aggs)
                 .mutate(breakdown=ibis.literal(breakdown_name(bd)))
             )
-            for s in STAT_VALUES:
-                f = cached.filter(cached[f"v_{s}"].notnull())
-                h = (
-                    f.group_by(group=_group(f, bd), value=f[f"v_{s}"])
-                    .aggregate(pathways=f.count())
-                    .mutate(breakdown=ibis.literal(breakdown_name(bd)), stat=ibis.literal(s))
-                )
-                hists.append(h.select("breakdown", "group", "stat", "value", "pathways"))
         total = ibis.union(*totals, distinct=False).execute()
+        # the statistic values in long form (one row per pathway and statistic with a value),
+        # cached once: one GROUP BY per breakdown then counts every statistic's histogram (a
+        # query per breakdown and statistic would be compiled and run hundreds of times)
+        keys = sorted({f"g_{p}" for bd in breakdowns for p in bd})
+        values = []
+        for s in STAT_VALUES:
+            f = cached.filter(cached[f"v_{s}"].notnull())
+            values.append(f.select(*keys, stat=ibis.literal(s), value=f[f"v_{s}"].cast("int64")))
+        long = ibis.union(*values, distinct=False).cache()
+        hists = []
+        for bd in breakdowns:
+            h = (
+                long.group_by(group=_group(long, bd), stat=long.stat, value=long.value)
+                .aggregate(pathways=long.count())
+                .mutate(breakdown=ibis.literal(breakdown_name(bd)))
+            )
+            hists.append(h.select("breakdown", "group", "stat", "value", "pathways"))
         hist = ibis.union(*hists, distinct=False).execute()
     finally:
+        if long is not None:
+            long.release()
         cached.release()
     for c in (*COUNT_NAMES, *_SUMS):
         total[c] = pd.to_numeric(total[c]).fillna(0).astype("int64")

@@ -99,6 +99,13 @@ def test_every_family_from_the_derived_file_is_that_from_the_extract(
     a, b = pd.read_csv(tmp_path / "a.csv"), pd.read_csv(tmp_path / "b.csv")
     assert set(a["family"]) == set(range(9))
     pd.testing.assert_frame_equal(a, b)
+    # family 8 reads IDS004 beyond the derive: counted as measures counts it from the extract
+    ledger_a = json.loads((tmp_path / "a.json").read_text())["ledger"]
+    ledger_b = json.loads((tmp_path / "b.json").read_text())["ledger"]
+    assert ledger_b == ledger_a
+    emp = next(t for t in ledger_b if t["table"] == "IDS004EmpStatus")
+    assert "not_needed_by_command" not in emp["rows_not_used"]
+    assert emp["rows_used"] > 0
 
 
 def test_a_file_derived_as_at_another_date_is_refused(extract_dir: Path, tmp_path: Path) -> None:

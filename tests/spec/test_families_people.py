@@ -218,3 +218,33 @@ def test_wsas_first_and_last_scores_of_finished_courses() -> None:
     assert (v["mean_wsas_social_leisure_first"], v["mean_wsas_social_leisure_last"]) == (1, 0)
     # P5 has four of five dimensions paired: the WSAS total cohort
     assert v["finished_wsas_total_paired"] == 1
+
+
+def test_an_invalid_wsas_activity_row_does_not_hide_a_valid_one() -> None:
+    # as for the measures' scores (issue 18): one activity carries two WSAS work rows, one
+    # not a score (-1 and 10 are out of 0-8, 1.5 is not whole), one valid; the valid row
+    # counts. Each invalid text sorts first, so a de-duplication by the row's values alone
+    # would keep it.
+    v = figures(
+        activities="""
+        PathwayID | CareContactId | CareActId
+        P1        | A1            | X1
+        P1        | A2            | X2
+        P2        | B1            | Y1
+        P2        | B2            | Y2
+        """,
+        act_scores=f"""
+        PathwayID | CareActId | Tool   | PersScore | Sub | Month
+        P1        | X1        | {WORK} | 6         | 1   | 1491
+        P1        | X1        | {WORK} | -1        | 1   | 1491
+        P1        | X2        | {WORK} | 10        | 1   | 1491
+        P1        | X2        | {WORK} | 2         | 1   | 1491
+        P2        | Y1        | {WORK} | 5         | 1   | 1491
+        P2        | Y2        | {WORK} | 3         | 1   | 1491
+        P2        | Y2        | {WORK} | 1.5       | 1   | 1491
+        """,
+    )
+    # P1 6 -> 2 and P2 5 -> 3 (P1's invalid rows hide nothing)
+    assert v["finished_wsas_work_paired"] == 2
+    assert v["mean_wsas_work_first"] == pytest.approx((6 + 5) / 2)
+    assert v["mean_wsas_work_last"] == pytest.approx((2 + 3) / 2)

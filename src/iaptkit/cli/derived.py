@@ -11,13 +11,16 @@ deriving the pathways a second time.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 from iaptkit.data import Extract
-from iaptkit.data.ledger import Ledger, TableLedger
+from iaptkit.data.ledger import Ledger, TableLedger, extract_ledger
+from iaptkit.definitions import Definitions
 from iaptkit.errors import ConfigError
+from iaptkit.measures.families.reads import tables_not_needed
 
 __all__ = ["derived_pathways"]
 
@@ -108,3 +111,29 @@ def derived_pathways(
     record["pathways_file"] = str(path)
     record["ledger"] = ledger.to_records()
     return ex.con.read_parquet(path), ledger
+
+
+def with_family_tables(
+    ledger: Ledger, ex: Extract, end: date, definitions: Definitions, families: Iterable[int]
+) -> Ledger:
+    """The derive's ``ledger`` with the tables the chosen families read beyond the derivation.
+
+    ``iaptkit derive`` reads only the pathway derivation's tables, so its ledger counts e.g.
+    IDS004 and IDS602 as ``not_needed_by_command``; ``measures --pathways`` with family 8 reads
+    them, so they are counted here (used and not used by reason, as ``measures`` counts them
+    from the extract), in the derive's table order.
+    """
+    present = ex.table_names()
+    read_now = set(present) - tables_not_needed(present, families)
+    missing = {
+        t.table
+        for t in ledger.tables
+        if t.table in read_now and "not_needed_by_command" in t.rows_not_used
+    }
+    if not missing:
+        return ledger
+    others = frozenset(present) - missing
+    fresh = {t.table: t for t in extract_ledger(ex, end, definitions, ledger, others).tables}
+    return Ledger(
+        tuple(fresh[t.table] if t.table in missing else t for t in ledger.tables), ledger.stage
+    )

@@ -29,7 +29,7 @@ from iaptkit.cli.commands_common import (
     write_provenance,
     write_table,
 )
-from iaptkit.cli.derived import derived_pathways
+from iaptkit.cli.derived import derived_pathways, with_family_tables
 from iaptkit.cli.records import write_record
 from iaptkit.data import Extract
 from iaptkit.data.fatal import require_usable
@@ -325,6 +325,8 @@ def measures_command(
                         "--pathways: counts iaptkit's own derivation; not with --use-nhs-flags."
                     )
                 derived, ledger = derived_pathways(pathways_file, ex, e, defs.version, record)
+                ledger = with_family_tables(ledger, ex, e, defs, chosen)
+                record["ledger"] = ledger.to_records()
                 record["allow_fatal"] = allow_fatal
                 record["fatal_problems_overridden"] = list(
                     require_usable(ex, allow_fatal=allow_fatal)

@@ -65,6 +65,16 @@ def pathway_ltc(source: PathwaySource, end: date, defs: Definitions) -> ir.Table
     return per.select("PathwayID", ltc_status=status)
 
 
+def _is_wsas_score(score: ir.DecimalValue) -> ir.BooleanValue:
+    """A WSAS item score: a whole number from 0 to 8 (docs/measures.md, family 8)."""
+    return (score >= 0) & (score <= 8) & (score == score.floor())
+
+
+def _wsas_score_row(rows: ir.Table) -> ir.BooleanValue:
+    """Predicate: the row's PersScore is a WSAS item score (its tool is filtered before)."""
+    return _is_wsas_score(parse_score(rows.PersScore.cast("string"))).coalesce(ibis.literal(False))
+
+
 def _wsas_rows(source: PathwaySource, end: date, defs: Definitions) -> ir.Table:
     """IDS606 and clinical IDS607 rows of a WSAS tool: PathwayID, tool, score, day."""
     extract, where = split_source(source)
@@ -78,7 +88,11 @@ def _wsas_rows(source: PathwaySource, end: date, defs: Definitions) -> ir.Table:
         return rows.filter(strip_blanks(rows.CodedAssToolType).isin(tools))
 
     refer = extract.activity_as_at("IDS606CodedScoreAssessmentRefer", end, where=wsas_only)
-    act = extract.activity_as_at("IDS607CodedScoreAssessmentAct", end, where=wsas_only)
+    # an invalid row of an activity must not hide its valid one (as for the scores of
+    # measures.scores.valid_score_row): the IDS607 de-duplication prefers a WSAS score
+    act = extract.activity_as_at(
+        "IDS607CodedScoreAssessmentAct", end, where=wsas_only, prefer=_wsas_score_row
+    )
     activities = extract.activity_as_at("IDS202CareActivity", end, where=where)
     contacts = extract.activity_as_at("IDS201CareContact", end, where=where)
     es = strip_blanks(activities.CodeProcAndProcStatus).isin(
@@ -119,7 +133,7 @@ def pathway_wsas(
     score = parse_score(rows.raw.cast("string"))
     bounds = window_bounds(referrals).rename(_bP="PathwayID")
     t = rows.mutate(score=score).inner_join(bounds, rows.PathwayID == bounds._bP)
-    whole = (t.score >= 0) & (t.score <= 8) & (t.score == t.score.floor())
+    whole = _is_wsas_score(t.score)
     t = t.filter(whole.fill_null(False) & in_window(t.day, t._R, t._D, end))
     t = t.mutate(tool=strip_blanks(t.tool))
     days = t.group_by(["PathwayID", "tool", "day"]).aggregate(score=t.score.max().cast("int64"))

@@ -19,6 +19,7 @@ from typing import Any
 from iaptkit.data.csv_files import read_error_message
 from iaptkit.data.exclusion_rows import EXCLUSION_REASONS, exclusion_columns, exclusion_counts
 from iaptkit.data.extract import Extract
+from iaptkit.data.spark_ledger import spark_exclusion_counts
 from iaptkit.data.submissions import referrals_as_at as submissions_referrals_as_at
 from iaptkit.data.submissions import without_nhs_fields
 from iaptkit.definitions.model import Definitions
@@ -269,7 +270,9 @@ def extract_ledger(
         counted = without_nhs_fields(extract.counted("IDS101Referral"))
         latest = submissions_referrals_as_at(counted, None, _LATEST)
         dates = latest.select("PathwayID", "ReferralRequestReceivedDate").cache()
-    frame = exclusion_counts(
+    # the same counts in a shape Catalyst plans quickly on Spark (data/spark_ledger.py says why)
+    count = spark_exclusion_counts if extract.engine == "spark" else exclusion_counts
+    frame = count(
         typed, extract.submissions(), as_at, referrals, definitions=definitions, dates=dates
     )
     out = Ledger(stage="as_at" if as_at is not None else "submissions")

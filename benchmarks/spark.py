@@ -10,11 +10,13 @@ Usage::
 For each size the synthetic extract (12 months, seed 1) is written once to
 ``benchmarks/.cache/`` and each engine runs in its own child process, so that its peak memory
 is its own: the Python process's peak RSS (``wait4``), plus, on Spark, the JVM's (``VmHWM``).
-Printed per size and engine: seconds to derive the pathways, seconds for every measure
+Printed per size and engine: seconds to count the row ledger (as the commands do before they
+derive: rows read, used and not used by reason), to derive the pathways, and for every measure
 family (docs/measures.md §5) over a few breakdowns, the Spark session start (JVM) apart, the
 number of Spark jobs (``statusTracker``) in all and by phase, CPU seconds (user + system, the
 JVM's included; in all and, for the JVM, by phase), peak memory, and the Spark/DuckDB ratio of
-the derive + measures time (and of the whole run's CPU). Both engines' England values are compared.
+the ledger + derive + measures time (and of the whole run's CPU). Both engines' England values
+and ledgers are compared.
 
 Targets (issue 21): at 200 k pathways Spark derive + measures at most 3x DuckDB; from 20 k to
 200 k the Spark time grows with the data (much less than 10x for 10x the data is planning

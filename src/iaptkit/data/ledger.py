@@ -263,8 +263,11 @@ def extract_ledger(
     if "IDS101Referral" in typed and as_at is not None:
         refs = extract.referrals_as_at(as_at, nhs_fields=False)
         cols = ("PathwayID", "UniqueSubmissionID", "RecordNumber", "ReferralRequestReceivedDate")
-        # cached once: every activity table and IDS001 are checked against it
-        referrals = dates = refs.select(*cols).cache()
+        # cached once: every activity table and IDS001 are checked against it (on Spark the
+        # state is already a materialised stage: a projection of it costs no extra job)
+        referrals = dates = refs.select(*cols)
+        if extract.engine != "spark":
+            referrals = dates = referrals.cache()
     elif "IDS101Referral" in typed:
         # validation checks contacts against the latest state of their referral (no IDS001)
         counted = without_nhs_fields(extract.counted("IDS101Referral"))

@@ -10,11 +10,13 @@ Usage::
 For each size the synthetic extract (12 months, seed 1) is written once to
 ``benchmarks/.cache/`` and each engine runs in its own child process, so that its peak memory
 is its own: the Python process's peak RSS (``wait4``), plus, on Spark, the JVM's (``VmHWM``).
-Printed per size and engine: seconds to derive the pathways, seconds for every measure
+Printed per size and engine: seconds to count the row ledger (as the commands do before they
+derive: rows read, used and not used by reason), to derive the pathways, and for every measure
 family (docs/measures.md §5) over a few breakdowns, the Spark session start (JVM) apart, the
 number of Spark jobs (``statusTracker``) in all and by phase, CPU seconds (user + system, the
 JVM's included; in all and, for the JVM, by phase), peak memory, and the Spark/DuckDB ratio of
-the derive + measures time (and of the whole run's CPU). Both engines' England values are compared.
+the ledger + derive + measures time (and of the whole run's CPU). Both engines' England values
+and ledgers are compared.
 
 Targets (issue 21): at 200 k pathways Spark derive + measures at most 3x DuckDB; from 20 k to
 200 k the Spark time grows with the data (much less than 10x for 10x the data is planning
@@ -71,6 +73,7 @@ def _jvm_cpu_s(pid: int) -> float:
 
 def phase(engine: str, folder: Path, staging: str, driver_memory: str) -> dict[str, object]:
     from iaptkit.data import load_extract
+    from iaptkit.data.ledger import Ledger, TableLedger, count_rows, extract_ledger
     from iaptkit.measures.derive import derive_pathways
     from iaptkit.measures.published import published_measures
 
@@ -109,6 +112,14 @@ def phase(engine: str, folder: Path, staging: str, driver_memory: str) -> dict[s
         ex.con.staging = staging
     t1 = time.perf_counter()
     mark("load")
+    # the row ledger as the commands count it (cli/commands_common.py, checked_ledger)
+    ex.keep_referral_states()
+    read = Ledger()
+    for name in ex.table_names():
+        read = read.with_table(TableLedger(name, count_rows(ex, name), 0, {}))
+    ledger = extract_ledger(ex, END, read=read)
+    t_ledger = time.perf_counter()
+    mark("ledger")
     pathways = derive_pathways(ex, END)
     t2 = time.perf_counter()
     mark("derive")
@@ -118,11 +129,13 @@ def phase(engine: str, folder: Path, staging: str, driver_memory: str) -> dict[s
     result: dict[str, object] = {
         "session_s": session_s,
         "load_s": t1 - t0 - session_s,
-        "derive_s": t2 - t1,
+        "ledger_s": t_ledger - t1,
+        "derive_s": t2 - t_ledger,
         "measures_s": t3 - t2,
         "python_cpu_s": sum(os.times()[:2]),
         "pathways": len(pathways),
         "rows": len(table),
+        "ledger": ledger.to_records(),
         "england": {
             f"{m}": float(v)
             for m, v, b in zip(table.measure, table.value, table.breakdown, strict=True)
@@ -184,8 +197,8 @@ def main() -> None:
         folder = _extract(n)
         duck, duck_gb, duck_cpu = _child("duckdb", folder, args)
         spark, spark_gb, spark_cpu = _child("spark", folder, args)
-        d = float(duck["derive_s"]) + float(duck["measures_s"])  # type: ignore[arg-type]
-        s = float(spark["derive_s"]) + float(spark["measures_s"])  # type: ignore[arg-type]
+        d = sum(float(duck[k]) for k in ("ledger_s", "derive_s", "measures_s"))  # type: ignore[arg-type]
+        s = sum(float(spark[k]) for k in ("ledger_s", "derive_s", "measures_s"))  # type: ignore[arg-type]
         spark_totals[n] = s
         for name, r, gb, cpu in (
             ("duckdb", duck, duck_gb, duck_cpu),
@@ -194,7 +207,8 @@ def main() -> None:
             jvm = f"  JVM peak {r['jvm_peak_gb']:.2f} GB" if "jvm_peak_gb" in r else ""
             jobs = f"  {r['jobs']} Spark jobs" if "jobs" in r else ""
             print(
-                f"{n:>9,} {name:6}: derive {r['derive_s']:7.1f} s  measures "
+                f"{n:>9,} {name:6}: ledger {r['ledger_s']:6.1f} s  derive {r['derive_s']:7.1f} s  "
+                f"measures "
                 f"{r['measures_s']:7.1f} s  (session {r['session_s']:.1f} s, load "
                 f"{r['load_s']:.1f} s)  CPU {cpu:.1f} s  Python peak {gb:.2f} GB{jvm}{jobs}",
                 flush=True,
@@ -208,9 +222,11 @@ def main() -> None:
                     flush=True,
                 )
         same = duck["england"] == spark["england"]
+        same_ledger = duck["ledger"] == spark["ledger"]
         print(
-            f"{n:>9,} ratio spark/duckdb (derive + measures): {s / d:.1f}x wall, "
-            f"{spark_cpu / duck_cpu:.1f}x CPU (whole run); England equal: {same}",
+            f"{n:>9,} ratio spark/duckdb (ledger + derive + measures): {s / d:.1f}x wall, "
+            f"{spark_cpu / duck_cpu:.1f}x CPU (whole run); England equal: {same}; "
+            f"ledger equal: {same_ledger}",
             flush=True,
         )
     if len(spark_totals) > 1:

@@ -11,7 +11,9 @@ import pandas as pd
 from data_builder import AS_AT_AUGUST, AUG, frames
 
 from iaptkit.data import load_extract
+from iaptkit.data.exclusion_rows import exclusion_columns, exclusion_counts
 from iaptkit.data.ledger import extract_ledger
+from iaptkit.data.spark_ledger import spark_exclusion_counts
 
 
 def _damaged() -> dict[str, pd.DataFrame]:
@@ -89,3 +91,27 @@ def test_counts_of_a_damaged_extract_match_the_hand_count() -> None:
         "superseded_submission": 2,
         "not_in_referral_state": 2,
     }
+
+
+def test_spark_shape_counts_the_hand_counted_extract_alike() -> None:
+    # the Spark ledger's one-pass shape (data/spark_ledger.py), run here on DuckDB, against
+    # the one-query form, with a repeated (UniqueSubmissionID, RecordNumber) in IDS001 on top
+    data = _damaged()
+    people = data["IDS001MPI"]
+    again = people[people.UniqueSubmissionID.astype(str) == "103"].copy()
+    again["Person_ID"] = "ZZZ"
+    data["IDS001MPI"] = pd.concat([people, again])
+    with load_extract(data) as ex:
+        typed = {n: ex.table(n, columns=exclusion_columns(n)) for n in ex.table_names()}
+        refs = ex.referrals_as_at(AS_AT_AUGUST, nhs_fields=False)
+        subs = ex.submissions()
+        for as_at, linked in ((AS_AT_AUGUST, refs), (None, None)):
+            one_query = exclusion_counts(typed, subs, as_at, linked, dates=refs)
+            one_pass = spark_exclusion_counts(typed, subs, as_at, linked, dates=refs)
+            pd.testing.assert_frame_equal(one_query, one_pass)
+        dated = spark_exclusion_counts(typed, subs, AS_AT_AUGUST, refs, dates=refs)
+    got = {(t, r): n for t, r, n in dated.itertuples(index=False)}
+    assert got["IDS001MPI", "duplicate_record_number"] == len(again) == 1
+    assert got["IDS101Referral", "earlier_month_state"] == 1
+    assert got["IDS201CareContact", "duplicate_across_submissions"] == 2
+    assert got["IDS201CareContact", "contact_before_referral"] == 1

@@ -23,7 +23,7 @@ from iaptkit.data.text import trim_text
 from iaptkit.definitions.loading import load_definitions
 from iaptkit.definitions.model import Definitions
 
-__all__ = ["EXCLUSION_REASONS", "exclusion_columns", "exclusion_counts"]
+__all__ = ["EXCLUSION_REASONS", "exclusion_columns", "exclusion_counts", "reason_rows"]
 
 #: Reasons a row is not used, as reported by :func:`exclusion_counts`.
 EXCLUSION_REASONS: Mapping[str, str] = MappingProxyType(
@@ -188,6 +188,17 @@ def _reason_column(
         cases += _score_reasons(joined, as_at)
     reason = ibis.cases(*cases, else_=ibis.literal("used"))
     return joined.select(*columns, _iapt_reason=reason)
+
+
+def reason_rows(
+    name: str, typed: ir.Table, known: ir.Table, as_at: date | None, definitions: Definitions
+) -> ir.Table:
+    """Each row of table ``name`` with ``_iapt_reason``: the first reason it is not used, or
+    ``"used"``, before the per-key checks (the Spark ledger's first pass, data.spark_ledger).
+
+    ``known``: ``_iapt_sid`` (UniqueSubmissionID), ``_iapt_counted`` (one row per submission).
+    """
+    return _reason_column(typed, TABLES[name], known, as_at, definitions)
 
 
 def _activity_counts(

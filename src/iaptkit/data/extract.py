@@ -26,6 +26,7 @@ from iaptkit.data import exclusion_rows, submissions
 from iaptkit.data.parsing import IBIS_TYPES, already_typed, typed_column
 from iaptkit.data.schema import TABLES, TableSpec, canonical_table_name
 from iaptkit.data.sources import SourceTable
+from iaptkit.data.spark_ledger import spark_exclusion_counts
 from iaptkit.data.staging import materialise
 from iaptkit.data.validation import validate
 from iaptkit.data.validation_report import ValidationReport
@@ -352,6 +353,8 @@ class Extract:
             name: self.table(name, columns=exclusion_rows.exclusion_columns(name))
             for name in self.table_names()
         }
+        if self.engine == "spark":  # the same counts, in Spark's shape (data/spark_ledger.py)
+            return spark_exclusion_counts(typed, self.submissions(), as_at)
         frame = exclusion_rows.exclusion_counts(typed, self.submissions(), as_at)
         return frame
 

@@ -19,6 +19,7 @@ from typing import Any
 from iaptkit.data.csv_files import read_error_message
 from iaptkit.data.exclusion_rows import EXCLUSION_REASONS, exclusion_columns, exclusion_counts
 from iaptkit.data.extract import Extract
+from iaptkit.data.spark_ledger import spark_exclusion_counts
 from iaptkit.data.submissions import referrals_as_at as submissions_referrals_as_at
 from iaptkit.data.submissions import without_nhs_fields
 from iaptkit.definitions.model import Definitions
@@ -263,14 +264,19 @@ def extract_ledger(
     if "IDS101Referral" in typed and as_at is not None:
         refs = extract.referrals_as_at(as_at, nhs_fields=False)
         cols = ("PathwayID", "UniqueSubmissionID", "RecordNumber", "ReferralRequestReceivedDate")
-        # cached once: every activity table and IDS001 are checked against it
-        referrals = dates = refs.select(*cols).cache()
+        # cached once: every activity table and IDS001 are checked against it (on Spark the
+        # state is already a materialised stage: a projection of it costs no extra job)
+        referrals = dates = refs.select(*cols)
+        if extract.engine != "spark":
+            referrals = dates = referrals.cache()
     elif "IDS101Referral" in typed:
         # validation checks contacts against the latest state of their referral (no IDS001)
         counted = without_nhs_fields(extract.counted("IDS101Referral"))
         latest = submissions_referrals_as_at(counted, None, _LATEST)
         dates = latest.select("PathwayID", "ReferralRequestReceivedDate").cache()
-    frame = exclusion_counts(
+    # the same counts in a shape Catalyst plans quickly on Spark (data/spark_ledger.py says why)
+    count = spark_exclusion_counts if extract.engine == "spark" else exclusion_counts
+    frame = count(
         typed, extract.submissions(), as_at, referrals, definitions=definitions, dates=dates
     )
     out = Ledger(stage="as_at" if as_at is not None else "submissions")

@@ -88,12 +88,15 @@ def test_disjoint_periods_are_not_related() -> None:
     assert system.equalities == []
 
 
-def test_a_breakdown_no_output_publishes_gives_no_empty_sum() -> None:
-    """No output breaks England's X down by provider: X is not pinned by an empty sum.
+def test_an_absent_category_is_a_known_zero_in_a_build_and_unknown_in_verify() -> None:
+    """The rule for tables registered without their category list (docs, "Linked outputs").
 
-    (A provider run leaving out a category altogether is handled at the source: the notebooks
-    build every table with its breakdown's full category list, so the zero is a row, see
-    tests/unit/test_notebook_cellkeys.py.) With A's X row published, X = A,X is a sum.
+    A reader takes a row a table does not have for 0: provider A's table by gender has no X
+    row, so X (England, a suppressed 0) = A,X = 0. With true values (a build) that sum holds and
+    is taken, empty as it is; nothing published can be suppressed to hide it, so the joint
+    audit fails naming X. Where X's true count is not 0 the sum does not hold and is not taken.
+    Without true values (verify, re-deriving from keys) an absent category is unknown: no
+    empty sum (verify reads the build's relations from the export instead).
     """
     x = replace(K, breakdown=(("gender", "X"),))
     f = replace(K, breakdown=(("gender", "F"),))
@@ -102,10 +105,25 @@ def test_a_breakdown_no_output_publishes_gives_no_empty_sum() -> None:
     england = _out("england", (f, 40, False), (x, 0, True))
     provider = _out("provider_a", (af, 40, False))
     system = joint_system([england, provider])
+    x_cell = system.keys.index(x)
+    assert {x_cell: -1.0} in system.equalities  # the empty sum: X = 0
+    result = protect_jointly(system, protect=True)
+    assert [fail.label.split(" (")[0] for fail in result.failures] == [x.label()]
+    assert result.failures[0].upper == 0.0
+    # X truly 3: the empty sum does not hold, X is not pinned
+    three = _out("england", (f, 40, False), (x, 3, True))
+    system = joint_system([three, provider])
     assert all(len(row) > 1 for row in system.equalities)
+    # without true values (verify): absent categories are unknown, no empty sum
+    blind = [
+        replace(o, records=tuple(replace(r, true_value=None) for r in o.records))
+        for o in (england, provider)
+    ]
+    assert all(len(row) > 1 for row in joint_system(blind).equalities)
+    # with A's X row published (the category list), X = A,X: both suppressed, both wide
     with_row = _out("provider_a", (af, 40, False), (ax, 0, True))
     system = joint_system([england, with_row])
-    assert any(len(row) == 2 for row in system.equalities)  # X = A,X, both suppressed
+    assert any(len(row) == 2 for row in system.equalities)
     assert protect_jointly(system, protect=False).failures == ()
 
 

@@ -28,6 +28,7 @@ from iaptkit.release.cellkeys import CellKey, CellRecord, OutputCells
 from iaptkit.release.files import sha256_file, write_atomic
 from iaptkit.release.jointaudit import JointResult, joint_attack, protect_jointly
 from iaptkit.release.keyed import export_cellkeys, load_cells, previous_cells, write_cellkeys
+from iaptkit.release.keyrelations import relations_json
 from iaptkit.release.outputs import jsonable
 from iaptkit.release.relations import JointSystem, joint_system
 from iaptkit.release.store import ReleaseStore, now_iso
@@ -258,10 +259,16 @@ def _store(store: ReleaseStore, summary: dict[str, Any]) -> None:
 def export_cells(store: ReleaseStore, uids: Sequence[str]) -> bytes | None:
     """The export's ``cellkeys.json`` for the exported outputs ``uids`` (no true values).
 
+    It carries the relations the build derived between their cells (``joint``).
+
     ``None`` when none of them has cell keys (no protected table: no file is written).
     """
     cells = load_cells(store, uids)
-    return export_cellkeys(cells) if cells else None
+    if not cells:
+        return None
+    # the relations the build knows (true counts: absent categories, sums that hold, period
+    # segments), by key, so that verify re-runs the attack with them
+    return export_cellkeys(cells, relations_json(joint_system(cells)))
 
 
 def stored_summary(store: ReleaseStore) -> dict[str, Any]:

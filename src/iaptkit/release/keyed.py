@@ -128,9 +128,18 @@ def load_cells(store: ReleaseStore, uids: Sequence[str]) -> list[OutputCells]:
     return out
 
 
-def export_cellkeys(cells: Sequence[OutputCells]) -> bytes:
-    """The export's ``cellkeys.json``: every exported cell's key and published value, no truth."""
-    payload = {"format": CELLKEYS_FORMAT, "outputs": [c.to_json(internal=False) for c in cells]}
+def export_cellkeys(cells: Sequence[OutputCells], joint: Mapping[str, Any] | None = None) -> bytes:
+    """The export's ``cellkeys.json``: every exported cell's key and published value, no truth.
+
+    ``joint``: the build's relations between the cells, by key
+    (:func:`iaptkit.release.keyrelations.relations_json`), for ``release verify``.
+    """
+    payload: dict[str, Any] = {
+        "format": CELLKEYS_FORMAT,
+        "outputs": [c.to_json(internal=False) for c in cells],
+    }
+    if joint is not None:
+        payload["joint"] = dict(joint)
     return json.dumps(payload, indent=1).encode("utf-8")
 
 

@@ -4,9 +4,9 @@ From the :class:`~iaptkit.release.cellkeys.CellKey` of each cell the attacker's 
 follows (docs/disclosure-control.md, "Linked outputs"):
 
 * **the same cell** in two outputs (equal keys) is one unknown;
-* **sub-populations add up to their parent**: the cells of a breakdown ``d`` under a cell add up
-  to it (providers to England, ``a x b`` summed over ``b`` to ``a``, every breakdown's
-  categories to the total);
+* **sub-populations add up to their parent**: the cells of a published breakdown under a cell
+  add up to it (providers to England, ``a x b`` summed over ``b`` to ``a`` and over ``a`` to
+  ``b``, and over both to the total; every breakdown's categories to the total);
 * **periods that nest or overlap**: the periods of one cell are cut into segments at every
   period boundary; each published period is the sum of its segments (unpublished, unknown,
   ``>= 0``), so April-March minus May-March is April. A segment the outputs' true counts
@@ -18,8 +18,10 @@ follows (docs/disclosure-control.md, "Linked outputs"):
 * each output's own sums (margins, hierarchies).
 
 With true values known (a build), a sum is added only where it holds on the true values (a fact
-an attacker may know); without them (``release verify``, earlier exports) where the children
-cover every category seen. Counts are whole numbers ``>= 0``.
+an attacker may know; a category a table leaves out is then a known zero); without them
+(``release verify``, earlier exports) where the children cover every category seen (absent
+categories unknown; the export carries the build's relations for verify,
+:mod:`iaptkit.release.keyrelations`). Counts are whole numbers ``>= 0``.
 """
 
 from __future__ import annotations
@@ -177,44 +179,54 @@ def _shape(key: CellKey) -> CellKey:
 
 
 def _sums(system: JointSystem, cells: Sequence[int]) -> None:
-    """Sub-populations add up to their parent (providers -> England, a x b -> a).
+    """Sub-populations add up to their parent (providers -> England, a x b -> a, b, England).
 
-    With true values, a breakdown whose cells under a parent add up to it gives the sum even
-    where a category has no cell (an absent row is a known zero: tables built with their
-    breakdown's full category list, ``protect(..., categories=...)``, have no absent rows, so
-    their zeros are cells that can be suppressed); without them, the children must cover every
-    category of the breakdown seen. A parent no output breaks down by ``d`` has no sum over
-    ``d`` (an empty sum is not something a reader knows).
+    A cell of breakdown dims ``D`` is the sum of its cells of every published shape ``S``
+    containing ``D`` (``a x b`` cells add up to the ``a`` cells, to the ``b`` cells and, with
+    no margin published, straight to the total). With true values (a build), the sum is taken
+    where it holds on them: an absent category (a row a table does not have) is then a known
+    zero, as a reader takes it, and a cell whose shape ``S`` is published with no cell under it
+    at all is a known zero when its true count is 0 (the empty sum). Without them (``release
+    verify``), absent categories are unknown: a sum is assumed only where the cells under the
+    parent cover every category of each summed dimension seen in that shape.
     """
-    children: dict[tuple[CellKey, str], list[int]] = defaultdict(list)
-    cats: dict[tuple[CellKey, str], set[str]] = defaultdict(set)
+    under: dict[tuple[CellKey, frozenset[str]], list[int]] = defaultdict(list)
+    cats: dict[tuple[CellKey, frozenset[str], str], set[str]] = defaultdict(set)
     shapes: dict[CellKey, set[frozenset[str]]] = defaultdict(set)
     for i in cells:
         key = system.keys[i]
         shapes[replace(key, breakdown=())].add(key.dims)
+    for i in cells:
+        key = system.keys[i]
+        base = replace(key, breakdown=())
         for d, v in key.breakdown:
-            parent = key.without(d)
-            children[(parent, d)].append(i)
-            cats[(_shape(parent), d)].add(v)
+            cats[(base, key.dims, d)].add(v)
+        for shape in shapes[base]:
+            if shape < key.dims:  # key lies under its restriction to ``shape``
+                parent = replace(key, breakdown=tuple(p for p in key.breakdown if p[0] in shape))
+                under[(parent, key.dims)].append(i)
     for j in cells:
         key = system.keys[j]
-        for shape in shapes[replace(key, breakdown=())]:
-            extra = shape - key.dims
-            if len(extra) != 1 or not key.dims < shape:
+        base = replace(key, breakdown=())
+        for shape in sorted(shapes[base], key=sorted):
+            if not key.dims < shape:
                 continue
-            d = next(iter(extra))
-            kids = children.get((key, d), [])
-            if not kids:
-                continue  # no output breaks this cell down by d: no sum to know
+            kids = under.get((key, shape), [])
             row: Row = {k: 1.0 for k in kids}
             row[j] = -1.0
-            known = system.truth[j] is not None and all(system.truth[k] is not None for k in kids)
-            if known:
-                if _holds(system, row, equal=True):
+            if system.truth[j] is not None and all(system.truth[k] is not None for k in kids):
+                # an empty sum (no cell under j) holds only where j is 0: a known zero
+                if (kids or system.truth[j] == 0) and _holds(system, row, equal=True):
                     system.equalities.append(row)
                 continue
-            seen = {v for k in kids for dd, v in system.keys[k].breakdown if dd == d}
-            if kids and seen >= cats[(_shape(key), d)]:
+            if not kids:
+                continue  # no true values: an empty sum is not assumed
+            covered = all(
+                {v for k in kids for dd, v in system.keys[k].breakdown if dd == d}
+                >= cats[(base, shape, d)]
+                for d in shape - key.dims
+            )
+            if covered:
                 system.equalities.append(row)
 
 
@@ -333,8 +345,11 @@ def _measures(system: JointSystem, cells: Sequence[int]) -> None:
                     (system.equalities if equal else system.inequalities).append(row)
 
 
-def joint_system(outputs: Sequence[OutputCells]) -> JointSystem:
+def joint_system(outputs: Sequence[OutputCells], *, derive: bool = True) -> JointSystem:
     """The joint cell space of ``outputs`` (current outputs and earlier exports' cells).
+
+    ``derive=False``: only the outputs' own sums and the rates, no relation derived from the
+    keys (``release verify`` then adds the build's relations).
 
     Examples
     --------
@@ -355,9 +370,10 @@ def joint_system(outputs: Sequence[OutputCells]) -> JointSystem:
     for out in outputs:
         _merge(system, index, out)
     cells = list(range(system.n))
-    _sums(system, cells)
-    _periods(system, cells)
-    _measures(system, cells)
+    if derive:
+        _sums(system, cells)
+        _periods(system, cells)
+        _measures(system, cells)
     for out in outputs:
         for rec in out.records:
             if rec.kind != "rate" or rec.suppressed or rec.numerator is None:

@@ -26,7 +26,12 @@ import pandas as pd
 
 from iaptkit.release.cellkeys import CellKey, CellRecord, OutputCells
 from iaptkit.release.files import sha256_file, write_atomic
-from iaptkit.release.jointaudit import JointResult, joint_attack, protect_jointly
+from iaptkit.release.jointaudit import (
+    JointResult,
+    guard_unknown_segments,
+    joint_attack,
+    protect_jointly,
+)
 from iaptkit.release.keyed import (
     export_cellkeys,
     load_cells,
@@ -171,9 +176,10 @@ def run_joint_audit(
                 store.set_status(uid, "fail", f"joint audit: {_CONFLICT} ({where})", source=SOURCE)
         current = [c for c in current if c.uid not in bad]
         system = _with_earlier(joint_system([*current, *earlier]), earlier_relations)
-    if earlier:
-        _keep_earlier_widths(system, earlier, earlier_relations)
     try:
+        if earlier:
+            _keep_earlier_widths(system, earlier, earlier_relations)
+            guard_unknown_segments(system)  # segments cut by an earlier export's periods
         result = protect_jointly(system, protect=protect)
     except ValueError as exc:  # published values no counts satisfy: keys that do not fit
         for c in current:

@@ -95,6 +95,10 @@ class JointSystem:
         """Cells suppressed in at least one output."""
         return np.array([bool(h) for h in self.hidden_in], dtype=bool)
 
+    def unknown_segments(self) -> list[int]:
+        """Period segments whose true count the build does not know (an earlier export's period)."""
+        return [i for i in range(self.n) if self.latent[i] and self.truth[i] is None]
+
     def guarded(self) -> npt.NDArray[np.bool_]:
         """Period segments that need a protection width (small counts given by subtraction)."""
         return np.array(
@@ -293,6 +297,12 @@ def _periods(system: JointSystem, cells: Sequence[int]) -> None:
             system.equalities.append(row)
         if all(t is not None for t in truths):
             _guard_segments(system, seg_cells, a_eq, truths, list(spans.values()))
+        else:  # an earlier export's period (no true count): the policy, for unknown_segments
+            thresholds, widths, zeros = zip(
+                *(system.policy[i] for i in spans.values()), strict=True
+            )
+            for cell in seg_cells:
+                system.policy[cell] = (max(thresholds), max(widths), any(zeros))
 
 
 def _guard_segments(

@@ -233,3 +233,36 @@ def test_means_sums_do_not_narrow_a_hidden_count(tmp_path: Path) -> None:
         before[g] = ("*", f"{s / n:.1f}")
     got = _sum_attack(before, (2.0, 100.0))
     assert got["A"] < WIDTH, got
+
+
+def test_a_segment_cut_by_an_earlier_exports_period(tmp_path: Path) -> None:
+    """April-March exported before, April-February now: March by subtraction (issue 16).
+
+    The build has no true count of the earlier period, yet March for A = 40 - 36 = 4 is a
+    count the policy suppresses: with joint protection off the later build refuses, naming
+    the period segment; with it on, March for A keeps the protection width for an attacker
+    holding both exports.
+    """
+    feb = ("2024-04-01", "2025-02-28")
+    first = release_of(tmp_path / "one", {
+        "year": measures(FY, "provider", {"A": {M: 40}, "B": {M: 70}}),
+    })  # fmt: skip
+    assert not build(first, tmp_path / "year_export").excluded
+    later = release_of(tmp_path / "two", {
+        "to_february": measures(feb, "provider", {"A": {M: 36}, "B": {M: 52}}),
+    })  # fmt: skip
+    previous = [tmp_path / "year_export"]
+    off = build(later, tmp_path / "off", joint_protection=False, previous=previous)
+    assert off.excluded == {"to_february": "fail"}
+    failures = json.loads((later / "release.json").read_text())["joint_audit"]["failures"]
+    assert any("2025-03-01..2025-03-31" in f and "period segment" in f for f in failures)
+    on = build(later, tmp_path / "on", previous=previous)
+    assert not on.excluded
+    shown = {**exported(tmp_path / "year_export"), **exported(tmp_path / "on")}
+    assert shown[(*feb, "A", M)] == "*"  # the later period's A hidden
+    march = ("2025-03-01", "2025-03-31")
+    for p in "AB":
+        shown[(*march, p, M)] = "*"  # March: unknown, >= 0
+    sums = [((*FY, p, M), [(*feb, p, M), (*march, p, M)]) for p in "AB"]
+    got = widths(shown, sums)
+    assert got[(*march, "A", M)] >= WIDTH, got

@@ -7,7 +7,8 @@ published cell of a release, and of the earlier exports it names. Every suppress
 keep its protection width (primary cells the policy's width, other suppressed cells at least
 one: not determined exactly; a cell suppressed by an earlier export the width it had there),
 and so must every period segment the outputs give by subtraction whose count the policy would
-suppress (``JointSystem.guarded``: April from April-March and May-March).
+suppress (``JointSystem.guarded``: April from April-March and May-March), and every segment cut
+by an earlier export's period that may be small (:func:`guard_unknown_segments`).
 
 :func:`protect_jointly` is the joint secondary suppression: while a suppressed cell is too
 narrow, it suppresses the cheapest published cell of a sum that pins it (a cell shown in one

@@ -33,7 +33,7 @@ def extract(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from iaptkit.synth.generate import write_synthetic
 
     folder = tmp_path_factory.mktemp("attacker") / "extract"
-    write_synthetic(folder, pathways=1200, start="2023-04", months=12, providers=4, seed=29)
+    write_synthetic(folder, pathways=900, start="2023-04", months=12, providers=3, seed=29)
     return folder
 
 

@@ -178,10 +178,6 @@ def _holds(system: JointSystem, row: Row, *, equal: bool) -> bool:
     return abs(total) < 1e-9 if equal else total <= 1e-9
 
 
-def _shape(key: CellKey) -> CellKey:
-    return replace(key, breakdown=tuple((d, "") for d, _ in key.breakdown))
-
-
 def _sums(system: JointSystem, cells: Sequence[int]) -> None:
     """Sub-populations add up to their parent (providers -> England, a x b -> a, b, England).
 

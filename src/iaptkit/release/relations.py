@@ -185,10 +185,12 @@ def _sums(system: JointSystem, cells: Sequence[int]) -> None:
     containing ``D`` (``a x b`` cells add up to the ``a`` cells, to the ``b`` cells and, with
     no margin published, straight to the total). With true values (a build), the sum is taken
     where it holds on them: an absent category (a row a table does not have) is then a known
-    zero, as a reader takes it, and a cell whose shape ``S`` is published with no cell under it
-    at all is a known zero when its true count is 0 (the empty sum). Without them (``release
-    verify``), absent categories are unknown: a sum is assumed only where the cells under the
-    parent cover every category of each summed dimension seen in that shape.
+    zero, as a reader takes it. A cell with no row at all under it in shape ``S`` has no sum
+    over ``S`` (the empty sum): that no output shows a row there says nothing when no output
+    covers the cell's population (a provider no run was made for), and taking it wherever the
+    true count is 0 refused the report notebooks' provider runs. Without true values
+    (``release verify``), absent categories are unknown: a sum is assumed only where the cells
+    under the parent cover every category of each summed dimension seen in that shape.
     """
     under: dict[tuple[CellKey, frozenset[str]], list[int]] = defaultdict(list)
     cats: dict[tuple[CellKey, frozenset[str], str], set[str]] = defaultdict(set)
@@ -212,15 +214,14 @@ def _sums(system: JointSystem, cells: Sequence[int]) -> None:
             if not key.dims < shape:
                 continue
             kids = under.get((key, shape), [])
+            if not kids:
+                continue  # no row under j in that shape: no sum (the empty sum, docstring)
             row: Row = {k: 1.0 for k in kids}
             row[j] = -1.0
             if system.truth[j] is not None and all(system.truth[k] is not None for k in kids):
-                # an empty sum (no cell under j) holds only where j is 0: a known zero
-                if (kids or system.truth[j] == 0) and _holds(system, row, equal=True):
+                if _holds(system, row, equal=True):
                     system.equalities.append(row)
                 continue
-            if not kids:
-                continue  # no true values: an empty sum is not assumed
             covered = all(
                 {v for k in kids for dd, v in system.keys[k].breakdown if dd == d}
                 >= cats[(base, shape, d)]

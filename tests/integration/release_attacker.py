@@ -11,7 +11,9 @@ What it knows, derived here by its own rules:
 * a cell is the same cell in two outputs when it counts the same measure, period and
   breakdown of the same extract with the same true count (filters and labels ignored);
 * a cell is the sum of its cells of any finer breakdown published (``a x b`` to ``a``, ``b``
-  and the total), wherever that holds on the true counts (an absent row then reads as 0);
+  and the total), wherever that holds on the true counts (an absent row then reads as 0), when
+  it has at least one such cell (a cell with none, the empty sum, is documented as not covered:
+  docs/disclosure-control.md, "Linked outputs");
 * periods: every period is the sum of the segments cut at all period ends (segments unknown,
   ``>= 0``), where the true counts allow such a split; a segment whose true count is small
   (1 to threshold - 1, or 0 where zeros are suppressed) needs the protection width;
@@ -149,7 +151,7 @@ class Attacker:
                     ]
                     row = {k: 1.0 for k in kids}
                     row[i] = -1.0
-                    if self.holds(row):
+                    if kids and self.holds(row):  # no empty sum: documented as not covered
                         self.eq.append(row)
         by_cell: dict[tuple[Any, ...], dict[tuple[str, str], list[int]]] = defaultdict(dict)
         for (fp, m, s, e, bd, _), i in list(self.ids.items()):

@@ -182,15 +182,16 @@ def _sums(system: JointSystem, cells: Sequence[int]) -> None:
     """Sub-populations add up to their parent (providers -> England, a x b -> a, b, England).
 
     A cell of breakdown dims ``D`` is the sum of its cells of every published shape ``S``
-    containing ``D`` with no published shape between (``a x b`` cells add up to the ``a``
-    cells, to the ``b`` cells and, with neither margin published, straight to the total).
-    With true values (a build), the sum is taken where it holds on them: an absent category (a
-    row a table does not have) is then a known zero, as a reader takes it. A cell with no row at all under it in shape ``S`` has no sum
-    over ``S`` (the empty sum): that no output shows a row there says nothing when no output
-    covers the cell's population (a provider no run was made for), and taking it wherever the
-    true count is 0 refused the report notebooks' provider runs. Without true values
-    (``release verify``), absent categories are unknown: a sum is assumed only where the cells
-    under the parent cover every category of each summed dimension seen in that shape.
+    containing ``D`` with no published shape between (``a x b`` cells add up to the ``a`` cells,
+    to the ``b`` cells and, with neither margin published, straight to the total). With true
+    values (a build), the sum is taken where it holds on them: an absent category (a row a table
+    does not have) is then a known zero, as a reader takes it. A cell with no row at all under
+    it in shape ``S`` has no sum over ``S`` (the empty sum): that no output shows a row there
+    says nothing when no output covers the cell's population (a provider no run was made for),
+    and taking it wherever the true count is 0 refused the report notebooks' provider runs.
+    Without true values (``release verify``), absent categories are unknown: a sum is assumed
+    only where the cells under the parent cover every category of each summed dimension seen in
+    that shape.
     """
     under: dict[tuple[CellKey, frozenset[str]], list[int]] = defaultdict(list)
     cats: dict[tuple[CellKey, frozenset[str], str], set[str]] = defaultdict(set)

@@ -88,25 +88,44 @@ def test_disjoint_periods_are_not_related() -> None:
     assert system.equalities == []
 
 
-def test_a_breakdown_no_output_publishes_gives_no_empty_sum() -> None:
-    """No output breaks England's X down by provider: X is not pinned by an empty sum.
+def test_an_absent_category_is_a_known_zero_in_a_build_and_unknown_in_verify() -> None:
+    """The rule for tables registered without their category list (docs, "Linked outputs").
 
-    (A provider run leaving out a category altogether is handled at the source: the notebooks
-    build every table with its breakdown's full category list, so the zero is a row, see
-    tests/unit/test_notebook_cellkeys.py.) With A's X row published, X = A,X is a sum.
+    A reader takes a row a table does not have for 0. With true values (a build) a sum over a
+    breakdown is taken wherever it holds on them, so a category a table leaves out under a
+    parent it has rows for is a known zero: England X (a suppressed 0) = A,X + B,X with B's table
+    lacking the X row pins nothing more than A,X does, and England F = A,F + B,F holds with no
+    X rows at all. Without true values (verify, re-deriving from keys) an absent category is
+    unknown: no sum unless every category is there (verify reads the build's sums from the
+    export instead). A parent with no row at all under it (the empty sum) gets no sum.
     """
     x = replace(K, breakdown=(("gender", "X"),))
     f = replace(K, breakdown=(("gender", "F"),))
     af = replace(K, breakdown=(("gender", "F"), ("provider", "A")))
+    bf = replace(K, breakdown=(("gender", "F"), ("provider", "B")))
     ax = replace(K, breakdown=(("gender", "X"), ("provider", "A")))
-    england = _out("england", (f, 40, False), (x, 0, True))
-    provider = _out("provider_a", (af, 40, False))
-    system = joint_system([england, provider])
-    assert all(len(row) > 1 for row in system.equalities)
-    with_row = _out("provider_a", (af, 40, False), (ax, 0, True))
-    system = joint_system([england, with_row])
-    assert any(len(row) == 2 for row in system.equalities)  # X = A,X, both suppressed
+    england = _out("england", (f, 50, False), (x, 3, True))
+    a = _out("provider_a", (af, 40, False), (ax, 3, True))
+    b = _out("provider_b", (bf, 10, False))  # no X row: B's X is read as 0
+    system = joint_system([england, a, b])
+    ix = {system.keys[i]: i for i in range(system.n)}
+    rows = [set(r) for r in system.equalities]
+    assert {ix[f], ix[af], ix[bf]} in rows  # F = A,F + B,F
+    assert {ix[x], ix[ax]} in rows  # X = A,X (+ B,X absent: a known zero)
+    # both X cells suppressed and tied to each other only: each keeps [0, inf)
     assert protect_jointly(system, protect=False).failures == ()
+    # without true values: A and B do not cover X's categories for B -> no X sum assumed
+    blind = [
+        replace(o, records=tuple(replace(r, true_value=None) for r in o.records))
+        for o in (england, a, b)
+    ]
+    blind_rows = [set(r) for r in joint_system(blind).equalities]
+    assert {ix[f], ix[af], ix[bf]} in blind_rows
+    assert all(ix[x] not in r for r in blind_rows)
+    # the empty sum: no provider has an X row at all -> X is not pinned to 0
+    system = joint_system([_out("england", (f, 40, False), (x, 0, True)),
+                           _out("provider_a", (af, 40, False))])  # fmt: skip
+    assert all(len(row) > 1 for row in system.equalities)
 
 
 def test_conflicting_truths_under_one_key_are_reported() -> None:

@@ -26,8 +26,20 @@ import pandas as pd
 
 from iaptkit.release.cellkeys import CellKey, CellRecord, OutputCells
 from iaptkit.release.files import sha256_file, write_atomic
-from iaptkit.release.jointaudit import JointResult, joint_attack, protect_jointly
-from iaptkit.release.keyed import export_cellkeys, load_cells, previous_cells, write_cellkeys
+from iaptkit.release.jointaudit import (
+    JointResult,
+    guard_unknown_segments,
+    joint_attack,
+    protect_jointly,
+)
+from iaptkit.release.keyed import (
+    export_cellkeys,
+    load_cells,
+    previous_cells,
+    previous_relations,
+    write_cellkeys,
+)
+from iaptkit.release.keyrelations import add_relations, relations_json
 from iaptkit.release.outputs import jsonable
 from iaptkit.release.relations import JointSystem, joint_system
 from iaptkit.release.store import ReleaseStore, now_iso
@@ -140,6 +152,7 @@ def run_joint_audit(
     uids = joint_candidates(store)
     current = load_cells(store, uids)
     earlier = previous_cells(previous)
+    earlier_relations = previous_relations(previous)  # what the earlier builds knew
     outputs = [*current, *earlier]
     summary: dict[str, Any] = {
         "ran": now_iso(),
@@ -151,7 +164,7 @@ def run_joint_audit(
         summary.update(passed=True, n_cells=0, n_suppressed=0, added=0, failures=[])
         _store(store, summary)
         return summary
-    system = joint_system(outputs)
+    system = _with_earlier(joint_system(outputs), earlier_relations)
     if system.conflicts:
         # two outputs count different things under one key: neither can be audited jointly
         bad: dict[str, str] = {}
@@ -162,10 +175,11 @@ def run_joint_audit(
             if uid in uids:
                 store.set_status(uid, "fail", f"joint audit: {_CONFLICT} ({where})", source=SOURCE)
         current = [c for c in current if c.uid not in bad]
-        system = joint_system([*current, *earlier])
-    if earlier:
-        _keep_earlier_widths(system, earlier)
+        system = _with_earlier(joint_system([*current, *earlier]), earlier_relations)
     try:
+        if earlier:
+            _keep_earlier_widths(system, earlier, earlier_relations)
+            guard_unknown_segments(system)  # segments cut by an earlier export's periods
         result = protect_jointly(system, protect=protect)
     except ValueError as exc:  # published values no counts satisfy: keys that do not fit
         for c in current:
@@ -234,9 +248,18 @@ def exposed_derived(outputs: Sequence[OutputCells], system: JointSystem) -> list
     )
 
 
-def _keep_earlier_widths(system: JointSystem, earlier: Sequence[OutputCells]) -> None:
+def _with_earlier(system: JointSystem, relations: Sequence[dict[str, Any]]) -> JointSystem:
+    """``system`` with the relations earlier exports' builds took (absent categories, sums)."""
+    for data in relations:
+        add_relations(system, data)
+    return system
+
+
+def _keep_earlier_widths(
+    system: JointSystem, earlier: Sequence[OutputCells], relations: Sequence[dict[str, Any]]
+) -> None:
     """A cell an earlier export suppressed keeps the width it had there (up to the threshold)."""
-    before = joint_system(earlier)
+    before = _with_earlier(joint_system(earlier), relations)
     targets = before.suppressed()
     hidden = targets & np.array([not s for s in before.shown_in], dtype=bool)
     lo, hi = joint_attack(before, hidden, hidden)
@@ -258,10 +281,16 @@ def _store(store: ReleaseStore, summary: dict[str, Any]) -> None:
 def export_cells(store: ReleaseStore, uids: Sequence[str]) -> bytes | None:
     """The export's ``cellkeys.json`` for the exported outputs ``uids`` (no true values).
 
+    It carries the relations the build derived between their cells (``joint``).
+
     ``None`` when none of them has cell keys (no protected table: no file is written).
     """
     cells = load_cells(store, uids)
-    return export_cellkeys(cells) if cells else None
+    if not cells:
+        return None
+    # the relations the build knows (true counts: absent categories, sums that hold, period
+    # segments), by key, so that verify re-runs the attack with them
+    return export_cellkeys(cells, relations_json(joint_system(cells)))
 
 
 def stored_summary(store: ReleaseStore) -> dict[str, Any]:

@@ -7,7 +7,8 @@ published cell of a release, and of the earlier exports it names. Every suppress
 keep its protection width (primary cells the policy's width, other suppressed cells at least
 one: not determined exactly; a cell suppressed by an earlier export the width it had there),
 and so must every period segment the outputs give by subtraction whose count the policy would
-suppress (``JointSystem.guarded``: April from April-March and May-March).
+suppress (``JointSystem.guarded``: April from April-March and May-March), and every segment cut
+by an earlier export's period that may be small (:func:`guard_unknown_segments`).
 
 :func:`protect_jointly` is the joint secondary suppression: while a suppressed cell is too
 narrow, it suppresses the cheapest published cell of a sum that pins it (a cell shown in one
@@ -31,7 +32,13 @@ from iaptkit.release.relations import JointSystem
 from iaptkit.sdc.integer_attack import MAX_BOX, PairConstraint, consistent_pairs, integer_intervals
 from iaptkit.sdc.rates import rate_texts
 
-__all__ = ["JointFailure", "JointResult", "joint_attack", "protect_jointly"]
+__all__ = [
+    "JointFailure",
+    "JointResult",
+    "guard_unknown_segments",
+    "joint_attack",
+    "protect_jointly",
+]
 
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
@@ -107,6 +114,33 @@ def joint_attack(
     ineq = system.matrix(system.inequalities) if system.inequalities else None
     want = targets & ~zero
     return integer_intervals(eq, ineq, lower, upper, want, _pairs(system, hidden))
+
+
+def guard_unknown_segments(system: JointSystem) -> list[int]:
+    """Guard the period segments whose true count is unknown but may be small.
+
+    A segment cut by an earlier export's period (``--previous``: April-March published before,
+    April-February now) has no true count in the build. Where the attacker's interval of it,
+    from everything published, still admits a count the policy would suppress (1 to threshold
+    - 1, or 0 where zeros are suppressed), it needs the policy's protection width, as a small
+    segment the build knows does; intervals only widen as cells are suppressed, so deciding on
+    the narrowest interval is the cautious choice. Returns the segments guarded.
+    """
+    cells = [i for i in system.unknown_segments() if system.policy[i][1] > 1.0]
+    if not cells:
+        return []
+    targets = np.zeros(system.n, dtype=bool)
+    targets[cells] = True
+    hidden = system.suppressed() & ~np.array([bool(s) for s in system.shown_in], dtype=bool)
+    lo, hi = joint_attack(system, hidden, targets)
+    guarded = []
+    for i in cells:
+        threshold, width, zeros = system.policy[i]
+        small = (hi[i] >= 1 and lo[i] <= threshold - 1) or (lo[i] == 0 and zeros)
+        if small and hi[i] - lo[i] < width:
+            system.width[i] = width
+            guarded.append(i)
+    return guarded
 
 
 def _failures(

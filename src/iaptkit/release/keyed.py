@@ -34,6 +34,7 @@ __all__ = [
     "figure_keys",
     "load_cells",
     "previous_cells",
+    "previous_relations",
     "register_measures",
     "write_cellkeys",
 ]
@@ -128,10 +129,46 @@ def load_cells(store: ReleaseStore, uids: Sequence[str]) -> list[OutputCells]:
     return out
 
 
-def export_cellkeys(cells: Sequence[OutputCells]) -> bytes:
-    """The export's ``cellkeys.json``: every exported cell's key and published value, no truth."""
-    payload = {"format": CELLKEYS_FORMAT, "outputs": [c.to_json(internal=False) for c in cells]}
+def export_cellkeys(cells: Sequence[OutputCells], joint: Mapping[str, Any] | None = None) -> bytes:
+    """The export's ``cellkeys.json``: every exported cell's key and published value, no truth.
+
+    ``joint``: the build's relations between the cells, by key
+    (:func:`iaptkit.release.keyrelations.relations_json`), for ``release verify``.
+    """
+    payload: dict[str, Any] = {
+        "format": CELLKEYS_FORMAT,
+        "outputs": [c.to_json(internal=False) for c in cells],
+    }
+    if joint is not None:
+        payload["joint"] = dict(joint)
     return json.dumps(payload, indent=1).encode("utf-8")
+
+
+def _read_export_keys(where: str | Path) -> dict[str, Any]:
+    """An earlier export's ``cellkeys.json`` (a folder or a zip of it)."""
+    path = Path(where)
+    try:
+        if path.is_dir():
+            text = (path / CELLKEYS_NAME).read_text(encoding="utf-8")
+        elif zipfile.is_zipfile(path):
+            with zipfile.ZipFile(path) as zf:
+                name = next(n for n in zf.namelist() if n.endswith(CELLKEYS_NAME))
+                text = zf.read(name).decode("utf-8")
+        else:
+            raise FileNotFoundError(path)
+        data = json.loads(text)
+    except (OSError, StopIteration, ValueError, KeyError):
+        raise ReleaseError(
+            f"--previous {path}: expected an export folder or zip with {CELLKEYS_NAME} "
+            "(made by 'iaptkit release build'); found none or an unreadable one."
+        ) from None
+    if not isinstance(data, dict) or data.get("format") != CELLKEYS_FORMAT:
+        found = data.get("format") if isinstance(data, dict) else type(data).__name__
+        raise ReleaseError(
+            f"--previous {path}: expected {CELLKEYS_NAME} format {CELLKEYS_FORMAT!r}, "
+            f"found {found!r}."
+        )
+    return data
 
 
 def previous_cells(exports: Sequence[str | Path]) -> list[OutputCells]:
@@ -139,26 +176,7 @@ def previous_cells(exports: Sequence[str | Path]) -> list[OutputCells]:
     found: list[OutputCells] = []
     for where in exports:
         path = Path(where)
-        try:
-            if path.is_dir():
-                text = (path / CELLKEYS_NAME).read_text(encoding="utf-8")
-            elif zipfile.is_zipfile(path):
-                with zipfile.ZipFile(path) as zf:
-                    name = next(n for n in zf.namelist() if n.endswith(CELLKEYS_NAME))
-                    text = zf.read(name).decode("utf-8")
-            else:
-                raise FileNotFoundError(path)
-            data = json.loads(text)
-        except (OSError, StopIteration, ValueError, KeyError):
-            raise ReleaseError(
-                f"--previous {path}: expected an export folder or zip with {CELLKEYS_NAME} "
-                "(made by 'iaptkit release build'); found none or an unreadable one."
-            ) from None
-        if data.get("format") != CELLKEYS_FORMAT:
-            raise ReleaseError(
-                f"--previous {path}: expected {CELLKEYS_NAME} format {CELLKEYS_FORMAT!r}, "
-                f"found {data.get('format')!r}."
-            )
+        data = _read_export_keys(path)
         for o in data.get("outputs", []):
             cells = OutputCells.from_json(o, previous=True)
             found.append(
@@ -171,6 +189,16 @@ def previous_cells(exports: Sequence[str | Path]) -> list[OutputCells]:
                     previous=True,
                 )
             )
+    return found
+
+
+def previous_relations(exports: Sequence[str | Path]) -> list[dict[str, Any]]:
+    """The relations earlier exports' builds took (``joint`` of their ``cellkeys.json``)."""
+    found = []
+    for where in exports:
+        joint = _read_export_keys(where).get("joint")
+        if isinstance(joint, dict):
+            found.append(joint)
     return found
 
 

@@ -4,9 +4,9 @@ From the :class:`~iaptkit.release.cellkeys.CellKey` of each cell the attacker's 
 follows (docs/disclosure-control.md, "Linked outputs"):
 
 * **the same cell** in two outputs (equal keys) is one unknown;
-* **sub-populations add up to their parent**: the cells of a breakdown ``d`` under a cell add up
-  to it (providers to England, ``a x b`` summed over ``b`` to ``a``, every breakdown's
-  categories to the total);
+* **sub-populations add up to their parent**: the cells of a published breakdown under a cell
+  add up to it (providers to England, ``a x b`` summed over ``b`` to ``a`` and over ``a`` to
+  ``b``, and over both to the total; every breakdown's categories to the total);
 * **periods that nest or overlap**: the periods of one cell are cut into segments at every
   period boundary; each published period is the sum of its segments (unpublished, unknown,
   ``>= 0``), so April-March minus May-March is April. A segment the outputs' true counts
@@ -18,8 +18,10 @@ follows (docs/disclosure-control.md, "Linked outputs"):
 * each output's own sums (margins, hierarchies).
 
 With true values known (a build), a sum is added only where it holds on the true values (a fact
-an attacker may know); without them (``release verify``, earlier exports) where the children
-cover every category seen. Counts are whole numbers ``>= 0``.
+an attacker may know; a category a table leaves out is then a known zero); without them
+(``release verify``, earlier exports) where the children cover every category seen (absent
+categories unknown; the export carries the build's relations for verify,
+:mod:`iaptkit.release.keyrelations`). Counts are whole numbers ``>= 0``.
 """
 
 from __future__ import annotations
@@ -92,6 +94,10 @@ class JointSystem:
     def suppressed(self) -> npt.NDArray[np.bool_]:
         """Cells suppressed in at least one output."""
         return np.array([bool(h) for h in self.hidden_in], dtype=bool)
+
+    def unknown_segments(self) -> list[int]:
+        """Period segments whose true count the build does not know (an earlier export's period)."""
+        return [i for i in range(self.n) if self.latent[i] and self.truth[i] is None]
 
     def guarded(self) -> npt.NDArray[np.bool_]:
         """Period segments that need a protection width (small counts given by subtraction)."""
@@ -172,49 +178,62 @@ def _holds(system: JointSystem, row: Row, *, equal: bool) -> bool:
     return abs(total) < 1e-9 if equal else total <= 1e-9
 
 
-def _shape(key: CellKey) -> CellKey:
-    return replace(key, breakdown=tuple((d, "") for d, _ in key.breakdown))
-
-
 def _sums(system: JointSystem, cells: Sequence[int]) -> None:
-    """Sub-populations add up to their parent (providers -> England, a x b -> a).
+    """Sub-populations add up to their parent (providers -> England, a x b -> a, b, England).
 
-    With true values, a breakdown whose cells under a parent add up to it gives the sum even
-    where a category has no cell (an absent row is a known zero: tables built with their
-    breakdown's full category list, ``protect(..., categories=...)``, have no absent rows, so
-    their zeros are cells that can be suppressed); without them, the children must cover every
-    category of the breakdown seen. A parent no output breaks down by ``d`` has no sum over
-    ``d`` (an empty sum is not something a reader knows).
+    A cell of breakdown dims ``D`` is the sum of its cells of every published shape ``S``
+    containing ``D`` with no published shape between (``a x b`` cells add up to the ``a`` cells,
+    to the ``b`` cells and, with neither margin published, straight to the total). With true
+    values (a build), the sum is taken where it holds on them: an absent category (a row a table
+    does not have) is then a known zero, as a reader takes it. A cell with no row at all under
+    it in shape ``S`` has no sum over ``S`` (the empty sum): that no output shows a row there
+    says nothing when no output covers the cell's population (a provider no run was made for),
+    and taking it wherever the true count is 0 refused the report notebooks' provider runs.
+    Without true values (``release verify``), absent categories are unknown: a sum is assumed
+    only where the cells under the parent cover every category of each summed dimension seen in
+    that shape.
     """
-    children: dict[tuple[CellKey, str], list[int]] = defaultdict(list)
-    cats: dict[tuple[CellKey, str], set[str]] = defaultdict(set)
+    under: dict[tuple[CellKey, frozenset[str]], list[int]] = defaultdict(list)
+    cats: dict[tuple[CellKey, frozenset[str], str], set[str]] = defaultdict(set)
     shapes: dict[CellKey, set[frozenset[str]]] = defaultdict(set)
     for i in cells:
         key = system.keys[i]
         shapes[replace(key, breakdown=())].add(key.dims)
+    for i in cells:
+        key = system.keys[i]
+        base = replace(key, breakdown=())
         for d, v in key.breakdown:
-            parent = key.without(d)
-            children[(parent, d)].append(i)
-            cats[(_shape(parent), d)].add(v)
+            cats[(base, key.dims, d)].add(v)
+        for shape in shapes[base]:
+            if shape < key.dims:  # key lies under its restriction to ``shape``
+                parent = replace(key, breakdown=tuple(p for p in key.breakdown if p[0] in shape))
+                under[(parent, key.dims)].append(i)
     for j in cells:
         key = system.keys[j]
-        for shape in shapes[replace(key, breakdown=())]:
-            extra = shape - key.dims
-            if len(extra) != 1 or not key.dims < shape:
+        base = replace(key, breakdown=())
+        for shape in sorted(shapes[base], key=sorted):
+            if not key.dims < shape:
                 continue
-            d = next(iter(extra))
-            kids = children.get((key, d), [])
+            if any(key.dims < mid < shape for mid in shapes[base]):
+                # a shape published between: the sums of each step say it, and a direct sum
+                # over a finer shape that covers only part of the cell (provider runs made for
+                # two providers of four) would hold on the true counts by coincidence alone
+                continue
+            kids = under.get((key, shape), [])
             if not kids:
-                continue  # no output breaks this cell down by d: no sum to know
+                continue  # no row under j in that shape: no sum (the empty sum, docstring)
             row: Row = {k: 1.0 for k in kids}
             row[j] = -1.0
-            known = system.truth[j] is not None and all(system.truth[k] is not None for k in kids)
-            if known:
+            if system.truth[j] is not None and all(system.truth[k] is not None for k in kids):
                 if _holds(system, row, equal=True):
                     system.equalities.append(row)
                 continue
-            seen = {v for k in kids for dd, v in system.keys[k].breakdown if dd == d}
-            if kids and seen >= cats[(_shape(key), d)]:
+            covered = all(
+                {v for k in kids for dd, v in system.keys[k].breakdown if dd == d}
+                >= cats[(base, shape, d)]
+                for d in shape - key.dims
+            )
+            if covered:
                 system.equalities.append(row)
 
 
@@ -281,6 +300,12 @@ def _periods(system: JointSystem, cells: Sequence[int]) -> None:
             system.equalities.append(row)
         if all(t is not None for t in truths):
             _guard_segments(system, seg_cells, a_eq, truths, list(spans.values()))
+        else:  # an earlier export's period (no true count): the policy, for unknown_segments
+            thresholds, widths, zeros = zip(
+                *(system.policy[i] for i in spans.values()), strict=True
+            )
+            for cell in seg_cells:
+                system.policy[cell] = (max(thresholds), max(widths), any(zeros))
 
 
 def _guard_segments(
@@ -333,8 +358,11 @@ def _measures(system: JointSystem, cells: Sequence[int]) -> None:
                     (system.equalities if equal else system.inequalities).append(row)
 
 
-def joint_system(outputs: Sequence[OutputCells]) -> JointSystem:
+def joint_system(outputs: Sequence[OutputCells], *, derive: bool = True) -> JointSystem:
     """The joint cell space of ``outputs`` (current outputs and earlier exports' cells).
+
+    ``derive=False``: only the outputs' own sums and the rates, no relation derived from the
+    keys (``release verify`` then adds the build's relations).
 
     Examples
     --------
@@ -355,9 +383,10 @@ def joint_system(outputs: Sequence[OutputCells]) -> JointSystem:
     for out in outputs:
         _merge(system, index, out)
     cells = list(range(system.n))
-    _sums(system, cells)
-    _periods(system, cells)
-    _measures(system, cells)
+    if derive:
+        _sums(system, cells)
+        _periods(system, cells)
+        _measures(system, cells)
     for out in outputs:
         for rec in out.records:
             if rec.kind != "rate" or rec.suppressed or rec.numerator is None:

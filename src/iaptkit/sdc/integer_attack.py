@@ -220,6 +220,11 @@ def _solve_component(
             c = np.zeros(nv)
             c[local[int(i)]] = sign
             res = milp(c, constraints=cons, integrality=integrality, bounds=bounds, options=opts)
+            if res.x is None and res.status == 2:
+                # HiGHS's presolve can call a feasible model with unbounded cells infeasible
+                # (seen on a joint release with redundant sums): ask again without it
+                res = milp(c, constraints=cons, integrality=integrality, bounds=bounds,
+                           options={**opts, "presolve": False})  # fmt: skip
             if res.x is None and res.status == 1:  # out of time before any point
                 pinned = True  # no sound interval: shown as at risk
                 continue

@@ -103,13 +103,18 @@ class GridView:
             through.append(per)
         return cls(padded=padded, through=through)
 
-    def candidates(self, coords: Sequence[int] | IntArray) -> Iterator[Block]:
+    def candidates(
+        self, coords: Sequence[int] | IntArray, rows: Sequence[IntArray | None] | None = None
+    ) -> Iterator[Block]:
         """Hypercubes through the cell at ``coords``: ``(cells, signs)`` blocks ``(M, C)``.
 
         Parameters
         ----------
         coords
             The cell's node on each axis of the grid.
+        rows
+            Optional, per axis, the positions of the axis moves through the node to use
+            (``None``: all of them); default all moves on every axis.
 
         Yields
         ------
@@ -118,6 +123,10 @@ class GridView:
             has sign ``+1`` in each.
         """
         parts = [self.through[k][int(x)] for k, x in enumerate(coords)]
+        if rows is not None:
+            parts = [
+                p if r is None else (p[0][r], p[1][r]) for p, r in zip(parts, rows, strict=True)
+            ]
         if any(p[0].shape[0] == 0 for p in parts):
             return
         k_axes = len(parts)

@@ -217,7 +217,6 @@ def audit(
     >>> import numpy as np
     >>> from scipy import sparse
     >>> from iaptkit.sdc.solver.cells import CellSpace
-    from iaptkit.sdc.solver.hypercube import Move
     >>> v = np.array([3, 12, 15])
     >>> space = CellSpace(
     ...     values=v, relations=sparse.csr_matrix([[1.0, 1.0, -1.0]]),
@@ -259,23 +258,22 @@ def certificate_from_attack(
 ) -> AuditCertificate:
     """Turn raw attacker results into a certificate (verdict per suppressed cell).
 
-        Notes
-        -----
-        Criterion: ``docs/disclosure-control.md``, "The attacker"; see :func:`audit`.
+    Notes
+    -----
+    Criterion: ``docs/disclosure-control.md``, "The attacker"; see :func:`audit`.
 
-        Examples
-        --------
-        >>> import numpy as np
-        >>> from scipy import sparse
-        >>> from iaptkit.sdc.solver.cells import CellSpace
-    from iaptkit.sdc.solver.hypercube import Move
-        >>> v = np.array([3, 12, 15])
-        >>> sp = CellSpace(v, sparse.csr_matrix([[1.0, 1.0, -1.0]]), v * 1.0, v * 1.0,
-        ...                np.zeros(3), np.full(3, np.inf), v < 10, np.zeros(3, bool),
-        ...                np.full(3, 10.0), v * 1.0)
-        >>> sup = np.array([True, True, False])
-        >>> certificate_from_attack(sp, sup, attack(sp, sup), 0.0).passed
-        True
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from scipy import sparse
+    >>> from iaptkit.sdc.solver.cells import CellSpace
+    >>> v = np.array([3, 12, 15])
+    >>> sp = CellSpace(v, sparse.csr_matrix([[1.0, 1.0, -1.0]]), v * 1.0, v * 1.0,
+    ...                np.zeros(3), np.full(3, np.inf), v < 10, np.zeros(3, bool),
+    ...                np.full(3, 10.0), v * 1.0)
+    >>> sup = np.array([True, True, False])
+    >>> certificate_from_attack(sp, sup, attack(sp, sup), 0.0).passed
+    True
     """
     need = required_width(space)
     intervals: list[CellInterval] = []

@@ -201,7 +201,7 @@ def run_protect(
 
     def progress(stage: str, done: int, total: int) -> None:
         tenth = 10 * done // total if total > 0 else 0
-        if stage != last["stage"] or tenth > int(str(last["tenth"])):
+        if stage != last["stage"] or tenth != last["tenth"]:
             last["stage"], last["tenth"] = stage, tenth
             print(
                 f"  [{time.perf_counter() - t0:7.1f}s wall, {time.process_time() - c0:7.1f}s CPU]"

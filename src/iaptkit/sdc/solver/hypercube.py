@@ -30,7 +30,12 @@ import numpy as np
 import numpy.typing as npt
 
 from iaptkit.sdc.solver.cells import AxisMoves, CellGrid, CellSpace
-from iaptkit.sdc.solver.hypercube_cap import capped_through, room_score
+from iaptkit.sdc.solver.hypercube_cap import (
+    CAP_ABOVE,
+    KEEP_CORNERS,
+    capped_through,
+    room_score,
+)
 from iaptkit.sdc.solver.hypercube_moves import (
     BoolArray,
     FloatArray,
@@ -152,6 +157,8 @@ def hypercube_bounds(
     *,
     max_steps: int = 12,
     progress: Callable[[str, int, int], None] | None = None,
+    cap_above: int = CAP_ABOVE,
+    keep: int = KEEP_CORNERS,
 ) -> tuple[FloatArray, FloatArray]:
     """Inner bounds of the attacker's interval for ``targets`` from verified hypercube moves.
 
@@ -170,6 +177,11 @@ def hypercube_bounds(
         Hypercube moves combined per direction.
     progress
         Optional callback ``("audit", done, total)`` per target (it may raise to stop).
+    cap_above, keep
+        Big grids: a cell with more hypercube corners through it than ``cap_above`` gets the
+        moves per axis whose corners on its lines are suppressed or have the most rounding
+        room, about ``keep`` corners (:func:`iaptkit.sdc.solver.hypercube_cap.capped_through`).
+        Fewer candidates can only prove fewer cells (left to the LPs), never a wrong bound.
 
     Returns
     -------
@@ -227,7 +239,7 @@ def hypercube_bounds(
                 progress("audit", k, len(tlist))
             if seen_hi[i] - seen_lo[i] >= goal[i] - 1e-9:
                 continue  # points found for earlier cells already move this one far enough
-            blocks = capped_through(views, where, i, score)
+            blocks = capped_through(views, where, i, score, cap_above=cap_above, keep=keep)
             for direction in (-1.0, 1.0) if down_first else (1.0, -1.0):
                 have = seen_hi[i] - seen_lo[i]
                 if have >= goal[i] - 1e-9:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from iaptkit.sdc.solver.cells import CellSpace
-from iaptkit.sdc.solver.hypercube_cap import capped_through
+from iaptkit.sdc.solver.hypercube_cap import CAP_ABOVE, KEEP_CORNERS, capped_through
 from iaptkit.sdc.solver.hypercube_moves import (
     Block,
     BoolArray,
@@ -44,6 +44,8 @@ def hypercube_secondary(
     rounds: int = 4,
     cost: FloatArray | None = None,
     points: list[Move] | None = None,
+    cap_above: int = CAP_ABOVE,
+    keep: int = KEEP_CORNERS,
 ) -> BoolArray:
     """Suppress, for each primary cell not yet hidden, the cheapest hypercubes that hide it.
 
@@ -68,6 +70,11 @@ def hypercube_secondary(
     points
         Optional list that receives the points ``(cells, displacement)`` that showed each
         primary protected (unverified: check them with :func:`proven_by_points`).
+    cap_above, keep
+        Capped candidates on big grids: a cell with more hypercube corners through it than
+        ``cap_above`` gets the best-scoring moves per axis, about ``keep`` corners
+        (:func:`iaptkit.sdc.solver.hypercube_cap.capped_through`, scored by the suppression
+        cost of the corners on the cell's lines).
 
     Returns
     -------
@@ -141,7 +148,7 @@ def hypercube_secondary(
             left[i] = False
             if seen_hi[i] - seen_lo[i] >= need[i] - 1e-9:
                 continue
-            blocks = capped_through(views, where, i, step_cost)
+            blocks = capped_through(views, where, i, step_cost, cap_above=cap_above, keep=keep)
             for attempt in range(rounds + 1):
                 down, d_delta = push(blocks, cur_dn, cur_up, float(need[i]), max_steps)
                 rise, u_delta = push(

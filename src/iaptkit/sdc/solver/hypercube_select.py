@@ -11,6 +11,8 @@ needs. Both only propose: the audit of :mod:`iaptkit.sdc.audit` decides
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from iaptkit.sdc.solver.cells import CellSpace
@@ -19,6 +21,7 @@ from iaptkit.sdc.solver.hypercube_moves import (
     Block,
     BoolArray,
     FloatArray,
+    GridView,
     IntArray,
     Move,
     Progress,
@@ -140,6 +143,11 @@ def hypercube_secondary(
     level = np.append(_levels(space), 0)
     top = int(level.max())
     tiers = [level >= t for t in range(1, top + 1)] + [None]
+    if any(_most_corners(view) > cap_above for view in views):
+        # big grids (capped candidates): one pass with every total allowed, as the few
+        # candidates per cell rarely cover a primary with inner cells alone and each tier
+        # would visit almost every primary again
+        tiers = [None]
     for t, barred in enumerate(tiers):
         step_cost = cost if barred is None else np.where(barred, np.inf, cost)
         for done, i in enumerate(todo.tolist()):
@@ -192,6 +200,13 @@ def hypercube_secondary(
     if progress is not None:
         progress("hypercube", int(todo.size), int(todo.size))
     return left
+
+
+def _most_corners(view: GridView) -> int:
+    """Hypercube corners through the grid's busiest cell (all moves of every axis)."""
+    moves = [max(int(p[0].shape[0]) for p in per) for per in view.through]
+    width = [max(int(p[0].shape[1]) for p in per) for per in view.through]
+    return math.prod(moves) * math.prod(width)
 
 
 def _levels(space: CellSpace) -> IntArray:

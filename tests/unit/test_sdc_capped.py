@@ -139,3 +139,21 @@ def test_audit_hints_are_verified_and_never_change_a_verdict() -> None:
     for iv in hinted.intervals:
         assert iv.lower >= exact.lower[iv.index] - 1e-6
         assert iv.upper <= exact.upper[iv.index] + 1e-6
+
+
+def test_modular_quick_check_keeps_the_pattern_safe() -> None:
+    from iaptkit.sdc.solver.modular import ModularSearch
+
+    sp = _space(_inner(5))
+    need = required_width(sp)
+    mask = sp.primary.copy()
+    search = ModularSearch(sp, mask, need, ~sp.structural_zero, quick=True)
+    left = search.protect_all()
+    plain = ModularSearch(sp, sp.primary.copy(), need, ~sp.structural_zero)
+    plain.protect_all()
+    assert search.n_lp < plain.n_lp  # some cells were protected without their LPs
+    shown = proven_by_points(sp, mask, need, search.live_points())
+    assert not left.any()
+    exact = attack(sp, mask)
+    assert ((exact.upper - exact.lower)[shown] >= need[shown] - 1e-9).all()
+    assert shown[sp.primary].all()

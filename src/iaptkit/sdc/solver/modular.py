@@ -79,7 +79,8 @@ class ModularSearch:
         Neighbourhood of a cell's LP: cells within ``depth`` relation steps, at most ``cap``.
     quick
         Before a cell's LPs, try hypercube moves within the current pattern (no LP, no new
-        suppression); a cell they protect needs no LP.
+        suppression); a cell they protect needs no LP. Off by default: on the 4-D benchmark
+        table (nhs-hes) it spared 9 of the first 300 primaries' LPs, about what it costs.
 
     Attributes
     ----------
@@ -118,7 +119,7 @@ class ModularSearch:
         *,
         depth: int = 3,
         cap: int = 1500,
-        quick: bool = True,
+        quick: bool = False,
     ) -> None:
         self.space = space
         self.mask = mask

@@ -245,7 +245,7 @@ def _search(
     if method == "hypercube" and space.grids:
         points = out.points
         hypercube_secondary(space, mask, need, eligible, progress=progress, points=points)
-        hypercube_cleanup(space, mask, need, points)
+        hypercube_cleanup(space, mask, need, points, progress=progress)
         # the points the hypercube pass found, verified, show most cells protected already:
         # the attacker pass starts from the others
         check = mask & ~proven_by_points(space, mask, need, points)

@@ -45,6 +45,9 @@ WARM_START_UP_TO = 3000
 #: The modular prune solves at most this many times the LPs of the search before it.
 PRUNE_LP_FACTOR = 2
 METHODS = ("auto", "lp", "hypercube", "modular")
+#: The hypercube clean-up tries at most this many cells divided by the space's cells (300 at
+#: most, 30 at least): each try re-proves cells with hypercube moves over the whole space.
+CLEANUP_CELL_BUDGET = 3_000_000
 
 
 class _Deadline(Exception):
@@ -245,7 +248,8 @@ def _search(
     if method == "hypercube" and space.grids:
         points = out.points
         hypercube_secondary(space, mask, need, eligible, progress=progress, points=points)
-        hypercube_cleanup(space, mask, need, points, progress=progress)
+        limit = min(300, max(30, CLEANUP_CELL_BUDGET // max(space.n_cells, 1)))
+        hypercube_cleanup(space, mask, need, points, limit=limit, progress=progress)
         # the points the hypercube pass found, verified, show most cells protected already:
         # the attacker pass starts from the others
         check = mask & ~proven_by_points(space, mask, need, points)

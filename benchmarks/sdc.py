@@ -196,18 +196,26 @@ def run_protect(
     from iaptkit.sdc import protect
 
     t0 = time.perf_counter()
-    last = {"stage": ""}
+    c0 = time.process_time()
+    last: dict[str, object] = {"stage": "", "tenth": -1}
 
     def progress(stage: str, done: int, total: int) -> None:
-        if stage != last["stage"]:
-            last["stage"] = stage
-            print(f"  [{time.perf_counter() - t0:7.1f}s] {name}: stage {stage}", file=sys.stderr)
+        tenth = 10 * done // total if total > 0 else 0
+        if stage != last["stage"] or tenth != last["tenth"]:
+            last["stage"], last["tenth"] = stage, tenth
+            print(
+                f"  [{time.perf_counter() - t0:7.1f}s wall, {time.process_time() - c0:7.1f}s CPU]"
+                f" {name}: stage {stage} {done}/{total}",
+                file=sys.stderr,
+                flush=True,
+            )
 
     pt = protect(
         df, dims, "count", policy=policy, name=name, cost=cost, timeout=timeout,
         progress=progress, secondary=method,
     )  # fmt: skip
     dt = time.perf_counter() - t0
+    cpu = time.process_time() - c0
     loss = dict(pt.info_loss)
     print(
         f"[protect] {name} policy={policy} method={method} (cost={cost}, timeout={timeout}): "
@@ -216,8 +224,9 @@ def run_protect(
         f"{int(loss['suppressed_primary'] + loss['suppressed_secondary'])}; value mass "
         f"suppressed {int(loss['suppressed_value'])} (secondary {int(loss['secondary_value'])}); "
         f"timed_out={bool(loss['timed_out'])} fallback={bool(loss['fallback'])}; audit "
-        f"passed={pt.audit_passed} ({pt.certificate.method}); {dt:.2f}s, peak memory "
-        f"{_peak_mb():.0f} MB",
+        f"passed={pt.audit_passed} ({pt.certificate.method}); {dt:.2f}s wall, {cpu:.2f}s CPU "
+        f"(user+system), peak memory {_peak_mb():.0f} MB; load average "
+        f"{' '.join(f'{x:.1f}' for x in os.getloadavg())}",
         flush=True,
     )
     loss["seconds"] = dt

@@ -30,7 +30,7 @@ from scipy.sparse import csgraph
 
 from iaptkit.sdc.solver.cells import CellSpace
 from iaptkit.sdc.solver.cycles import inner_bounds
-from iaptkit.sdc.solver.hypercube import hypercube_bounds
+from iaptkit.sdc.solver.hypercube import Move, hypercube_bounds, points_range
 from iaptkit.sdc.solver.intervals import int_lower, int_upper, proven, required_width
 from iaptkit.sdc.solver.lp import IntervalLP, LPResult
 
@@ -109,6 +109,7 @@ def attack(
     progress: Callable[[str, int, int], None] | None = None,
     only: npt.NDArray[np.bool_] | None = None,
     prepass: bool | None = None,
+    hints: list[Move] | None = None,
 ) -> Attack:
     """Compute the attacker's interval of every suppressed cell (the audit's engine).
 
@@ -129,6 +130,13 @@ def attack(
         Optional ``bool`` ``(n,)``: attack only these suppressed cells (the others get NaN
         bounds). Used by secondary suppression, where cells that passed stay passing when
         more cells are suppressed.
+    hints
+        Optional candidate feasible points ``(cells, displacement)`` (e.g. the proofs a
+        secondary-suppression search found), used in ``sufficient`` mode only. Each is
+        verified here on the full relations, inequalities and the bounds of ``suppressed``
+        (:func:`iaptkit.sdc.solver.hypercube.points_range`) and ignored if it fails, so a hint
+        can save work but never change a verdict: a verified point is a feasible table, and
+        the range of a cell over feasible tables lies inside the attacker's interval.
 
     Returns
     -------
@@ -180,6 +188,19 @@ def attack(
     sup_free = np.flatnonzero(wanted & free)
     if sup_free.size == 0:
         return out
+    if sufficient and hints:
+        # verified hint points (inner bounds) prove cells without any search of our own
+        p_lo, p_hi = points_range(space, suppressed, hints)
+        ok = np.array([proven(p_lo[i], p_hi[i], need[i]) for i in sup_free], dtype=bool)
+        done_p = sup_free[ok]
+        out.lower[done_p] = [int_lower(float(x)) for x in p_lo[done_p]]
+        out.upper[done_p] = [int_upper(float(x)) for x in p_hi[done_p]]
+        out.n_proven_local += int(done_p.size)
+        sup_free = sup_free[~ok]
+        if progress is not None:
+            progress("audit", int(done_p.size), int(done_p.size + sup_free.size))
+        if sup_free.size == 0:
+            return out
     if sufficient and space.grids:
         # hypercube moves within the tables' grids prove most cells without any LP
         h_lo, h_hi = hypercube_bounds(space, suppressed, sup_free, need, progress=progress)

@@ -24,6 +24,7 @@ import numpy.typing as npt
 
 from iaptkit.sdc.attack import Attack, attack
 from iaptkit.sdc.solver.cells import CellSpace
+from iaptkit.sdc.solver.hypercube import Move
 from iaptkit.sdc.solver.intervals import required_width
 
 __all__ = [
@@ -170,6 +171,7 @@ def audit(
     *,
     mode: str = "exact",
     progress: Callable[[str, int, int], None] | None = None,
+    hints: list[Move] | None = None,
 ) -> AuditCertificate:
     """Audit a suppression pattern against the attacker of the disclosure-control brief.
 
@@ -187,6 +189,12 @@ def audit(
         much faster on large tables (method ``METHOD_SUFFICIENT``).
     progress
         Optional callback ``("audit", done, total)`` per component of the cell space.
+    hints
+        ``"sufficient"`` mode only: candidate feasible points ``(cells, displacement)``, e.g.
+        the proofs of the secondary-suppression search, to try first. The audit verifies each
+        on the full relations, inequalities and bounds of ``suppressed`` and ignores any that
+        fails, so hints only save time (a 200,000-cell table's audit then mostly checks the
+        search's proofs); the verdict rests on verified points and LPs alone.
 
     Returns
     -------
@@ -229,7 +237,7 @@ def audit(
     if mode == "exact":
         res = attack(space, suppressed, progress=progress)
         return certificate_from_attack(space, suppressed, res, time.perf_counter() - t0)
-    res = attack(space, suppressed, sufficient=True, prepass=True, progress=progress)
+    res = attack(space, suppressed, sufficient=True, prepass=True, progress=progress, hints=hints)
     return certificate_from_attack(
         space,
         suppressed,

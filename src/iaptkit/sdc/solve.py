@@ -25,6 +25,7 @@ from iaptkit.sdc.audit import AuditCertificate, audit, audit_mode
 from iaptkit.sdc.policies import Policy
 from iaptkit.sdc.rules import CellRules, apply_policy
 from iaptkit.sdc.solver.cells import CellSpace
+from iaptkit.sdc.solver.hypercube import Move
 from iaptkit.sdc.tables import CellTable
 
 __all__ = [
@@ -275,7 +276,7 @@ def solve_cells(
         published = np.where(derived, sums, published)
     mode = audit_mode(n)
     end = None if timeout is None or outcome.fallback else started + float(timeout)
-    certificate = _audit_by(space, mask, mode, progress, end)
+    certificate = _audit_by(space, mask, mode, progress, end, outcome.points)
     if certificate is None:
         # the pattern could not be proven in time: publish the always-safe fallback instead
         outcome.timed_out = outcome.fallback = True
@@ -319,10 +320,14 @@ def _audit_by(
     mode: str,
     progress: Progress | None,
     end: float | None,
+    hints: list[Move] | None = None,
 ) -> AuditCertificate | None:
-    """The audit of ``mask``, or ``None`` when it is not finished by ``end`` (monotonic)."""
+    """The audit of ``mask``, or ``None`` when it is not finished by ``end`` (monotonic).
+
+    ``hints``: the search's proofs, verified by the audit before they count (sufficient mode).
+    """
     if end is None:
-        return audit(space, mask, mode=mode, progress=progress)
+        return audit(space, mask, mode=mode, progress=progress, hints=hints)
 
     def guarded(stage: str, done: int, total: int) -> None:
         if progress is not None:
@@ -331,7 +336,7 @@ def _audit_by(
             raise _AuditDeadline(stage)
 
     try:
-        return audit(space, mask, mode=mode, progress=guarded)
+        return audit(space, mask, mode=mode, progress=guarded, hints=hints)
     except _AuditDeadline:
         return None
 

@@ -30,6 +30,12 @@ import numpy as np
 import numpy.typing as npt
 
 from iaptkit.sdc.solver.cells import AxisMoves, CellGrid, CellSpace
+from iaptkit.sdc.solver.hypercube_cap import (
+    CAP_ABOVE,
+    KEEP_CORNERS,
+    capped_through,
+    room_score,
+)
 from iaptkit.sdc.solver.hypercube_moves import (
     BoolArray,
     FloatArray,
@@ -37,13 +43,19 @@ from iaptkit.sdc.solver.hypercube_moves import (
     Move,
     as_move,
     grid_locations,
-    hypercubes_through,
     push,
     rooms,
     verified_moves,
 )
 
-__all__ = ["Move", "axis_moves", "hypercube_bounds", "margins_grid", "proven_by_points"]
+__all__ = [
+    "Move",
+    "axis_moves",
+    "hypercube_bounds",
+    "margins_grid",
+    "points_range",
+    "proven_by_points",
+]
 
 
 def axis_moves(n_nodes: int, children: Mapping[int, Sequence[int]]) -> AxisMoves:
@@ -145,6 +157,8 @@ def hypercube_bounds(
     *,
     max_steps: int = 12,
     progress: Callable[[str, int, int], None] | None = None,
+    cap_above: int = CAP_ABOVE,
+    keep: int = KEEP_CORNERS,
 ) -> tuple[FloatArray, FloatArray]:
     """Inner bounds of the attacker's interval for ``targets`` from verified hypercube moves.
 
@@ -163,6 +177,11 @@ def hypercube_bounds(
         Hypercube moves combined per direction.
     progress
         Optional callback ``("audit", done, total)`` per target (it may raise to stop).
+    cap_above, keep
+        Big grids: a cell with more hypercube corners through it than ``cap_above`` gets the
+        moves per axis whose corners on its lines are suppressed or have the most rounding
+        room, about ``keep`` corners (:func:`iaptkit.sdc.solver.hypercube_cap.capped_through`).
+        Fewer candidates can only prove fewer cells (left to the LPs), never a wrong bound.
 
     Returns
     -------
@@ -207,6 +226,7 @@ def hypercube_bounds(
     suppressed = np.asarray(suppressed, dtype=bool)
     lo, hi = space.attacker_bounds(suppressed)
     up, dn = rooms(space, lo, hi)
+    score = room_score(suppressed, up, dn)
     views, where = grid_locations(space)
     goal = np.full(v.shape[0], np.inf) if need is None else np.asarray(need, dtype=np.float64)
     points: list[Move] = []
@@ -219,7 +239,7 @@ def hypercube_bounds(
                 progress("audit", k, len(tlist))
             if seen_hi[i] - seen_lo[i] >= goal[i] - 1e-9:
                 continue  # points found for earlier cells already move this one far enough
-            blocks = hypercubes_through(views, where, i)
+            blocks = capped_through(views, where, i, score, cap_above=cap_above, keep=keep)
             for direction in (-1.0, 1.0) if down_first else (1.0, -1.0):
                 have = seen_hi[i] - seen_lo[i]
                 if have >= goal[i] - 1e-9:
@@ -279,6 +299,46 @@ def proven_by_points(
     >>> proven_by_points(sp, sup, np.array([10.0, 1.0, 1.0]), [move, down]).tolist()
     [True, True, False]
     """
+    low, high = points_range(space, suppressed, points)
+    out: BoolArray = np.asarray(suppressed, dtype=bool) & (high - low >= need - 1e-9)
+    return out
+
+
+def points_range(
+    space: CellSpace, suppressed: BoolArray, points: list[Move]
+) -> tuple[FloatArray, FloatArray]:
+    """The range of every cell over the truth and the verified ones of ``points``.
+
+    Parameters
+    ----------
+    space, suppressed
+        The cell space and the suppression pattern.
+    points
+        Candidate points ``(cells, displacement)``, from anywhere (a search, an earlier
+        audit): each is checked with :func:`verified_moves` on the full relations,
+        inequalities and the bounds of ``suppressed``, and counts only if it holds.
+
+    Returns
+    -------
+    low, high
+        ``float64`` ``(n,)``: per cell the lowest and highest value over the verified points
+        (and the true table), an inner bound of the attacker's interval.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from scipy import sparse
+    >>> from iaptkit.sdc.solver.cells import CellSpace
+    >>> v = np.array([3, 12, 15])
+    >>> sp = CellSpace(v, sparse.csr_matrix([[1.0, 1.0, -1.0]]), v * 1.0, v * 1.0,
+    ...                np.zeros(3), np.full(3, np.inf), v < 10, np.zeros(3, bool),
+    ...                np.full(3, 10.0), v * 1.0)
+    >>> sup = np.array([True, True, False])
+    >>> ok, bad = (np.array([0, 1]), np.array([9.0, -9.0])), (np.array([0]), np.array([5.0]))
+    >>> low, high = points_range(sp, sup, [ok, bad])
+    >>> low.tolist(), high.tolist()
+    ([3.0, 3.0, 15.0], [12.0, 12.0, 15.0])
+    """
     v = space.values.astype(np.float64)
     lo, hi = space.attacker_bounds(np.asarray(suppressed, dtype=bool))
     ok = verified_moves(space, points, lo, hi)
@@ -287,5 +347,4 @@ def proven_by_points(
         if good:
             np.minimum.at(low, cells, v[cells] + disp)
             np.maximum.at(high, cells, v[cells] + disp)
-    out: BoolArray = np.asarray(suppressed, dtype=bool) & (high - low >= need - 1e-9)
-    return out
+    return low, high

@@ -16,6 +16,7 @@ relation of the table). The building blocks here are shared by the audit's proof
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
@@ -103,13 +104,18 @@ class GridView:
             through.append(per)
         return cls(padded=padded, through=through)
 
-    def candidates(self, coords: Sequence[int] | IntArray) -> Iterator[Block]:
+    def candidates(
+        self, coords: Sequence[int] | IntArray, rows: Sequence[IntArray | None] | None = None
+    ) -> Iterator[Block]:
         """Hypercubes through the cell at ``coords``: ``(cells, signs)`` blocks ``(M, C)``.
 
         Parameters
         ----------
         coords
             The cell's node on each axis of the grid.
+        rows
+            Optional, per axis, the positions of the axis moves through the node to use
+            (``None``: all of them); default all moves on every axis.
 
         Yields
         ------
@@ -118,11 +124,18 @@ class GridView:
             has sign ``+1`` in each.
         """
         parts = [self.through[k][int(x)] for k, x in enumerate(coords)]
+        if rows is not None:
+            parts = [
+                p if r is None else (p[0][r], p[1][r]) for p, r in zip(parts, rows, strict=True)
+            ]
         if any(p[0].shape[0] == 0 for p in parts):
             return
         k_axes = len(parts)
         corners = int(np.prod([p[0].shape[1] for p in parts]))
         rest = int(np.prod([p[0].shape[0] for p in parts[1:]]))
+        if corners * rest * parts[0][0].shape[0] <= _CHUNK:
+            yield _one_block(self.padded, parts)
+            return
         step = max(1, _CHUNK // max(1, corners * rest))
         m0 = parts[0][0].shape[0]
         for start in range(0, m0, step):
@@ -142,6 +155,22 @@ class GridView:
                 cells.reshape(m, -1),
                 np.broadcast_to(sign, cells.shape).reshape(m, -1),
             )
+
+
+def _one_block(padded: IntArray, parts: list[Block]) -> Block:
+    """All hypercubes of ``parts`` (one ``(nodes, signs)`` per axis) at once, by one take per axis.
+
+    Same cells and signs, in the same order, as the chunks of :meth:`GridView.candidates`.
+    """
+    cells = padded
+    sign = parts[0][1]
+    for k, (nodes, signs) in enumerate(parts):
+        cells = np.take(cells, nodes, axis=2 * k)  # axis k becomes (moves, corners)
+        if k:
+            sign = np.multiply.outer(sign, signs)
+    perm = [2 * k for k in range(len(parts))] + [2 * k + 1 for k in range(len(parts))]
+    m = math.prod(int(p[0].shape[0]) for p in parts)
+    return cells.transpose(perm).reshape(m, -1), sign.transpose(perm).reshape(m, -1)
 
 
 def grid_locations(space: CellSpace) -> tuple[list[GridView], Locations]:

@@ -11,20 +11,23 @@ needs. Both only propose: the audit of :mod:`iaptkit.sdc.audit` decides
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from iaptkit.sdc.solver.cells import CellSpace
+from iaptkit.sdc.solver.hypercube_cap import CAP_ABOVE, KEEP_CORNERS, capped_through
 from iaptkit.sdc.solver.hypercube_moves import (
     Block,
     BoolArray,
     FloatArray,
+    GridView,
     IntArray,
     Move,
     Progress,
     as_move,
     forward_reach,
     grid_locations,
-    hypercubes_through,
     push,
     rooms,
     verified_moves,
@@ -44,6 +47,8 @@ def hypercube_secondary(
     rounds: int = 4,
     cost: FloatArray | None = None,
     points: list[Move] | None = None,
+    cap_above: int = CAP_ABOVE,
+    keep: int = KEEP_CORNERS,
 ) -> BoolArray:
     """Suppress, for each primary cell not yet hidden, the cheapest hypercubes that hide it.
 
@@ -68,6 +73,11 @@ def hypercube_secondary(
     points
         Optional list that receives the points ``(cells, displacement)`` that showed each
         primary protected (unverified: check them with :func:`proven_by_points`).
+    cap_above, keep
+        Capped candidates on big grids: a cell with more hypercube corners through it than
+        ``cap_above`` gets the best-scoring moves per axis, about ``keep`` corners
+        (:func:`iaptkit.sdc.solver.hypercube_cap.capped_through`, scored by the suppression
+        cost of the corners on the cell's lines).
 
     Returns
     -------
@@ -121,6 +131,11 @@ def hypercube_secondary(
     cost = np.append(np.where(mask | sz, 0.0, base), 0.0)
     cost[:n][sz] = np.inf
     views, where = grid_locations(space)
+    shift = np.zeros(n + 1)
+    # the range each cell reaches over the points found so far (the truth included): the
+    # pattern only grows here, so a point stays feasible and a primary it already moves far
+    # enough needs no hypercube of its own (no candidates listed at all)
+    seen_lo, seen_hi = v.copy(), v.copy()
     todo = np.flatnonzero(space.primary & mask)
     todo = todo[np.lexsort((todo, v[todo], -need[todo]))]
     # first without the highest totals (a table's grand total and the totals just below it),
@@ -128,13 +143,20 @@ def hypercube_secondary(
     level = np.append(_levels(space), 0)
     top = int(level.max())
     tiers = [level >= t for t in range(1, top + 1)] + [None]
+    if any(_most_corners(view) > cap_above for view in views):
+        # big grids (capped candidates): one pass with every total allowed, as the few
+        # candidates per cell rarely cover a primary with inner cells alone and each tier
+        # would visit almost every primary again
+        tiers = [None]
     for t, barred in enumerate(tiers):
         step_cost = cost if barred is None else np.where(barred, np.inf, cost)
         for done, i in enumerate(todo.tolist()):
             if progress is not None:  # every primary: a deadline is checked here
                 progress("hypercube", done, int(todo.size))
-            blocks = hypercubes_through(views, where, i)
             left[i] = False
+            if seen_hi[i] - seen_lo[i] >= need[i] - 1e-9:
+                continue
+            blocks = capped_through(views, where, i, step_cost, cap_above=cap_above, keep=keep)
             for attempt in range(rounds + 1):
                 down, d_delta = push(blocks, cur_dn, cur_up, float(need[i]), max_steps)
                 rise, u_delta = push(
@@ -142,17 +164,25 @@ def hypercube_secondary(
                 )
                 deficit = float(need[i]) - down - rise
                 if deficit <= 1e-9:
+                    found = [as_move(d, sg) for d, sg in ((d_delta, -1.0), (u_delta, 1.0)) if d]
+                    for cells, disp in found:
+                        np.minimum.at(seen_lo, cells, v[cells] + disp)
+                        np.maximum.at(seen_hi, cells, v[cells] + disp)
                     if points is not None:
-                        points.extend(
-                            as_move(d, sg) for d, sg in ((d_delta, -1.0), (u_delta, 1.0)) if d
-                        )
+                        points.extend(found)
                     break
                 room_dn = max(float(hyp_dn[i]) - down, 0.0)  # further down is impossible
                 if attempt == rounds:
                     left[i] = True
                     break
                 choice = _cheapest_cover(
-                    blocks, u_delta, cur_up, cur_dn, hyp_up, hyp_dn, step_cost, deficit, room_dn
+                    blocks,
+                    u_delta,
+                    (cur_up, cur_dn, hyp_up, hyp_dn),
+                    step_cost,
+                    deficit,
+                    room_dn,
+                    shift,
                 )
                 if choice is None:
                     left[i] = True
@@ -170,6 +200,13 @@ def hypercube_secondary(
     if progress is not None:
         progress("hypercube", int(todo.size), int(todo.size))
     return left
+
+
+def _most_corners(view: GridView) -> int:
+    """Hypercube corners through the grid's busiest cell (all moves of every axis)."""
+    moves = [max(int(p[0].shape[0]) for p in per) for per in view.through]
+    width = [max(int(p[0].shape[1]) for p in per) for per in view.through]
+    return math.prod(moves) * math.prod(width)
 
 
 def _levels(space: CellSpace) -> IntArray:
@@ -193,27 +230,14 @@ def _levels(space: CellSpace) -> IntArray:
     return level
 
 
-def _residual(
-    up: FloatArray, dn: FloatArray, delta: dict[int, float]
-) -> tuple[FloatArray, FloatArray]:
-    """Rooms left at the point ``v + delta`` (moved forward: less room up, more down)."""
-    r_up, r_dn = up.copy(), dn.copy()
-    for c, d in delta.items():
-        r_up[c] -= d
-        r_dn[c] += d
-    return r_up, r_dn
-
-
 def _cheapest_cover(
     blocks: list[Block],
     u_delta: dict[int, float],
-    cur_up: FloatArray,
-    cur_dn: FloatArray,
-    hyp_up: FloatArray,
-    hyp_dn: FloatArray,
+    rooms_now: tuple[FloatArray, FloatArray, FloatArray, FloatArray],
     cost: FloatArray,
     deficit: float,
     room_dn: float,
+    shift: FloatArray,
 ) -> IntArray | None:
     """Cells to suppress so that one more hypercube covers the missing width (or part of it).
 
@@ -221,37 +245,48 @@ def _cheapest_cover(
     current upward point when only its corners without enough room (a published cell's
     rounding range is often enough) are suppressed, at the least cost. Otherwise: the
     hypercube with every corner suppressed covering the most per unit of cost.
+
+    ``rooms_now`` = ``(cur_up, cur_dn, hyp_up, hyp_dn)`` at the true values; the rooms at the
+    upward point ``v + u_delta`` (less room up, more down) are read through ``shift``, a
+    scratch array of zeros ``(n + 1,)`` that holds ``u_delta`` meanwhile (no full copies).
     """
-    c_up, c_dn = _residual(cur_up, cur_dn, u_delta)
-    h_up, h_dn = _residual(hyp_up, hyp_dn, u_delta)
-    best: tuple[float, IntArray] | None = None
-    for cells, signs in blocks:
-        pos = signs > 0
-        have = np.where(pos, c_up[cells], c_dn[cells])
-        could = np.where(pos, h_up[cells], h_dn[cells])
-        short = have < deficit - 1e-9
-        c = np.where(short, cost[cells], 0.0).sum(axis=1)
-        c[np.any(short & (could < deficit - 1e-9), axis=1) | (c <= 0)] = np.inf
-        k = int(np.argmin(c))
-        if np.isfinite(c[k]) and (best is None or c[k] < best[0]):
-            best = (float(c[k]), cells[k][short[k]])
-    if best is not None:
-        return best[1]
-    partial: tuple[float, IntArray] | None = None
-    for cells, signs in blocks:
-        t_up = forward_reach(cells, signs, h_up, h_dn)
-        t_dn = forward_reach(cells, signs, hyp_dn, hyp_up)
-        cover = np.minimum(t_up + np.minimum(t_dn, room_dn), deficit)
-        ok = np.flatnonzero(cover >= min(1.0, deficit) - 1e-9)
-        if ok.size == 0:
-            continue
-        c = cost[cells[ok]].sum(axis=1)
-        c[c <= 0] = np.inf  # nothing to add: such moves were already tried
-        score = c / cover[ok]
-        k = int(np.argmin(score))
-        if np.isfinite(score[k]) and (partial is None or score[k] < partial[0]):
-            partial = (float(score[k]), cells[ok[k]])
-    return None if partial is None else partial[1]
+    cur_up, cur_dn, hyp_up, hyp_dn = rooms_now
+    moved = np.fromiter(u_delta.keys(), dtype=np.int64, count=len(u_delta))
+    shift[moved] = np.fromiter(u_delta.values(), dtype=np.float64, count=len(u_delta))
+    try:
+        best: tuple[float, IntArray] | None = None
+        for cells, signs in blocks:
+            pos = signs > 0
+            d = shift[cells]
+            have = np.where(pos, cur_up[cells] - d, cur_dn[cells] + d)
+            could = np.where(pos, hyp_up[cells] - d, hyp_dn[cells] + d)
+            short = have < deficit - 1e-9
+            c = np.where(short, cost[cells], 0.0).sum(axis=1)
+            c[np.any(short & (could < deficit - 1e-9), axis=1) | (c <= 0)] = np.inf
+            k = int(np.argmin(c))
+            if np.isfinite(c[k]) and (best is None or c[k] < best[0]):
+                best = (float(c[k]), cells[k][short[k]])
+        if best is not None:
+            return best[1]
+        partial: tuple[float, IntArray] | None = None
+        for cells, signs in blocks:
+            pos = signs > 0
+            d = shift[cells]
+            t_up = np.where(pos, hyp_up[cells] - d, hyp_dn[cells] + d).min(axis=1)
+            t_dn = forward_reach(cells, signs, hyp_dn, hyp_up)
+            cover = np.minimum(t_up + np.minimum(t_dn, room_dn), deficit)
+            ok = np.flatnonzero(cover >= min(1.0, deficit) - 1e-9)
+            if ok.size == 0:
+                continue
+            c = cost[cells[ok]].sum(axis=1)
+            c[c <= 0] = np.inf  # nothing to add: such moves were already tried
+            score = c / cover[ok]
+            k = int(np.argmin(score))
+            if np.isfinite(score[k]) and (partial is None or score[k] < partial[0]):
+                partial = (float(score[k]), cells[ok[k]])
+        return None if partial is None else partial[1]
+    finally:
+        shift[moved] = 0.0
 
 
 def hypercube_cleanup(
@@ -329,6 +364,7 @@ def hypercube_cleanup(
     views, where = grid_locations(space)
     sec = np.flatnonzero(mask & ~space.primary)
     order = sec[np.lexsort((sec, -np.asarray(space.cost)[sec]))][:limit]
+    corner_cost = np.append(np.asarray(space.cost, dtype=np.float64), 0.0)
     removed = 0
     for step, j in enumerate(order.tolist()):
         if progress is not None:
@@ -352,7 +388,9 @@ def hypercube_cleanup(
         for c in affected:
             if covered(c):
                 continue
-            blocks = hypercubes_through(views, where, c)
+            blocks = capped_through(
+                views, where, c, np.where(np.append(mask, False), 0.0, corner_cost)
+            )
             down, d_delta = push(blocks, dn, up, float(need[c]), max_steps)
             rise, u_delta = push(blocks, up, dn, max(float(need[c]) - down, 0.0), max_steps)
             if down + rise < need[c] - 1e-9:

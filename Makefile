@@ -73,11 +73,9 @@ typecheck: install-test
 
 NBVAL := $(CURDIR)/build/nbval
 
-# Three workers on two cores: the Spark, peer and notebook tests wait on other processes
-# (JVMs, kernels, subprocesses), and a third file in flight shortens the tail of --dist loadfile.
 pytest: install-test peers
 	$(BIN)/python -m nbstripout --verify notebooks/*.ipynb
-	$(BIN)/pytest -q -n 3 --dist loadfile
+	$(BIN)/pytest -q -n 2 --dist loadfile
 	rm -rf $(NBVAL)
 	$(BIN)/iaptkit synth $(NBVAL)/extract --pathways 1500 --providers 4 --with-nhs-fields
 	IAPTKIT_DEMO_EXTRACT=$(NBVAL)/extract \

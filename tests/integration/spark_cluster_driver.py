@@ -27,7 +27,7 @@ from iaptkit.measures.published import published_measures
 
 AS_AT = date(2024, 3, 31)
 START = date(2023, 10, 1)
-BY = ("england", "provider", "age_band", "problem_descriptor")
+BY = ("england", "age_band")  # provider: the CLI run below; every breakdown: test_spark_engine
 DATABASE = "iaptkit_cluster_test"
 
 

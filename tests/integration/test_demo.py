@@ -10,33 +10,9 @@ from rich.console import Console
 from typer.testing import CliRunner
 
 from iaptkit.cli.app import app
-from iaptkit.cli.demo import ensure_extract, main, run_demo
-from iaptkit.release import Release, verify
+from iaptkit.cli.demo import ensure_extract, main
 
 pytestmark = pytest.mark.slow
-
-
-def test_demo_end_to_end(tmp_path: Path) -> None:
-    result = run_demo(tmp_path / "demo", pathways=1500, providers_in_grid=1, workers=1)
-    assert result.failed_runs == ()
-    assert verify(result.export) == []
-    assert result.checker_report.is_file()
-    assert result.checker_report.is_relative_to(result.release)
-    executed = sorted(p.name for p in result.runs.glob("*.ipynb"))
-    assert len(executed) == 5  # four notebooks + one provider run of 02
-    rel = Release.open(result.release)
-    statuses = {o.uid: o.status for o in rel.outputs}
-    assert "fail" not in statuses.values()
-    # exported = every pass, plus reviews with an exception (figures); nothing else
-    expected = sorted(
-        o.uid for o in rel.outputs if o.status == "pass" or (o.status == "review" and o.exception)
-    )
-    assert sorted(result.exported) == expected
-    manifest = json.loads((result.export / "manifest.json").read_text(encoding="utf-8"))
-    assert manifest  # written and parseable
-    assert (result.export / "results.json").is_file()
-    assert not any("underlying" in p.name for p in result.export.rglob("*"))
-    _checkers_tools_open_the_demo_export(result.export, manifest)
 
 
 SACRO_OPEN = """

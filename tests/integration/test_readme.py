@@ -54,6 +54,7 @@ def test_readme_using_it_runs_in_a_fresh_clone(tmp_path: Path) -> None:
     # `make demo` = .venv/bin/python -m iaptkit.cli.demo --out demo (after installing)
     _run([".venv/bin/python", "-m", "iaptkit.cli.demo", "--out", "demo", "--pathways", "3000"],
          clone, env)  # fmt: skip
+    _the_demo_exported_what_passed(clone / "demo")
     blocks = _blocks("Using it")
     assert set(blocks) == {"bash", "python"}
     _run(["bash", "-e", "-o", "pipefail", "-c", blocks["bash"]], clone, env)
@@ -75,3 +76,30 @@ def test_readme_using_it_runs_in_a_fresh_clone(tmp_path: Path) -> None:
     done = _run([".venv/bin/python", "-c", blocks["python"]], clone, env)
     assert (clone / "demo" / "measures_protected.csv").is_file()
     assert "rate_from" in done.stdout
+
+
+def _the_demo_exported_what_passed(demo: Path) -> None:
+    """The demo's release: every run ok, exactly the passing outputs exported, verified, and
+    opened by the checkers' own tools (ACRO, the SACRO viewer)."""
+    import json
+
+    from test_demo import _checkers_tools_open_the_demo_export
+
+    from iaptkit.release import Release, verify
+
+    export, release = demo / "export", demo / "release"
+    assert verify(export) == []
+    assert (release / "checker" / "report.html").is_file()
+    executed = sorted(p.name for p in (demo / "runs").glob("*.ipynb"))
+    assert len(executed) == 7  # four notebooks + three provider runs of 02
+    outputs = Release.open(release).outputs
+    assert "fail" not in {o.status for o in outputs}
+    # exported = every pass, plus reviews with an exception (figures); nothing else
+    expected = sorted(
+        o.uid for o in outputs if o.status == "pass" or (o.status == "review" and o.exception)
+    )
+    manifest = json.loads((export / "manifest.json").read_text(encoding="utf-8"))
+    assert sorted(o["uid"] for o in manifest["outputs"]) == expected
+    assert (export / "results.json").is_file()
+    assert not any("underlying" in p.name for p in export.rglob("*"))
+    _checkers_tools_open_the_demo_export(export, manifest)

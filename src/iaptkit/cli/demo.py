@@ -158,6 +158,13 @@ def run_demo(
     console = Console(stderr=True)
     root = Path(out).resolve()
     root.mkdir(parents=True, exist_ok=True)
+    release = root / "release"
+    if release.exists() and not (release / "release.json").exists():
+        # refused before the extract is made: nothing of the user's is touched, no time lost
+        raise ReleaseError(
+            f"{release} exists and is not an iaptkit release (no release.json); "
+            "move it away or choose another --out"
+        )
     extract = ensure_extract(root / "extract", pathways=pathways, console=console)
 
     console.rule("validation")
@@ -173,13 +180,7 @@ def run_demo(
     counts_table(ext, root / "tables" / "referrals_by_provider_age_band.csv", console)
     ext.close()
 
-    release = root / "release"
     if release.exists():  # a fresh release each run (the demo is idempotent)
-        if not (release / "release.json").exists():
-            raise ReleaseError(
-                f"{release} exists and is not an iaptkit release (no release.json); "
-                "move it away or choose another --out"
-            )
         Release.open(release).delete()
     runs = root / "runs"
     base = {

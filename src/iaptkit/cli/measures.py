@@ -38,6 +38,7 @@ from iaptkit.definitions import load_definitions
 from iaptkit.definitions.commissioners import CommissionerLookup, load_commissioner_lookup
 from iaptkit.errors import ConfigError
 from iaptkit.measures.catalogue import parse_breakdowns
+from iaptkit.measures.categories import with_every_category
 from iaptkit.measures.commissioners import check_lookup_for, unknown_commissioners
 from iaptkit.measures.derive import derive_pathways, derive_pathways_arrow
 from iaptkit.measures.families.reads import tables_not_needed
@@ -358,7 +359,8 @@ def measures_command(
                 result = table
             else:
                 update(f"Protecting under policy {policy}")
-                pm = _protect(table, policy)
+                # every label of a breakdown a row: a missing row would read as a known 0
+                pm = _protect(with_every_category(table, defs.breakdowns), policy)
                 result = pm.published()
             write_table(result, output)
             if release is not None:

@@ -20,12 +20,17 @@ from iaptkit.definitions.model import BreakdownRules
 
 __all__ = [
     "FINISHED_OUTCOME",
+    "FINISHED_OUTCOME_MEASURES",
     "GAP_BANDS",
+    "GAP_BANDS_MEASURES",
     "IDLE",
     "RECOVERY_OUTCOME",
+    "RECOVERY_OUTCOME_MEASURES",
     "RELIABLE_CHANGE",
+    "RELIABLE_CHANGE_MEASURES",
     "WAIT_BANDS",
     "WAIT_PERFORMANCE",
+    "WAIT_PERFORMANCE_MEASURES",
     "breakdown_categories",
     "months",
 ]
@@ -54,6 +59,33 @@ WAIT_BANDS: tuple[str, ...] = (
 )
 #: First to second treatment in the NHS bands (M121, M122, M047).
 GAP_BANDS: tuple[str, ...] = ("up to 28 days", "29 to 90 days", "over 90 days")
+
+# The published measure (docs/measures.md §2) that a category of a label set counts, where it
+# has one of its own, as (label, measure) pairs: in a table of ``finished_treatment`` by
+# FINISHED_OUTCOME the "recovered" row is the measure ``recovered``. The report notebooks key
+# such cells by that measure (``NotebookContext.add_table(..., aliases=...)``), so that a
+# notebook's cell and the same count in a ``measures`` output are one cell in the release's
+# joint audit (docs/disclosure-control.md, "Linked outputs").
+
+#: FINISHED_OUTCOME rows of a ``finished_treatment`` table.
+FINISHED_OUTCOME_MEASURES: tuple[tuple[str, str], ...] = (
+    ("not at caseness", "not_at_caseness"),
+    ("recovered", "recovered"),
+)
+#: RECOVERY_OUTCOME rows of an ``at_caseness`` table.
+RECOVERY_OUTCOME_MEASURES: tuple[tuple[str, str], ...] = (("recovered", "recovered"),)
+#: RELIABLE_CHANGE rows of a ``finished_treatment`` table.
+RELIABLE_CHANGE_MEASURES: tuple[tuple[str, str], ...] = (
+    ("reliably improved", "reliably_improved"),
+    ("no reliable change", "no_reliable_change"),
+    ("reliably deteriorated", "reliably_deteriorated"),
+)
+#: WAIT_PERFORMANCE rows of a ``finished_treatment`` table.
+WAIT_PERFORMANCE_MEASURES: tuple[tuple[str, str], ...] = (("up to 6 weeks", "waited_6_weeks"),)
+#: GAP_BANDS rows of a ``second_treatment`` table.
+GAP_BANDS_MEASURES: tuple[tuple[str, str], ...] = (
+    ("over 90 days", "first_to_second_over_90_days"),
+)
 #: Open referrals by days since the last treatment; never treated nor assessed.
 IDLE: tuple[str, ...] = (
     "up to 60 days",

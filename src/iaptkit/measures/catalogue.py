@@ -19,6 +19,7 @@ from iaptkit.errors import ConfigError
 from iaptkit.measures.pathway_schema import BREAKDOWN_COLUMNS, LOOKUP_BREAKDOWNS
 
 __all__ = [
+    "BREAKDOWN_SEPARATOR",
     "COUNT_MEASURES",
     "GROUP_SEPARATOR",
     "LONG_COLUMNS",
@@ -111,6 +112,8 @@ LONG_COLUMNS: tuple[str, ...] = (
 _COMBINE_RE = re.compile(r"\s+x\s+|\s*[×*]\s*")
 #: Separator of the parts of a combined breakdown's group, e.g. ``"R1A | 18-25"``.
 GROUP_SEPARATOR = " | "
+#: Between the names of a combined breakdown (``provider x age_band``).
+BREAKDOWN_SEPARATOR = " x "
 #: Group label of a pathway whose breakdown attribute is null.
 MISSING_GROUP = "Unknown"
 
@@ -220,4 +223,4 @@ def breakdown_name(parts: tuple[str, ...]) -> str:
     >>> breakdown_name(("provider", "age_band"))
     'provider x age_band'
     """
-    return " x ".join(parts)
+    return BREAKDOWN_SEPARATOR.join(parts)

@@ -122,39 +122,61 @@ class NotebookContext:
         """The period as text, e.g. ``2023-04-01 to 2024-03-31``."""
         return f"{self.start.isoformat()} to {self.end.isoformat()}"
 
-    def cell_keys(self, measure: str) -> KeyContext:
+    def cell_keys(
+        self, measure: str, aliases: Mapping[str, Sequence[tuple[str, str]]] | None = None
+    ) -> KeyContext:
         """The cell keys of this run's tables counting ``measure`` (``Release.add_table``).
 
-        The period, and the provider as scope: a provider run's cells are then sub-populations
-        of the England run's (docs/release-format.md, "Cell keys and the joint audit").
+        The definitions (the packaged default, as :func:`pathway_indicators`), the period, and
+        the provider as scope: a provider run's cells are then sub-populations of the England
+        run's, and each cell has the key of the same count in a ``measures`` output of the
+        period (docs/release-format.md, "Cell keys and the joint audit"). ``aliases``: per
+        breakdown dim, ``(label, measure)`` pairs for the categories that count a published
+        measure of their own (e.g. ``{"outcome": labels.FINISHED_OUTCOME_MEASURES}``).
 
         Examples
         --------
         >>> ctx = setup_notebook("nb", {"extract": "x", "start": "2023-04-01",
         ...     "end": "2023-06-30", "provider": "R1A", "policy": "nhs-sde", "output_dir": ""})
-        >>> ctx.cell_keys("finished_treatment").scope
-        (('provider', 'R1A'),)
+        >>> keys = ctx.cell_keys("finished_treatment", {"outcome": [("recovered", "recovered")]})
+        >>> keys.scope, keys.measure_of([("outcome", "recovered")])
+        ((('provider', 'R1A'),), ('recovered', (('provider', 'R1A'),)))
         """
+        from iaptkit.definitions import load_definitions
+
         return KeyContext(
+            definitions_version=load_definitions().version,
             measure=measure,
             period_start=self.start.isoformat(),
             period_end=self.end.isoformat(),
-            filters=(("notebook", self.notebook),),
             scope=(("provider", self.provider),) if self.provider else (),
+            aliases=tuple(
+                (dim, label, m) for dim, pairs in (aliases or {}).items() for label, m in pairs
+            ),
         )
 
-    def add_table(self, release: Any, pt: Any, measure: str, **kwargs: Any) -> Any:
+    def add_table(
+        self,
+        release: Any,
+        pt: Any,
+        measure: str,
+        *,
+        aliases: Mapping[str, Sequence[tuple[str, str]]] | None = None,
+        **kwargs: Any,
+    ) -> Any:
         """Register a protected table of this run, keyed by :meth:`cell_keys` of ``measure``.
 
         ``release.add_table(pt, made_by=..., parameters=..., cell_keys=..., **kwargs)``: the
         run's notebook and parameters, and cell keys that link the England and provider runs
-        of one period in the release's joint audit (a figure later registered with ``pt`` as its
-        data table takes the same keys). ``measure``: what the table counts, e.g.
-        ``"finished_treatment"``; tables of one run counting different things need different
-        measures (one cell key, one true count).
+        of one period, and the same counts in ``measures`` outputs, in the release's joint
+        audit (a figure later registered with ``pt`` as its data table takes the same keys).
+        ``measure``: what the table counts, e.g. ``"finished_treatment"``; tables of one run
+        counting different things need different measures (one cell key, one true count).
+        ``aliases``: as in :meth:`cell_keys`.
         """
         made = {"made_by": f"notebooks/{self.notebook}.ipynb", "parameters": dict(self.parameters)}
-        return release.add_table(pt, cell_keys=self.cell_keys(measure), **{**made, **kwargs})
+        keys = self.cell_keys(measure, aliases)
+        return release.add_table(pt, cell_keys=keys, **{**made, **kwargs})
 
     def ledger(self) -> Any:
         """The ledger sheet: per table, rows in the files, used, and not used by reason.

@@ -122,6 +122,11 @@ class KeyContext:
     ``scope``: breakdown values the whole output is restricted to, e.g. ``(("provider",
     "R1A"),)`` for a notebook run for one provider: its cells are then sub-populations of the
     England run's cells with the same measure, period and filters.
+
+    ``aliases``: ``(dim, value, measure)``: a cell at ``dim = value`` counts ``measure`` (with
+    ``dim`` left out of its breakdown), e.g. ``("outcome", "recovered", "recovered")`` for a
+    table of ``finished_treatment`` by recovery outcome. Its key is then that of the same count
+    in a ``measures`` output, so the joint audit reads the two outputs as one cell.
     """
 
     fingerprint: str = ""
@@ -131,11 +136,44 @@ class KeyContext:
     period_end: str = ""
     filters: tuple[tuple[str, str], ...] = ()
     scope: tuple[tuple[str, str], ...] = ()
+    aliases: tuple[tuple[str, str, str], ...] = ()
 
     def breakdown(self, pairs: Sequence[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
         """A cell's breakdown: its own values and the scope (its own win on a shared dim)."""
         own = {d for d, _ in pairs}
         return _sorted_pairs([*pairs, *((d, v) for d, v in self.scope if d not in own)])
+
+    def measure_of(
+        self, pairs: Sequence[tuple[str, str]]
+    ) -> tuple[str, tuple[tuple[str, str], ...]]:
+        """A cell's measure and breakdown, after ``aliases``.
+
+        A dim with aliases becomes part of the measure: a category with an alias is that
+        measure, any other is ``measure[dim=value]``. The dim then leaves every breakdown, so
+        the release's audit never sums over it: the categories left under it are not the whole
+        of their total (its other categories are other measures).
+
+        Examples
+        --------
+        >>> ctx = KeyContext(measure="finished_treatment",
+        ...     aliases=(("outcome", "recovered", "recovered"),))
+        >>> ctx.measure_of([("outcome", "recovered"), ("provider", "A")])
+        ('recovered', (('provider', 'A'),))
+        >>> ctx.measure_of([("outcome", "not recovered")])
+        ('finished_treatment[outcome=not recovered]', ())
+        >>> ctx.measure_of([("provider", "A")])
+        ('finished_treatment', (('provider', 'A'),))
+        """
+        own = dict(pairs)
+        for dim in dict.fromkeys(d for d, _, _ in self.aliases):
+            if dim not in own:
+                continue
+            rest = self.breakdown([p for p in pairs if p[0] != dim])
+            for d, value, measure in self.aliases:
+                if d == dim and value == own[dim]:
+                    return measure, rest
+            return f"{self.measure}[{dim}={own[dim]}]", rest
+        return self.measure, self.breakdown(pairs)
 
 
 @dataclass(frozen=True)
@@ -313,11 +351,13 @@ def records_from_protected(pt: Any, ctx: KeyContext) -> OutputCells:
     width = float(getattr(policy, "protection_width", policy.threshold))
     records: list[CellRecord] = []
     for i, c in enumerate(cells.to_dict("records")):
-        breakdown = ctx.breakdown([(d, str(c[d])) for d in pt.dims if str(c[d]) != totals[d]])
+        measure, breakdown = ctx.measure_of(
+            [(d, str(c[d])) for d in pt.dims if str(c[d]) != totals[d]]
+        )
         key = CellKey(
             ctx.fingerprint,
             ctx.definitions_version,
-            ctx.measure,
+            measure,
             ctx.period_start,
             ctx.period_end,
             ctx.filters,

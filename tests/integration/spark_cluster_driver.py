@@ -27,7 +27,8 @@ from iaptkit.measures.published import published_measures
 
 AS_AT = date(2024, 3, 31)
 START = date(2023, 10, 1)
-BY = ("england", "age_band")  # provider: the CLI run below; every breakdown: test_spark_engine
+# every family for two breakdowns: one combined (provider, a derived attribute, their groups)
+BY = ("england", "provider x age_band")
 DATABASE = "iaptkit_cluster_test"
 
 

@@ -12,11 +12,11 @@ from iaptkit.data import load_extract
 from iaptkit.errors import ConfigError
 from iaptkit.notebooks.context import (
     default_release_dir,
-    field_quality,
     find_demo_extract,
     pathway_indicators,
     setup_notebook,
 )
+from iaptkit.notebooks.quality import field_quality
 from iaptkit.synth.generate import write_synthetic
 
 BASE = {

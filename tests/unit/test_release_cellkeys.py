@@ -15,8 +15,8 @@ from iaptkit.release.cellkeys import (
     KeyContext,
     OutputCells,
     count_box,
-    records_from_measures,
 )
+from iaptkit.release.cellrecords import records_from_measures
 from iaptkit.release.jointaudit import protect_jointly
 from iaptkit.release.relations import joint_system
 from iaptkit.sdc import protect_measures

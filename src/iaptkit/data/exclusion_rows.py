@@ -23,7 +23,13 @@ from iaptkit.data.text import trim_text
 from iaptkit.definitions.loading import load_definitions
 from iaptkit.definitions.model import Definitions
 
-__all__ = ["EXCLUSION_REASONS", "exclusion_columns", "exclusion_counts", "reason_rows"]
+__all__ = [
+    "EXCLUSION_REASONS",
+    "counted_submissions",
+    "exclusion_columns",
+    "exclusion_counts",
+    "reason_rows",
+]
 
 #: Reasons a row is not used, as reported by :func:`exclusion_counts`.
 EXCLUSION_REASONS: Mapping[str, str] = MappingProxyType(
@@ -320,6 +326,25 @@ def _table_counts(
     ]
 
 
+def counted_submissions(subs: ir.Table) -> ir.Table:
+    """One row per UniqueSubmissionID: ``_iapt_sid`` and whether it counts (``_iapt_counted``).
+
+    The ``known`` relation of :func:`reason_rows`, from the submission index
+    (:func:`~iaptkit.data.submissions.submission_index`): a submission id listed for two
+    provider-months counts where any of them counts.
+
+    Examples
+    --------
+    >>> import ibis
+    >>> subs = ibis.memtable({"UniqueSubmissionID": [10, 11, 11],
+    ...                       "counted": [False, True, False]})
+    >>> counted_submissions(subs).order_by("_iapt_sid").execute().values.tolist()
+    [[10, False], [11, True]]
+    """
+    known = subs.group_by("UniqueSubmissionID").aggregate(_iapt_counted=subs.counted.max())
+    return known.select(_iapt_sid=known.UniqueSubmissionID, _iapt_counted=known._iapt_counted)
+
+
 def exclusion_counts(
     typed: Mapping[str, ir.Table],
     subs: ir.Table,
@@ -370,8 +395,7 @@ def exclusion_counts(
     [{'table': 'IDS001MPI', 'reason': 'superseded_submission', 'rows': 1}]
     """
     defs = definitions if definitions is not None else load_definitions()
-    known = subs.group_by("UniqueSubmissionID").aggregate(_iapt_counted=subs.counted.max())
-    known = known.select(_iapt_sid=known.UniqueSubmissionID, _iapt_counted=known._iapt_counted)
+    known = counted_submissions(subs)
     parts: list[ir.Table] = []
     for name in TABLES:
         if name in typed:

@@ -31,7 +31,7 @@ import ibis
 import ibis.expr.types as ir
 import pandas as pd
 
-from iaptkit.data.exclusion_rows import EXCLUSION_REASONS, reason_rows
+from iaptkit.data.exclusion_rows import EXCLUSION_REASONS, counted_submissions, reason_rows
 from iaptkit.data.schema import TABLES, TableSpec
 from iaptkit.definitions.loading import load_definitions
 from iaptkit.definitions.model import Definitions
@@ -164,8 +164,7 @@ def spark_exclusion_counts(
     [{'table': 'IDS001MPI', 'reason': 'superseded_submission', 'rows': 1}]
     """
     defs = definitions if definitions is not None else load_definitions()
-    known = subs.group_by("UniqueSubmissionID").aggregate(_iapt_counted=subs.counted.max())
-    known = known.select(_iapt_sid=known.UniqueSubmissionID, _iapt_counted=known._iapt_counted)
+    known = counted_submissions(subs)
     parts: list[ir.Table] = []
     for name in TABLES:
         if name not in typed:

@@ -17,12 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from iaptkit.errors import ReleaseError
-from iaptkit.release.cellkeys import (
-    KeyContext,
-    OutputCells,
-    records_from_measures,
-    records_from_protected,
-)
+from iaptkit.release.cellkeys import KeyContext, OutputCells
+from iaptkit.release.cellrecords import records_from_measures, records_from_protected
 from iaptkit.release.checks import check_file
 from iaptkit.release.findings import policy_facts
 from iaptkit.release.outputs import Output, audit_reason, combine_status

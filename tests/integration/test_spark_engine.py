@@ -77,8 +77,10 @@ def test_nhs_flags_identical_on_spark_and_duckdb(
     engines: tuple[Extract, Extract], spark: Any
 ) -> None:
     on_duckdb, on_spark = engines
-    a = published_measures(on_duckdb, START, AS_AT, ("england", "provider"), use_nhs_flags=True)
-    b = published_measures(on_spark, START, AS_AT, ("england", "provider"), use_nhs_flags=True)
+    # the NHS-derived flags feed the outcome family (every family: test_spark_cluster.py)
+    by, kw = ("england", "provider"), {"use_nhs_flags": True, "families": "outcomes"}
+    a = published_measures(on_duckdb, START, AS_AT, by, **kw)
+    b = published_measures(on_spark, START, AS_AT, by, **kw)
     pd.testing.assert_frame_equal(a, b)
     assert set(a.breakdown) == {"england", "provider"}
     finished = a.loc[a.measure == "finished_treatment"].set_index("breakdown")

@@ -23,6 +23,8 @@ from iaptkit.sdc import load_policy, protect_measures
 from iaptkit.sdc.rates import rate_texts
 
 FY = ("2024-04-01", "2025-03-31")
+# every gender label is a row of a protected measures table (the third: zeros, suppressed)
+GENDERS = ("Female", "Male", "Other or not known")
 WIDTH = 10
 
 
@@ -160,12 +162,13 @@ def test_a_x_b_adds_up_to_a(tmp_path: Path) -> None:
     rel = release_of(tmp_path, {
         "by_provider": measures(FY, "provider", {"A": {m: 50}, "B": {m: 60}}),
         "by_provider_gender": measures(FY, "provider x gender", {
-            "A | F": {m: 3}, "A | M": {m: 47}, "B | F": {m: 30}, "B | M": {m: 30}}),
+            "A | Female": {m: 3}, "A | Male": {m: 47}, "B | Female": {m: 30},
+            "B | Male": {m: 30}}),
     })  # fmt: skip
     # by hand: A|F = 50 - 47 = 3
-    export = refused_then_protected(tmp_path, rel, "gender=F")
+    export = refused_then_protected(tmp_path, rel, "gender=Female")
     shown = exported(export)
-    sums = [((*FY, p, m), [(*FY, f"{p} | {g}", m) for g in "FM"]) for p in "AB"]
+    sums = [((*FY, p, m), [(*FY, f"{p} | {g}", m) for g in GENDERS]) for p in "AB"]
     got = widths(shown, sums)
     assert got
     assert min(got.values()) >= WIDTH
@@ -214,13 +217,14 @@ def test_the_same_cell_in_two_outputs(tmp_path: Path) -> None:
             lambda e: pd.concat([e, measures(FY, "provider", {"A": {m: 4}, "B": {m: 50}})])),
         "providers_gender": measures(FY, "provider", {"A": {m: 4}, "B": {m: 50}}).pipe(
             lambda p: pd.concat([p, measures(FY, "provider x gender", {
-                "A | F": {m: 2}, "A | M": {m: 2}, "B | F": {m: 25}, "B | M": {m: 25}})])),
+                "A | Female": {m: 2}, "A | Male": {m: 2}, "B | Female": {m: 25},
+                "B | Male": {m: 25}})])),
     })  # fmt: skip
     # the first output hides B (secondary, for A); the second shows B = 50, so A = 54 - 50
     export = refused_then_protected(tmp_path, rel, "provider=A")
     shown = exported(export)
     sums = [((*FY, "England", m), [(*FY, p, m) for p in "AB"])]
-    sums += [((*FY, p, m), [(*FY, f"{p} | {g}", m) for g in "FM"]) for p in "AB"]
+    sums += [((*FY, p, m), [(*FY, f"{p} | {g}", m) for g in GENDERS]) for p in "AB"]
     got = widths(shown, sums)
     assert got
     assert min(got.values()) >= WIDTH

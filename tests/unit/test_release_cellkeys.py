@@ -26,7 +26,8 @@ K = CellKey("fp", "1.0", "finished_treatment", "2024-04-01", "2025-03-31")
 
 def _measures() -> pd.DataFrame:
     rows = [("england", "England", 123), ("provider", "A", 60), ("provider", "B", 63),
-            ("provider x gender", "A | F", 4), ("provider x gender", "A | M", 56)]  # fmt: skip
+            ("provider x gender", "A | Female", 4),
+            ("provider x gender", "A | Male", 56)]  # fmt: skip
     return pd.DataFrame([
         {"period_start": K.period_start, "period_end": K.period_end, "breakdown": b, "group": g,
          "measure": K.measure, "value": v, "kind": "count"} for b, g, v in rows
@@ -37,8 +38,13 @@ def test_measures_rows_are_keyed_by_what_they_count() -> None:
     pm = protect_measures(_measures(), "sdap")
     cells = records_from_measures(pm, KeyContext(fingerprint="fp", definitions_version="1.0"))
     keys = [r.key.breakdown for r in cells.records]
-    a_f, a_m = (("gender", "F"), ("provider", "A")), (("gender", "M"), ("provider", "A"))
-    assert keys == [(), (("provider", "A"),), (("provider", "B"),), a_f, a_m]
+    a_f, a_m, a_o = (
+        (("gender", g), ("provider", "A")) for g in ("Female", "Male", "Other or not known")
+    )
+    # the gender nobody of A is in is a row of its own (protect_measures adds it, a zero)
+    assert keys == [(), (("provider", "A"),), (("provider", "B"),), a_f, a_m, a_o]
+    assert cells.records[5].suppressed
+    assert cells.records[5].true_value == 0
     assert all(r.key.measure == K.measure and r.key.fingerprint == "fp" for r in cells.records)
     assert [r.suppressed for r in cells.records][3] is True  # A | F = 4 < 10
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 
 from iaptkit.sdc import protect, protect_measures
@@ -34,7 +36,11 @@ def test_measures_view_is_numeric_with_a_status_and_one_column_per_breakdown() -
     assert set(combined["provider"]) == {"RAA"}
     # IMD deciles sort as numbers, Unknown last
     assert pub["imd_decile"].cat.ordered
-    assert pub["imd_decile"].cat.categories.tolist() == ["1", "2", "10", "Unknown"]
+    # every decile is a row (those nobody is in: counts of 0, suppressed)
+    expected = [str(d) for d in range(1, 11)] + ["Unknown"]
+    assert pub["imd_decile"].cat.categories.tolist() == expected
+    absent = pub[(pub["breakdown"] == "imd_decile") & (pub["imd_decile"] == "5")]
+    assert absent["status"].tolist() == ["suppressed"]
     hidden = pub[pub["status"] == "suppressed"]
     assert len(hidden) >= 2
     assert hidden["value"].isna().all()
@@ -93,8 +99,15 @@ def test_measures_notebook_display_shades_suppressed_rows_without_their_truth() 
     hidden = res.underlying().query("status in ['primary', 'secondary']")
     assert len(hidden) >= 2
     assert html.count("<tr data-status='suppressed'") == len(hidden)
-    for true in hidden["true_value"].astype(int):
-        assert f"<td>{true}</td>" not in html
+    # every suppressed row shows * in each number column, never its true value (a label
+    # column may hold the same digits: IMD decile 7 beside a hidden 7)
+    header = re.findall(r"<th>(.*?)</th>", html)
+    numbers = [header.index(c) for c in ("value", "numerator", "denominator", "ci_lower")]
+    rows = re.findall(r"<tr data-status='suppressed'[^>]*>(.*?)</tr>", html)
+    assert len(rows) == len(hidden)
+    for row in rows:
+        cells = re.findall(r"<td>(.*?)</td>", row)
+        assert [cells[i] for i in numbers] == ["*"] * len(numbers), row
     assert "primary" not in html
     assert "secondary" not in html
 

@@ -36,9 +36,9 @@ from iaptkit.data.fatal import require_usable
 from iaptkit.data.spark_tables import check_table_name, save_as_table
 from iaptkit.definitions import load_definitions
 from iaptkit.definitions.commissioners import CommissionerLookup, load_commissioner_lookup
+from iaptkit.definitions.model import BreakdownRules
 from iaptkit.errors import ConfigError
 from iaptkit.measures.catalogue import parse_breakdowns
-from iaptkit.measures.categories import with_every_category
 from iaptkit.measures.commissioners import check_lookup_for, unknown_commissioners
 from iaptkit.measures.derive import derive_pathways, derive_pathways_arrow
 from iaptkit.measures.families.reads import tables_not_needed
@@ -152,11 +152,11 @@ def derive_command(
         ex.close()
 
 
-def _protect(table: pd.DataFrame, policy: str) -> Any:
+def _protect(table: pd.DataFrame, policy: str, categories: BreakdownRules) -> Any:
     # imported here, where a policy is used, to keep the start of every other run light
     from iaptkit.sdc import load_policy, protect_measures
 
-    return protect_measures(table, load_policy(policy))
+    return protect_measures(table, load_policy(policy), categories=categories)
 
 
 def _check_release(
@@ -360,7 +360,7 @@ def measures_command(
             else:
                 update(f"Protecting under policy {policy}")
                 # every label of a breakdown a row: a missing row would read as a known 0
-                pm = _protect(with_every_category(table, defs.breakdowns), policy)
+                pm = _protect(table, policy, defs.breakdowns)
                 result = pm.published()
             write_table(result, output)
             if release is not None:

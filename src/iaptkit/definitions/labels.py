@@ -19,11 +19,14 @@ from datetime import date
 from iaptkit.definitions.model import BreakdownRules
 
 __all__ = [
+    "BREAKDOWN_SEPARATOR",
     "FINISHED_OUTCOME",
     "FINISHED_OUTCOME_MEASURES",
     "GAP_BANDS",
     "GAP_BANDS_MEASURES",
+    "GROUP_SEPARATOR",
     "IDLE",
+    "LABELLED_BREAKDOWNS",
     "RECOVERY_OUTCOME",
     "RECOVERY_OUTCOME_MEASURES",
     "RELIABLE_CHANGE",
@@ -34,6 +37,15 @@ __all__ = [
     "breakdown_categories",
     "months",
 ]
+
+#: Between the names of a combined breakdown (``provider x age_band``).
+BREAKDOWN_SEPARATOR = " x "
+#: Between the labels of a combined breakdown's group, e.g. ``"R1A | 18-25"``.
+GROUP_SEPARATOR = " | "
+
+#: Breakdown attributes whose every label the definitions give (providers and commissioners come
+#: from the extract and have no fixed label list): the dims :func:`breakdown_categories` knows.
+LABELLED_BREAKDOWNS: tuple[str, ...] = ("age_band", "gender", "ethnic_group", "imd_decile")
 
 #: Finished treatment by recovery outcome (recovered / not recovered are at caseness).
 FINISHED_OUTCOME: tuple[str, ...] = ("not at caseness", "recovered", "not recovered")
@@ -137,8 +149,7 @@ def breakdown_categories(rules: BreakdownRules, dim: str) -> tuple[str, ...]:
         deciles = (str(d) for d in range(rules.imd_min, rules.imd_max + 1))
         return (*(labels.get(d, d) for d in deciles), rules.imd_unknown)
     raise KeyError(
-        f"expected a breakdown attribute (age_band, gender, ethnic_group, imd_decile); "
-        f"found {dim!r}"
+        f"expected a breakdown attribute ({', '.join(LABELLED_BREAKDOWNS)}); found {dim!r}"
     )
 
 

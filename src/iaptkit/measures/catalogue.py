@@ -15,13 +15,12 @@ from dataclasses import dataclass
 from typing import Literal
 
 from iaptkit.definitions import Definitions
+from iaptkit.definitions.labels import BREAKDOWN_SEPARATOR
 from iaptkit.errors import ConfigError
 from iaptkit.measures.pathway_schema import BREAKDOWN_COLUMNS, LOOKUP_BREAKDOWNS
 
 __all__ = [
-    "BREAKDOWN_SEPARATOR",
     "COUNT_MEASURES",
-    "GROUP_SEPARATOR",
     "LONG_COLUMNS",
     "MEASURES",
     "MISSING_GROUP",
@@ -110,10 +109,6 @@ LONG_COLUMNS: tuple[str, ...] = (
 )
 
 _COMBINE_RE = re.compile(r"\s+x\s+|\s*[×*]\s*")
-#: Separator of the parts of a combined breakdown's group, e.g. ``"R1A | 18-25"``.
-GROUP_SEPARATOR = " | "
-#: Between the names of a combined breakdown (``provider x age_band``).
-BREAKDOWN_SEPARATOR = " x "
 #: Group label of a pathway whose breakdown attribute is null.
 MISSING_GROUP = "Unknown"
 

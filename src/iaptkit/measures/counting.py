@@ -22,10 +22,10 @@ import ibis
 import ibis.expr.types as ir
 import pandas as pd
 
+from iaptkit.definitions.labels import GROUP_SEPARATOR
 from iaptkit.errors import IaptkitError
 from iaptkit.measures.catalogue import (
     COUNT_MEASURES,
-    GROUP_SEPARATOR,
     MISSING_GROUP,
     PublishedParameters,
     breakdown_name,

@@ -251,7 +251,7 @@ def published_measures_with_count(
     --------
     >>> from iaptkit.measures.examples import example_extract
     >>> m, pathways = published_measures_with_count(
-    ...     example_extract(), date(2024, 4, 1), date(2024, 6, 30))
+    ...     example_extract(), date(2024, 4, 1), date(2024, 6, 30), families="outcomes")
     >>> pathways, m.set_index("measure").loc[["entered_treatment", "recovered"], "value"].tolist()
     (1, [1.0, 1.0])
     """

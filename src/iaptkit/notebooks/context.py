@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from iaptkit.definitions import load_definitions
 from iaptkit.errors import ConfigError
 from iaptkit.measures.pathway_schema import (
     BREAKDOWN_COLUMNS,
@@ -101,6 +102,9 @@ class NotebookContext:
         One provider (``OrgID_Provider``) or ``""`` for England.
     policy
         The disclosure-control policy id or file.
+    definitions_version
+        The version of the definitions the run's tables are made with (the packaged default,
+        as :func:`pathway_indicators`): part of every cell key; ``""`` reads it when needed.
     """
 
     notebook: str
@@ -111,6 +115,7 @@ class NotebookContext:
     end: Any
     provider: str
     policy: str
+    definitions_version: str = ""
 
     @property
     def scope(self) -> str:
@@ -142,10 +147,11 @@ class NotebookContext:
         >>> keys.scope, keys.measure_of([("outcome", "recovered")])
         ((('provider', 'R1A'),), ('recovered', (('provider', 'R1A'),)))
         """
-        from iaptkit.definitions import load_definitions
-
+        version = self.definitions_version
+        if not version:
+            version = load_definitions().version
         return KeyContext(
-            definitions_version=load_definitions().version,
+            definitions_version=version,
             measure=measure,
             period_start=self.start.isoformat(),
             period_end=self.end.isoformat(),
@@ -297,6 +303,7 @@ def setup_notebook(name: str, parameters: Mapping[str, Any]) -> NotebookContext:
         end=end,
         provider=str(parameters.get("provider") or ""),
         policy=str(parameters.get("policy") or DEFAULT_POLICY),
+        definitions_version=load_definitions().version,
     )
 
 
@@ -382,7 +389,6 @@ def pathway_indicators(
     """
     import pandas as pd
 
-    from iaptkit.definitions import load_definitions
     from iaptkit.measures.catalogue import PublishedParameters
     from iaptkit.measures.counting import indicator_table
     from iaptkit.measures.derive import pathway_table

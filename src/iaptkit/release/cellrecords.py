@@ -14,6 +14,7 @@ from typing import Any
 
 import pandas as pd
 
+from iaptkit.definitions.labels import BREAKDOWN_SEPARATOR, GROUP_SEPARATOR
 from iaptkit.release.cellkeys import (
     ENGLAND,
     CellKey,
@@ -25,12 +26,6 @@ from iaptkit.release.cellkeys import (
 
 __all__ = ["records_from_measures", "records_from_protected"]
 
-# A measures table's combined breakdowns and groups (``iaptkit.measures.catalogue``'s
-# BREAKDOWN_SEPARATOR and GROUP_SEPARATOR; not imported, to keep the measures engine out of the
-# release layer's imports).
-_COMBINED_SEP = " x "
-_GROUP_SEP = " | "
-
 
 def records_from_protected(pt: Any, ctx: KeyContext) -> OutputCells:
     """The records of a ``ProtectedTable`` (``protect``): one per row of ``published_long()``.
@@ -41,7 +36,6 @@ def records_from_protected(pt: Any, ctx: KeyContext) -> OutputCells:
     cells = pt.cells.reset_index(drop=True)
     totals = {d: str((getattr(pt, "totals", None) or {}).get(d, "Total")) for d in pt.dims}
     policy = pt.policy
-    width = float(getattr(policy, "protection_width", policy.threshold))
     records: list[CellRecord] = []
     for i, c in enumerate(cells.to_dict("records")):
         measure, breakdown = ctx.measure_of(
@@ -61,24 +55,10 @@ def records_from_protected(pt: Any, ctx: KeyContext) -> OutputCells:
         lo = float(c.get("attacker_lower", 0.0)) if not hidden else 0.0
         hi = float(c.get("attacker_upper", math.inf)) if not hidden else math.inf
         rounded = not hidden and hi > lo and bool(getattr(policy, "rounds", False))
+        shown = "*" if hidden else str(c.get("display", ""))
+        b = int(policy.rounding_base) if rounded else 1
         records.append(
-            CellRecord(
-                key=key,
-                kind="count",
-                row=i,
-                suppressed=hidden,
-                lower=lo,
-                upper=hi,
-                shown="*" if hidden else str(c.get("display", "")),
-                structural_zero=status == "structural_zero",
-                base=int(policy.rounding_base) if rounded else 1,
-                threshold=int(policy.threshold),
-                primary=status == "primary",
-                true_value=float(c["value"]),
-                width=width if status == "primary" else 1.0,
-                protection_width=width,
-                zeros_suppressed=bool(policy.zeros_suppressed),
-            )
+            _count(key, i, status, (hidden, lo, hi, shown, b), float(c["value"]), policy)
         )
     return OutputCells(
         uid="",
@@ -86,6 +66,36 @@ def records_from_protected(pt: Any, ctx: KeyContext) -> OutputCells:
         records=tuple(records),
         relations=_sparse_rows(getattr(pt, "relations", None)),
         inequalities=_sparse_rows(getattr(pt, "inequalities", None)),
+    )
+
+
+def _count(
+    key: CellKey,
+    row: int,
+    status: str,
+    shown_as: tuple[bool, float, float, str, int],
+    true_value: float | None,
+    policy: Any,
+) -> CellRecord:
+    """The record of a count: ``shown_as`` is (hidden, lower, upper, text, rounding base)."""
+    hidden, lower, upper, shown, base = shown_as
+    width = float(getattr(policy, "protection_width", policy.threshold))
+    return CellRecord(
+        key=key,
+        kind="count",
+        row=row,
+        suppressed=hidden,
+        lower=lower,
+        upper=upper,
+        shown=shown,
+        structural_zero=status == "structural_zero",
+        base=base,
+        threshold=int(policy.threshold),
+        primary=status == "primary",
+        true_value=true_value,
+        width=width if status == "primary" else 1.0,
+        protection_width=width,
+        zeros_suppressed=bool(policy.zeros_suppressed),
     )
 
 
@@ -110,8 +120,8 @@ def _sparse_rows(matrix: Any) -> tuple[tuple[tuple[int, float], ...], ...]:
 def _breakdown(name: str, group: str) -> tuple[tuple[str, str], ...]:
     if name == ENGLAND:
         return ()
-    parts = name.split(_COMBINED_SEP)
-    labels = group.split(_GROUP_SEP) if len(parts) > 1 else [group]
+    parts = name.split(BREAKDOWN_SEPARATOR)
+    labels = group.split(GROUP_SEPARATOR) if len(parts) > 1 else [group]
     return tuple(zip(parts, labels, strict=False))
 
 
@@ -123,7 +133,6 @@ def records_from_measures(pm: Any, ctx: KeyContext) -> OutputCells:
     """
     cells = pm.cells.reset_index(drop=True)
     policy = pm.policy
-    width = float(getattr(policy, "protection_width", policy.threshold))
     base = int(policy.rounding_base) if getattr(policy, "rounds", True) else 1
     records: list[CellRecord] = []
     for i, c in enumerate(cells.to_dict("records")):
@@ -153,25 +162,8 @@ def records_from_measures(pm: Any, ctx: KeyContext) -> OutputCells:
             b = base if policy.rounds_cell(national=national) else 1
             if not hidden and display not in ("", "nan"):
                 lo, hi = count_box(float(display), b, int(policy.threshold))
-            records.append(
-                CellRecord(
-                    key=key(str(c["measure"])),
-                    kind="count",
-                    row=i,
-                    suppressed=hidden,
-                    lower=lo,
-                    upper=hi,
-                    shown=display,
-                    structural_zero=status == "structural_zero",
-                    base=b,
-                    threshold=int(policy.threshold),
-                    primary=status == "primary",
-                    true_value=true_value,
-                    width=width if status == "primary" else 1.0,
-                    protection_width=width,
-                    zeros_suppressed=bool(policy.zeros_suppressed),
-                )
-            )
+            shown_as = (hidden, lo, hi, display, b)
+            records.append(_count(key(str(c["measure"])), i, status, shown_as, true_value, policy))
             continue
         num, den = c.get("numerator"), c.get("denominator")
         decimals = policy.rate_decimals_national if national else policy.rate_decimals_subnational

@@ -32,7 +32,9 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 
+from iaptkit.definitions.labels import BREAKDOWN_SEPARATOR, GROUP_SEPARATOR
 from iaptkit.errors import AuditFailedError, ConfigError
+from iaptkit.sdc.categories import category_rules, with_every_category
 from iaptkit.sdc.layout import frame_html
 from iaptkit.sdc.measures_layout import export_layout, published_layout
 from iaptkit.sdc.policies import Policy, load_policy
@@ -45,6 +47,7 @@ from iaptkit.sdc.tables import CellTable
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
+    from iaptkit.definitions.model import BreakdownRules
     from iaptkit.sdc.audit import AuditCertificate
 
 __all__ = ["MEASURE_EQUALITIES", "MEASURE_INEQUALITIES", "ProtectedMeasures", "protect_measures"]
@@ -74,8 +77,6 @@ MEASURE_INEQUALITIES: tuple[tuple[str, tuple[str, ...]], ...] = (
 )
 #: Decimal places of a published mean (e.g. mean sessions).
 MEAN_DECIMALS = 1
-_COMBINED_SEP = " x "
-_GROUP_SEP = " | "
 _CELL_KEY = ("period_start", "period_end", "breakdown", "group", "measure")
 
 
@@ -197,10 +198,10 @@ def _relations(
             members = [idx[(ps, pe, breakdown, g, measure)] for g in part["group"]]
             if england is not None:
                 _add(england, members, eqs, True)
-            names = str(breakdown).split(_COMBINED_SEP)
+            names = str(breakdown).split(BREAKDOWN_SEPARATOR)
             if len(names) < 2:
                 continue
-            split = part["group"].str.split(_GROUP_SEP, regex=False)
+            split = part["group"].str.split(GROUP_SEPARATOR, regex=False)
             for k, comp in enumerate(names):
                 labels = split.str[k]
                 for label, rows in part.groupby(labels.to_numpy()):
@@ -241,6 +242,7 @@ def protect_measures(
     policy: Policy | str | Path = "nhs-sde",
     *,
     rounding: str = "policy",
+    categories: BreakdownRules | None = None,
 ) -> ProtectedMeasures:
     """Protect the published measures long table.
 
@@ -252,6 +254,13 @@ def protect_measures(
         Policy object, id or path.
     rounding
         ``"policy"`` or ``"midpoint6"``.
+    categories
+        The labels of the breakdowns (``Definitions.breakdowns``) the table was made with.
+        Before protection every category of each labelled breakdown (age band, gender, ethnic
+        group, IMD decile) gets a row, a count of 0 where nobody is in it, so that a missing row
+        never gives a zero away (:func:`iaptkit.sdc.categories.with_every_category`).
+        ``None`` (the default) takes them from the table's ``definitions_version`` column
+        (a packaged definitions set; :func:`iaptkit.sdc.categories.category_rules`).
 
     Returns
     -------
@@ -261,7 +270,8 @@ def protect_measures(
     Raises
     ------
     ConfigError
-        Missing columns, unknown kinds, duplicate or non-integer counts.
+        Missing columns, unknown kinds, duplicate or non-integer counts; labels of a breakdown
+        that are not those of ``categories`` (or of a site's own definitions not passed).
     AuditFailedError
         The counts fail the attacker audit.
 
@@ -288,7 +298,9 @@ def protect_measures(
             f"Measures table: expected columns {list(REQUIRED_COLUMNS)}; missing {missing} "
             f"({len(measures)} rows)."
         )
-    df = measures.reset_index(drop=True).copy()
+    rules = categories if categories is not None else category_rules(measures)
+    full = measures if rules is None else with_every_category(measures, rules)
+    df = full.reset_index(drop=True).copy()
     for c in ("period_start", "period_end", "breakdown", "group", "measure", "kind"):
         df[c] = df[c].astype(str)
     for c in ("numerator", "denominator"):
@@ -320,7 +332,9 @@ def protect_measures(
     eqs, ineqs = _relations(counts)
     national = (counts["breakdown"] == "england").to_numpy()
     level = np.where(
-        national, 2, np.where(counts["breakdown"].str.contains(_COMBINED_SEP, regex=False), 0, 1)
+        national,
+        2,
+        np.where(counts["breakdown"].str.contains(BREAKDOWN_SEPARATOR, regex=False), 0, 1),
     ).astype(np.int64)
     table = CellTable(
         keys=counts[list(_CELL_KEY)],

@@ -14,22 +14,17 @@ from collections.abc import Sequence
 
 import pandas as pd
 
+from iaptkit.definitions.labels import BREAKDOWN_SEPARATOR, GROUP_SEPARATOR
 from iaptkit.sdc.layout import ordered_groups, public_status, with_markers
 from iaptkit.sdc.policies import Policy
 
 __all__ = [
-    "COMBINED_SEP",
-    "GROUP_SEP",
     "VALUE_COLUMNS",
     "breakdown_columns",
     "export_layout",
     "published_layout",
 ]
 
-#: Between the dimensions of a combined breakdown (``provider x age_band``).
-COMBINED_SEP = " x "
-#: Between the labels of a combined breakdown's group (``RAA | 18-25``).
-GROUP_SEP = " | "
 #: The numeric columns of the view (written with ``*`` where suppressed in a CSV export).
 VALUE_COLUMNS = ("value", "numerator", "denominator", "ci_lower", "ci_upper")
 _KEY = ("period_start", "period_end", "breakdown", "group", "measure")
@@ -66,15 +61,15 @@ def breakdown_columns(breakdown: pd.Series, group: pd.Series) -> pd.DataFrame:
     for name in dict.fromkeys(b):
         if name == "england":
             continue
-        for d in name.split(COMBINED_SEP):
+        for d in name.split(BREAKDOWN_SEPARATOR):
             if d not in dims:
                 dims.append(d)
     values: dict[str, list[object]] = {d: [pd.NA] * len(b) for d in dims}
     for i, (name, label) in enumerate(zip(b, g, strict=True)):
         if name == "england":
             continue
-        parts = name.split(COMBINED_SEP)
-        labels = label.split(GROUP_SEP) if len(parts) > 1 else [label]
+        parts = name.split(BREAKDOWN_SEPARATOR)
+        labels = label.split(GROUP_SEPARATOR) if len(parts) > 1 else [label]
         for d, lab in zip(parts, labels, strict=False):
             values[d][i] = lab
     return pd.DataFrame(

@@ -16,7 +16,8 @@ import ibis
 import ibis.expr.types as ir
 import pandas as pd
 
-from iaptkit.measures.catalogue import GROUP_SEPARATOR, breakdown_name
+from iaptkit.definitions.labels import GROUP_SEPARATOR
+from iaptkit.measures.catalogue import breakdown_name
 from iaptkit.measures.families.cohorts import COUNT_NAMES, STAT_VALUES
 
 __all__ = ["FamilyCounts", "added_family_counts", "family_counts"]

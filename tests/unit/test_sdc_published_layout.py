@@ -108,6 +108,9 @@ def test_measures_notebook_display_shades_suppressed_rows_without_their_truth() 
     for row in rows:
         cells = re.findall(r"<td>(.*?)</td>", row)
         assert [cells[i] for i in numbers] == ["*"] * len(numbers), row
+        # a breakdown the row is not of is blank, not a suppressed *
+        if cells[header.index("breakdown")] == "imd_decile":
+            assert cells[header.index("provider")] == "", row
     assert "primary" not in html
     assert "secondary" not in html
 

@@ -36,7 +36,7 @@ from iaptkit.definitions.labels import BREAKDOWN_SEPARATOR, GROUP_SEPARATOR
 from iaptkit.errors import AuditFailedError, ConfigError
 from iaptkit.sdc.categories import category_rules, with_every_category
 from iaptkit.sdc.layout import frame_html
-from iaptkit.sdc.measures_layout import export_layout, published_layout
+from iaptkit.sdc.measures_layout import VALUE_COLUMNS, export_layout, published_layout
 from iaptkit.sdc.policies import Policy, load_policy
 from iaptkit.sdc.protected import FrozenMappingsPickle
 from iaptkit.sdc.rates import PublishedRate, fmt, rate_texts, rates_audit
@@ -151,7 +151,7 @@ class ProtectedMeasures(FrozenMappingsPickle):
 
     def _repr_html_(self) -> str:
         """The notebook display: :meth:`published`, suppressed rows shaded, never their truth."""
-        return frame_html(self.published(), repr(self))
+        return frame_html(self.published(), repr(self), numbers=VALUE_COLUMNS)
 
     def export(self) -> pd.DataFrame:
         """EXPORT view (the CSV file): :meth:`published` with ``*`` where suppressed."""

@@ -244,7 +244,13 @@ def _cell_text(value: object, state: str) -> str:
     return str(value)
 
 
-def frame_html(frame: pd.DataFrame, title: str, *, limit: int = 200) -> str:
+def frame_html(
+    frame: pd.DataFrame,
+    title: str,
+    *,
+    limit: int = 200,
+    numbers: Sequence[str] | None = None,
+) -> str:
     """A published view as an HTML table, each row shaded by its ``status`` (notebook display).
 
     Parameters
@@ -255,6 +261,9 @@ def frame_html(frame: pd.DataFrame, title: str, *, limit: int = 200) -> str:
         Shown above the table (escaped).
     limit
         At most this many rows are shown (the number left out is said).
+    numbers
+        The value columns: a missing value of a suppressed row shows as ``*`` there, and as
+        blank in the others (a breakdown the row is not of); ``None``: every column.
 
     Returns
     -------
@@ -277,7 +286,10 @@ def frame_html(frame: pd.DataFrame, title: str, *, limit: int = 200) -> str:
     for rec in shown.astype(object).to_dict("records"):
         state = str(rec.get("status", "published"))
         fill, text = CELL_FILL.get(state, "#ffffff"), CELL_TEXT.get(state, TEXT)
-        cells = "".join(f"<td>{e(_cell_text(v, state))}</td>" for v in rec.values())
+        cells = "".join(
+            f"<td>{e(_cell_text(v, state if numbers is None or k in numbers else ''))}</td>"
+            for k, v in rec.items()
+        )
         rows.append(
             f"<tr data-status='{e(state)}' style='background:{fill};color:{text}'>{cells}</tr>"
         )

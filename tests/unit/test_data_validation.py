@@ -305,3 +305,20 @@ def test_age_below_the_youngest_band_is_an_error() -> None:
     assert "an age of at least 0" in problem.message
     assert "unknown age band" in problem.message
     assert not [p for p in report_for().problems if p.rule == "age_out_of_range"]
+
+
+def test_control_characters_in_text_are_a_warning_naming_the_rows() -> None:
+    def damaged(t: Tables) -> None:
+        t["IDS201CareContact"].loc[[0, 3], "ConsMechanism"] = ["\x00\x0002", "01\x1f"]
+        t["IDS101Referral"].loc[2, "PathwayID"] = t["IDS101Referral"].loc[2, "PathwayID"] + "\x7f"
+        t["IDS201CareContact"].loc[1, "ConsMechanism"] = "\t02 "  # blanks: not control bytes
+
+    report = report_for(damaged)
+    found = {(p.table, p.column): p for p in report.problems if p.rule == "control_characters"}
+    assert set(found) == {("IDS201CareContact", "ConsMechanism"), ("IDS101Referral", "PathwayID")}
+    contacts = found[("IDS201CareContact", "ConsMechanism")]
+    assert (contacts.severity, contacts.rows) == ("warning", 2)
+    assert any("value='\\x00\\x0002'" in e for e in contacts.examples)
+    assert found[("IDS101Referral", "PathwayID")].rows == 1
+    assert "control characters" in contacts.message
+    assert not [p for p in report_for().problems if p.rule == "control_characters"]

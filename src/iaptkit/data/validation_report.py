@@ -42,6 +42,7 @@ RULES: Mapping[str, Severity] = MappingProxyType(
         "invalid_bool": "error",
         "code_not_in_list": "error",
         "code_numeric_type": "warning",
+        "control_characters": "warning",
         "score_unparseable": "error",
         "score_out_of_range": "error",
         "score_not_integer": "error",

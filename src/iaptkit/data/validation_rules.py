@@ -42,6 +42,9 @@ _NAMING_FILE = frozenset(
 _AGE_COLUMNS: Mapping[str, str] = MappingProxyType(
     {"IDS101Referral": "Age_ReferralRequest_ReceivedDate", "IDS001MPI": "Age_RP_EndDate"}
 )
+#: Control characters (C0 but tab, line ends, vertical tab and form feed, and DEL): regex escapes,
+#: read by DuckDB's RE2 and Spark's Java regex alike.
+_CONTROL_PATTERN = r"[\x00-\x08\x0e-\x1f\x7f]"
 _SCORE_TABLES = ("IDS606CodedScoreAssessmentRefer", "IDS607CodedScoreAssessmentAct")
 _NUMERIC_PREFIXES = ("int", "uint", "float", "double", "decimal", "bigint", "smallint", "tinyint")
 
@@ -112,6 +115,10 @@ def table_rules(
         if f.type == "score":
             bad = has_text & ~trim_text(value).re_search(SCORE_PATTERN)
             checks[f"score_unparseable|{f.name}"] = (f.name, "a plain decimal number", bad)
+        if f.type in ("str", "code"):
+            # NUL and other control bytes in text: a damaged file (blanks are trimmed elsewhere)
+            bad = value.notnull() & value.re_search(_CONTROL_PATTERN)
+            checks[f"control_characters|{f.name}"] = (f.name, "text", bad)
     names = {f.name for f in present}
     if "PathwayID" in names:
         checks["missing_pathway_id|PathwayID"] = (
@@ -260,6 +267,7 @@ def _value_message(rule: str, table: str, column: str, rows: int, expected: str)
         "missing_contact_date": "are blank, expected",
         "imd_out_of_range": "are not",
         "age_out_of_range": "are not",
+        "control_characters": "hold control characters (e.g. NUL bytes); expected plain",
     }[rule]
     tail = {
         "unknown_score_tool": "; they are not used by the measures.",
@@ -273,6 +281,10 @@ def _value_message(rule: str, table: str, column: str, rows: int, expected: str)
         "missing_contact_date": "; the contact has no date and is not used.",
         "imd_out_of_range": "; they are treated as Unknown.",
         "age_out_of_range": "; the referral is used, in the unknown age band.",
+        "control_characters": (
+            "; a damaged file? The values are used as they are, so a code among them is not in "
+            "its code list."
+        ),
     }.get(rule, "; they are treated as missing.")
     return f"{rows_text(rows)} of {table}.{column} {what} {expected}{tail}"
 

@@ -58,3 +58,19 @@ def test_a_refused_ledger_balances_with_every_row_refused() -> None:
         {"table": "IDS101Referral", "rows_in_files": 0, "rows_used": 0, "rows_not_used": {}},
     ]
     assert Ledger.from_records(refused.to_records()).to_records() == refused.to_records()
+
+
+def test_a_comma_at_the_end_of_every_line_reads_the_rows_as_written(tmp_path: Path) -> None:
+    from iaptkit.data import load_extract
+
+    rows = [["1", "1477", "RAA", "PW1"], ["1", "1477", "RAA", "PW2"]]
+    path = tmp_path / "IDS101Referral.csv"
+    path.write_text("".join(",".join(r) + ",\n" for r in [HEADER, *rows]))
+    assert check_header("IDS101Referral", path, ",") == [*HEADER, "unnamed_5"]
+    with load_extract(tmp_path) as ex:
+        read = ex.raw("IDS101Referral").execute()
+    assert read["PathwayID"].tolist() == ["PW1", "PW2"]
+    assert read["OrgID_Provider"].tolist() == ["RAA", "RAA"]
+    # a blank name between two columns is a column of its own, not a merge of its neighbours
+    path.write_text("PathwayID,,OrgID_Provider\nPW1,x,RAA\n")
+    assert check_header("IDS101Referral", path, ",") == ["PathwayID", "unnamed_2", "OrgID_Provider"]

@@ -60,7 +60,8 @@ def check_header(name: str, path: Path, delim: str) -> list[str]:
     Returns
     -------
     list of str
-        The column names, in order.
+        The column names, in order; a blank name (a comma at the end of every line) is named
+        ``unnamed_<position>``, a column no rule reads.
 
     Raises
     ------
@@ -100,7 +101,9 @@ def check_header(name: str, path: Path, delim: str) -> list[str]:
             f"Table {name} in {path} is empty: expected a header line (row 1) naming the "
             f"columns of {name}, then one line per record."
         )
-    return header
+    # a blank column name (most often a comma at the end of every line) is a column nobody
+    # reads: named by its position, so the file is read as written
+    return [c if c.strip() else f"unnamed_{i + 1}" for i, c in enumerate(header)]
 
 
 #: Separators a table file may be written with by mistake, by how a message names them.

@@ -322,3 +322,24 @@ def test_control_characters_in_text_are_a_warning_naming_the_rows() -> None:
     assert found[("IDS101Referral", "PathwayID")].rows == 1
     assert "control characters" in contacts.message
     assert not [p for p in report_for().problems if p.rule == "control_characters"]
+
+
+def test_an_empty_table_is_a_warning_naming_it() -> None:
+    def no_contacts(t: Tables) -> None:
+        t["IDS201CareContact"] = t["IDS201CareContact"].head(0)
+
+    problem = only(report_for(no_contacts), "empty_table")
+    assert (problem.severity, problem.table, problem.rows) == ("warning", "IDS201CareContact", 0)
+    assert "has no rows" in problem.message
+    assert not [p for p in report_for().problems if p.rule == "empty_table"]
+
+
+def test_a_damaged_parquet_file_is_named_as_parquet(tmp_path: Path) -> None:
+    from iaptkit.data.csv_files import read_error_message
+
+    err = ValueError("Invalid Input Error: No magic bytes found at end of file 'x.parquet'")
+    text = read_error_message("IDS001MPI", str(tmp_path / "IDS001MPI.parquet"), err)
+    assert "Expected a complete Parquet file" in text
+    assert "UTF-8" not in text
+    csv_text = read_error_message("IDS001MPI", "IDS001MPI.csv", err)
+    assert "UTF-8 encoded file with one header line" in csv_text

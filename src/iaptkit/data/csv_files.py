@@ -45,10 +45,14 @@ def read_error_message(name: str, location: str, exc: BaseException) -> str:
         first = text.splitlines()[0].strip() if text.strip() else type(exc).__name__
         first = re.sub(r"^[A-Za-z ]*Error:\s*", "", first).rstrip(".")
         detail = f"{first}" + (f" ({where})" if line else "")
-    return (
-        f"Cannot read table {name} from {location}: {detail}. Expected a complete, UTF-8 "
-        "encoded file with one header line and the same number of fields on every line."
-    )
+    if ".parquet" in location.lower():
+        expected = "a complete Parquet file (a copy cut short, or another format, is not one)"
+    else:
+        expected = (
+            "a complete, UTF-8 encoded file with one header line and the same number of "
+            "fields on every line"
+        )
+    return f"Cannot read table {name} from {location}: {detail}. Expected {expected}."
 
 
 def check_header(name: str, path: Path, delim: str) -> list[str]:

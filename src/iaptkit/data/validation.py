@@ -93,6 +93,15 @@ def validate(
     rows: dict[str, int] = {}
     for name in extract.table_names():
         rows[name] = table_rules(extract, TABLES[name], out, definitions)
+        if rows[name] == 0:
+            out.add(
+                "empty_table",
+                name,
+                None,
+                0,
+                f"Table {name} in {extract.source} has no rows: expected at least one "
+                f"({TABLES[name].grain}); the measures read it as nobody having any.",
+            )
     cross_rules(extract, out)
     order = {s: i for i, s in enumerate(SEVERITIES)}
     rule_order = {r: i for i, r in enumerate(RULES)}

@@ -42,6 +42,7 @@ RULES: Mapping[str, Severity] = MappingProxyType(
         "invalid_bool": "error",
         "code_not_in_list": "error",
         "code_numeric_type": "warning",
+        "empty_table": "warning",
         "control_characters": "warning",
         "score_unparseable": "error",
         "score_out_of_range": "error",
@@ -196,7 +197,8 @@ class ProblemCollector:
         table, column
             Where; ``column`` is ``None`` for table-level rules.
         rows
-            How many rows fail (``missing_table``/``missing_column`` are recorded at 0).
+            How many rows fail (``missing_table``, ``missing_column`` and ``empty_table`` are
+            recorded at 0).
         message
             What was expected and what was found.
         examples
@@ -204,7 +206,7 @@ class ProblemCollector:
         labels
             The columns of ``examples`` shown as ``column=value`` in each example.
         """
-        if rows <= 0 and rule not in ("missing_table", "missing_column"):
+        if rows <= 0 and rule not in ("missing_table", "missing_column", "empty_table"):
             return
         found: tuple[str, ...] = ()
         if examples is not None and self.max_examples > 0:

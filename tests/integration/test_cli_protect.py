@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pandas as pd
+import pytest
 from typer.testing import CliRunner
 
 from iaptkit.cli.app import app
@@ -76,6 +77,27 @@ def test_missing_column_is_a_clean_error(tmp_path: Path) -> None:
     )
     assert code == 1
     assert "missing ['q']" in output
+    assert "Traceback" not in output
+    assert not (tmp_path / "o.csv").exists()
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (b"", "is empty: expected a header line"),
+        (b"r,c,n\nA,x,30\nB,x,\n", "line 3, column n: expected a count"),
+        (b"r,c,n\nA,x,30\nB\xe9,x,12\n", "line 3: bytes that are not UTF-8"),
+    ],
+    ids=["empty", "blank_count", "latin1"],
+)
+def test_unreadable_tables_name_the_line(tmp_path: Path, content: bytes, expected: str) -> None:
+    src = tmp_path / "grid.csv"
+    src.write_bytes(content)
+    code, output = _run(
+        ["protect", str(src), "--dims", "r,c", "--value", "n", "-o", str(tmp_path / "o.csv")]
+    )
+    assert code == 1
+    assert expected in " ".join(output.split())
     assert "Traceback" not in output
     assert not (tmp_path / "o.csv").exists()
 

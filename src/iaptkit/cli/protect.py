@@ -103,7 +103,18 @@ def protect_command(
         raise ConfigError(f"Table file {path} not found (expected a CSV with one row per cell).")
     try:
         data = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
-    except (OSError, ValueError, UnicodeDecodeError) as exc:
+    except UnicodeDecodeError:
+        line = _first_line_not_utf8(path)
+        raise ConfigError(
+            f"Table file {path}, line {line}: bytes that are not UTF-8; expected a UTF-8 "
+            "encoded CSV (save it as UTF-8)."
+        ) from None
+    except pd.errors.EmptyDataError:
+        raise ConfigError(
+            f"Table file {path} is empty: expected a header line naming the columns, then one "
+            "line per cell."
+        ) from None
+    except (OSError, ValueError) as exc:
         raise ConfigError(f"Table file {path} cannot be read as CSV: {exc}") from None
     _check_counts(data, value, path)
     pol = load_policy(policy)
@@ -194,6 +205,17 @@ def _write_atomically(pt: ProtectedTable, output: Path) -> None:
 MAX_COUNT = 10**15
 
 
+def _first_line_not_utf8(path: Path) -> int:
+    """The number of the first line of ``path`` that does not decode as UTF-8 (0: none)."""
+    with path.open("rb") as fh:
+        for number, line in enumerate(fh, start=1):
+            try:
+                line.decode("utf-8")
+            except UnicodeDecodeError:
+                return number
+    return 0
+
+
 def _check_counts(data: pd.DataFrame, value: str, path: Path) -> None:
     """Refuse counts that are not whole numbers from 0 to :data:`MAX_COUNT` (naming the row)."""
     if value not in data.columns:
@@ -204,7 +226,12 @@ def _check_counts(data: pd.DataFrame, value: str, path: Path) -> None:
             number = int(float(raw)) if raw and float(raw).is_integer() else None
         except (ValueError, OverflowError):
             number = None
-        if raw and (number is None or not 0 <= number <= MAX_COUNT):
+        if not raw:
+            raise ConfigError(
+                f"Table file {path}, line {row}, column {value}: expected a count (a whole "
+                f"number from 0 to {MAX_COUNT:,}), found nothing (a blank cell)."
+            )
+        if number is None or not 0 <= number <= MAX_COUNT:
             raise ConfigError(
                 f"Table file {path}, line {row}, column {value}: expected a count (a whole "
                 f"number from 0 to {MAX_COUNT:,}), found {raw[:40]!r}."

@@ -20,6 +20,7 @@ import ibis.expr.types as ir
 __all__ = [
     "RULES",
     "SEVERITIES",
+    "WHOLE_TABLE_RULES",
     "Problem",
     "ProblemCollector",
     "Severity",
@@ -64,6 +65,11 @@ RULES: Mapping[str, Severity] = MappingProxyType(
         "unknown_file": "info",
     }
 )
+
+
+#: Rules about a table or column as a whole: recorded with 0 rows (every other rule is recorded
+#: only when some rows fail).
+WHOLE_TABLE_RULES: frozenset[str] = frozenset({"missing_table", "missing_column", "empty_table"})
 
 
 @dataclass(frozen=True)
@@ -197,8 +203,7 @@ class ProblemCollector:
         table, column
             Where; ``column`` is ``None`` for table-level rules.
         rows
-            How many rows fail (``missing_table``, ``missing_column`` and ``empty_table`` are
-            recorded at 0).
+            How many rows fail (:data:`WHOLE_TABLE_RULES` are recorded at 0).
         message
             What was expected and what was found.
         examples
@@ -206,7 +211,7 @@ class ProblemCollector:
         labels
             The columns of ``examples`` shown as ``column=value`` in each example.
         """
-        if rows <= 0 and rule not in ("missing_table", "missing_column", "empty_table"):
+        if rows <= 0 and rule not in WHOLE_TABLE_RULES:
             return
         found: tuple[str, ...] = ()
         if examples is not None and self.max_examples > 0:

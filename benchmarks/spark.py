@@ -6,6 +6,7 @@ Usage::
     python benchmarks/spark.py --sizes 257 20000 # any sizes
     python benchmarks/spark.py --national       # also 1.8 M pathways (long)
     python benchmarks/spark.py --staging cache  # Spark stages cached instead of checkpointed
+    python benchmarks/spark.py --sizes 257 --conf spark.sql.codegen.wholeStage=false  # a setting
 
 For each size the synthetic extract (12 months, seed 1) is written once to
 ``benchmarks/.cache/`` and each engine runs in its own child process, so that its peak memory
@@ -71,7 +72,9 @@ def _jvm_cpu_s(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def phase(engine: str, folder: Path, staging: str, driver_memory: str) -> dict[str, object]:
+def phase(
+    engine: str, folder: Path, staging: str, driver_memory: str, conf: list[str]
+) -> dict[str, object]:
     from iaptkit.data import load_extract
     from iaptkit.data.ledger import Ledger, TableLedger, count_rows, extract_ledger
     from iaptkit.measures.derive import derive_pathways
@@ -98,12 +101,15 @@ def phase(engine: str, folder: Path, staging: str, driver_memory: str) -> dict[s
         builder = SparkSession.builder.master("local[2]").appName("iaptkit-bench")
         for key, value in local_spark_conf().items():
             builder = builder.config(key, value)
-        spark = (
+        builder = (
             builder.config("spark.driver.memory", driver_memory)
             .config("spark.sql.shuffle.partitions", "4")
             .config("spark.pyspark.python", sys.executable)
-            .getOrCreate()
         )
+        for setting in conf:  # --conf KEY=VALUE, after the commands' own settings
+            key, _, value = setting.partition("=")
+            builder = builder.config(key, value)
+        spark = builder.getOrCreate()
         spark.sparkContext.setLogLevel("ERROR")
     session_s = time.perf_counter() - t0
     mark("session")
@@ -166,6 +172,8 @@ def _child(
     cmd = [sys.executable, str(Path(__file__).resolve()), "--phase", engine]
     cmd += ["--folder", str(folder), "--staging", args.staging]
     cmd += ["--driver-memory", args.driver_memory]
+    for setting in args.conf:
+        cmd += ["--conf", setting]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
     assert proc.stdout is not None
     out = proc.stdout.read()
@@ -184,14 +192,18 @@ def main() -> None:
     ap.add_argument("--national", action="store_true", help="also 1.8 M pathways")
     ap.add_argument("--staging", choices=["checkpoint", "cache"], default="checkpoint")
     ap.add_argument("--driver-memory", default="2g")
+    ap.add_argument("--conf", action="append", default=[], metavar="KEY=VALUE",
+                    help="a Spark setting for the Spark run (repeatable)")  # fmt: skip
     ap.add_argument("--phase", choices=["duckdb", "spark"], help=argparse.SUPPRESS)
     ap.add_argument("--folder", type=Path, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.phase:
-        print(json.dumps(phase(args.phase, args.folder, args.staging, args.driver_memory)))
+        result = phase(args.phase, args.folder, args.staging, args.driver_memory, args.conf)
+        print(json.dumps(result))
         return
     sizes = [*args.sizes, *([1_800_000] if args.national else [])]
-    print(f"{os.cpu_count()} cores; load average {os.getloadavg()}; staging {args.staging}")
+    print(f"{os.cpu_count()} cores; load average {os.getloadavg()}; staging {args.staging}; "
+          f"Spark settings {args.conf or 'the commands own'}")  # fmt: skip
     spark_totals: dict[int, float] = {}
     for n in sizes:
         folder = _extract(n)

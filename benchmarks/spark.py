@@ -73,7 +73,7 @@ def _jvm_cpu_s(pid: int) -> float:
 
 
 def phase(
-    engine: str, folder: Path, staging: str, driver_memory: str, conf: list[str]
+    engine: str, folder: Path, staging: str, driver_memory: str | None, conf: list[str]
 ) -> dict[str, object]:
     from iaptkit.data import load_extract
     from iaptkit.data.ledger import Ledger, TableLedger, count_rows, extract_ledger
@@ -101,10 +101,10 @@ def phase(
         builder = SparkSession.builder.master("local[2]").appName("iaptkit-bench")
         for key, value in local_spark_conf().items():
             builder = builder.config(key, value)
-        builder = (
-            builder.config("spark.driver.memory", driver_memory)
-            .config("spark.sql.shuffle.partitions", "4")
-            .config("spark.pyspark.python", sys.executable)
+        if driver_memory:  # else the commands' own: half the machine's memory, 1-16 GB
+            builder = builder.config("spark.driver.memory", driver_memory)
+        builder = builder.config("spark.sql.shuffle.partitions", "4").config(
+            "spark.pyspark.python", sys.executable
         )
         for setting in conf:  # --conf KEY=VALUE, after the commands' own settings
             key, _, value = setting.partition("=")
@@ -171,7 +171,8 @@ def _child(
 ) -> tuple[dict[str, object], float, float]:
     cmd = [sys.executable, str(Path(__file__).resolve()), "--phase", engine]
     cmd += ["--folder", str(folder), "--staging", args.staging]
-    cmd += ["--driver-memory", args.driver_memory]
+    if args.driver_memory:
+        cmd += ["--driver-memory", args.driver_memory]
     for setting in args.conf:
         cmd += ["--conf", setting]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
@@ -191,7 +192,11 @@ def main() -> None:
     ap.add_argument("--sizes", type=int, nargs="+", default=[20_000, 200_000])
     ap.add_argument("--national", action="store_true", help="also 1.8 M pathways")
     ap.add_argument("--staging", choices=["checkpoint", "cache"], default="checkpoint")
-    ap.add_argument("--driver-memory", default="2g")
+    ap.add_argument(
+        "--driver-memory",
+        default=None,
+        help="e.g. 8g (default: the commands' own, half the machine's memory, 1-16 GB)",
+    )
     ap.add_argument("--conf", action="append", default=[], metavar="KEY=VALUE",
                     help="a Spark setting for the Spark run (repeatable)")  # fmt: skip
     ap.add_argument("--phase", choices=["duckdb", "spark"], help=argparse.SUPPRESS)

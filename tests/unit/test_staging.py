@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from datetime import date
 from pathlib import Path
 
@@ -51,3 +52,12 @@ def test_write_table_needs_spark(tmp_path: Path) -> None:
             write_table_name="results.measures",
         )
     assert not (tmp_path / "m.csv").exists()
+
+
+def test_the_local_spark_session_gets_half_the_machines_memory() -> None:
+    from iaptkit.cli.commands_common import local_spark_conf
+
+    setting = local_spark_conf()["spark.driver.memory"]
+    assert setting.endswith("g")
+    total_gb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    assert int(setting[:-1]) == max(1, min(16, int(total_gb / 2)))

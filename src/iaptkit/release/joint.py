@@ -99,7 +99,9 @@ def _suppress_rows(
     frame = pd.read_csv(path, dtype=str, keep_default_na=False)
     for r in rows:
         for col in _HIDE:
-            if col in frame.columns and frame.at[r, col] != "":
+            # the value always (a missing mean, shown blank, is suppressed like any other:
+            # its cell key says so); the other columns where they hold something
+            if col in frame.columns and (frame.at[r, col] != "" or col == "value"):
                 frame.at[r, col] = "*"
         if "status" in frame.columns:
             frame.at[r, "status"] = "suppressed"

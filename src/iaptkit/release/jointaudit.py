@@ -23,13 +23,20 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import numpy.typing as npt
 
 from iaptkit.release.relations import JointSystem
-from iaptkit.sdc.integer_attack import MAX_BOX, PairConstraint, consistent_pairs, integer_intervals
+from iaptkit.sdc.integer_attack import (
+    MAX_BOX,
+    PairConstraint,
+    StatisticFamily,
+    consistent_pairs,
+    integer_intervals,
+)
+from iaptkit.sdc.means_audit import PublishedMean, statistic_families
 from iaptkit.sdc.rates import rate_texts
 
 __all__ = [
@@ -95,6 +102,23 @@ def _pairs(system: JointSystem, hidden: BoolArray) -> list[PairConstraint]:
     return out
 
 
+def _families(system: JointSystem, hidden: BoolArray) -> list[StatisticFamily]:
+    """The published means (of counts no output hides) with the sums behind them."""
+    if not system.mean_cohorts:
+        return []
+    shown = [
+        PublishedMean(k, measure, den, value, decimals)
+        for k, (den, measure, value, decimals, _uid) in enumerate(system.means)
+        if not hidden[den]
+    ]
+    index = {key: i for i, key in enumerate(system.keys)}
+
+    def sum_cell(cell: int, measure: str) -> int | None:
+        return index.get(replace(system.keys[cell], measure=measure))
+
+    return statistic_families(shown, system.mean_cohorts, system.equalities, sum_cell)
+
+
 def joint_attack(
     system: JointSystem, hidden: BoolArray, targets: BoolArray
 ) -> tuple[FloatArray, FloatArray]:
@@ -113,7 +137,17 @@ def joint_attack(
     eq = system.matrix(system.equalities)
     ineq = system.matrix(system.inequalities) if system.inequalities else None
     want = targets & ~zero
-    return integer_intervals(eq, ineq, lower, upper, want, _pairs(system, hidden))
+    pairs = _pairs(system, hidden)
+    families = _families(system, hidden)
+    try:
+        return integer_intervals(eq, ineq, lower, upper, want, pairs, families=families)
+    except ValueError:
+        if not families:
+            raise
+        # the means' model does not hold for these values (a value outside the range the
+        # attacker is assumed to know): every mean then suppressed with its count is the safe
+        # reading; the counts and rates alone are attacked
+        return integer_intervals(eq, ineq, lower, upper, want, pairs)
 
 
 def guard_unknown_segments(system: JointSystem) -> list[int]:

@@ -13,8 +13,11 @@ follows (docs/disclosure-control.md, "Linked outputs"):
   determine (a build) is a count the release gives away by subtraction: when the policy would
   suppress it (a small count, or a zero where zeros are suppressed) it needs the policy's
   protection width like a primary cell (``JointSystem.guarded``);
-* **measures** of one cell: ``finished_treatment = at_caseness + not_at_caseness`` and the
-  inequalities of :data:`iaptkit.sdc.derived.MEASURE_INEQUALITIES`;
+* **measures** of one cell: ``finished_treatment = at_caseness + not_at_caseness``, the
+  inequalities of :data:`iaptkit.sdc.measure_relations.MEASURE_INEQUALITIES` and the sums' bounds of
+  :data:`iaptkit.sdc.measure_relations.MEASURE_SCALED_BOUNDS` (``2 x courses <= their sessions``);
+* **means**: every published mean (``JointSystem.means``) with its contributor count, read by
+  the integer attacker with the sum behind it (:mod:`iaptkit.sdc.means_audit`);
 * each output's own sums (margins, hierarchies).
 
 With true values known (a build), a sum is added only where it holds on the true values (a fact
@@ -38,7 +41,12 @@ from scipy import sparse
 from scipy.optimize import linprog
 
 from iaptkit.release.cellkeys import CellKey, OutputCells
-from iaptkit.sdc.derived import MEASURE_EQUALITIES, MEASURE_INEQUALITIES
+from iaptkit.sdc.derived import MEAN_DECIMALS
+from iaptkit.sdc.measure_relations import (
+    MEASURE_EQUALITIES,
+    MEASURE_INEQUALITIES,
+    MEASURE_SCALED_BOUNDS,
+)
 
 __all__ = ["JointSystem", "joint_system"]
 
@@ -68,6 +76,10 @@ class JointSystem:
     equalities: list[Row] = field(default_factory=list)
     inequalities: list[Row] = field(default_factory=list)
     rates: list[tuple[int, int, int, str, tuple[str, ...], str]] = field(default_factory=list)
+    #: published means: (contributor count cell, measure, value shown, decimals, output uid)
+    means: list[tuple[int, str, float, int, str]] = field(default_factory=list)
+    #: every mean's contributor count cell and true mean (nan when unknown), by measure
+    mean_cohorts: dict[str, list[tuple[int, float]]] = field(default_factory=dict)
     conflicts: list[tuple[str, str, str]] = field(default_factory=list)
     policy: list[tuple[float, float, bool]] = field(default_factory=list)
 
@@ -356,6 +368,16 @@ def _measures(system: JointSystem, cells: Sequence[int]) -> None:
                 row[t] = -1.0
                 if _holds(system, row, equal=equal):
                     (system.equalities if equal else system.inequalities).append(row)
+        for total, cohort, lows, high in MEASURE_SCALED_BOUNDS:
+            t = index.get(replace(ctx, measure=total))
+            c = index.get(replace(ctx, measure=cohort))
+            if t is None or c is None:
+                continue
+            low = next((x for x in lows if _holds(system, {c: x, t: -1.0}, equal=False)), None)
+            if low is not None:
+                system.inequalities.append({c: low, t: -1.0})
+            if _holds(system, {t: 1.0, c: -high}, equal=False):
+                system.inequalities.append({t: 1.0, c: -high})
 
 
 def joint_system(outputs: Sequence[OutputCells], *, derive: bool = True) -> JointSystem:
@@ -396,4 +418,27 @@ def joint_system(outputs: Sequence[OutputCells], *, derive: bool = True) -> Join
             num, den = index.get(rec.numerator), index.get(rec.denominator)
             if num is not None and den is not None:
                 system.rates.append((num, den, rec.decimals, out.uid, rec.texts, rec.rates_from))
+        _means(system, index, out)
     return system
+
+
+def _means(system: JointSystem, index: dict[CellKey, int], out: OutputCells) -> None:
+    """The means of ``out`` (``mean_*`` measures with a contributor count in the system)."""
+    for rec in out.records:
+        if rec.kind != "other" or not rec.key.measure.startswith("mean_"):
+            continue
+        den = index.get(rec.denominator) if rec.denominator is not None else None
+        if den is None:
+            continue
+        truth = float("nan") if rec.true_value is None else float(rec.true_value)
+        groups = system.mean_cohorts.setdefault(rec.key.measure, [])
+        if all(c != den for c, _ in groups):
+            groups.append((den, truth))
+        if rec.suppressed:
+            continue
+        try:
+            shown = float(rec.shown)
+        except ValueError:
+            continue
+        if np.isfinite(shown):
+            system.means.append((den, rec.key.measure, shown, MEAN_DECIMALS, out.uid))

@@ -12,17 +12,20 @@ cell space, with the relations an attacker knows:
 * the inequalities ``recovered <= at_caseness``, ``reliably_recovered <= recovered``,
   ``waited_6_weeks <= waited_18_weeks <= finished_treatment``, ``reliably_improved +
   reliably_deteriorated + no_reliable_change <= finished_treatment``, ``finished_treatment <=
-  ended_referrals``, ``first_to_second_over_90_days <= second_treatment``.
+  ended_referrals``, ``first_to_second_over_90_days <= second_treatment``;
+* ``2 x finished_treatment <= sum_sessions_finished`` (a course has at least 2 sessions)
+  (all in :mod:`iaptkit.sdc.measure_relations`).
 
 Rates are recomputed by the policy's rule (:mod:`iaptkit.sdc.rates`) and suppressed when the
 numerator or denominator is suppressed or below the threshold; means need the policy's number of
 contributors. The counts read together with every published rate then pass an integer audit
-(:func:`iaptkit.sdc.rates.rates_audit`), or the output is refused.
+(:func:`iaptkit.sdc.rates.rates_audit`), or the output is refused; with every published mean
+(and the sums behind them, :mod:`iaptkit.sdc.means_audit`) too, means being withheld until it
+passes.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
@@ -30,12 +33,13 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-from scipy import sparse
 
-from iaptkit.definitions.labels import BREAKDOWN_SEPARATOR, GROUP_SEPARATOR
+from iaptkit.definitions.labels import BREAKDOWN_SEPARATOR
 from iaptkit.errors import AuditFailedError, ConfigError
 from iaptkit.sdc.categories import category_rules, with_every_category
 from iaptkit.sdc.layout import frame_html
+from iaptkit.sdc.means_audit import PublishedMean, statistic_families, withhold_means
+from iaptkit.sdc.measure_relations import CELL_KEY, measure_relations, relations_matrix
 from iaptkit.sdc.measures_layout import VALUE_COLUMNS, export_layout, published_layout
 from iaptkit.sdc.policies import Policy, load_policy
 from iaptkit.sdc.protected import FrozenMappingsPickle
@@ -50,7 +54,7 @@ if TYPE_CHECKING:
     from iaptkit.definitions.model import BreakdownRules
     from iaptkit.sdc.audit import AuditCertificate
 
-__all__ = ["MEASURE_EQUALITIES", "MEASURE_INEQUALITIES", "ProtectedMeasures", "protect_measures"]
+__all__ = ["MEAN_DECIMALS", "ProtectedMeasures", "protect_measures"]
 
 REQUIRED_COLUMNS: tuple[str, ...] = (
     "period_start",
@@ -61,23 +65,8 @@ REQUIRED_COLUMNS: tuple[str, ...] = (
     "value",
     "kind",
 )
-#: ``total = sum(parts)`` relations between measures of the same period, breakdown and group.
-MEASURE_EQUALITIES: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("finished_treatment", ("at_caseness", "not_at_caseness")),
-)
-#: ``sum(parts) <= total`` relations between measures of the same period, breakdown and group.
-MEASURE_INEQUALITIES: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("at_caseness", ("recovered",)),
-    ("recovered", ("reliably_recovered",)),
-    ("waited_18_weeks", ("waited_6_weeks",)),
-    ("finished_treatment", ("waited_18_weeks",)),
-    ("finished_treatment", ("reliably_improved", "reliably_deteriorated", "no_reliable_change")),
-    ("ended_referrals", ("finished_treatment",)),
-    ("second_treatment", ("first_to_second_over_90_days",)),
-)
 #: Decimal places of a published mean (e.g. mean sessions).
 MEAN_DECIMALS = 1
-_CELL_KEY = ("period_start", "period_end", "breakdown", "group", "measure")
 
 
 @dataclass(frozen=True, eq=False)
@@ -172,71 +161,6 @@ class ProtectedMeasures(FrozenMappingsPickle):
         return p
 
 
-def _relations(
-    counts: pd.DataFrame,
-) -> tuple[list[dict[int, float]], list[dict[int, float]]]:
-    """Equalities (``sum == 0``) and inequalities (``sum <= 0``) holding for the true counts."""
-    idx = {tuple(k): i for i, k in enumerate(counts[list(_CELL_KEY)].to_numpy().tolist())}
-    vals = counts["true_value"].to_numpy(dtype=np.int64)
-    eqs: list[dict[int, float]] = []
-    ineqs: list[dict[int, float]] = []
-
-    def _add(total: int, parts: Sequence[int], store: list[dict[int, float]], eq: bool) -> None:
-        s = int(vals[list(parts)].sum())
-        if (eq and s == vals[total]) or (not eq and s <= vals[total]):
-            row: dict[int, float] = {total: -1.0}
-            for p in parts:
-                row[p] = row.get(p, 0.0) + 1.0
-            store.append(row)
-
-    # Breakdowns adding up to England / to their components.
-    for (ps, pe, measure), sub in counts.groupby(["period_start", "period_end", "measure"]):
-        england = idx.get((ps, pe, "england", "England", measure))
-        for breakdown, part in sub.groupby("breakdown"):
-            if breakdown == "england":
-                continue
-            members = [idx[(ps, pe, breakdown, g, measure)] for g in part["group"]]
-            if england is not None:
-                _add(england, members, eqs, True)
-            names = str(breakdown).split(BREAKDOWN_SEPARATOR)
-            if len(names) < 2:
-                continue
-            split = part["group"].str.split(GROUP_SEPARATOR, regex=False)
-            for k, comp in enumerate(names):
-                labels = split.str[k]
-                for label, rows in part.groupby(labels.to_numpy()):
-                    target = idx.get((ps, pe, comp, str(label), measure))
-                    if target is not None:
-                        parts_ = [idx[(ps, pe, breakdown, g, measure)] for g in rows["group"]]
-                        _add(target, parts_, eqs, True)
-    # Relations between measures of the same cell.
-    cell_groups = counts[["period_start", "period_end", "breakdown", "group"]].drop_duplicates()
-    for ps, pe, breakdown, group in cell_groups.itertuples(index=False, name=None):
-        for store, rules, eq in (
-            (eqs, MEASURE_EQUALITIES, True),
-            (ineqs, MEASURE_INEQUALITIES, False),
-        ):
-            for total, parts in rules:
-                t = idx.get((ps, pe, breakdown, group, total))
-                ps_ = [idx.get((ps, pe, breakdown, group, p)) for p in parts]
-                if t is None or any(p is None for p in ps_):
-                    continue
-                _add(t, [p for p in ps_ if p is not None], store, eq)
-    return eqs, ineqs
-
-
-def _matrix(rows: list[dict[int, float]], n: int) -> sparse.csr_matrix:
-    r: list[int] = []
-    c: list[int] = []
-    v: list[float] = []
-    for k, row in enumerate(rows):
-        for j, x in row.items():
-            r.append(k)
-            c.append(j)
-            v.append(x)
-    return sparse.csr_matrix((v, (r, c)), shape=(len(rows), n))
-
-
 def protect_measures(
     measures: pd.DataFrame,
     policy: Policy | str | Path = "nhs-sde",
@@ -317,19 +241,19 @@ def protect_measures(
     raw = pd.to_numeric(df.loc[is_count, "value"], errors="coerce").to_numpy(dtype=np.float64)
     bad = ~np.isfinite(raw) | (np.floor(raw) != raw) | (raw < 0)
     if bool(bad.any()):
-        ex = df.loc[is_count].loc[bad, [*_CELL_KEY, "value"]].head(3).to_dict("records")
+        ex = df.loc[is_count].loc[bad, [*CELL_KEY, "value"]].head(3).to_dict("records")
         raise ConfigError(
             f"Measures table: {int(bad.sum())} count rows are not whole numbers >= 0 (e.g. {ex})."
         )
     counts = df.loc[is_count].copy()
     counts["true_value"] = raw.astype(np.int64)
-    dup = counts.duplicated(list(_CELL_KEY), keep=False)
+    dup = counts.duplicated(list(CELL_KEY), keep=False)
     if bool(dup.any()):
-        ex = counts.loc[dup, list(_CELL_KEY)].head(3).to_dict("records")
+        ex = counts.loc[dup, list(CELL_KEY)].head(3).to_dict("records")
         raise ConfigError(f"Measures table: {int(dup.sum())} count rows repeat a cell (e.g. {ex}).")
     counts = counts.reset_index().rename(columns={"index": "_row"})
     n = len(counts)
-    eqs, ineqs = _relations(counts)
+    eqs, ineqs = measure_relations(counts)
     national = (counts["breakdown"] == "england").to_numpy()
     level = np.where(
         national,
@@ -337,12 +261,12 @@ def protect_measures(
         np.where(counts["breakdown"].str.contains(BREAKDOWN_SEPARATOR, regex=False), 0, 1),
     ).astype(np.int64)
     table = CellTable(
-        keys=counts[list(_CELL_KEY)],
+        keys=counts[list(CELL_KEY)],
         values=counts["true_value"].to_numpy(dtype=np.int64),
         is_margin=level > 0,
         level=level,
-        relations=_matrix(eqs, n),
-        inequalities=_matrix(ineqs, n) if ineqs else None,
+        relations=relations_matrix(eqs, n),
+        inequalities=relations_matrix(ineqs, n) if ineqs else None,
     )
     labels = [
         f"{r['measure']} {r['breakdown']}={r['group']} {r['period_start']}..{r['period_end']}"
@@ -366,10 +290,13 @@ def protect_measures(
         f"count below {pol.threshold}",
         np.where(solved.status == "secondary", "protects a suppressed count", ""),
     )
-    lookup = {k: i for i, k in enumerate(map(tuple, counts[list(_CELL_KEY)].to_numpy().tolist()))}
+    lookup = {k: i for i, k in enumerate(map(tuple, counts[list(CELL_KEY)].to_numpy().tolist()))}
     small = primary_mask(counts["true_value"].to_numpy(), pol)
     truth = counts["true_value"].to_numpy()
     published_rates: list[PublishedRate] = []
+    published_means: list[PublishedMean] = []
+    # every mean's groups (cohort count cell, true mean): the sums the attacker reasons about
+    all_means: dict[str, list[tuple[int, float]]] = {}
     n_derived_supp = 0
     for i in np.flatnonzero(~is_count):
         r = df.loc[i]
@@ -407,6 +334,8 @@ def protect_measures(
         else:
             # a mean or a median: published when enough pathways contribute
             mean = pd.to_numeric(pd.Series([r["value"]]), errors="coerce").iloc[0]
+            if den is not None and r["kind"] == "mean":
+                all_means.setdefault(str(r["measure"]), []).append((int(den), float(mean)))
             if den is None:
                 status, reason = "suppressed", "number of contributors not in the table"
             elif supp[den]:
@@ -417,6 +346,12 @@ def protect_measures(
                 status, reason = "missing", "no value"
             else:
                 display = fmt(float(mean), MEAN_DECIMALS)
+                if r["kind"] == "mean":
+                    published_means.append(
+                        PublishedMean(
+                            int(i), str(r["measure"]), int(den), float(display), MEAN_DECIMALS
+                        )
+                    )
         if status == "suppressed":
             display = "*"
             out.loc[i, "ci_lower_display"] = "*"
@@ -426,12 +361,32 @@ def protect_measures(
         out.loc[i, "status"] = status
         out.loc[i, "reason"] = reason
     checked = rates_audit(solved.space, supp, published_rates)
+    withheld: tuple[int, ...] = ()
+    if checked.passed and all_means:
+        # the means' sums, read with the counts and rates: withhold means until none narrows
+        keys = counts[list(CELL_KEY[:-1])].to_numpy().tolist()
+
+        def sum_cell(cell: int, measure: str) -> int | None:
+            return lookup.get((*keys[cell], measure))
+
+        checked, withheld = withhold_means(
+            solved.space,
+            supp,
+            published_rates,
+            published_means,
+            lambda shown: statistic_families(shown, all_means, eqs, sum_cell),
+        )
+    for row in withheld:
+        out.loc[row, ["display", "ci_lower_display", "ci_upper_display"]] = "*"
+        out.loc[row, "status"] = "suppressed"
+        out.loc[row, "reason"] = "withheld: with the other means it would narrow a suppressed count"
+        n_derived_supp += 1
     if not checked.passed:
         shown = "; ".join(f"{lab}: {lo:g}..{hi:g}" for lab, lo, hi in checked.failures[:5])
         raise AuditFailedError(
-            f"The disclosure audit with published rates failed for {len(checked.failures)} "
-            f"suppressed counts under policy {pol.id} v{pol.version}: {shown}. "
-            "The output must not be released."
+            f"The disclosure audit with published rates and means failed for "
+            f"{len(checked.failures)} suppressed counts under policy {pol.id} "
+            f"v{pol.version}: {shown}. The output must not be released."
         )
     loss = MappingProxyType(
         {

@@ -13,6 +13,14 @@ the pairs ``(numerator, denominator)`` of the box whose rate and limits print as
 (:func:`consistent_pairs`); the pair is then chosen among them by binary variables. Counts are
 whole numbers, so every interval is the optimum of a mixed-integer program (HiGHS through
 :func:`scipy.optimize.milp`), exact rather than an LP relaxation.
+
+A published mean says something about its cohort's count through the sum behind it
+(:class:`StatisticFamily`): the sum of a per-pathway value over a group lies between the
+number of pathways with a value times the value's least and greatest possible value; the
+groups' sums add up as their counts do (providers to England); a mean published to ``d``
+decimals puts the sum within ``contributors x (mean +- half a unit of d)``; a published sum
+fixes it. A suppressed count whose sum follows by subtraction is so bounded: a positive sum
+means at least one pathway, and values of at least 2 at most half the sum.
 """
 
 from __future__ import annotations
@@ -27,7 +35,7 @@ from scipy import sparse
 from scipy.optimize import Bounds, LinearConstraint, milp
 from scipy.sparse import csgraph
 
-__all__ = ["PairConstraint", "consistent_pairs", "integer_intervals"]
+__all__ = ["PairConstraint", "StatisticFamily", "consistent_pairs", "integer_intervals"]
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -42,6 +50,33 @@ class PairConstraint:
     num: int
     den: int
     pairs: tuple[tuple[int, int], ...]
+    label: str = ""
+
+
+@dataclass(frozen=True)
+class StatisticFamily:
+    """A per-pathway value summed over the groups of a cohort count (means and sums published).
+
+    The attacker's model, per group ``p`` (count cell ``counts[p]`` = ``x``): a whole-number sum
+    ``s`` and number of contributors ``c`` (pathways with a value), ``0 <= c <= x`` (``c == x``
+    with ``every_member``), ``value_min * c <= s <= value_max * c``; ``relations`` (rows over
+    group positions, ``row @ s == 0`` and ``row @ c == 0``: the groups' sums add up as their
+    counts do); ``means`` ``(p, low, high)``: a mean published as between ``low`` and ``high``,
+    ``low * c <= s <= high * c``; ``sums`` ``(p, cell)``: count cell ``cell`` publishes ``s``.
+
+    Examples
+    --------
+    >>> StatisticFamily((0, 1, 2), ({0: 1.0, 1: 1.0, 2: -1.0},), 0.0, 1000.0).counts
+    (0, 1, 2)
+    """
+
+    counts: tuple[int, ...]
+    relations: tuple[dict[int, float], ...]
+    value_min: float
+    value_max: float
+    means: tuple[tuple[int, float, float], ...] = ()
+    sums: tuple[tuple[int, int], ...] = ()
+    every_member: bool = False
     label: str = ""
 
 
@@ -110,6 +145,7 @@ def integer_intervals(
     pairs: Sequence[PairConstraint] = (),
     *,
     time_limit: float = 30.0,
+    families: Sequence[StatisticFamily] = (),
 ) -> tuple[FloatArray, FloatArray]:
     """The whole-number interval of every target cell (min and max by MIP).
 
@@ -125,6 +161,9 @@ def integer_intervals(
         ``bool`` ``(n,)``: the cells to bound (typically the suppressed ones).
     pairs
         Published rates as :class:`PairConstraint`.
+    families
+        Published means and sums as :class:`StatisticFamily` (their sums and contributors
+        are variables of the MIP).
     time_limit
         Seconds per MIP. A MIP that does not finish gives the best whole-number point it found
         (inward: the interval shown is never wider than the attacker's, so a check of the
@@ -161,14 +200,63 @@ def integer_intervals(
         link[0, pc.num] = 1.0
         link[0, pc.den] = 1.0
         rows.append(link.tocsr())
+    for fam in families:
+        links = [{fam.counts[q]: 1.0 for q in row} for row in fam.relations]
+        links += [{fam.counts[q]: 1.0, cell: 1.0} for q, cell in fam.sums]
+        if links:
+            rows.append(_rows_matrix(links, n))
     comp = _components(sparse.vstack(rows).tocsr(), n)
     out_lo = lower.astype(np.float64).copy()
     out_hi = upper.astype(np.float64).copy()
     for c in np.unique(comp[targets]):
         cells = np.flatnonzero(comp == c)
         _solve_component(cells, relations, inequalities, lower, upper, targets, pairs,
-                         time_limit, out_lo, out_hi)  # fmt: skip
+                         time_limit, out_lo, out_hi, families)  # fmt: skip
     return out_lo, out_hi
+
+
+def _rows_matrix(rows: Sequence[dict[int, float]], n: int) -> sparse.csr_matrix:
+    """Rows ``{column: coefficient}`` as a sparse ``(len(rows), n)`` matrix."""
+    r = [k for k, row in enumerate(rows) for _ in row]
+    c = [j for row in rows for j in row]
+    v = [x for row in rows for x in row.values()]
+    return sparse.csr_matrix((v, (r, c)), shape=(len(rows), n), dtype=np.float64)
+
+
+def _family_block(
+    fam: StatisticFamily, local: dict[int, int], first: int, nv: int
+) -> tuple[list[LinearConstraint], int]:
+    """The constraints of ``fam``'s groups in this component; variables from ``first``.
+
+    Per group in the component two variables: its sum (``first + 2k``) and its number of
+    contributors (``first + 2k + 1``). Returns the constraints and the number of variables.
+    """
+    pos = [q for q, cell in enumerate(fam.counts) if cell in local]
+    if not pos:
+        return [], 0
+    at = {q: first + 2 * k for k, q in enumerate(pos)}
+    le: list[dict[int, float]] = []  # rows <= 0
+    eq: list[dict[int, float]] = []  # rows == 0
+    for q in pos:
+        s_, c_, x_ = at[q], at[q] + 1, local[fam.counts[q]]
+        (eq if fam.every_member else le).append({c_: 1.0, x_: -1.0})
+        le.append({c_: fam.value_min, s_: -1.0})
+        le.append({s_: 1.0, c_: -fam.value_max})
+    for q, low, high in fam.means:
+        if q in at:
+            le.append({at[q] + 1: low, at[q]: -1.0})
+            le.append({at[q]: 1.0, at[q] + 1: -high})
+    for q, cell in fam.sums:
+        if q in at and cell in local:
+            eq.append({at[q]: 1.0, local[cell]: -1.0})
+    for row in fam.relations:
+        if all(q in at for q in row):
+            eq.append({at[q]: a for q, a in row.items()})
+            eq.append({at[q] + 1: a for q, a in row.items()})
+    cons = [LinearConstraint(_rows_matrix(le, nv), -np.inf, 0.0)]
+    if eq:
+        cons.append(LinearConstraint(_rows_matrix(eq, nv), 0.0, 0.0))
+    return cons, 2 * len(pos)
 
 
 def _solve_component(
@@ -182,20 +270,28 @@ def _solve_component(
     time_limit: float,
     out_lo: FloatArray,
     out_hi: FloatArray,
+    families: Sequence[StatisticFamily] = (),
 ) -> None:
     local = {int(c): k for k, c in enumerate(cells)}
     m = len(cells)
     mine = [pc for pc in pairs if pc.num in local]
     n_z = sum(len(pc.pairs) for pc in mine)
-    nv = m + n_z
+    # the families' sums and contributors: two variables per group in this component
+    n_f = sum(2 * sum(1 for c in fam.counts if c in local) for fam in families)
+    nv = m + n_z + n_f
     cons: list[LinearConstraint] = []
+    first = m + n_z
+    for fam in families:
+        block, used = _family_block(fam, local, first, nv)
+        cons.extend(block)
+        first += used
     for mat, lo_rhs in ((relations, 0.0), (inequalities, -np.inf)):
         if mat is None:
             continue
         sub = sparse.csr_matrix(mat)[:, cells]
         keep = np.flatnonzero(np.diff(sub.indptr) > 0)
         if keep.size:
-            sub = sparse.hstack([sub[keep], sparse.csr_matrix((keep.size, n_z))]).tocsr()
+            sub = sparse.hstack([sub[keep], sparse.csr_matrix((keep.size, n_z + n_f))]).tocsr()
             cons.append(LinearConstraint(sub, lo_rhs, 0.0))
     z0 = m
     for pc in mine:
@@ -209,8 +305,8 @@ def _solve_component(
             block[2, z0 + j] = 1.0
         cons.append(LinearConstraint(block.tocsr(), [0.0, 0.0, 1.0], [0.0, 0.0, 1.0]))
         z0 += k
-    lb = np.concatenate([lower[cells], np.zeros(n_z)])
-    ub = np.concatenate([upper[cells], np.ones(n_z)])
+    lb = np.concatenate([lower[cells], np.zeros(n_z + n_f)])
+    ub = np.concatenate([upper[cells], np.ones(n_z), np.full(n_f, np.inf)])
     bounds = Bounds(lb, ub)
     integrality = np.ones(nv)
     opts = {"time_limit": time_limit, "mip_rel_gap": 0.0}

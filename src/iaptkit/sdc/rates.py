@@ -29,7 +29,12 @@ import numpy.typing as npt
 from scipy import sparse
 from scipy.sparse import csgraph
 
-from iaptkit.sdc.integer_attack import PairConstraint, consistent_pairs, integer_intervals
+from iaptkit.sdc.integer_attack import (
+    PairConstraint,
+    StatisticFamily,
+    consistent_pairs,
+    integer_intervals,
+)
 from iaptkit.sdc.solver.cells import CellSpace
 from iaptkit.sdc.solver.intervals import required_width
 
@@ -127,12 +132,15 @@ class RateAudit:
         Published rates, and those that narrowed some count's box (entered as constraints).
     failures
         ``(label, lower, upper)`` of the cells that fail.
+    failed_cells
+        Their cell indices.
     """
 
     passed: bool
     n_rates: int
     n_informative: int
     failures: tuple[tuple[str, float, float], ...]
+    failed_cells: tuple[int, ...] = ()
 
 
 def rates_audit(
@@ -141,6 +149,8 @@ def rates_audit(
     rates: Sequence[PublishedRate],
     *,
     exhaustive: bool = False,
+    families: Sequence[StatisticFamily] = (),
+    only: npt.NDArray[np.bool_] | None = None,
 ) -> RateAudit:
     """Audit suppressed counts against an integer attacker who also reads the rates.
 
@@ -153,8 +163,13 @@ def rates_audit(
     rates
         Every published rate.
     exhaustive
-        Solve every component with a suppressed cell; by default only those where a rate says
-        more than the published counts (elsewhere the linear audit already holds).
+        Solve every component with a suppressed cell; by default only those where a rate or a
+        mean says more than the published counts (elsewhere the linear audit already holds).
+    families
+        Published means and sums (:mod:`iaptkit.sdc.means_audit`), read with the counts.
+    only
+        Audit these cells only (e.g. those that failed before a constraint was dropped:
+        dropping one only widens the others' intervals).
 
     Returns
     -------
@@ -183,22 +198,28 @@ def rates_audit(
         pairs = consistent_pairs(nb, db, _printer(r.decimals), r.texts)
         constraints.append(PairConstraint(r.num, r.den, pairs, space.label(r.num)))
     targets = np.asarray(suppressed, dtype=bool) & ~space.structural_zero
+    if only is not None:
+        targets = targets & only
     if not exhaustive:
         near = np.zeros_like(targets)
         for pc in constraints:
             near[[pc.num, pc.den]] = True
+        for fam in families:
+            near[list(fam.counts)] = True
+            near[[cell for _, cell in fam.sums]] = True
         if not near.any():
             return RateAudit(True, len(rates), 0, ())
         targets = targets & _linked(space, near)
     if not targets.any():
         return RateAudit(True, len(rates), len(constraints), ())
     lo, hi = integer_intervals(
-        space.relations, space.inequalities, lower, upper, targets, constraints
+        space.relations, space.inequalities, lower, upper, targets, constraints, families=families
     )
     need = required_width(space)
     bad = targets & ((hi - lo < need - 1e-9) | (hi <= lo))
-    failures = tuple((space.label(int(i)), float(lo[i]), float(hi[i])) for i in np.flatnonzero(bad))
-    return RateAudit(not failures, len(rates), len(constraints), failures)
+    cells = tuple(int(i) for i in np.flatnonzero(bad))
+    failures = tuple((space.label(i), float(lo[i]), float(hi[i])) for i in cells)
+    return RateAudit(not failures, len(rates), len(constraints), failures, cells)
 
 
 def _linked(space: CellSpace, seeds: npt.NDArray[np.bool_]) -> npt.NDArray[np.bool_]:

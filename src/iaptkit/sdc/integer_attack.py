@@ -146,6 +146,7 @@ def integer_intervals(
     *,
     time_limit: float = 30.0,
     families: Sequence[StatisticFamily] = (),
+    enough: FloatArray | None = None,
 ) -> tuple[FloatArray, FloatArray]:
     """The whole-number interval of every target cell (min and max by MIP).
 
@@ -164,6 +165,13 @@ def integer_intervals(
     families
         Published means and sums as :class:`StatisticFamily` (their sums and contributors
         are variables of the MIP).
+    enough
+        Per cell, a width that is enough (the protection width a check needs), or ``None``.
+        Given, a target for which two whole-number points the attacker cannot rule out are at
+        least that far apart is not solved further: its interval is then the one those points
+        span (inward, never wider than the attacker's), enough to pass the check but not its
+        ends. The points are the solutions of every MIP solved in its component, and two
+        first: every target as low, then as high, as they can be together.
     time_limit
         Seconds per MIP. A MIP that does not finish gives the best whole-number point it found
         (inward: the interval shown is never wider than the attacker's, so a check of the
@@ -211,7 +219,7 @@ def integer_intervals(
     for c in np.unique(comp[targets]):
         cells = np.flatnonzero(comp == c)
         _solve_component(cells, relations, inequalities, lower, upper, targets, pairs,
-                         time_limit, out_lo, out_hi, families)  # fmt: skip
+                         time_limit, out_lo, out_hi, families, enough)  # fmt: skip
     return out_lo, out_hi
 
 
@@ -271,6 +279,7 @@ def _solve_component(
     out_lo: FloatArray,
     out_hi: FloatArray,
     families: Sequence[StatisticFamily] = (),
+    enough: FloatArray | None = None,
 ) -> None:
     local = {int(c): k for k, c in enumerate(cells)}
     m = len(cells)
@@ -310,12 +319,37 @@ def _solve_component(
     bounds = Bounds(lb, ub)
     integrality = np.ones(nv)
     opts = {"time_limit": time_limit, "mip_rel_gap": 0.0}
-    for i in cells[targets[cells]]:
+    mine_t = cells[targets[cells]]
+    seen_lo = np.full(m, np.inf)
+    seen_hi = np.full(m, -np.inf)
+
+    def saw(x: FloatArray | None) -> None:
+        if x is not None:
+            np.minimum(seen_lo, np.round(x[:m]), out=seen_lo)
+            np.maximum(seen_hi, np.round(x[:m]), out=seen_hi)
+
+    if enough is not None and len(mine_t) > 2:
+        idx = [local[int(i)] for i in mine_t]
+        # the high point within a finite box (a point of a smaller box is a point all the same)
+        cap = lb[:m] + 10.0 * float(np.max(enough[mine_t])) + 1000.0
+        capped = Bounds(lb, np.concatenate([np.minimum(ub[:m], cap), ub[m:]]))
+        for sign, box in ((1.0, bounds), (-1.0, capped)):
+            c = np.zeros(nv)
+            c[idx] = sign
+            quick = {"time_limit": min(time_limit, 10.0), "mip_rel_gap": 0.05}
+            saw(milp(c, constraints=cons, integrality=integrality, bounds=box, options=quick).x)
+    for i in mine_t:
+        if enough is not None:
+            k = local[int(i)]
+            if seen_hi[k] - seen_lo[k] >= enough[i] - 1e-9:
+                out_lo[i], out_hi[i] = float(seen_lo[k]), float(seen_hi[k])
+                continue
         pinned = False
         for sign in (1.0, -1.0):
             c = np.zeros(nv)
             c[local[int(i)]] = sign
             res = milp(c, constraints=cons, integrality=integrality, bounds=bounds, options=opts)
+            saw(res.x)
             if res.x is None and res.status == 2:
                 # HiGHS's presolve can call a feasible model with unbounded cells infeasible
                 # (seen on a joint release with redundant sums): ask again without it

@@ -212,10 +212,17 @@ def rates_audit(
         targets = targets & _linked(space, near)
     if not targets.any():
         return RateAudit(True, len(rates), len(constraints), ())
-    lo, hi = integer_intervals(
-        space.relations, space.inequalities, lower, upper, targets, constraints, families=families
-    )
     need = required_width(space)
+    lo, hi = integer_intervals(
+        space.relations,
+        space.inequalities,
+        lower,
+        upper,
+        targets,
+        constraints,
+        families=families,
+        enough=need,
+    )
     bad = targets & ((hi - lo < need - 1e-9) | (hi <= lo))
     cells = tuple(int(i) for i in np.flatnonzero(bad))
     failures = tuple((space.label(i), float(lo[i]), float(hi[i])) for i in cells)

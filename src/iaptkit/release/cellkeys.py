@@ -179,8 +179,10 @@ class CellRecord:
     when suppressed). ``lower``, ``upper`` (a box end may be a true count), ``primary``,
     ``true_value`` and ``width`` (the protection width the cell needs if suppressed) are
     internal; an export has ``base`` and ``threshold``, the box follows from the value shown.
-    ``protection_width`` and ``zeros_suppressed`` (internal) are the policy's: what a count
-    the outputs determine without publishing it (a period segment) needs when it is small.
+    ``protection_width`` and ``zeros_suppressed`` are the policy's (public, in every export):
+    what a small count needs when suppressed, or when the outputs determine it without
+    publishing it (a period segment); ``release verify`` reads them (a suppressed cell whose
+    interval holds only counts the policy suppresses is a primary, and needs the width).
     """
 
     key: CellKey
@@ -216,6 +218,9 @@ class CellRecord:
             "base": self.base,
             "threshold": self.threshold,
         }
+        if self.kind == "count":  # the policy's (public): what a suppressed small count needs
+            d.update(protection_width=self.protection_width)
+            d.update(zeros_suppressed=self.zeros_suppressed)
         if self.kind != "count":  # a rate's or a mean's counts
             d.update(
                 numerator=None if self.numerator is None else self.numerator.to_json(),
@@ -231,8 +236,6 @@ class CellRecord:
             upper = None if math.isinf(self.upper) else self.upper
             d.update(lower=self.lower, upper=upper, primary=self.primary)
             d.update(true_value=self.true_value, width=self.width)
-            d.update(protection_width=self.protection_width)
-            d.update(zeros_suppressed=self.zeros_suppressed)
         return d
 
     @classmethod

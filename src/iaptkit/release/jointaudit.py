@@ -184,11 +184,25 @@ def _failures(
     for i in cells:
         if not hidden[i] or system.structural_zero[i]:
             continue
-        need = max(system.width[i], 1.0)
+        need = max(system.width[i], 1.0, _primary_width(system, i, lo[i], hi[i]))
         if hi[i] - lo[i] < need - 1e-9:
             where = tuple(sorted(_involved(system, i)))
             out.append(JointFailure(i, system.label(i), float(lo[i]), float(hi[i]), need, where))
     return out
+
+
+def _primary_width(system: JointSystem, cell: int, lo: float, hi: float) -> float:
+    """The policy's width where every count in ``[lo, hi]`` is one the policy suppresses.
+
+    Such a cell is a primary whatever its true count (a secondary is a count the policy
+    publishes), so it needs the protection width: ``release verify``, which has no true counts
+    nor primary flags, checks it so.
+    """
+    threshold, width, zeros = system.policy[cell]
+    if threshold <= 1 or width <= 1:
+        return 0.0
+    small = hi <= threshold - 1 and (lo >= 1 or zeros)
+    return width if small else 0.0
 
 
 def _involved(system: JointSystem, cell: int, depth: int = 3) -> set[str]:

@@ -120,12 +120,17 @@ def _families(system: JointSystem, hidden: BoolArray) -> list[StatisticFamily]:
 
 
 def joint_attack(
-    system: JointSystem, hidden: BoolArray, targets: BoolArray
+    system: JointSystem,
+    hidden: BoolArray,
+    targets: BoolArray,
+    enough: FloatArray | None = None,
 ) -> tuple[FloatArray, FloatArray]:
     """The attacker's whole-number interval of every ``targets`` cell.
 
     ``hidden``: cells no output publishes (known only ``>= 0``, as are period segments); a
-    cell published anywhere is known within its box.
+    cell published anywhere is known within its box. ``enough``: per cell, a width that
+    settles its check (the interval of a cell shown at least that wide is then inward, see
+    :func:`iaptkit.sdc.integer_attack.integer_intervals`); ``None``: every interval exact.
     """
     lower = np.array(system.lower, dtype=float)
     upper = np.array(system.upper, dtype=float)
@@ -140,14 +145,16 @@ def joint_attack(
     pairs = _pairs(system, hidden)
     families = _families(system, hidden)
     try:
-        return integer_intervals(eq, ineq, lower, upper, want, pairs, families=families)
+        return integer_intervals(
+            eq, ineq, lower, upper, want, pairs, families=families, enough=enough
+        )
     except ValueError:
         if not families:
             raise
         # the means' model does not hold for these values (a value outside the range the
         # attacker is assumed to know): every mean then suppressed with its count is the safe
         # reading; the counts and rates alone are attacked
-        return integer_intervals(eq, ineq, lower, upper, want, pairs)
+        return integer_intervals(eq, ineq, lower, upper, want, pairs, enough=enough)
 
 
 def guard_unknown_segments(system: JointSystem) -> list[int]:
@@ -303,7 +310,10 @@ def protect_jointly(
         hidden[both] = True
         added.extend(int(c) for c in both)
     steps = 0
-    lo, hi = joint_attack(system, hidden, targets)
+    # the most any cell can need: its width, or the policy's where it may be a primary
+    most = np.maximum(np.maximum(np.array(system.width, dtype=float), 1.0),
+                      np.array([w for _, w, _ in system.policy], dtype=float))  # fmt: skip
+    lo, hi = joint_attack(system, hidden, targets, most)
     fails = _failures(system, targets, lo, hi, range(system.n))
     all_rows = [*system.equalities, *system.inequalities]
     while fails and protect and steps < max_steps:
@@ -328,11 +338,11 @@ def protect_jointly(
         recheck = np.zeros(system.n, dtype=bool)
         recheck[[f.cell for f in fails]] = True
         recheck[picks] = True
-        lo_r, hi_r = joint_attack(system, hidden, targets & recheck)
+        lo_r, hi_r = joint_attack(system, hidden, targets & recheck, most)
         lo[recheck], hi[recheck] = lo_r[recheck], hi_r[recheck]
         fails = _failures(system, targets, lo, hi, range(system.n))
     if added and not fails:  # the final pattern, attacked whole once more
-        lo, hi = joint_attack(system, hidden, targets)
+        lo, hi = joint_attack(system, hidden, targets, most)
         fails = _failures(system, targets, lo, hi, range(system.n))
     mass = sum(float(system.truth[c] or 0.0) for c in added)
     return JointResult(

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
+from scipy import sparse
 
 from iaptkit.sdc.integer_attack import StatisticFamily
 from iaptkit.sdc.rates import PublishedRate, RateAudit, rates_audit
@@ -188,11 +189,16 @@ def withhold_means(
             return checked, tuple(withheld)
         failed = np.zeros(space.n_cells, dtype=bool)
         failed[list(checked.failed_cells)] = True
-        # the mean measures that narrow a failing cell on their own (else all of them)
+        # the mean measures that narrow a failing cell on their own (else all of them), tried
+        # where a family's groups are the failing cells or in a sum with one
+        touched = set(checked.failed_cells)
+        for cell in checked.failed_cells:
+            touched |= near.get(int(cell), set())
         culprits = {
             fam.label
             for fam in families(shown)
             if fam.means
+            and not touched.isdisjoint([*fam.counts, *(c for _, c in fam.sums)])
             and not rates_audit(space, suppressed, rates, families=[fam], only=failed).passed
         }
         pool = [m for m in shown if m.measure in culprits] or shown
@@ -205,8 +211,11 @@ def withhold_means(
 
 
 def _sum_mates(space: CellSpace) -> dict[int, set[int]]:
-    """Cell -> the cells in an equality with it."""
-    coo = space.relations.tocoo()
+    """Cell -> the cells in an equality or inequality with it."""
+    mats = [space.relations]
+    if space.inequalities is not None:
+        mats.append(space.inequalities)
+    coo = sparse.vstack(mats).tocoo()
     by_row: dict[int, set[int]] = {}
     for r, c in zip(coo.row.tolist(), coo.col.tolist(), strict=True):
         by_row.setdefault(r, set()).add(c)

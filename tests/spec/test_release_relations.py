@@ -430,7 +430,8 @@ def test_a_mean_of_a_count_joint_protection_hides_is_hidden_too(tmp_path: Path) 
 
     rel = release_of(tmp_path, {
         "england": with_means("england", {"England": (123, 12.2)}),
-        "providers": with_means("provider", {"A": (4, 13.0), "B": (51, 11.1), "C": (68, 14.0)}),
+        # the means fit together: 123 x 12.2 is about 4 x 13.0 + 51 x 11.1 + 68 x 13.0 sessions
+        "providers": with_means("provider", {"A": (4, 13.0), "B": (51, 11.1), "C": (68, 13.0)}),
     })  # fmt: skip
 
     def means(folder: Path) -> dict[str, tuple[str, str]]:
@@ -442,7 +443,7 @@ def test_a_mean_of_a_count_joint_protection_hides_is_hidden_too(tmp_path: Path) 
     before = means(rel / "outputs")
     assert before["A"] == ("*", "*", "*")  # primary: count and mean hidden by protect_measures
     assert before["B"] == ("51", "11.1", "51")
-    assert before["C"] == ("68", "14.0", "68")
+    assert before["C"] == ("68", "13.0", "68")
     on = build(rel, tmp_path / "on")
     assert not on.excluded
     after = means(tmp_path / "on")
@@ -466,3 +467,26 @@ def test_a_mean_of_a_count_joint_protection_hides_is_hidden_too(tmp_path: Path) 
 
     problems, _ = audit_cellkeys(tmp_path / "on")
     assert any("rate or mean made from a count" in p for p in problems)
+
+
+def test_means_that_do_not_fit_their_counts_are_refused_not_ignored(tmp_path: Path) -> None:
+    """Means whose sums cannot add up (123 x 12.2 beside 4 x 13.0 + 51 x 11.1 + 68 x 14.0
+    sessions) cannot be audited with the counts: the build refuses the outputs, saying why,
+    instead of auditing the counts alone and publishing the means unaudited."""
+    m, mean = "finished_treatment", "mean_sessions_finished"
+
+    def with_means(breakdown: str, cells: dict[str, tuple[int, float]]) -> pd.DataFrame:
+        frame = measures(FY, breakdown, {g: {m: n} for g, (n, _) in cells.items()})
+        rows = [{"period_start": FY[0], "period_end": FY[1], "breakdown": breakdown, "group": g,
+                 "measure": mean, "value": v, "kind": "mean", "denominator": m}
+                for g, (_, v) in cells.items()]  # fmt: skip
+        return pd.concat([frame, pd.DataFrame(rows)], ignore_index=True)
+
+    rel = release_of(tmp_path, {
+        "england": with_means("england", {"England": (123, 12.2)}),
+        "providers": with_means("provider", {"A": (4, 13.0), "B": (51, 11.1), "C": (68, 14.0)}),
+    })  # fmt: skip
+    result = build(rel, tmp_path / "out")
+    assert set(result.excluded) == {"england", "providers"}
+    failures = [str(f) for f in joint(rel)["failures"]]  # type: ignore[attr-defined]
+    assert any("published means do not fit" in f for f in failures), failures

@@ -151,10 +151,14 @@ def joint_attack(
     except ValueError:
         if not families:
             raise
-        # the means' model does not hold for these values (a value outside the range the
-        # attacker is assumed to know): every mean then suppressed with its count is the safe
-        # reading; the counts and rates alone are attacked
-        return integer_intervals(eq, ineq, lower, upper, want, pairs, enough=enough)
+        integer_intervals(eq, ineq, lower, upper, want, pairs, enough=enough)  # counts fit?
+        # they do: the means do not (a mean outside the range the attacker is assumed to know
+        # of its values); unaudited means are not released
+        raise ValueError(
+            "the published means do not fit what is known of their values (expected means "
+            "within the values' range, docs/disclosure-control.md 'Derived statistics'); "
+            "they cannot be audited with the counts"
+        ) from None
 
 
 def guard_unknown_segments(system: JointSystem) -> list[int]:

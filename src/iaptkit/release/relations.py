@@ -34,6 +34,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
+from functools import partial
 
 import numpy as np
 import numpy.typing as npt
@@ -42,10 +43,12 @@ from scipy.optimize import linprog
 
 from iaptkit.release.cellkeys import CellKey, OutputCells
 from iaptkit.sdc.derived import MEAN_DECIMALS
+from iaptkit.sdc.integer_attack import rows_matrix
 from iaptkit.sdc.measure_relations import (
     MEASURE_EQUALITIES,
     MEASURE_INEQUALITIES,
     MEASURE_SCALED_BOUNDS,
+    scaled_rows,
 )
 
 __all__ = ["JointSystem", "joint_system"]
@@ -119,10 +122,7 @@ class JointSystem:
 
     def matrix(self, rows: Sequence[Row]) -> sparse.csr_matrix:
         """Rows as a sparse matrix over the cells."""
-        r_idx = [r for r, row in enumerate(rows) for _ in row]
-        c_idx = [c for row in rows for c in row]
-        data = [v for row in rows for v in row.values()]
-        return sparse.csr_matrix((data, (r_idx, c_idx)), shape=(len(rows), self.n))
+        return rows_matrix(rows, self.n)
 
     def label(self, i: int) -> str:
         """Readable label of cell ``i`` with the outputs that carry it."""
@@ -371,13 +371,9 @@ def _measures(system: JointSystem, cells: Sequence[int]) -> None:
         for total, cohort, lows, high in MEASURE_SCALED_BOUNDS:
             t = index.get(replace(ctx, measure=total))
             c = index.get(replace(ctx, measure=cohort))
-            if t is None or c is None:
-                continue
-            low = next((x for x in lows if _holds(system, {c: x, t: -1.0}, equal=False)), None)
-            if low is not None:
-                system.inequalities.append({c: low, t: -1.0})
-            if _holds(system, {t: 1.0, c: -high}, equal=False):
-                system.inequalities.append({t: 1.0, c: -high})
+            if t is not None and c is not None:
+                holds = partial(_holds, system, equal=False)
+                system.inequalities.extend(scaled_rows(t, c, lows, high, holds))
 
 
 def joint_system(outputs: Sequence[OutputCells], *, derive: bool = True) -> JointSystem:

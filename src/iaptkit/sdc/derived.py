@@ -37,9 +37,10 @@ import pandas as pd
 from iaptkit.definitions.labels import BREAKDOWN_SEPARATOR
 from iaptkit.errors import AuditFailedError, ConfigError
 from iaptkit.sdc.categories import category_rules, with_every_category
+from iaptkit.sdc.integer_attack import rows_matrix
 from iaptkit.sdc.layout import frame_html
 from iaptkit.sdc.means_audit import PublishedMean, statistic_families, withhold_means
-from iaptkit.sdc.measure_relations import CELL_KEY, measure_relations, relations_matrix
+from iaptkit.sdc.measure_relations import CELL_KEY, measure_relations
 from iaptkit.sdc.measures_layout import VALUE_COLUMNS, export_layout, published_layout
 from iaptkit.sdc.policies import Policy, load_policy
 from iaptkit.sdc.protected import FrozenMappingsPickle
@@ -265,8 +266,8 @@ def protect_measures(
         values=counts["true_value"].to_numpy(dtype=np.int64),
         is_margin=level > 0,
         level=level,
-        relations=relations_matrix(eqs, n),
-        inequalities=relations_matrix(ineqs, n) if ineqs else None,
+        relations=rows_matrix(eqs, n),
+        inequalities=rows_matrix(ineqs, n) if ineqs else None,
     )
     labels = [
         f"{r['measure']} {r['breakdown']}={r['group']} {r['period_start']}..{r['period_end']}"

@@ -35,7 +35,13 @@ from scipy import sparse
 from scipy.optimize import Bounds, LinearConstraint, milp
 from scipy.sparse import csgraph
 
-__all__ = ["PairConstraint", "StatisticFamily", "consistent_pairs", "integer_intervals"]
+__all__ = [
+    "PairConstraint",
+    "StatisticFamily",
+    "consistent_pairs",
+    "integer_intervals",
+    "rows_matrix",
+]
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -212,7 +218,7 @@ def integer_intervals(
         links = [{fam.counts[q]: 1.0 for q in row} for row in fam.relations]
         links += [{fam.counts[q]: 1.0, cell: 1.0} for q, cell in fam.sums]
         if links:
-            rows.append(_rows_matrix(links, n))
+            rows.append(rows_matrix(links, n))
     comp = _components(sparse.vstack(rows).tocsr(), n)
     out_lo = lower.astype(np.float64).copy()
     out_hi = upper.astype(np.float64).copy()
@@ -223,8 +229,14 @@ def integer_intervals(
     return out_lo, out_hi
 
 
-def _rows_matrix(rows: Sequence[dict[int, float]], n: int) -> sparse.csr_matrix:
-    """Rows ``{column: coefficient}`` as a sparse ``(len(rows), n)`` matrix."""
+def rows_matrix(rows: Sequence[dict[int, float]], n: int) -> sparse.csr_matrix:
+    """Rows ``{column: coefficient}`` as a sparse ``(len(rows), n)`` matrix.
+
+    Examples
+    --------
+    >>> rows_matrix([{0: 1.0, 2: -1.0}], 3).toarray().tolist()
+    [[1.0, 0.0, -1.0]]
+    """
     r = [k for k, row in enumerate(rows) for _ in row]
     c = [j for row in rows for j in row]
     v = [x for row in rows for x in row.values()]
@@ -261,9 +273,9 @@ def _family_block(
         if all(q in at for q in row):
             eq.append({at[q]: a for q, a in row.items()})
             eq.append({at[q] + 1: a for q, a in row.items()})
-    cons = [LinearConstraint(_rows_matrix(le, nv), -np.inf, 0.0)]
+    cons = [LinearConstraint(rows_matrix(le, nv), -np.inf, 0.0)]
     if eq:
-        cons.append(LinearConstraint(_rows_matrix(eq, nv), 0.0, 0.0))
+        cons.append(LinearConstraint(rows_matrix(eq, nv), 0.0, 0.0))
     return cons, 2 * len(pos)
 
 

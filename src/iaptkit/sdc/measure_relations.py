@@ -8,11 +8,11 @@ counts satisfy it (docs/disclosure-control.md, "Derived statistics").
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
-from scipy import sparse
 
 from iaptkit.definitions.labels import BREAKDOWN_SEPARATOR, GROUP_SEPARATOR
 
@@ -22,7 +22,7 @@ __all__ = [
     "MEASURE_INEQUALITIES",
     "MEASURE_SCALED_BOUNDS",
     "measure_relations",
-    "relations_matrix",
+    "scaled_rows",
 ]
 
 #: The columns that name a cell of a measures table.
@@ -117,24 +117,39 @@ def measure_relations(
         for total, cohort, lows, high in MEASURE_SCALED_BOUNDS:
             t = idx.get((ps, pe, breakdown, group, total))
             c = idx.get((ps, pe, breakdown, group, cohort))
-            if t is None or c is None:
-                continue
-            low = next((x for x in lows if x * vals[c] <= vals[t]), None)
-            if low is not None:
-                ineqs.append({c: low, t: -1.0})
-            if vals[t] <= high * vals[c]:
-                ineqs.append({t: 1.0, c: -high})
+            if t is not None and c is not None:
+                ineqs.extend(scaled_rows(t, c, lows, high, lambda r: _holds(r, vals)))
     return eqs, ineqs
 
 
-def relations_matrix(rows: list[dict[int, float]], n: int) -> sparse.csr_matrix:
-    """Rows ``{cell: coefficient}`` as a sparse ``(len(rows), n)`` matrix."""
-    r: list[int] = []
-    c: list[int] = []
-    v: list[float] = []
-    for k, row in enumerate(rows):
-        for j, x in row.items():
-            r.append(k)
-            c.append(j)
-            v.append(x)
-    return sparse.csr_matrix((v, (r, c)), shape=(len(rows), n))
+def _holds(row: dict[int, float], vals: npt.NDArray[np.int64]) -> bool:
+    return sum(a * float(vals[j]) for j, a in row.items()) <= 1e-9
+
+
+def scaled_rows(
+    total: int,
+    cohort: int,
+    lows: Sequence[float],
+    high: float,
+    holds: Callable[[dict[int, float]], bool],
+) -> list[dict[int, float]]:
+    """The rows (``<= 0``) of ``low * cohort <= total <= high * cohort`` that ``holds`` accepts.
+
+    The first of ``lows`` that holds is taken (:data:`MEASURE_SCALED_BOUNDS`); ``holds`` says
+    whether a row holds on the true counts (always, where they are unknown).
+
+    Examples
+    --------
+    >>> scaled_rows(0, 1, (2.0, 1.0), 1000.0, lambda row: True)
+    [{1: 2.0, 0: -1.0}, {0: 1.0, 1: -1000.0}]
+    """
+    rows = []
+    for low in lows:
+        row = {cohort: low, total: -1.0}
+        if holds(row):
+            rows.append(row)
+            break
+    upper = {total: 1.0, cohort: -high}
+    if holds(upper):
+        rows.append(upper)
+    return rows

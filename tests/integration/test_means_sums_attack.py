@@ -12,8 +12,10 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
+from measures_bands_attacker import narrowed as bands_narrowed
 from measures_sums_attacker import narrowed
 
 from iaptkit.data import load_extract
@@ -72,3 +74,32 @@ def test_the_withheld_means_would_have_narrowed_some(protected: pd.DataFrame) ->
     before.loc[withheld, "display"] = [fmt(float(v), 1) for v in before.loc[withheld, "true_value"]]
     found = narrowed(_export(before), _truth(protected), 5, pol.threshold, float(pol.threshold))
     assert found, "publishing the withheld means again narrows no count"
+
+
+def test_no_suppressed_wait_band_is_narrowed_by_its_total_or_median(
+    protected: pd.DataFrame,
+) -> None:
+    # family 1: the bands add up to those entering treatment, and the median bounds them
+    pol = load_policy("nhs-sde")
+    width = float(pol.protection_width or pol.threshold)
+    cells = protected[["breakdown", "group", "measure", "display", "true_value"]]
+    assert bands_narrowed(cells, 5, pol.threshold, width) == []
+    medians = protected[protected["measure"] == "median_wait_entered"]
+    assert (medians["display"] != "*").sum() > 0  # some medians are published and read
+    # published again beside what iaptkit hid (where the count is not small), the medians and
+    # totals narrow some bands
+    before = cells.copy()
+    total = before[before["measure"] == "entered_treatment"].set_index(["breakdown", "group"])
+    big = {k for k, v in total["true_value"].items() if float(v) >= pol.threshold}
+    for measure in ("median_wait_entered", "entered_treatment"):
+        hidden = (
+            (before["measure"] == measure)
+            & (before["display"] == "*")
+            & np.array([k in big for k in zip(before["breakdown"], before["group"], strict=True)])
+        )
+        values = before.loc[hidden, "true_value"].astype(float)
+        if measure == "entered_treatment":
+            before.loc[hidden, "display"] = [str(5 * int(v / 5 + 0.5)) for v in values]
+        else:
+            before.loc[hidden, "display"] = [fmt(v, 1) for v in values]
+    assert bands_narrowed(before, 5, pol.threshold, width) != []

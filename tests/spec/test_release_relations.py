@@ -490,3 +490,19 @@ def test_means_that_do_not_fit_their_counts_are_refused_not_ignored(tmp_path: Pa
     assert set(result.excluded) == {"england", "providers"}
     failures = [str(f) for f in joint(rel)["failures"]]  # type: ignore[attr-defined]
     assert any("published means do not fit" in f for f in failures), failures
+
+
+def test_wait_bands_in_one_output_add_up_to_the_total_in_another(tmp_path: Path) -> None:
+    bands = {"entered_wait_le_28_days": 22, "entered_wait_29_to_56_days": 4,
+             "entered_wait_57_to_90_days": 2, "entered_wait_over_90_days": 2}  # fmt: skip
+    rel = release_of(tmp_path, {
+        "entered": measures(FY, "england", {"England": {"entered_treatment": 30}}),
+        "bands": measures(FY, "england", {"England": bands}),
+    })  # fmt: skip
+    # alone: the three small bands are any split of anything; together 30 - 22 = 8 between them
+    export = refused_then_protected(tmp_path, rel, "entered_wait_")
+    shown = exported(export)
+    total = (*FY, "England", "entered_treatment")
+    got = widths(shown, [(total, [(*FY, "England", b) for b in bands])])
+    assert got
+    assert min(got.values()) >= WIDTH

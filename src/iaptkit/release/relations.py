@@ -13,11 +13,14 @@ follows (docs/disclosure-control.md, "Linked outputs"):
   determine (a build) is a count the release gives away by subtraction: when the policy would
   suppress it (a small count, or a zero where zeros are suppressed) it needs the policy's
   protection width like a primary cell (``JointSystem.guarded``);
-* **measures** of one cell: ``finished_treatment = at_caseness + not_at_caseness``, the
-  inequalities of :data:`iaptkit.sdc.measure_relations.MEASURE_INEQUALITIES` and the sums' bounds of
-  :data:`iaptkit.sdc.measure_relations.MEASURE_SCALED_BOUNDS` (``2 x courses <= their sessions``);
+* **measures** of one cell (:func:`iaptkit.sdc.measure_relations.cell_relations`): parts that
+  add up to a total (``finished_treatment = at_caseness + not_at_caseness``, wait bands to
+  those entering treatment, end codes to ended referrals, ...), nested counts
+  (``recovered <= at_caseness``) and the sums' bounds (``2 x courses <= their sessions``);
 * **means**: every published mean (``JointSystem.means``) with its contributor count, read by
   the integer attacker with the sum behind it (:mod:`iaptkit.sdc.means_audit`);
+* **medians**: a published median beside the band counts of its contributors bounds them (at
+  least half lie on each side, :func:`iaptkit.sdc.measure_relations.median_rows`);
 * each output's own sums (margins, hierarchies).
 
 With true values known (a build), a sum is added only where it holds on the true values (a fact
@@ -34,22 +37,18 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
-from functools import partial
 
 import numpy as np
 import numpy.typing as npt
 from scipy import sparse
 from scipy.optimize import linprog
 
+from iaptkit.definitions.bands import MEDIAN_COUNTS
 from iaptkit.release.cellkeys import CellKey, OutputCells
 from iaptkit.sdc.derived import MEAN_DECIMALS
 from iaptkit.sdc.integer_attack import rows_matrix
-from iaptkit.sdc.measure_relations import (
-    MEASURE_EQUALITIES,
-    MEASURE_INEQUALITIES,
-    MEASURE_SCALED_BOUNDS,
-    scaled_rows,
-)
+from iaptkit.sdc.measure_relations import cell_relations
+from iaptkit.sdc.median_relations import median_rows
 
 __all__ = ["JointSystem", "joint_system"]
 
@@ -355,25 +354,14 @@ def _guard_segments(
 
 def _measures(system: JointSystem, cells: Sequence[int]) -> None:
     """Relations between the measures of one cell (docs/measures.md)."""
-    index = {system.keys[i]: i for i in cells}
-    contexts = {replace(system.keys[i], measure="") for i in cells}
-    for ctx in contexts:
-        for rules, equal in ((MEASURE_EQUALITIES, True), (MEASURE_INEQUALITIES, False)):
-            for total, parts in rules:
-                t = index.get(replace(ctx, measure=total))
-                ps = [index.get(replace(ctx, measure=p)) for p in parts]
-                if t is None or any(p is None for p in ps):
-                    continue
-                row: Row = {p: 1.0 for p in ps if p is not None}
-                row[t] = -1.0
-                if _holds(system, row, equal=equal):
-                    (system.equalities if equal else system.inequalities).append(row)
-        for total, cohort, lows, high in MEASURE_SCALED_BOUNDS:
-            t = index.get(replace(ctx, measure=total))
-            c = index.get(replace(ctx, measure=cohort))
-            if t is not None and c is not None:
-                holds = partial(_holds, system, equal=False)
-                system.inequalities.extend(scaled_rows(t, c, lows, high, holds))
+    by_context: dict[CellKey, dict[str, int]] = defaultdict(dict)
+    for i in cells:
+        key = system.keys[i]
+        by_context[replace(key, measure="")][key.measure] = i
+    for measures in by_context.values():
+        eqs, ineqs = cell_relations(measures, lambda row, equal: _holds(system, row, equal=equal))
+        system.equalities.extend(eqs)
+        system.inequalities.extend(ineqs)
 
 
 def joint_system(outputs: Sequence[OutputCells], *, derive: bool = True) -> JointSystem:
@@ -415,6 +403,8 @@ def joint_system(outputs: Sequence[OutputCells], *, derive: bool = True) -> Join
             if num is not None and den is not None:
                 system.rates.append((num, den, rec.decimals, out.uid, rec.texts, rec.rates_from))
         _means(system, index, out)
+        if derive:
+            _medians(system, index, out)
     return system
 
 
@@ -438,3 +428,25 @@ def _means(system: JointSystem, index: dict[CellKey, int], out: OutputCells) -> 
             continue
         if np.isfinite(shown):
             system.means.append((den, rec.key.measure, shown, MEAN_DECIMALS, out.uid))
+
+
+def _medians(system: JointSystem, index: dict[CellKey, int], out: OutputCells) -> None:
+    """The bounds a published median gives the band counts of its cell (:func:`median_rows`)."""
+    specs = {m.median: m for m in MEDIAN_COUNTS}
+    for rec in out.records:
+        spec = specs.get(rec.key.measure)
+        if rec.kind != "other" or spec is None or rec.suppressed:
+            continue
+        try:
+            shown = float(rec.shown)
+        except ValueError:
+            continue
+        decimals = len(rec.shown.split(".", 1)[1]) if "." in rec.shown else 0
+        cells = {
+            name: cell
+            for name in spec.ranges
+            if (cell := index.get(replace(rec.key, measure=name))) is not None
+        }
+        for row in median_rows(cells, spec, shown, decimals):
+            if _holds(system, row, equal=False):
+                system.inequalities.append(row)

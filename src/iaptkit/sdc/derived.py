@@ -42,6 +42,7 @@ from iaptkit.sdc.layout import frame_html
 from iaptkit.sdc.means_audit import PublishedMean, statistic_families, withhold_means
 from iaptkit.sdc.measure_relations import CELL_KEY, measure_relations
 from iaptkit.sdc.measures_layout import VALUE_COLUMNS, export_layout, published_layout
+from iaptkit.sdc.median_relations import median_relations
 from iaptkit.sdc.policies import Policy, load_policy
 from iaptkit.sdc.protected import FrozenMappingsPickle
 from iaptkit.sdc.rates import PublishedRate, fmt, rate_texts, rates_audit
@@ -255,6 +256,8 @@ def protect_measures(
     counts = counts.reset_index().rename(columns={"index": "_row"})
     n = len(counts)
     eqs, ineqs = measure_relations(counts)
+    # a median printed beside its band counts bounds them (at least half on each side)
+    ineqs += median_relations(counts, df.loc[df["kind"] == "median"], MEAN_DECIMALS)
     national = (counts["breakdown"] == "england").to_numpy()
     level = np.where(
         national,

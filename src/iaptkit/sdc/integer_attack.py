@@ -142,6 +142,10 @@ def _components(mat: sparse.csr_matrix, n: int) -> npt.NDArray[np.int32]:
     return np.asarray(comp, dtype=np.int32)
 
 
+#: Points of random mixes of high and low targets tried before any cell is solved alone.
+_RANDOM_POINTS = 8
+
+
 def integer_intervals(
     relations: sparse.csr_matrix,
     inequalities: sparse.csr_matrix | None,
@@ -176,8 +180,10 @@ def integer_intervals(
         Given, a target for which two whole-number points the attacker cannot rule out are at
         least that far apart is not solved further: its interval is then the one those points
         span (inward, never wider than the attacker's), enough to pass the check but not its
-        ends. The points are the solutions of every MIP solved in its component, and two
-        first: every target as low, then as high, as they can be together.
+        ends. The points are the solutions of every MIP solved in its component: first
+        every target as low, then as high, as they can be together, then random mixes of high
+        and low; then, per target not yet settled, one feasibility problem for a point at least
+        ``enough`` beyond the points seen, before its minimum and maximum are solved.
     time_limit
         Seconds per MIP. A MIP that does not finish gives the best whole-number point it found
         (inward: the interval shown is never wider than the attacker's, so a check of the
@@ -342,24 +348,55 @@ def _solve_component(
 
     if enough is not None and len(mine_t) > 2:
         idx = [local[int(i)] for i in mine_t]
-        # the high point within a finite box (a point of a smaller box is a point all the same)
-        cap = lb[:m] + 10.0 * float(np.max(enough[mine_t])) + 1000.0
+        quick = {"time_limit": min(time_limit, 10.0), "mip_rel_gap": 0.05}
+        c = np.zeros(nv)
+        c[idx] = 1.0
+        low = milp(c, constraints=cons, integrality=integrality, bounds=bounds, options=quick).x
+        saw(low)
+        # other points within a finite box around the low one (a point of a smaller box is a
+        # point all the same; the box holds the low point, so it has one)
+        base = lb[:m] if low is None else np.maximum(lb[:m], np.round(low[:m]))
+        cap = base + 10.0 * float(np.max(enough[mine_t])) + 1000.0
         capped = Bounds(lb, np.concatenate([np.minimum(ub[:m], cap), ub[m:]]))
-        for sign, box in ((1.0, bounds), (-1.0, capped)):
+        # every target high, then random mixes: a cell lower in one point and higher in another
+        rng = np.random.default_rng(0)  # fixed: the same points on every run
+        dirs = [np.full(len(idx), -1.0)]
+        dirs += [rng.choice([-1.0, 1.0], len(idx)) for _ in range(_RANDOM_POINTS)]
+        for d in dirs:
             c = np.zeros(nv)
-            c[idx] = sign
-            quick = {"time_limit": min(time_limit, 10.0), "mip_rel_gap": 0.05}
-            saw(milp(c, constraints=cons, integrality=integrality, bounds=box, options=quick).x)
+            c[idx] = d
+            saw(milp(c, constraints=cons, integrality=integrality, bounds=capped, options=quick).x)
     for i in mine_t:
-        if enough is not None:
-            k = local[int(i)]
+        k = local[int(i)]
+        if enough is not None and seen_hi[k] - seen_lo[k] >= enough[i] - 1e-9:
+            out_lo[i], out_hi[i] = float(seen_lo[k]), float(seen_hi[k])
+            continue
+        if enough is not None and np.isfinite(seen_lo[k]):
+            # a point at least `enough` above the lowest seen (or below the highest): one
+            # feasibility problem, no optimum, settles the check
+            for end_lo, end_hi in (
+                (seen_lo[k] + enough[i], ub[k]),
+                (lb[k], seen_hi[k] - enough[i]),
+            ):
+                if end_lo > end_hi:
+                    continue
+                lb2, ub2 = lb.copy(), ub.copy()
+                lb2[k], ub2[k] = end_lo, end_hi
+                feasible = {"time_limit": min(time_limit, 10.0)}
+                res = milp(np.zeros(nv), constraints=cons, integrality=integrality,
+                           bounds=Bounds(lb2, ub2), options=feasible)  # fmt: skip
+                saw(res.x)
+                if res.x is not None:
+                    break
             if seen_hi[k] - seen_lo[k] >= enough[i] - 1e-9:
                 out_lo[i], out_hi[i] = float(seen_lo[k]), float(seen_hi[k])
                 continue
         pinned = False
-        for sign in (1.0, -1.0):
+        # the largest first: its point often spans enough with the points seen (one MIP, not
+        # two), and its solution is a point for every other cell of the component as well
+        for sign in (-1.0, 1.0):
             c = np.zeros(nv)
-            c[local[int(i)]] = sign
+            c[k] = sign
             res = milp(c, constraints=cons, integrality=integrality, bounds=bounds, options=opts)
             saw(res.x)
             if res.x is None and res.status == 2:
@@ -367,6 +404,7 @@ def _solve_component(
                 # (seen on a joint release with redundant sums): ask again without it
                 res = milp(c, constraints=cons, integrality=integrality, bounds=bounds,
                            options={**opts, "presolve": False})  # fmt: skip
+                saw(res.x)
             if res.x is None and res.status == 1:  # out of time before any point
                 pinned = True  # no sound interval: shown as at risk
                 continue
@@ -380,5 +418,11 @@ def _solve_component(
                 out_lo[i] = float(np.ceil(value - 1e-6)) + 0.0
             else:
                 out_hi[i] = float(np.floor(value + 1e-6)) if np.isfinite(value) else np.inf
+                if enough is not None and np.isfinite(seen_lo[k]):
+                    # a point as low as seen is one the attacker cannot rule out (inward)
+                    span = out_hi[i] - seen_lo[k]
+                    if span >= enough[i] - 1e-9:
+                        out_lo[i] = float(seen_lo[k])
+                        break
         if pinned:
             out_lo[i] = out_hi[i] = float(lower[i])

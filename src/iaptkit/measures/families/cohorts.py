@@ -17,6 +17,12 @@ import ibis.expr.types as ir
 
 from iaptkit.data.text import strip_blanks
 from iaptkit.definitions import Definitions
+from iaptkit.definitions.bands import (
+    EIGHTEEN_WEEKS_DAYS,
+    SIX_WEEKS_DAYS,
+    WAITING_WEEKS,
+    wait_band_ranges,
+)
 from iaptkit.measures.counting import in_period
 from iaptkit.measures.families.activity import ACTIVITY_COLUMNS
 from iaptkit.measures.families.cohorts8 import extra_cohorts
@@ -54,10 +60,8 @@ def _days(later: ir.DateValue, earlier: ir.DateValue) -> ir.IntegerValue:
 def _bands(prefix: str, cohort: ir.BooleanValue, wait: ir.IntegerValue) -> dict[str, Any]:
     ok = cohort & (wait >= 0).fill_null(False)
     return {
-        f"{prefix}le_28_days": _flag(ok & _between(wait, None, 28)),
-        f"{prefix}29_to_56_days": _flag(ok & _between(wait, 29, 56)),
-        f"{prefix}57_to_90_days": _flag(ok & _between(wait, 57, 90)),
-        f"{prefix}over_90_days": _flag(ok & _between(wait, 91, None)),
+        name: _flag(ok & _between(wait, first, last))
+        for name, (first, last) in wait_band_ranges(prefix).items()
     }
 
 
@@ -121,8 +125,8 @@ def cohort_table(
         # family 1
         "entered_treatment": _flag(entered),
         **_bands("entered_wait_", entered, wait_treat),
-        "entered_waited_6_weeks": _flag(entered & _between(wait_treat, 0, 42)),
-        "entered_waited_18_weeks": _flag(entered & _between(wait_treat, 0, 126)),
+        "entered_waited_6_weeks": _flag(entered & _between(wait_treat, 0, SIX_WEEKS_DAYS)),
+        "entered_waited_18_weeks": _flag(entered & _between(wait_treat, 0, EIGHTEEN_WEEKS_DAYS)),
         "finished_treatment": _flag(finished),
         "first_assessment": _flag(assessed),
         **_bands("first_assessment_wait_", assessed, wait_assess),
@@ -165,9 +169,9 @@ def cohort_table(
         waiting_for_treatment=_flag(waiting_treat),
         **{
             f"waiting_for_treatment_0_to_{w}_weeks": _flag(waiting_treat & (so_far <= 7 * w))
-            for w in (2, 4, 6, 12, 18)
+            for w in WAITING_WEEKS
         },
-        waiting_for_treatment_over_18_weeks=_flag(waiting_treat & (so_far > 126)),
+        waiting_for_treatment_over_18_weeks=_flag(waiting_treat & (so_far > EIGHTEEN_WEEKS_DAYS)),
         waiting_for_treatment_over_90_days=_flag(waiting_treat & (so_far > 90)),
         open_in_treatment=_flag(in_treatment),
         open_no_activity_le_60_days=_flag(in_treatment & _between(since_last, None, 60)),

@@ -36,7 +36,7 @@ from iaptkit.sdc.integer_attack import (
     consistent_pairs,
     integer_intervals,
 )
-from iaptkit.sdc.means_audit import PublishedMean, statistic_families
+from iaptkit.sdc.means_audit import PublishedMean, mean_values, statistic_families
 from iaptkit.sdc.rates import rate_texts
 
 __all__ = [
@@ -116,7 +116,33 @@ def _families(system: JointSystem, hidden: BoolArray) -> list[StatisticFamily]:
     def sum_cell(cell: int, measure: str) -> int | None:
         return index.get(replace(system.keys[cell], measure=measure))
 
-    return statistic_families(shown, system.mean_cohorts, system.equalities, sum_cell)
+    return statistic_families(shown, _with_segments(system), system.equalities, sum_cell)
+
+
+def _with_segments(system: JointSystem) -> dict[str, list[tuple[int, float]]]:
+    """Every mean's groups, with the period segments of its cohorts (flows only).
+
+    Two overlapping periods' means give the sums of their segments by difference (the
+    sessions of April's courses are April-March's less May-March's): a segment of a cohort
+    whose periods are published gets a sum and contributors of its own (true mean unknown).
+    """
+    segment_rows = [row for row in system.equalities if any(system.latent[c] for c in row)]
+    out: dict[str, list[tuple[int, float]]] = {}
+    for measure, groups in system.mean_cohorts.items():
+        extended = list(groups)
+        if mean_values(measure).over_time:
+            cells = {c for c, _ in groups}
+            for row in segment_rows:
+                # a period and its segments: one measure, the period a cohort of this mean
+                rest = [c for c in row if not system.latent[c]]
+                one = {system.keys[c].measure for c in row}
+                if rest and len(one) == 1 and all(c in cells for c in rest):
+                    for c in row:
+                        if c not in cells:
+                            extended.append((c, float("nan")))
+                            cells.add(c)
+        out[measure] = extended
+    return out
 
 
 def joint_attack(

@@ -16,7 +16,8 @@ follows (docs/disclosure-control.md, "Linked outputs"):
 * **measures** of one cell (:func:`iaptkit.sdc.measure_relations.cell_relations`): parts that
   add up to a total (``finished_treatment = at_caseness + not_at_caseness``, wait bands to
   those entering treatment, end codes to ended referrals, ...), nested counts
-  (``recovered <= at_caseness``) and the sums' bounds (``2 x courses <= their sessions``);
+  (``recovered <= at_caseness``) and the sums' bounds (``2 x courses <= their sessions``), for
+  period segments too where their true counts are known;
 * **means**: every published mean (``JointSystem.means``) with its contributor count, read by
   the integer attacker with the sum behind it (:mod:`iaptkit.sdc.means_audit`);
 * **medians**: a published median beside the band counts of its contributors bounds them (at
@@ -352,14 +353,25 @@ def _guard_segments(
             system.width[cell] = width
 
 
-def _measures(system: JointSystem, cells: Sequence[int]) -> None:
-    """Relations between the measures of one cell (docs/measures.md)."""
+def _measures(system: JointSystem, cells: Sequence[int], *, known: bool = False) -> None:
+    """Relations between the measures of one cell (docs/measures.md).
+
+    ``known``: only rows whose every cell's true count is known and satisfies them (period
+    segments: a segment of a count that is not a flow, such as a waiting list at two period
+    ends, need not keep the relations of the counts).
+    """
     by_context: dict[CellKey, dict[str, int]] = defaultdict(dict)
     for i in cells:
         key = system.keys[i]
         by_context[replace(key, measure="")][key.measure] = i
+
+    def holds(row: Row, equal: bool) -> bool:
+        if known and any(system.truth[c] is None for c in row):
+            return False
+        return _holds(system, row, equal=equal)
+
     for measures in by_context.values():
-        eqs, ineqs = cell_relations(measures, lambda row, equal: _holds(system, row, equal=equal))
+        eqs, ineqs = cell_relations(measures, holds)
         system.equalities.extend(eqs)
         system.inequalities.extend(ineqs)
 
@@ -393,6 +405,9 @@ def joint_system(outputs: Sequence[OutputCells], *, derive: bool = True) -> Join
         _sums(system, cells)
         _periods(system, cells)
         _measures(system, cells)
+        # the measures of a period segment (April = April-March less May-March) relate as
+        # those of a period do: recovered <= at_caseness, 2 x courses <= their sessions
+        _measures(system, range(len(cells), system.n), known=True)
     for out in outputs:
         for rec in out.records:
             if rec.kind != "rate" or rec.suppressed or rec.numerator is None:

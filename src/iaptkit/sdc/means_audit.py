@@ -41,13 +41,16 @@ class MeanValues:
 
     ``low``/``high``: least and greatest possible value; ``every_member``: every pathway of
     the cohort has a value (otherwise those with one are a subset); ``sum_measure``: the count
-    measure that publishes their sum, if any.
+    measure that publishes their sum, if any; ``over_time``: the cohort is a flow (those who
+    finished, entered treatment, ... in the period), so a period's sum is the sum of its
+    segments' (not so for a stock at the period end, such as the waiting list).
     """
 
     low: float
     high: float
     every_member: bool = False
     sum_measure: str | None = None
+    over_time: bool = True
 
 
 #: Means whose values the attacker knows more of than the name rules of :func:`mean_values`.
@@ -70,6 +73,8 @@ def mean_values(measure: str) -> MeanValues:
     (0.0, 1.0)
     >>> mean_values("mean_sessions_finished").sum_measure
     'sum_sessions_finished'
+    >>> mean_values("mean_wait_so_far_waiting_for_treatment").over_time
+    False
     """
     if measure in _NAMED:
         return _NAMED[measure]
@@ -77,6 +82,8 @@ def mean_values(measure: str) -> MeanValues:
         return MeanValues(0.0, 8.0)
     if "sessions" in measure:
         return MeanValues(1.0, _SESSIONS)
+    if "so_far" in measure:  # the waiting list at the period end: a stock
+        return MeanValues(0.0, _DAYS, over_time=False)
     if "wait" in measure or "days" in measure:
         return MeanValues(0.0, _DAYS)
     return MeanValues(-1e6, 1e6)

@@ -137,3 +137,22 @@ def test_what_the_attacker_knows_of_the_values_behind_a_mean() -> None:
     sessions = mean_values("mean_sessions_finished")
     assert (sessions.low, sessions.every_member) == (2.0, True)
     assert sessions.sum_measure == "sum_sessions_finished"
+
+
+def test_means_linked_to_too_many_counts_are_withheld_not_published_unaudited(
+    monkeypatch: object,
+) -> None:
+    import iaptkit.sdc.means_audit as means_audit
+
+    # the limit lowered to 5 counts: this table's 8 linked counts are too many to audit
+    monkeypatch.setattr(means_audit, "MAX_LINKED_COUNTS", 5)  # type: ignore[attr-defined]
+    pm = protect_measures(_table(means=True), "sdap")
+    means = pm.cells[pm.cells["measure"] == "mean_sessions_finished"]
+    assert (means["display"] == "*").all()
+    too_many = means["reason"].str.contains("too many counts to audit")
+    # every mean not hidden with its count is withheld as too large to audit
+    assert (too_many | (means["reason"] == "contributor count suppressed")).all()
+    assert too_many.sum() >= 2
+    # the counts are protected as before
+    assert narrowed(_export(pm), _truth(), 1, 10, 10) == []
+    assert _shown(_export(pm), "England", "finished_treatment") == "43"

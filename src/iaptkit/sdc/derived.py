@@ -39,7 +39,11 @@ from iaptkit.errors import AuditFailedError, ConfigError
 from iaptkit.sdc.categories import category_rules, with_every_category
 from iaptkit.sdc.integer_attack import rows_matrix
 from iaptkit.sdc.layout import frame_html
-from iaptkit.sdc.means_audit import PublishedMean, statistic_families, withhold_means
+from iaptkit.sdc.means_audit import (
+    PublishedMean,
+    statistic_families,
+    withhold_means,
+)
 from iaptkit.sdc.measure_relations import CELL_KEY, measure_relations
 from iaptkit.sdc.measures_layout import VALUE_COLUMNS, export_layout, published_layout
 from iaptkit.sdc.median_relations import median_relations
@@ -366,6 +370,7 @@ def protect_measures(
         out.loc[i, "reason"] = reason
     checked = rates_audit(solved.space, supp, published_rates)
     withheld: tuple[int, ...] = ()
+    too_large: tuple[int, ...] = ()
     if checked.passed and all_means:
         # the means' sums, read with the counts and rates: withhold means until none narrows
         keys = counts[list(CELL_KEY[:-1])].to_numpy().tolist()
@@ -373,7 +378,7 @@ def protect_measures(
         def sum_cell(cell: int, measure: str) -> int | None:
             return lookup.get((*keys[cell], measure))
 
-        checked, withheld = withhold_means(
+        checked, withheld, too_large = withhold_means(
             solved.space,
             supp,
             published_rates,
@@ -384,6 +389,14 @@ def protect_measures(
         out.loc[row, ["display", "ci_lower_display", "ci_upper_display"]] = "*"
         out.loc[row, "status"] = "suppressed"
         out.loc[row, "reason"] = "withheld: with the other means it would narrow a suppressed count"
+        n_derived_supp += 1
+    for row in too_large:
+        out.loc[row, ["display", "ci_lower_display", "ci_upper_display"]] = "*"
+        out.loc[row, "status"] = "suppressed"
+        out.loc[row, "reason"] = (
+            "withheld: linked to too many counts to audit it with them "
+            "(iaptkit.sdc.means_audit.MAX_LINKED_COUNTS; publish fewer breakdowns in one table)"
+        )
         n_derived_supp += 1
     if not checked.passed:
         shown = "; ".join(f"{lab}: {lo:g}..{hi:g}" for lab, lo, hi in checked.failures[:5])

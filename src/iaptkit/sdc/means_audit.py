@@ -22,13 +22,23 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 from scipy import sparse
+from scipy.sparse import csgraph
 
 from iaptkit.sdc.integer_attack import StatisticFamily
 from iaptkit.sdc.rates import PublishedRate, RateAudit, rates_audit
 from iaptkit.sdc.solver.cells import CellSpace
 
-__all__ = ["MeanValues", "PublishedMean", "mean_values", "statistic_families", "withhold_means"]
+__all__ = [
+    "MAX_LINKED_COUNTS",
+    "MeanValues",
+    "PublishedMean",
+    "mean_values",
+    "statistic_families",
+    "withhold_means",
+]
 
+#: Most counts linked to a mean's counts that the integer attacker audits the mean with.
+MAX_LINKED_COUNTS = 6_000
 #: Greatest wait in days the attacker is assumed to rule out (a hundred years).
 _DAYS = 36_500.0
 #: Greatest number of sessions of one course the attacker is assumed to rule out.
@@ -167,7 +177,7 @@ def withhold_means(
     rates: Sequence[PublishedRate],
     means: Sequence[PublishedMean],
     families: Callable[[Sequence[PublishedMean]], list[StatisticFamily]],
-) -> tuple[RateAudit, tuple[int, ...]]:
+) -> tuple[RateAudit, tuple[int, ...], tuple[int, ...]]:
     """Audit counts with rates and means; withhold means until the audit passes.
 
     Each round, for every suppressed count the attacker narrows below its width and every mean
@@ -177,23 +187,35 @@ def withhold_means(
     intervals: a cell that passed still does). A model the true values do not satisfy (a
     value outside what the attacker is assumed to know) withholds every mean.
 
+    Means whose counts are linked to more than :data:`MAX_LINKED_COUNTS` counts are withheld
+    first, unaudited (too large a problem for the integer attacker).
+
     Returns
     -------
-    (RateAudit, tuple of int)
-        The last audit, and the table rows of the means withheld.
+    (RateAudit, tuple of int, tuple of int)
+        The last audit, the table rows of the means withheld as narrowing a count, and those
+        withheld as too large to audit.
     """
     shown = list(means)
     withheld: list[int] = []
     only: npt.NDArray[np.bool_] | None = None
     near = _sum_mates(space)
+    big = _oversized(space, families(shown))
+    # too many linked counts for the integer attacker: those means are withheld
+    too_large = tuple(m.row for m in shown if m.measure in big)
+    shown = [m for m in shown if m.measure not in big]
+
+    def model(selected: Sequence[PublishedMean]) -> list[StatisticFamily]:
+        return [f for f in families(selected) if f.label not in big]
+
     while True:
         try:
-            checked = rates_audit(space, suppressed, rates, families=families(shown), only=only)
+            checked = rates_audit(space, suppressed, rates, families=model(shown), only=only)
         except ValueError:  # the model does not hold for the truth: publish no mean
             withheld.extend(m.row for m in shown)
-            return rates_audit(space, suppressed, rates), tuple(withheld)
+            return rates_audit(space, suppressed, rates), tuple(withheld), too_large
         if checked.passed or not shown:
-            return checked, tuple(withheld)
+            return checked, tuple(withheld), too_large
         failed = np.zeros(space.n_cells, dtype=bool)
         failed[list(checked.failed_cells)] = True
         # the mean measures that narrow a failing cell on their own (else all of them), tried
@@ -203,7 +225,7 @@ def withhold_means(
             touched |= near.get(int(cell), set())
         culprits = {
             fam.label
-            for fam in families(shown)
+            for fam in model(shown)
             if fam.means
             and not touched.isdisjoint([*fam.counts, *(c for _, c in fam.sums)])
             and not rates_audit(space, suppressed, rates, families=[fam], only=failed).passed
@@ -211,10 +233,38 @@ def withhold_means(
         pool = [m for m in shown if m.measure in culprits] or shown
         drop = _to_withhold(near, space.values, checked.failed_cells, pool)
         if not drop:
-            return checked, tuple(withheld)
+            return checked, tuple(withheld), too_large
         withheld.extend(m.row for m in drop)
         shown = [m for m in shown if m not in drop]
         only = failed
+
+
+def _oversized(space: CellSpace, families: Sequence[StatisticFamily]) -> set[str]:
+    """Mean measures whose counts are linked to more than :data:`MAX_LINKED_COUNTS` counts.
+
+    The integer attacker solves its problems over every count linked to a mean's counts by
+    the relations (a table by provider x IMD decile with every family links some 16,000
+    counts, and each problem then takes seconds); such means are withheld rather than
+    published unaudited.
+    """
+    if not families:
+        return set()
+    mats = [space.relations]
+    if space.inequalities is not None:
+        mats.append(space.inequalities)
+    rows = sparse.vstack(mats).tocsr()
+    if rows.shape[0] == 0:
+        return set()
+    links = sparse.csr_matrix((np.ones(rows.nnz), rows.indices, rows.indptr), shape=rows.shape)
+    graph = sparse.bmat([[None, links], [links.T, None]]).tocsr()
+    _, labels = csgraph.connected_components(graph, directed=False)
+    cells = labels[rows.shape[0] :]
+    size = np.bincount(cells)
+    return {
+        str(f.label)
+        for f in families
+        if any(size[cells[c]] > MAX_LINKED_COUNTS for c in [*f.counts, *(c for _, c in f.sums)])
+    }
 
 
 def _sum_mates(space: CellSpace) -> dict[int, set[int]]:

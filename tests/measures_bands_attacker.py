@@ -24,6 +24,7 @@ import math
 
 import numpy as np
 import pandas as pd
+from measures_sums_attacker import shown_box
 from scipy.optimize import Bounds, LinearConstraint, milp
 
 BANDS = (
@@ -35,14 +36,6 @@ BANDS = (
 TOTAL = "entered_treatment"
 MEDIAN = "median_wait_entered"
 BIG = 1e9
-
-
-def _box(shown: str, base: int, threshold: int) -> tuple[float, float]:
-    v = float(shown)
-    if v == 0 or base <= 1:
-        return v, v
-    lo, hi = max(math.ceil(v - base / 2), 0), math.ceil(v + base / 2) - 1
-    return float(max(lo, threshold)), float(hi)
 
 
 def narrowed(
@@ -91,7 +84,7 @@ def narrowed(
     for key, k in var.items():
         text = shown.get(key, "*")
         if text != "*":
-            lo[k], hi[k] = _box(text, base, threshold)
+            lo[k], hi[k] = shown_box(text, base, threshold)
     for b, g in groups:
         parts = [(b, g, name) for name, _, _ in BANDS]
         if holds((b, g, TOTAL), parts):

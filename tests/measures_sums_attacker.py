@@ -26,7 +26,8 @@ from scipy.optimize import Bounds, LinearConstraint, milp
 BIG = 1e9
 
 
-def _box(shown: str, base: int, threshold: int) -> tuple[float, float]:
+def shown_box(shown: str, base: int, threshold: int) -> tuple[float, float]:
+    """What a shown count says of it: its rounding box, and 0 or at least the threshold."""
     v = float(shown)
     if v == 0 or base <= 1:
         return v, v
@@ -70,10 +71,10 @@ def narrowed(
         x, s = k, n + k
         f = shown.get((*g, "finished_treatment"), "*")
         if f != "*":
-            lo[x], hi[x] = _box(f, base, threshold)
+            lo[x], hi[x] = shown_box(f, base, threshold)
         t = shown.get((*g, "sum_sessions_finished"), "*")
         if t != "*":
-            lo[s], hi[s] = _box(t, base, threshold)
+            lo[s], hi[s] = shown_box(t, base, threshold)
         m = shown.get((*g, "mean_sessions_finished"), "*")
         if m not in ("*", "", "nan"):
             add_row({s: 1.0, x: -(float(m) - 0.05)}, 0.0, np.inf)

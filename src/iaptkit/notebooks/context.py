@@ -128,7 +128,11 @@ class NotebookContext:
         return f"{self.start.isoformat()} to {self.end.isoformat()}"
 
     def cell_keys(
-        self, measure: str, aliases: Mapping[str, Sequence[tuple[str, str]]] | None = None
+        self,
+        measure: str,
+        aliases: Mapping[str, Sequence[tuple[str, str]]] | None = None,
+        *,
+        period_dim: str = "",
     ) -> KeyContext:
         """The cell keys of this run's tables counting ``measure`` (``Release.add_table``).
 
@@ -138,6 +142,10 @@ class NotebookContext:
         period (docs/release-format.md, "Cell keys and the joint audit"). ``aliases``: per
         breakdown dim, ``(label, measure)`` pairs for the categories that count a published
         measure of their own (e.g. ``{"outcome": labels.FINISHED_OUTCOME_MEASURES}``).
+        ``period_dim``: a dim of months (``"2024-05"``) within the period, e.g. a monthly
+        trend's ``month``: each month's cell is then keyed as the measure over that month, the
+        same cell as May in a ``measures`` output of May or in another run's trend, and the
+        months add up to the period's total in the release's audit.
 
         Examples
         --------
@@ -159,6 +167,7 @@ class NotebookContext:
             aliases=tuple(
                 (dim, label, m) for dim, pairs in (aliases or {}).items() for label, m in pairs
             ),
+            period_dim=period_dim,
         )
 
     def add_table(
@@ -168,6 +177,7 @@ class NotebookContext:
         measure: str,
         *,
         aliases: Mapping[str, Sequence[tuple[str, str]]] | None = None,
+        period_dim: str = "",
         **kwargs: Any,
     ) -> Any:
         """Register a protected table of this run, keyed by :meth:`cell_keys` of ``measure``.
@@ -178,10 +188,10 @@ class NotebookContext:
         audit (a figure later registered with ``pt`` as its data table takes the same keys).
         ``measure``: what the table counts, e.g. ``"finished_treatment"``; tables of one run
         counting different things need different measures (one cell key, one true count).
-        ``aliases``: as in :meth:`cell_keys`.
+        ``aliases``, ``period_dim``: as in :meth:`cell_keys`.
         """
         made = {"made_by": f"notebooks/{self.notebook}.ipynb", "parameters": dict(self.parameters)}
-        keys = self.cell_keys(measure, aliases)
+        keys = self.cell_keys(measure, aliases, period_dim=period_dim)
         return release.add_table(pt, cell_keys=keys, **{**made, **kwargs})
 
     def ledger(self) -> Any:

@@ -15,9 +15,12 @@ the true values, for the joint audit) and exported without true values in ``cell
 
 from __future__ import annotations
 
+import calendar
 import math
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from datetime import date
 from typing import Any
 
 __all__ = [
@@ -121,6 +124,14 @@ class KeyContext:
     ``dim`` left out of its breakdown), e.g. ``("outcome", "recovered", "recovered")`` for a
     table of ``finished_treatment`` by recovery outcome. Its key is then that of the same count
     in a ``measures`` output, so the joint audit reads the two outputs as one cell.
+
+    ``period_dim``: a breakdown dim whose values are months (``"2024-05"``) or days
+    (``"2024-05-01"``) of the period, e.g. the ``month`` of a monthly trend table. A cell at
+    ``period_dim = "2024-05"`` counts the measure over May (clipped to the output's period),
+    with the dim left out of its breakdown: its key is that of the same count in a ``measures``
+    output of May, and of May's row in a trend table of any other period, so the joint audit
+    adds the months up to the period (:func:`iaptkit.release.relations.joint_system`). A value
+    that is not a month or day of the period stays in the breakdown.
     """
 
     fingerprint: str = ""
@@ -131,6 +142,37 @@ class KeyContext:
     filters: tuple[tuple[str, str], ...] = ()
     scope: tuple[tuple[str, str], ...] = ()
     aliases: tuple[tuple[str, str, str], ...] = ()
+    period_dim: str = ""
+
+    def period_of(self, pairs: Sequence[tuple[str, str]]) -> tuple[str, str, list[tuple[str, str]]]:
+        """A cell's period and the breakdown pairs left once ``period_dim`` is read.
+
+        Examples
+        --------
+        >>> ctx = KeyContext(period_start="2024-04-15", period_end="2025-03-31",
+        ...     period_dim="month")
+        >>> ctx.period_of([("month", "2024-04"), ("provider", "A")])
+        ('2024-04-15', '2024-04-30', [('provider', 'A')])
+        >>> ctx.period_of([("month", "2025-02")])[:2]
+        ('2025-02-01', '2025-02-28')
+        >>> ctx.period_of([("month", "unknown")])
+        ('2024-04-15', '2025-03-31', [('month', 'unknown')])
+        """
+        whole = (self.period_start, self.period_end, list(pairs))
+        if not self.period_dim:
+            return whole
+        value = dict(pairs).get(self.period_dim)
+        span = None if value is None else _span(value)
+        if span is None:
+            return whole
+        start, end = span
+        if self.period_start:
+            start = max(start, self.period_start)
+        if self.period_end:
+            end = min(end, self.period_end)
+        if start > end:
+            return whole  # a month outside the period: not one of its segments
+        return start, end, [p for p in pairs if p[0] != self.period_dim]
 
     def breakdown(self, pairs: Sequence[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
         """A cell's breakdown: its own values and the scope (its own win on a shared dim)."""
@@ -327,6 +369,22 @@ def count_box(shown: float, base: int, threshold: int) -> tuple[float, float]:
     if hi < threshold:
         return 0.0, 0.0
     return float(max(lo, threshold) if lo > 0 else lo), float(hi)
+
+
+def _span(value: str) -> tuple[str, str] | None:
+    """The first and last day of a month ``YYYY-MM`` or a day ``YYYY-MM-DD`` (ISO)."""
+    text = value.strip()
+    try:
+        if re.fullmatch(r"\d{4}-\d{2}", text):
+            first = date.fromisoformat(f"{text}-01")
+            last = first.replace(day=calendar.monthrange(first.year, first.month)[1])
+            return first.isoformat(), last.isoformat()
+        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+            day = date.fromisoformat(text).isoformat()
+            return day, day
+    except ValueError:
+        return None
+    return None
 
 
 def _sorted_pairs(

@@ -38,15 +38,16 @@ def records_from_protected(pt: Any, ctx: KeyContext) -> OutputCells:
     policy = pt.policy
     records: list[CellRecord] = []
     for i, c in enumerate(cells.to_dict("records")):
-        measure, breakdown = ctx.measure_of(
+        start, end, pairs = ctx.period_of(
             [(d, str(c[d])) for d in pt.dims if str(c[d]) != totals[d]]
         )
+        measure, breakdown = ctx.measure_of(pairs)
         key = CellKey(
             ctx.fingerprint,
             ctx.definitions_version,
             measure,
-            ctx.period_start,
-            ctx.period_end,
+            start,
+            end,
             ctx.filters,
             breakdown,
         )

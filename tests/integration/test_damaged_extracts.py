@@ -82,6 +82,7 @@ REFUSALS: dict[str, str] = {
     "wrong_table": "has no column",
     "truncated_file": "fields, expected",
     "undecodable_bytes": "not UTF-8",
+    "oversized_line": "line 3 is 3,000,0",
 }
 
 
@@ -229,6 +230,8 @@ def expected_not_used(fault: str, folder: Path, damage: RowDamage) -> dict[str, 
         return {damage.table: {"contact_before_referral": n}}
     if fault == "empty_contact_date":
         return {damage.table: {"contact_undated": n}}
+    if fault == "unparseable_month_id":  # validate and derive alike: no command uses the row
+        return {damage.table: {"invalid_month_id": n}}
     if fault == "empty_referral_date":
         lost = set(damage.pathways)
         contacts = sum(r["PathwayID"] in lost for r in csv_rows(folder / f"{TABLE}.csv"))
@@ -248,6 +251,7 @@ ROW_RULES: dict[str, tuple[str, str]] = {
     ),
     "empty_contact_date": ("missing_contact_date", f"{TABLE}.CareContDate"),
     "imd_out_of_range": ("imd_out_of_range", "IDS001MPI.IndicesOfDeprivationDecile"),
+    "unparseable_month_id": ("unparseable_int", f"{TABLE}.Unique_MonthID"),
 }
 
 

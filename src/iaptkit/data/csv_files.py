@@ -26,6 +26,11 @@ def read_error_message(name: str, location: str, exc: BaseException) -> str:
     ...                "\\nExpected Number of Columns: 10 Found: 5\\nmore")
     >>> read_error_message("IDS201CareContact", "x.csv", e)
     'Cannot read table IDS201CareContact from x.csv: line 672 has 5 fields, expected 10 (as in the header). Expected a complete, UTF-8 encoded file with one header line and the same number of fields on every line.'
+    >>> e = ValueError("Invalid Input Error: CSV Error on Line: 9\\nOriginal Line: 1,999\\nMaximum "
+    ...     "line size of 2000000 bytes exceeded. Actual Size:5000063 bytes.\\n\\n  file = x.csv"
+    ...     "\\n  quote = \\" (Auto-Detected)")
+    >>> read_error_message("IDS201CareContact", "x.csv", e).split(": ", 1)[1][:70]
+    'line 9 is 5,000,063 bytes long, more than the 2,000,000 bytes a record'
     """  # noqa: E501
     import re
 
@@ -33,13 +38,24 @@ def read_error_message(name: str, location: str, exc: BaseException) -> str:
     line = re.search(r"[Ll]ine:?\s*([0-9]+)", text)
     fields = re.search(r"Expected Number of Columns:\s*([0-9]+)\s*Found:\s*([0-9]+)", text)
     where = f"line {line.group(1)}" if line else "the file"
-    if fields:
+    # DuckDB's message ends with the dialect it used ("quote = ...", "file = ..."): not a cause
+    head = text.split("\n  file =")[0]
+    too_long = re.search(
+        r"Maximum line size of ([0-9]+) bytes exceeded\. Actual Size:\s*([0-9]+)", head
+    )
+    if too_long:
+        detail = (
+            f"{where} is {int(too_long.group(2)):,} bytes long, more than the "
+            f"{int(too_long.group(1)):,} bytes a record may hold (a damaged file, or line ends "
+            "missing)"
+        )
+    elif fields:
         detail = (
             f"{where} has {fields.group(2)} fields, expected {fields.group(1)} (as in the header)"
         )
-    elif "unicode" in text.lower() or "utf" in text.lower() or "encod" in text.lower():
+    elif "unicode" in head.lower() or "utf" in head.lower() or "encod" in head.lower():
         detail = f"{where} holds bytes that are not UTF-8"
-    elif "quote" in text.lower():
+    elif "quote" in head.lower():
         detail = f"{where} has a quote that is never closed (a truncated file?)"
     else:
         first = text.splitlines()[0].strip() if text.strip() else type(exc).__name__

@@ -183,8 +183,9 @@ def _reason_column(
     ]
     if spec.name == "IDS101Referral":
         cases.append((joined.UsePathway_Flag.fill_null(True) == False, "pathway_flag_false"))  # noqa: E712
+    # a row with no month is not used by any command (validation reports it as unparseable_int)
+    cases.append((joined.Unique_MonthID.isnull(), "invalid_month_id"))
     if as_at is not None:
-        cases.append((joined.Unique_MonthID.isnull(), "invalid_month_id"))
         cases.append((joined.Unique_MonthID > month_id(as_at), "after_as_at_month"))
     if "PathwayID" in typed.columns:
         cases.append((joined.PathwayID.isnull(), "missing_pathway_id"))

@@ -199,6 +199,7 @@ FILE_FAULTS: tuple[str, ...] = (
     "missing_column",
     "zero_byte_file",
     "wrong_table",
+    "oversized_line",
 )
 
 
@@ -225,7 +226,8 @@ def damage_extract(folder: Path, fault: str, table: str = "IDS201CareContact") -
     ``undecodable_bytes`` puts non-UTF-8 bytes in the last line (late in the file);
     ``duplicated_header`` repeats the last column; ``table_directory`` replaces the file by a
     directory of the same name; ``wrong_table`` holds IDS000Header's rows under this table's
-    name. docs/data-model.md ("Where an extract lives") says what a table file must be.
+    name; ``oversized_line`` makes line 3 a 3 MB record (a field of digits, as when line ends
+    are lost). docs/data-model.md ("Where an extract lives") says what a table file must be.
 
     Examples
     --------
@@ -270,6 +272,11 @@ def damage_extract(folder: Path, fault: str, table: str = "IDS201CareContact") -
         path.write_bytes(b"")
     elif fault == "wrong_table":
         path.write_bytes((folder / "IDS000Header.csv").read_bytes())
+    elif fault == "oversized_line":
+        fields = lines[2].rstrip(b"\r\n").split(b",")
+        fields[1] = b"9" * 3_000_000
+        lines[2] = b",".join(fields) + b"\n"
+        path.write_bytes(b"".join(lines))
     else:
         raise ValueError(f"unknown file fault {fault!r}: expected one of {FILE_FAULTS}")
     return name

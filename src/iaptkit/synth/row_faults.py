@@ -16,7 +16,9 @@ the files alone what ``validate`` must report and what the row ledger must count
 ``empty_contact_date``
     an IDS201 row with a blank CareContDate;
 ``imd_out_of_range``
-    an IDS001 IndicesOfDeprivationDecile ``11`` (deciles are 1-10).
+    an IDS001 IndicesOfDeprivationDecile ``11`` (deciles are 1-10);
+``unparseable_month_id``
+    an IDS201 Unique_MonthID that is not a number (``M1477``): the row belongs to no month.
 
 Lines are edited as text: only the damaged field changes, keeping its quoting, so every other
 value reads back exactly as written.
@@ -40,6 +42,7 @@ ROW_FAULTS: tuple[str, ...] = (
     "empty_referral_date",
     "empty_contact_date",
     "imd_out_of_range",
+    "unparseable_month_id",
 )
 
 _TARGETS: dict[str, tuple[str, str]] = {
@@ -49,6 +52,7 @@ _TARGETS: dict[str, tuple[str, str]] = {
     "empty_referral_date": ("IDS101Referral", "ReferralRequestReceivedDate"),
     "empty_contact_date": ("IDS201CareContact", "CareContDate"),
     "imd_out_of_range": ("IDS001MPI", "IndicesOfDeprivationDecile"),
+    "unparseable_month_id": ("IDS201CareContact", "Unique_MonthID"),
 }
 
 
@@ -151,6 +155,8 @@ def damage_rows(folder: Path, fault: str, every: int = 7, table: str | None = No
             value = "7.5"
         elif fault == "imd_out_of_range":
             value = "11"
+        elif fault == "unparseable_month_id":
+            value = "M" + _unquote(old)  # a month ID that is not a number
         elif fault == "contact_before_referral":
             assert pid is not None
             value = (starts[_unquote(fields[pid])] - timedelta(days=10)).isoformat()

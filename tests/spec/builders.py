@@ -94,11 +94,13 @@ def build(
     act_scores: str | None = None,
     people: str | None = None,
     extra: dict[str, str] | None = None,
+    padded: dict[str, tuple[str, ...]] | None = None,
 ) -> Extract:
     """An extract from inline tables (see the module docstring); returns ``load_extract(...)``.
 
     ``extra``: other tables by name (e.g. ``IDS004EmpStatus``), given in full but for the
-    submission columns.
+    submission columns. ``padded``: per table, columns whose values are written with blanks
+    around them (``" P1 \t"``), as messy extracts hold them (inline cells are trimmed).
     """
     refs = _submission(table(referrals))
     refs = _fill(
@@ -174,6 +176,11 @@ def build(
         "IDS607CodedScoreAssessmentAct",
     ):
         tables.setdefault(name, _empty(name))
+    for name, columns in (padded or {}).items():
+        frame = tables[name].copy()
+        for col in columns:
+            frame[col] = [v if v is None else f" {v} \t" for v in frame[col]]
+        tables[name] = frame
     return load_extract(tables)
 
 

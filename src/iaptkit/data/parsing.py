@@ -1,10 +1,11 @@
 """How raw text parses into the schema's types, the same on DuckDB and Spark.
 
 Types follow ``docs/data-model.md`` and :mod:`iaptkit.data.schema`: codes stay text
-(``02`` stays ``02``), dates are parsed (a timestamp's date part is used), booleans accept the
-usual spellings, scores stay raw text and parse (in the measures) by :data:`SCORE_PATTERN`. A
-value that does not parse becomes null in :meth:`iaptkit.data.extract.Extract.table` and is
-counted by validation (:mod:`iaptkit.data.validation`).
+(``02`` stays ``02``), identifiers lose blanks around them (``" PW1 "`` is ``PW1``), dates are
+parsed (a timestamp's date part is used), booleans accept the usual spellings, scores stay raw
+text and parse (in the measures) by :data:`SCORE_PATTERN`. A value that does not parse becomes
+null in :meth:`iaptkit.data.extract.Extract.table` and is counted by validation
+(:mod:`iaptkit.data.validation`).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import ibis
 import ibis.expr.types as ir
 
 from iaptkit.data.schema import BOOL_FALSE, BOOL_TRUE, FieldSpec
-from iaptkit.data.text import trim_text
+from iaptkit.data.text import strip_to_null, trim_text
 
 __all__ = ["IBIS_TYPES", "SCORE_PATTERN", "already_typed", "typed_column"]
 
@@ -81,7 +82,8 @@ def typed_column(value: ir.StringValue, spec: FieldSpec) -> ir.Value:
     ibis.Value
         ``int`` -> int64 (``"12"``, ``" 12 "``, ``"12.0"``); ``date`` -> date (ISO date or
         timestamp, date part); ``bool`` -> boolean (``schema.BOOL_TRUE``/``BOOL_FALSE``, any
-        case); ``str``/``code``/``score`` -> text unchanged, blank -> null.
+        case); ``str`` (identifiers, texts) -> text without blanks at either end, blank ->
+        null; ``code``/``score`` -> text unchanged (compared after trimming), blank -> null.
 
     Notes
     -----
@@ -103,7 +105,9 @@ def typed_column(value: ir.StringValue, spec: FieldSpec) -> ir.Value:
     '2024-07-01'
     """
     kind = spec.type
-    if kind in ("str", "code", "score"):
+    if kind == "str":  # identifiers and texts: blanks around a value are not part of it
+        return strip_to_null(value)
+    if kind in ("code", "score"):
         # A value whose first character sorts after the space (every printable character, and
         # every multi-byte one) is not blank: keep it without running the trimming regular
         # expression. Only empty, null and blank-led values take the (exact) slow route.

@@ -99,7 +99,8 @@ def submission_index(sources: Sequence[ir.Table]) -> ir.Table:
         provider = table.OrgIDProv if "OrgIDProv" in table.columns else table.OrgID_Provider
         parts.append(
             table.select(
-                OrgID_Provider=provider.cast("string"),
+                # ODS codes are upper case: "raa" in one table is the provider RAA
+                OrgID_Provider=provider.cast("string").upper(),
                 Unique_MonthID=table.Unique_MonthID.cast("int64"),
                 UniqueSubmissionID=table.UniqueSubmissionID.cast("int64"),
             )

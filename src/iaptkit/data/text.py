@@ -17,7 +17,7 @@ from __future__ import annotations
 import ibis
 import ibis.expr.types as ir
 
-__all__ = ["strip_blanks", "trim_text"]
+__all__ = ["read_code", "strip_blanks", "strip_to_null", "trim_text"]
 
 #: What :func:`trim_text` removes at either end.
 _BLANK_ENDS = "^[ \t\r\n]+|[ \t\r\n]+$"
@@ -89,3 +89,46 @@ def strip_blanks(value: ir.StringValue) -> ir.StringValue:
         _ends_plain(value), value, value.re_replace(_WHITESPACE_ENDS, "")
     )
     return stripped
+
+
+def strip_to_null(value: ir.StringValue) -> ir.StringValue:
+    """:func:`strip_blanks`, and null for a value that is blank (or empty).
+
+    How identifiers are read (``PathwayID``, ``Person_ID``, ``CareContactId`` ...): a value
+    with blanks around it is the same identifier (``" PW1 "`` joins ``"PW1"``), a blank one is
+    none. Values with no blank at either end pass untouched (the cheap first/last test).
+
+    Examples
+    --------
+    >>> import ibis
+    >>> t = ibis.memtable({"x": [" PW1 ", "PW2", " \t", "", None]})
+    >>> ibis.duckdb.connect().execute(strip_to_null(t.x)).fillna("<null>").tolist()
+    ['PW1', 'PW2', '<null>', '<null>', '<null>']
+    """
+    stripped = value.re_replace(_WHITESPACE_ENDS, "")
+    slow = ibis.ifelse(stripped.length() == 0, ibis.null("string"), stripped)
+    out: ir.StringValue = ibis.ifelse(_ends_plain(value), value, slow)
+    return out
+
+
+def read_code(value: ir.StringValue, *, decimal: bool = False) -> ir.StringValue:
+    """A code as the measures compare it: no blanks around it, upper case.
+
+    ``decimal``: also without a trailing ``.0``, for a code that may arrive as a number
+    (``EndCode`` 10 written as ``10.0``). Validation checks codes against their lists in this
+    form, so a value it accepts is one the measures read.
+
+    Examples
+    --------
+    >>> import ibis
+    >>> t = ibis.memtable({"x": [" a ", "02", "10.0", None]})
+    >>> con = ibis.duckdb.connect()
+    >>> con.execute(read_code(t.x)).fillna("<null>").tolist()
+    ['A', '02', '10.0', '<null>']
+    >>> con.execute(read_code(t.x, decimal=True)).fillna("<null>").tolist()[2]
+    '10'
+    """
+    code = strip_blanks(value).upper()
+    if decimal:
+        code = code.re_replace(r"\.0$", "")
+    return code

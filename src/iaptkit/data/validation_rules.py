@@ -18,7 +18,7 @@ import ibis.expr.types as ir
 from iaptkit.data.parsing import SCORE_PATTERN, typed_column
 from iaptkit.data.schema import CODE_LISTS, TableSpec
 from iaptkit.data.sources import TableAccess
-from iaptkit.data.text import trim_text
+from iaptkit.data.text import read_code, trim_text
 from iaptkit.data.validation_report import ProblemCollector, rows_text
 from iaptkit.definitions.model import Definitions
 
@@ -110,7 +110,9 @@ def table_rules(
             checks[f"{_PARSE_RULES[f.type]}|{f.name}"] = (f.name, expected, bad)
         if f.type == "code" and f.code_list is not None:
             allowed = sorted(CODE_LISTS[f.code_list])
-            bad = has_text & ~value.isin(allowed)
+            # compared as the measures read it: " a" is A; an EndCode 10.0 is 10 (cohorts.py)
+            code = read_code(value, decimal=f.name == "EndCode")
+            bad = has_text & ~code.isin([a.upper() for a in allowed])
             checks[f"code_not_in_list|{f.name}"] = (f.name, ", ".join(allowed), bad)
         if f.type == "score":
             bad = has_text & ~trim_text(value).re_search(SCORE_PATTERN)

@@ -15,7 +15,7 @@ from typing import Any
 import ibis
 import ibis.expr.types as ir
 
-from iaptkit.data.text import strip_blanks
+from iaptkit.data.text import read_code, strip_blanks
 from iaptkit.definitions import Definitions
 from iaptkit.definitions.bands import (
     EIGHTEEN_WEEKS_DAYS,
@@ -133,7 +133,7 @@ def cohort_table(
     }
     # family 2
     care = t.care_contacts.cast("int64").fill_null(0)
-    code = strip_blanks(t.EndCode.cast("string")).re_replace(r"\.0$", "").nullif("")
+    code = read_code(t.EndCode.cast("string"), decimal=True).nullif("")
     no_treatment = F.isnull()
     c.update(
         ended_referrals=_flag(ended),

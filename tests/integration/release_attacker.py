@@ -19,6 +19,13 @@ What it knows, derived here by its own rules:
   (1 to threshold - 1, or 0 where zeros are suppressed) needs the protection width;
 * ``finished_treatment = at_caseness + not_at_caseness`` and ``part <= total`` for
   ``recovered <= at_caseness <= finished_treatment``;
+* the NHS definitions' partitions of one cell, written here from the measure catalogue (not
+  from iaptkit's list): the four wait bands of those entering treatment (and of first
+  assessments) add up to their total, end codes and end-code groups to ``ended_referrals``,
+  referral sources to ``referrals_received``, attendance outcomes and contact mechanisms to
+  ``appointments``, stepped care, long-term condition and employment groups to
+  ``finished_treatment``, waiting for treatment and in treatment to ``open_referrals``; each
+  taken where it holds on the true counts;
 * a shown count ``v`` with rounding base ``b`` and threshold ``t`` is in ``[v - b/2, v + b/2)``
   (halves up), and is 0 or at least ``t``.
 
@@ -43,6 +50,30 @@ from scipy.optimize import Bounds, LinearConstraint, linprog, milp
 from scipy.sparse.csgraph import connected_components
 
 BIG = 1e7
+
+#: total -> the parts that may partition it: measure names, or prefixes ending in "_" (every
+#: measure of the cell with that prefix). From docs/measures-catalogue (families 1-8).
+PARTITIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("entered_treatment", ("entered_wait_le_28_days", "entered_wait_29_to_56_days",
+                           "entered_wait_57_to_90_days", "entered_wait_over_90_days")),
+    ("first_assessment", ("first_assessment_wait_le_28_days", "first_assessment_wait_29_to_56_days",
+                          "first_assessment_wait_57_to_90_days",
+                          "first_assessment_wait_over_90_days")),
+    ("ended_referrals", ("ended_endcode_",)),
+    ("ended_referrals", ("ended_group_",)),
+    ("ended_referrals", ("ended_before_treatment", "ended_after_treatment")),
+    ("ended_referrals", ("ended_not_seen", "ended_seen_not_treated", "ended_treated_once_or_more")),
+    ("referrals_received", ("referrals_source_",)),
+    ("appointments", ("appts_by_mechanism_",)),
+    ("appointments", ("appts_cancelled_patient", "appts_dna", "appts_cancelled_provider",
+                      "appts_attended", "appts_attended_late", "appts_late_not_seen")),
+    ("finished_treatment", ("stepped_care_",)),
+    ("finished_treatment", ("finished_ltc", "finished_no_ltc", "finished_ltc_not_stated")),
+    ("finished_treatment", ("finished_first_employment_",)),
+    ("finished_treatment", ("finished_last_employment_",)),
+    ("open_referrals", ("waiting_for_treatment", "open_in_treatment")),
+    ("open_referrals", ("waiting_for_assessment", "waiting_for_treatment", "open_in_treatment")),
+)  # fmt: skip
 
 
 def _box(shown: str, base: int, threshold: int) -> tuple[float, float]:
@@ -161,6 +192,7 @@ class Attacker:
         index: dict[tuple[Any, ...], list[int]] = defaultdict(list)
         for (fp, m, s, e, bd, _), i in self.ids.items():
             index[(fp, s, e, bd, m)].append(i)
+        self._partitions(index)
         for (fp, s, e, bd, m), cells in list(index.items()):
             if m != "finished_treatment":
                 continue
@@ -176,6 +208,26 @@ class Attacker:
                     self.le.append({a: 1.0, f: -1.0})
                     for r in index.get((fp, s, e, bd, "recovered"), []):
                         self.le.append({r: 1.0, a: -1.0})
+
+    def _partitions(self, index: dict[tuple[Any, ...], list[int]]) -> None:
+        """The catalogue's partitions of one cell (same extract, period and breakdown)."""
+        by_cell: dict[tuple[Any, ...], dict[str, list[int]]] = defaultdict(dict)
+        for (fp, s, e, bd, m), cells in index.items():
+            by_cell[(fp, s, e, bd)][m] = cells
+        for measures in by_cell.values():
+            for total, names in PARTITIONS:
+                parts = [
+                    m
+                    for m in measures
+                    if m in names or any(n.endswith("_") and m.startswith(n) for n in names)
+                ]
+                if total not in measures or len(parts) < 2:
+                    continue
+                for t in measures[total]:
+                    row = {measures[m][0]: 1.0 for m in parts}
+                    row[t] = -1.0
+                    if self.holds(row):
+                        self.eq.append(row)
 
     def _periods(self, fp: str, m: str, bd: Any, spans: dict[tuple[str, str], list[int]]) -> None:
         if len(spans) < 2:

@@ -63,6 +63,10 @@ EXCLUSION_REASONS: Mapping[str, str] = MappingProxyType(
         "contact_before_referral": (
             "IDS201 row dated before its referral's ReferralRequestReceivedDate"
         ),
+        "contact_after_as_at": (
+            "IDS201 row dated after the as-at date (the period's end): no pathway as at the "
+            "date reads it"
+        ),
         "duplicate_record_number": (
             "IDS001 row repeating the (UniqueSubmissionID, RecordNumber) of another; the lowest "
             "Person_ID is used"
@@ -209,7 +213,11 @@ def reason_rows(
 
 
 def _activity_counts(
-    reasons: ir.Table, spec: TableSpec, referrals: ir.Table | None, dates: ir.Table | None
+    reasons: ir.Table,
+    spec: TableSpec,
+    referrals: ir.Table | None,
+    dates: ir.Table | None,
+    as_at: date | None,
 ) -> list[ir.Table]:
     """Counts (``_iapt_reason``, ``rows``) of an activity table: each key used once.
 
@@ -219,7 +227,8 @@ def _activity_counts(
     has no referral as at the date is ``no_referral_as_at``. IDS201 rows are then checked for
     a date (``contact_undated``) and, with ``dates`` (PathwayID, ReferralRequestReceivedDate,
     one row per pathway), for a referral date (``no_referral_date``) not after the contact
-    (``contact_before_referral``): there the row of each key checked is picked by a window (its
+    (``contact_before_referral``), and with ``as_at`` for a date after it
+    (``contact_after_as_at``): there the row of each key checked is picked by a window (its
     date is not part of the key): the latest (Unique_MonthID, UniqueSubmissionID), as the
     derivation keeps, then the earliest date.
     """
@@ -263,6 +272,9 @@ def _activity_counts(
             cases.append((no_date, ibis.literal("no_referral_date")))
             early = (r.CareContDate < r._iapt_r).fill_null(False)
             cases.append((early, ibis.literal("contact_before_referral")))
+        if as_at is not None:  # no pathway as at the date reads a later contact
+            late = r.CareContDate > ibis.literal(as_at, type="date")
+            cases.append((late.fill_null(False), ibis.literal("contact_after_as_at")))
     reason = ibis.cases(*cases, else_=ibis.literal("used")) if cases else ibis.literal("used")
     r = r.mutate(_iapt_reason=reason)
     out.append(r.group_by("_iapt_reason").aggregate(rows=r.count()))
@@ -289,7 +301,7 @@ def _table_counts(
     spec = TABLES[name]
     reasons = _reason_column(table, spec, known, as_at, defs)
     if spec.activity_key is not None and name != "IDS101Referral":
-        parts = _activity_counts(reasons, spec, referrals, dates)
+        parts = _activity_counts(reasons, spec, referrals, dates, as_at)
     else:
         parts = [reasons.group_by("_iapt_reason").aggregate(rows=reasons.count())]
     used = reasons.filter(reasons._iapt_reason == "used")

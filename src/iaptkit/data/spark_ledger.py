@@ -82,7 +82,7 @@ def _final_reasons(
             (~t._iapt_first, ibis.literal("duplicate_record_number")),
         ]
     elif spec.activity_key is not None and name != "IDS101Referral":
-        t, more = _activity_cases(t, spec, referrals, dates)
+        t, more = _activity_cases(t, spec, referrals, dates, as_at)
     else:
         more = []
     reason = ibis.cases(
@@ -92,7 +92,11 @@ def _final_reasons(
 
 
 def _activity_cases(
-    t: ir.Table, spec: TableSpec, referrals: ir.Table | None, dates: ir.Table | None
+    t: ir.Table,
+    spec: TableSpec,
+    referrals: ir.Table | None,
+    dates: ir.Table | None,
+    as_at: date | None,
 ) -> tuple[ir.Table, list[tuple[Any, Any]]]:
     """The table with its helper columns, and the cases of its used rows (in order)."""
     key = list(spec.activity_key or ())
@@ -124,6 +128,9 @@ def _activity_cases(
             cases.append((no_date, ibis.literal("no_referral_date")))
             early = (t.CareContDate < t._iapt_r).fill_null(False)
             cases.append((early, ibis.literal("contact_before_referral")))
+        if as_at is not None:
+            late = t.CareContDate > ibis.literal(as_at, type="date")
+            cases.append((late.fill_null(False), ibis.literal("contact_after_as_at")))
     return t, cases
 
 

@@ -91,6 +91,8 @@ def cross_rules(extract: TableAccess, out: ProblemCollector) -> None:
             )
         if "IDS201CareContact" in usable:
             _contacts_before_referral(extract, out)
+    if "IDS201CareContact" in usable:
+        _contacts_after_their_month(extract, out)
         if "IDS001MPI" in usable:
             r = extract.table(
                 "IDS101Referral", columns=("PathwayID", "UniqueSubmissionID", "RecordNumber")
@@ -132,6 +134,36 @@ def cross_rules(extract: TableAccess, out: ProblemCollector) -> None:
                     rows,
                     f"{rows_text(rows)} of {table}: {notes[str(reason)]}",
                 )
+
+
+def _contacts_after_their_month(extract: TableAccess, out: ProblemCollector) -> None:
+    """IDS201 rows dated after the month of the submission that reports them (a future date).
+
+    A submission for a month reports what happened up to the month's end; a contact dated
+    later (``2099-04-12`` for ``2023-04``) is a date error. No pathway as at a date before the
+    contact reads it (the row ledger's ``contact_after_as_at``).
+    """
+    c = extract.table(
+        "IDS201CareContact",
+        columns=("UniqueSubmissionID", "Unique_MonthID", "PathwayID", "CareContactId",
+                 "CareContDate"),
+    )  # fmt: skip
+    day = c.CareContDate
+    month = (day.year() - 1900) * 12 + day.month() - 3  # Unique_MonthID of the date's month
+    late = c.filter((month > c.Unique_MonthID).fill_null(False))
+    rows = int(late.count().execute())
+    out.add(
+        "contact_after_submission_month",
+        "IDS201CareContact",
+        "CareContDate",
+        rows,
+        f"{rows_text(rows)} of IDS201CareContact.CareContDate are after the month their "
+        "submission reports (Unique_MonthID); expected a date in or before that month. A "
+        "pathway as at an earlier date does not read them. File: "
+        f"{extract.tables['IDS201CareContact'].location}.",
+        late.select("PathwayID", "CareContactId", value=late.CareContDate.cast("string")),
+        ["PathwayID", "CareContactId", "value"],
+    )
 
 
 def _contacts_before_referral(extract: TableAccess, out: ProblemCollector) -> None:

@@ -54,6 +54,7 @@ RULES: Mapping[str, Severity] = MappingProxyType(
         "missing_referral_date": "error",
         "missing_contact_date": "error",
         "contact_before_referral": "error",
+        "contact_after_submission_month": "error",
         "imd_out_of_range": "error",
         "age_out_of_range": "error",
         "orphan_pathway": "error",

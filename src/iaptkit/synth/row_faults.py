@@ -18,7 +18,10 @@ the files alone what ``validate`` must report and what the row ledger must count
 ``imd_out_of_range``
     an IDS001 IndicesOfDeprivationDecile ``11`` (deciles are 1-10);
 ``unparseable_month_id``
-    an IDS201 Unique_MonthID that is not a number (``M1477``): the row belongs to no month.
+    an IDS201 Unique_MonthID that is not a number (``M1477``): the row belongs to no month;
+``future_contact_date``
+    an IDS201 CareContDate moved to 2099 (same month, day at most 28): after its submission's
+    month and after any as-at date.
 
 Lines are edited as text: only the damaged field changes, keeping its quoting, so every other
 value reads back exactly as written.
@@ -43,6 +46,7 @@ ROW_FAULTS: tuple[str, ...] = (
     "empty_contact_date",
     "imd_out_of_range",
     "unparseable_month_id",
+    "future_contact_date",
 )
 
 _TARGETS: dict[str, tuple[str, str]] = {
@@ -53,6 +57,7 @@ _TARGETS: dict[str, tuple[str, str]] = {
     "empty_contact_date": ("IDS201CareContact", "CareContDate"),
     "imd_out_of_range": ("IDS001MPI", "IndicesOfDeprivationDecile"),
     "unparseable_month_id": ("IDS201CareContact", "Unique_MonthID"),
+    "future_contact_date": ("IDS201CareContact", "CareContDate"),
 }
 
 
@@ -155,6 +160,9 @@ def damage_rows(folder: Path, fault: str, every: int = 7, table: str | None = No
             value = "7.5"
         elif fault == "imd_out_of_range":
             value = "11"
+        elif fault == "future_contact_date":
+            day = date.fromisoformat(_unquote(old)[:10])
+            value = day.replace(year=2099, day=min(day.day, 28)).isoformat()
         elif fault == "unparseable_month_id":
             value = "M" + _unquote(old)  # a month ID that is not a number
         elif fault == "contact_before_referral":
@@ -176,6 +184,9 @@ def _eligible(folder: Path, fault: str, header: list[str], rows: list[list[str]]
     if fault == "score_not_integer":
         tool = header.index("CodedAssToolType")
         return [i for i, r in enumerate(rows) if _unquote(r[tool]) == PHQ9_TOOL]
+    if fault == "future_contact_date":
+        date_col = header.index("CareContDate")
+        return [i for i, r in enumerate(rows) if _parses(_unquote(r[date_col]))]
     if fault == "contact_before_referral":
         starts = _earliest_referral_dates(folder)
         pid = header.index("PathwayID")
@@ -184,6 +195,14 @@ def _eligible(folder: Path, fault: str, header: list[str], rows: list[list[str]]
             i for i, r in enumerate(rows) if _unquote(r[pid]) in starts and _unquote(r[date_col])
         ]
     return list(range(len(rows)))
+
+
+def _parses(text: str) -> bool:
+    try:
+        date.fromisoformat(text[:10])
+    except ValueError:
+        return False
+    return True
 
 
 def _earliest_referral_dates(folder: Path) -> dict[str, date]:

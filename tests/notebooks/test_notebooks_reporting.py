@@ -87,6 +87,18 @@ def test_pathway_indicators_cohorts_and_provider_filter(small_extract: Path) -> 
     assert {total for _, _, total in steps} == {3}
 
 
+def test_a_provider_with_no_pathway_is_refused_naming_those_present(small_extract: Path) -> None:
+    ext = load_extract(small_extract)
+    start, end = date(2023, 4, 1), date(2023, 9, 30)
+    present = sorted(pathway_indicators(ext, start, end)["provider"].unique())
+    with pytest.raises(ConfigError) as err:
+        pathway_indicators(ext, start, end, provider="ZZZ")
+    message = str(err.value)
+    assert "'ZZZ'" in message and all(p in message for p in present)
+    ctx = setup_notebook("nb", {**BASE, "provider": f" {present[0].lower()} "})
+    assert ctx.provider == present[0]  # ODS codes are upper case
+
+
 def test_progress_bar_draws_text_without_widgets() -> None:
     import io
 

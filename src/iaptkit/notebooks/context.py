@@ -311,7 +311,8 @@ def setup_notebook(name: str, parameters: Mapping[str, Any]) -> NotebookContext:
         release_dir=Path(out),
         start=start,
         end=end,
-        provider=str(parameters.get("provider") or ""),
+        # ODS codes are upper case, as the pathways' provider column (docs/data-model.md)
+        provider=str(parameters.get("provider") or "").strip().upper(),
         policy=str(parameters.get("policy") or DEFAULT_POLICY),
         definitions_version=load_definitions().version,
     )
@@ -391,6 +392,12 @@ def pathway_indicators(
         first scores (float64, NaN when missing), ``definitions_version``.
         Microdata: for use inside the environment only (protect before release).
 
+    Raises
+    ------
+    ConfigError
+        ``provider`` has no pathway in the extract as at ``end`` (the message lists the
+        providers it holds).
+
     Notes
     -----
     Cohorts from :func:`iaptkit.measures.counting.indicator_table` (docs/measures.md §2) over
@@ -419,6 +426,14 @@ def pathway_indicators(
     attrs = pathways.select("PathwayID", *_PATHWAY_COLUMNS)
     step("counting the cohorts", 1, 3)
     frame = ind.join(attrs, "PathwayID").execute()
+    if provider and frame.empty:
+        everyone = pathway_table(extract, end, defs)
+        present = sorted(map(str, everyone.select("provider").distinct().execute()["provider"]))
+        raise ConfigError(
+            f"No pathway of provider {provider!r} in the extract as at {end}: expected one of "
+            f"the providers it holds ({', '.join(present[:20]) or 'none'}"
+            f"{', ...' if len(present) > 20 else ''}), or an empty provider for England."
+        )
     step("typing the columns", 2, 3)
     frame = frame.rename(columns={f"g_{g}": g for g in _GROUPS})
     for col in COUNT_COLUMNS:

@@ -25,7 +25,9 @@ What it knows, derived here by its own rules:
   referral sources to ``referrals_received``, attendance outcomes and contact mechanisms to
   ``appointments``, stepped care, long-term condition and employment groups to
   ``finished_treatment``, waiting for treatment and in treatment to ``open_referrals``; each
-  taken where it holds on the true counts;
+  taken where it holds on the true counts; appointments by attendance are at most all
+  appointments (codes outside the list are neither), as those waiting for assessment are at
+  most the open referrals;
 * a shown count ``v`` with rounding base ``b`` and threshold ``t`` is in ``[v - b/2, v + b/2)``
   (halves up), and is 0 or at least ``t``.
 
@@ -51,8 +53,10 @@ from scipy.sparse.csgraph import connected_components
 
 BIG = 1e7
 
-#: total -> the parts that may partition it: measure names, or prefixes ending in "_" (every
-#: measure of the cell with that prefix). From docs/measures-catalogue (families 1-8).
+#: total -> the parts that partition it by definition: measure names, or prefixes ending in
+#: "_" (every measure of the cell with that prefix), each list covering every case (invalid and
+#: missing codes included). From docs/measures-catalogue (families 1-8). A list that does not
+#: cover every case would add up only where the rest is truly 0, knowledge no attacker has.
 PARTITIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("entered_treatment", ("entered_wait_le_28_days", "entered_wait_29_to_56_days",
                            "entered_wait_57_to_90_days", "entered_wait_over_90_days")),
@@ -65,14 +69,18 @@ PARTITIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("ended_referrals", ("ended_not_seen", "ended_seen_not_treated", "ended_treated_once_or_more")),
     ("referrals_received", ("referrals_source_",)),
     ("appointments", ("appts_by_mechanism_",)),
-    ("appointments", ("appts_cancelled_patient", "appts_dna", "appts_cancelled_provider",
-                      "appts_attended", "appts_attended_late", "appts_late_not_seen")),
     ("finished_treatment", ("stepped_care_",)),
     ("finished_treatment", ("finished_ltc", "finished_no_ltc", "finished_ltc_not_stated")),
     ("finished_treatment", ("finished_first_employment_",)),
     ("finished_treatment", ("finished_last_employment_",)),
     ("open_referrals", ("waiting_for_treatment", "open_in_treatment")),
-    ("open_referrals", ("waiting_for_assessment", "waiting_for_treatment", "open_in_treatment")),
+)  # fmt: skip
+
+#: total -> parts whose sum is at most the total, by definition.
+SUBSETS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("appointments", ("appts_cancelled_patient", "appts_dna", "appts_cancelled_provider",
+                      "appts_attended", "appts_attended_late", "appts_late_not_seen")),
+    ("open_referrals", ("waiting_for_assessment",)),
 )  # fmt: skip
 
 
@@ -171,6 +179,11 @@ class Attacker:
             groups[(fp, m, s, e)].append((i, dict(bd)))
         for members in groups.values():  # finer breakdowns add up to coarser ones
             shapes = {frozenset(b) for _, b in members}
+            values: dict[str, set[str]] = defaultdict(set)  # every category seen of each dim
+            bd_of = dict(members)
+            for _, b in members:
+                for d, v in b.items():
+                    values[d].add(v)
             for i, b in members:
                 for shape in shapes:
                     if not set(b) < shape:
@@ -180,9 +193,12 @@ class Attacker:
                         for k, kb in members
                         if set(kb) == shape and all(kb[d] == v for d, v in b.items())
                     ]
+                    # the parts cover every category of each dim summed over (one provider's
+                    # commissioners are not all of England's, even where every count is 0)
+                    cover = all({bd_of[k][d] for k in kids} == values[d] for d in shape - set(b))
                     row = {k: 1.0 for k in kids}
                     row[i] = -1.0
-                    if kids and self.holds(row):  # no empty sum: documented as not covered
+                    if kids and cover and self.holds(row):  # no empty sum: not covered (docs)
                         self.eq.append(row)
         by_cell: dict[tuple[Any, ...], dict[tuple[str, str], list[int]]] = defaultdict(dict)
         for (fp, m, s, e, bd, _), i in list(self.ids.items()):
@@ -228,6 +244,12 @@ class Attacker:
                     row[t] = -1.0
                     if self.holds(row):
                         self.eq.append(row)
+            for total, names in SUBSETS:
+                parts = [m for m in names if m in measures]
+                if total in measures and parts:
+                    row = {measures[m][0]: 1.0 for m in parts}
+                    row[measures[total][0]] = -1.0
+                    self.le.append(row)
 
     def _periods(self, fp: str, m: str, bd: Any, spans: dict[tuple[str, str], list[int]]) -> None:
         if len(spans) < 2:

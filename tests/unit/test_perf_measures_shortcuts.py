@@ -94,10 +94,14 @@ def test_text_fields_keep_exactly_the_non_blank_values() -> None:
 def test_text_fields_match_python_strip_on_any_string(values: list[str | None]) -> None:
     t = ibis.memtable(pd.DataFrame({"x": pd.Series(values, dtype=object)}), schema={"x": "str"})
     con = ibis.duckdb.connect()
-    for kind, expected in (("code", expected_text), ("str", expected_identifier)):
-        got = con.execute(typed_column(t.x, FieldSpec("x", kind))).tolist()  # type: ignore[arg-type]
+    for name, kind, expected in (
+        ("x", "code", expected_text),
+        ("x", "str", expected_text),
+        ("PathwayID", "str", expected_identifier),  # schema.IDENTIFIER_FIELDS
+    ):
+        got = con.execute(typed_column(t.x, FieldSpec(name, kind))).tolist()  # type: ignore[arg-type]
         got = [None if v is None or v != v else v for v in got]
-        assert got == [expected(v) for v in values], kind
+        assert got == [expected(v) for v in values], name
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from types import MappingProxyType
 import ibis
 import ibis.expr.types as ir
 
-from iaptkit.data.schema import BOOL_FALSE, BOOL_TRUE, FieldSpec
+from iaptkit.data.schema import BOOL_FALSE, BOOL_TRUE, IDENTIFIER_FIELDS, FieldSpec
 from iaptkit.data.text import strip_to_null, trim_text
 
 __all__ = ["IBIS_TYPES", "SCORE_PATTERN", "already_typed", "typed_column"]
@@ -82,8 +82,9 @@ def typed_column(value: ir.StringValue, spec: FieldSpec) -> ir.Value:
     ibis.Value
         ``int`` -> int64 (``"12"``, ``" 12 "``, ``"12.0"``); ``date`` -> date (ISO date or
         timestamp, date part); ``bool`` -> boolean (``schema.BOOL_TRUE``/``BOOL_FALSE``, any
-        case); ``str`` (identifiers, texts) -> text without blanks at either end, blank ->
-        null; ``code``/``score`` -> text unchanged (compared after trimming), blank -> null.
+        case); identifiers (``schema.IDENTIFIER_FIELDS``) -> text without blanks at either
+        end, blank -> null; other ``str``/``code``/``score`` -> text unchanged (compared after
+        trimming), blank -> null.
 
     Notes
     -----
@@ -105,9 +106,9 @@ def typed_column(value: ir.StringValue, spec: FieldSpec) -> ir.Value:
     '2024-07-01'
     """
     kind = spec.type
-    if kind == "str":  # identifiers and texts: blanks around a value are not part of it
+    if spec.name in IDENTIFIER_FIELDS:  # blanks around an identifier are not part of it
         return strip_to_null(value)
-    if kind in ("code", "score"):
+    if kind in ("str", "code", "score"):
         # A value whose first character sorts after the space (every printable character, and
         # every multi-byte one) is not blank: keep it without running the trimming regular
         # expression. Only empty, null and blank-led values take the (exact) slow route.

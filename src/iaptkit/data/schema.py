@@ -34,6 +34,7 @@ __all__ = [
     "BOOL_TRUE",
     "CODE_LISTS",
     "EMPLOYMENT_SUPPORT_CODE",
+    "IDENTIFIER_FIELDS",
     "NHS_DERIVED_FIELDS",
     "TABLES",
     "FieldSpec",
@@ -139,6 +140,23 @@ def _submission_fields(provider_field: str = "OrgID_Provider") -> tuple[FieldSpe
 #: Boolean spellings accepted on input (compared case-insensitively after trimming).
 BOOL_TRUE: tuple[str, ...] = ("true", "1", "y", "yes", "t")
 BOOL_FALSE: tuple[str, ...] = ("false", "0", "n", "no", "f")
+
+#: Text fields that identify (join keys and organisation codes): read without blanks around
+#: them (docs/data-model.md), so ``" PW1 "`` joins ``"PW1"``. Other text is kept as received
+#: and compared after trimming where the measures read it.
+IDENTIFIER_FIELDS: frozenset[str] = frozenset(
+    {
+        "PathwayID",
+        "Person_ID",
+        "ServiceRequestId",
+        "CareContactId",
+        "CareActId",
+        "OrgID_Provider",
+        "OrgIDProv",
+        "OrgIDComm",
+        "OrgIDSubICBLocResidence",
+    }
+)
 
 #: SNOMED code of employment support (a care activity that is not therapy).
 EMPLOYMENT_SUPPORT_CODE = "1098051000000103"

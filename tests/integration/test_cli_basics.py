@@ -95,3 +95,38 @@ def test_demo_module_and_command_share_options() -> None:
     for option in ("--out", "--pathways", "--workers"):
         assert option in module.stdout
         assert option in command.output
+
+
+def test_an_output_that_cannot_be_written_is_refused_before_the_work(tmp_path: Path) -> None:
+    """``-o``/``--json``/``--audit`` under a file (not a folder): one line, exit 1, no files."""
+    from iaptkit.synth.generate import write_synthetic
+
+    extract = tmp_path / "extract"
+    write_synthetic(extract, pathways=30, start="2024-01", months=2, providers=1, seed=2)
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    table = tmp_path / "t.csv"
+    table.write_text("sex,n\nF,12\nM,30\n")
+    bad = blocker / "out.csv"
+    period = ["--start", "2024-01-01", "--end", "2024-02-29", "--families", "0"]
+    cases = [
+        (["derive", str(extract), "--as-at", "2024-02-29", "-o", str(blocker / "p.parquet")],
+         "output"),
+        (["measures", str(extract), *period, "-o", str(bad)], "output"),
+        (["measures", str(extract), *period, "-o", str(tmp_path / "m.csv"), "--json",
+          str(blocker / "m.json")], "--json"),
+        (["validate", str(extract), "--json", str(blocker / "v.json")], "--json"),
+        (["protect", str(table), "--dims", "sex", "--value", "n", "-o", str(bad)], "output"),
+        (["protect", str(table), "--dims", "sex", "--value", "n", "-o", str(tmp_path / "p.csv"),
+          "--audit", str(blocker / "a.json")], "--audit"),
+    ]  # fmt: skip
+    for args, what in cases:
+        result = runner.invoke(app, args)
+        assert result.exit_code == 1, (args, result.output)
+        errors = [ln for ln in result.output.splitlines() if ln.startswith("error:")]
+        assert len(errors) == 1, result.output
+        assert errors[0].startswith(f"error: {what} {blocker}"), errors[0]
+        assert "cannot take a new file" in errors[0]
+        assert "Traceback" not in result.output
+    assert not (tmp_path / "m.csv").exists()
+    assert not (tmp_path / "p.csv").exists()

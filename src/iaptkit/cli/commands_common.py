@@ -16,6 +16,7 @@ import pandas as pd
 from rich.console import Console
 
 from iaptkit.cli.data import render_ledger
+from iaptkit.cli.records import check_writable
 from iaptkit.data import Extract, load_extract
 from iaptkit.data.fatal import require_usable
 from iaptkit.data.ledger import (
@@ -61,6 +62,29 @@ def output_format(output: Path) -> str:
     return suffix[1:]
 
 
+def writable_output(output: Path) -> str:
+    """The output's format, once its folder is known to take a new file (before any work).
+
+    A name that is not ``.csv``/``.parquet``, an existing folder, or a folder that cannot be
+    created or written is refused at once, naming the path, rather than after the work.
+
+    Raises
+    ------
+    ConfigError
+        What was expected and what was found.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     writable_output(Path(d) / "new" / "x.csv")
+    'csv'
+    """
+    fmt = output_format(output)
+    check_writable(output, "output")
+    return fmt
+
+
 def write_table(frame: pd.DataFrame, output: Path) -> None:
     """Write a table to ``.csv`` or ``.parquet`` (by suffix), creating the folder.
 
@@ -92,16 +116,22 @@ def write_table(frame: pd.DataFrame, output: Path) -> None:
     1
     """
     fmt = output_format(output)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    if fmt == "csv":
-        if {"status", "kind", "policy_id"} <= set(frame.columns):
-            # a protected table: suppression markers are written here, on export, only
-            from iaptkit.sdc.measures_layout import export_layout
+    if fmt == "csv" and {"status", "kind", "policy_id"} <= set(frame.columns):
+        # a protected table: suppression markers are written here, on export, only
+        from iaptkit.sdc.measures_layout import export_layout
 
-            frame = export_layout(frame)
-        frame.to_csv(output, index=False)
-    else:
-        frame.to_parquet(output, index=False)
+        frame = export_layout(frame)
+    try:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        if fmt == "csv":
+            frame.to_csv(output, index=False)
+        else:
+            frame.to_parquet(output, index=False)
+    except OSError as exc:
+        raise ConfigError(
+            f"output {output}: cannot be written ({exc.strerror or exc}); expected a file in a "
+            "folder you can write to."
+        ) from None
 
 
 def spark_session() -> Any:

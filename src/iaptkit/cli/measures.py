@@ -23,9 +23,9 @@ from iaptkit.cli.commands_common import (
     command_status,
     make_console,
     open_extract,
-    output_format,
     print_summary,
     spark_session,
+    writable_output,
     write_provenance,
     write_table,
 )
@@ -115,7 +115,7 @@ def derive_command(
     iaptkit.errors.ConfigError: --as-at: expected a date as YYYY-MM-DD ..., found '2024-13-01'.
     """
     when = parse_date(as_at, what="--as-at")
-    output_format(output)
+    writable_output(output)
     check_parts(parts)
     defs = load_definitions(definitions)
     console = make_console()
@@ -297,7 +297,7 @@ def measures_command(
     breakdowns = parse_breakdowns(by)
     chosen = parse_families(families)
     check_parts(parts)
-    output_format(output)
+    writable_output(output)
     if release is not None:
         _check_release(
             release, policy, name, replace, {"start": s, "end": e, "by": by, "families": families}

@@ -11,6 +11,7 @@ import pandas as pd
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
+from iaptkit.cli.records import check_writable
 from iaptkit.errors import ConfigError
 from iaptkit.sdc.policies import load_policy
 from iaptkit.sdc.protect import ProtectedTable, check_secondary_method, protect
@@ -124,6 +125,9 @@ def protect_command(
         highlight=False,
     )
     cell_costs(np.zeros(1, dtype=np.int64), np.zeros(1, dtype=np.int64), cost)  # refuse early
+    for target in (output, audit):  # before the work, not after it
+        if target is not None:
+            check_writable(Path(target), "output" if target is output else "--audit")
     bar = Progress(
         TextColumn("{task.description}"),
         BarColumn(),

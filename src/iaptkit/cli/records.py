@@ -12,7 +12,47 @@ from typing import Any
 
 import typer
 
-__all__ = ["write_record"]
+from iaptkit.errors import ConfigError
+
+__all__ = ["check_record_target", "check_writable", "write_record"]
+
+
+def check_writable(output: Path, what: str) -> None:
+    """Refuse at once a path that is a folder, or whose folder cannot take a new file.
+
+    ``what`` names the option in the message (``output``, ``--json``).
+
+    Raises
+    ------
+    ConfigError
+        Naming the path and why, before any work is done.
+
+    Examples
+    --------
+    >>> check_writable(Path("/proc/x.csv"), "output")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    iaptkit.errors.ConfigError: output /proc/x.csv: its folder /proc cannot take a new file ...
+    """
+    import tempfile
+
+    if output.is_dir():
+        raise ConfigError(f"{what} {output}: expected a file name, found a folder.")
+    try:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=output.parent, prefix=".iaptkit-probe-"):
+            pass
+    except OSError as exc:
+        raise ConfigError(
+            f"{what} {output}: its folder {output.parent} cannot take a new file "
+            f"({exc.strerror or exc}); expected a folder you can write to."
+        ) from None
+
+
+def check_record_target(record: dict[str, Any] | None) -> None:
+    """Refuse a ``--json FILE`` that cannot be written, before the command's work."""
+    target = None if record is None else record.get("json_out")
+    if target is not None and str(target) != "-":
+        check_writable(Path(target), "--json")
 
 
 def write_record(record: dict[str, Any]) -> None:
@@ -36,5 +76,11 @@ def write_record(record: dict[str, Any]) -> None:
         typer.echo(text)
         return
     path = Path(target)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text + "\n", encoding="utf-8")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text + "\n", encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(
+            f"--json {path}: cannot be written ({exc.strerror or exc}); expected a file in a "
+            "folder you can write to."
+        ) from None

@@ -7,6 +7,7 @@ Refusals of bad input exit 2, other user errors 1, Ctrl-C 130; anything else is 
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -14,7 +15,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from iaptkit.cli.records import write_record
+from iaptkit.cli.records import check_record_target, write_record
 from iaptkit.errors import IaptkitError
 
 __all__ = ["REFUSAL_EXIT", "err_console", "run_user_command"]
@@ -81,6 +82,7 @@ def run_user_command(fn: Callable[[], T], record: dict[str, Any] | None = None) 
     too, with the ledger so far.
     """
     try:
+        check_record_target(record)  # a --json FILE that cannot be written: said before the work
         return fn()
     except KeyboardInterrupt:
         err_console().print(
@@ -121,4 +123,6 @@ def _finish_record(record: dict[str, Any] | None, error: str, code: int) -> None
         record["ledger"] = Ledger.from_records(record["ledger"]).refused().to_records()
     record["error"] = error
     record["exit_code"] = code
-    write_record(record)
+    # the --json file itself may be what cannot be written: the error above says so
+    with contextlib.suppress(IaptkitError):
+        write_record(record)

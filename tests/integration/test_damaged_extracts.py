@@ -318,3 +318,21 @@ def test_row_fault_measures_ledger(
     for name, reasons in expected_not_used(fault, folder, damage).items():
         for reason, rows in reasons.items():
             assert ledger[name]["rows_not_used"][reason] == rows
+
+
+@pytest.mark.parametrize("command", ["derive", "measures"])
+def test_a_required_table_with_no_rows_is_warned_of(
+    clean_extract: Path, tmp_path: Path, command: str
+) -> None:
+    """A header-only IDS201 is read (nobody has contacts) and said, in the terminal and JSON."""
+    folder = tmp_path / "extract"
+    shutil.copytree(clean_extract, folder)
+    path = folder / f"{TABLE}.csv"
+    path.write_text(path.read_text(encoding="utf-8").splitlines()[0] + "\n", encoding="utf-8")
+    code, text, body = run(command, folder, tmp_path)
+    assert code == 0, text
+    assert "Traceback" not in text
+    assert [w.split(":")[0] for w in body["warnings"]] == [f"{TABLE} has no rows"]
+    assert f"warning: {TABLE} has no rows" in " ".join(text.split())
+    entry = next(e for e in body["ledger"] if e["table"] == TABLE)
+    assert (entry["rows_in_files"], entry["rows_used"], entry["rows_not_used"]) == (0, 0, {})

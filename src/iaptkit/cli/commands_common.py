@@ -25,6 +25,7 @@ from iaptkit.data.ledger import (
     count_rows,
     extract_ledger,
 )
+from iaptkit.data.schema import TABLES
 from iaptkit.definitions import Definitions
 from iaptkit.errors import ConfigError
 
@@ -256,11 +257,29 @@ def open_extract(source: str, engine: str, memory_limit: str | None = None) -> E
     return extract
 
 
+def empty_table_warnings(ledger: Ledger) -> list[str]:
+    """A warning per required table with no rows (a header only): the extract looks incomplete.
+
+    Examples
+    --------
+    >>> empty_table_warnings(Ledger((TableLedger("IDS201CareContact", 0, 0, {}),)))[0][:40]
+    'IDS201CareContact has no rows: every mea'
+    """
+    return [
+        f"{t.table} has no rows: every measure that reads it counts nobody (validate: "
+        "empty_table); check that the extract is complete."
+        for t in ledger.tables
+        if t.rows_in_files == 0 and t.table in TABLES and TABLES[t.table].required
+    ]
+
+
 def print_summary(
     console: Console, title: str, pathways: int, ledger: Ledger, output: Path
 ) -> None:
     console.print(f"[bold]{title}[/bold]: {pathways:,} pathways", highlight=False)
     render_ledger(ledger, console)
+    for warning in empty_table_warnings(ledger):
+        console.print(f"[yellow]warning:[/yellow] {warning}", highlight=False)
     console.print(f"Written: {output} (ledger and provenance beside it)", highlight=False)
 
 
@@ -293,6 +312,7 @@ def checked_ledger(
     update("Counting rows used and not used (submissions, states as at the date)")
     ledger = extract_ledger(ex, when, definitions, read, not_needed)
     record["ledger"] = ledger.to_records()
+    record["warnings"] = empty_table_warnings(ledger)
     return ledger
 
 

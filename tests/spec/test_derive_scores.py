@@ -273,3 +273,45 @@ def test_an_invalid_activity_score_row_does_not_hide_a_valid_one() -> None:
     )
     # outcome flags follow: P1 is a case at 14 that ended at 8, a reliable improvement of 6
     assert rows.loc["P1", "PHQ9_FirstScore"] - rows.loc["P1", "PHQ9_LastScore"] == pytest.approx(6)
+
+
+def test_a_later_invalid_resubmission_does_not_hide_an_earlier_valid_score() -> None:
+    # the IDS607 de-duplication keeps, per activity and questionnaire, the latest *valid* row:
+    # a later submission's invalid row leaves the earlier valid one, a later valid row wins,
+    # and rows of other questionnaires on the same activity change neither (April's
+    # submission 1, then May's submission 2, which resends the referral)
+    ex = build(
+        """
+        PathwayID | Sub | Month
+        P1        | 1   | 1489
+        P1        | 2   | 1490
+        """,
+        contacts="""
+        PathwayID | CareContactId | CareContDate | Sub | Month
+        P1        | C1            | 2024-04-03   | 1   | 1489
+        P1        | C2            | 2024-05-03   | 2   | 1490
+        P1        | C3            | 2024-05-20   | 2   | 1490
+        """,
+        activities="""
+        PathwayID | CareContactId | CareActId | Sub | Month
+        P1        | C1            | A1        | 1   | 1489
+        P1        | C2            | A2        | 1   | 1489
+        P1        | C2            | A2        | 2   | 1490
+        P1        | C3            | A3        | 2   | 1490
+        """,
+        act_scores="""
+        PathwayID | CareActId | Tool      | PersScore | Sub | Month
+        P1        | A1        | PHQ9      | 15        | 1   | 1489
+        P1        | A1        | PHQ9      | abc       | 2   | 1490
+        P1        | A1        | 999999999 | 3         | 2   | 1490
+        P1        | A2        | PHQ9      | 7         | 1   | 1489
+        P1        | A2        | PHQ9      | 5         | 2   | 1490
+        P1        | A3        | PHQ9      | 28        | 2   | 1490
+        P1        | A3        | GAD7      | 9         | 2   | 1490
+        """,
+    )
+    row = derive(ex).loc["P1"]
+    # A1 keeps 15 (the later "abc" is not a score); A2 is 5 (the later valid row); A3's 28 is
+    # out of range, so A2's day is the last scoring day
+    assert (row.PHQ9_FirstScore, row.PHQ9_LastScore) == (dec("15"), dec("5"))
+    assert row.GAD_FirstScore == dec("9")

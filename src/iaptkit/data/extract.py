@@ -315,13 +315,17 @@ class Extract:
         pathways: ir.Table | None = None,
         where: Callable[[ir.Table], ir.Table] | None = None,
         prefer: Callable[[ir.Table], ir.BooleanValue] | None = None,
+        keep: Callable[[ir.Table], ir.BooleanValue] | None = None,
     ) -> ir.Table:
         """Union of counted submissions up to ``as_at``'s month, deduplicated (rule 4).
 
         With ``pathways`` (a table with a PathwayID column), only these pathways' activity.
         With ``prefer``, a row for which it is true wins the de-duplication of its record.
         ``where`` restricts the counted rows before the de-duplication (it must keep or drop
-        all rows of a PathwayID, as for :meth:`referrals_as_at`).
+        all rows of a PathwayID, as for :meth:`referrals_as_at`). With ``keep``, only the
+        rows it holds for take part in the de-duplication: each record gives its latest kept
+        row, and a record with none is absent (for the kept rows, what ``prefer=keep`` gives,
+        from a smaller sort).
         """
         spec = self.spec(name)
         if spec.activity_key is None:
@@ -334,6 +338,8 @@ class Extract:
         rows = self.counted(spec.name)
         if where is not None:
             rows = where(rows)
+        if keep is not None:
+            rows = rows.filter(keep(rows))
         return submissions.activity_as_at(rows, spec, as_at, pathways, prefer)
 
     def _empty(self, spec: TableSpec) -> ir.Table:

@@ -134,14 +134,41 @@ def valid_score_row(defs: Definitions) -> Callable[[ir.Table], ir.BooleanValue]:
     return predicate
 
 
+def _known_tool_row(defs: Definitions) -> Callable[[ir.Table], ir.BooleanValue]:
+    """Predicate: the row's CodedAssToolType is a tool code of one of the measures."""
+    codes = sorted({c for m in defs.measures.values() for c in m.tool_codes})
+
+    def predicate(rows: ir.Table) -> ir.BooleanValue:
+        return strip_blanks(rows.CodedAssToolType).isin(codes).coalesce(ibis.literal(False))
+
+    return predicate
+
+
 def _dated_scores(
-    extract: ActivitySource, as_at: date, defs: Definitions, pathways: ir.Table | None = None
+    extract: ActivitySource,
+    as_at: date,
+    defs: Definitions,
+    pathways: ir.Table | None = None,
+    *,
+    valid_only: bool = False,
 ) -> ir.Table:
-    """IDS606 and IDS607 rows with their date (IDS607 via IDS202 -> IDS201 CareContDate)."""
+    """IDS606 and IDS607 rows with their date (IDS607 via IDS202 -> IDS201 CareContDate).
+
+    ``valid_only``: only the rows whose tool code is a measure's (the others have a reason).
+    """
     valid = valid_score_row(defs)
-    if pathways is None:
-        refer = extract.activity_as_at("IDS606CodedScoreAssessmentRefer", as_at)
-        act = extract.activity_as_at("IDS607CodedScoreAssessmentAct", as_at, prefer=valid)
+    if valid_only:
+        # rows of other tools (questionnaire items, other measures) left out before the
+        # de-duplication, by a cheap test of the tool code: a much smaller sort, and the same
+        # valid rows (the tool code is part of every score record's key; the rows left out
+        # are counted by the row ledger, data.exclusion_rows)
+        known = _known_tool_row(defs)
+        refer = extract.activity_as_at(
+            "IDS606CodedScoreAssessmentRefer", as_at, pathways=pathways, keep=known
+        )
+        act = extract.activity_as_at(
+            "IDS607CodedScoreAssessmentAct", as_at, pathways=pathways, keep=known, prefer=valid
+        )
     else:
         refer = extract.activity_as_at("IDS606CodedScoreAssessmentRefer", as_at, pathways=pathways)
         act = extract.activity_as_at(
@@ -188,12 +215,16 @@ def classified_scores(
     as_at: date,
     defs: Definitions,
     pathways: ir.Table | None = None,
+    *,
+    valid_only: bool = False,
 ) -> ir.Table:
     """Every IDS606/IDS607 row as at E with its measure, parsed score, date and ``reason``.
 
     Columns: source_table, PathwayID, measure, score (decimal(12,4)), score_date, reason
     (null for a valid score, else the first of :data:`SCORE_REASONS` that applies). With
-    ``pathways`` (a table with a PathwayID column), only the rows of these pathways.
+    ``pathways`` (a table with a PathwayID column), only the rows of these pathways. With
+    ``valid_only``, only the rows of a measure's tool codes (none of reason
+    ``scores_unknown_tool``): the same valid rows, for less work.
 
     Notes
     -----
@@ -211,7 +242,7 @@ def classified_scores(
     >>> sorted(s.measure), s.reason.isna().all()
     (['GAD7', 'GAD7', 'PHQ9', 'PHQ9'], np.True_)
     """
-    rows = _dated_scores(extract, as_at, defs, pathways)
+    rows = _dated_scores(extract, as_at, defs, pathways, valid_only=valid_only)
     # Trim, look up and parse ONCE, in a projection under the join: the join keeps ibis from
     # fusing (and so repeating) these expressions into every branch of the reason below.
     code = strip_blanks(rows.CodedAssToolType)
@@ -273,7 +304,7 @@ def score_summary(
     >>> [(m, str(f), str(l)) for m, f, l in s[["measure", "first_score", "last_score"]].values]
     [('GAD7', '12.0000', '5.0000'), ('PHQ9', '15.0000', '6.0000')]
     """
-    c = classified_scores(extract, referrals, as_at, defs, pathways)
+    c = classified_scores(extract, referrals, as_at, defs, pathways, valid_only=True)
     valid = c.filter(c.reason.isnull())
     grouped = valid.group_by(["PathwayID", "measure", "score_date"])
     if defs.scores.same_day_rule == "highest":

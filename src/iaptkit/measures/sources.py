@@ -44,6 +44,7 @@ class ActivitySource(Protocol):
         *,
         pathways: ir.Table | None = None,
         prefer: Callable[[ir.Table], ir.BooleanValue] | None = None,
+        keep: Callable[[ir.Table], ir.BooleanValue] | None = None,
     ) -> ir.Table: ...
 
 
@@ -150,17 +151,19 @@ class SharedActivity:
         *,
         pathways: ir.Table | None = None,
         prefer: Callable[[ir.Table], ir.BooleanValue] | None = None,
+        keep: Callable[[ir.Table], ir.BooleanValue] | None = None,
     ) -> ir.Table:
         """The source's activity ``name`` as at ``as_at`` (``Extract.activity_as_at``).
 
-        A ``prefer`` predicate (which row of a record wins) bypasses the shared relations.
+        A ``prefer`` predicate (which row of a record wins) bypasses the shared relations, as
+        as does ``keep`` (only the rows it holds for take part in the de-duplication).
         """
-        if pathways is not None or prefer is not None:
+        if pathways is not None or prefer is not None or keep is not None:
             only = pathways
             if only is None and name in _CONTACT_TABLES:
                 only = self.contact_pathways
             return self._extract.activity_as_at(
-                name, as_at, pathways=only, where=self._where, prefer=prefer
+                name, as_at, pathways=only, where=self._where, prefer=prefer, keep=keep
             )
         key = (name, as_at)
         if key not in self._relations:

@@ -6,6 +6,7 @@ Usage::
     python benchmarks/cli.py --sizes 20000  # one size
     python benchmarks/cli.py --national    # also 1.8 M pathways (slow: a quiet machine)
     python benchmarks/cli.py --all-families --sizes 200000  # issue 18: every family x breakdown
+    python benchmarks/cli.py --ledger-cost --national --sizes ""  # the ledger's cost at 1.8 M
 
 For each size (12 months, parquet, written once to ``benchmarks/.cache/``), every figure is the
 wall time of a fresh process (interpreter start and imports included), one after another:
@@ -199,6 +200,58 @@ def run_all_families(pathways: int, work: Path) -> None:
     )
 
 
+def run_ledger_cost(pathways: int, work: Path, repeat: int = 2) -> None:
+    """The ledger's cost alone: ``iaptkit derive`` (with the ledger) against the same
+    derivation and file without it, alternating, ``repeat`` times each (no measures, no pandas:
+    what fits a national year on a small machine)."""
+    import pyarrow.parquet as pq
+
+    folder = _extract(pathways)
+    end = "2024-03-31"
+    derive = [sys.executable, "-m", "iaptkit", "derive", str(folder), "--as-at", end,
+              "-o", str(work / f"lc{pathways}.parquet"),
+              "--json", str(work / f"lc{pathways}.json")]  # fmt: skip
+    lib = f"""
+from datetime import date
+from pathlib import Path
+from iaptkit.cli.commands_common import open_extract
+from iaptkit.definitions import load_definitions
+from iaptkit.measures.derive import derive_pathways_arrow
+from iaptkit.measures.partitions import range_parts, written_parts
+from iaptkit.measures.pathway_files import PathwayWriter
+ex = open_extract({str(folder)!r}, "duckdb", None)
+n = written_parts(ex)
+with PathwayWriter(Path({str(work / "lc-lib.parquet")!r})) as w:
+    for source in ([*range_parts(ex, n)] if n > 1 else [ex]):
+        w.write_arrow(derive_pathways_arrow(source, date.fromisoformat({end!r}), load_definitions()))
+ex.close()
+"""
+    with_l, without, cpu_with, cpu_without, peak = [], [], [], [], 0.0
+    for _ in range(repeat):
+        with_l.append(_timed(derive, "derive"))
+        cpu_with.append(CPU["derive"])
+        peak = max(peak, PEAK_GB["derive"])
+        without.append(_timed([sys.executable, "-c", lib], "derive_library"))
+        cpu_without.append(CPU["derive_library"])
+    ledger = json.loads((work / f"lc{pathways}.json").read_text())["ledger"]
+    assert all(
+        e["rows_used"] + sum(e["rows_not_used"].values()) == e["rows_in_files"] for e in ledger
+    )
+    same = pq.read_table(work / f"lc{pathways}.parquet").equals(
+        pq.read_table(work / "lc-lib.parquet")
+    )
+    assert same, "derive with and without the ledger wrote different pathways"
+    w1, w0, c1, c0 = min(with_l), min(without), min(cpu_with), min(cpu_without)
+    print(
+        f"{pathways:>9,} pathways, the ledger's cost (best of {repeat}, alternating): "
+        f"iaptkit derive {w1:.1f} s wall / {c1:.1f} s CPU (peak {peak:.2f} GB); the same "
+        f"derivation without the ledger {w0:.1f} s / {c0:.1f} s -> {w1 / w0:.2f}x wall, "
+        f"{c1 / c0:.2f}x CPU (goal <= 1.2x at 1.8 M); all runs wall: with "
+        f"{', '.join(f'{x:.1f}' for x in with_l)}; without {', '.join(f'{x:.1f}' for x in without)}",
+        flush=True,
+    )
+
+
 def _available_gib() -> float:
     """Memory available to a new process (``MemAvailable``), in GiB; 0 when unknown."""
     try:
@@ -219,6 +272,11 @@ def main() -> None:
         action="store_true",
         help="issue 18: derive + measures of every family x every breakdown (with peak memory)",
     )
+    ap.add_argument(
+        "--ledger-cost",
+        action="store_true",
+        help="issue 14: only derive with and without the ledger, alternating (fits 1.8 M)",
+    )
     args = ap.parse_args()
     sizes = [int(s) for s in args.sizes.split(",") if s]
     if args.national:
@@ -231,6 +289,10 @@ def main() -> None:
     work.mkdir(parents=True, exist_ok=True)
     print(f"load average before: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
     for n in sizes:
+        if args.ledger_cost:
+            run_ledger_cost(n, work)
+            print(f"load average: {' '.join(f'{x:.1f}' for x in os.getloadavg())}", flush=True)
+            continue
         if args.all_families:
             run_all_families(n, work)
             print(f"load average: {' '.join(f'{x:.1f}' for x in os.getloadavg())}", flush=True)

@@ -16,7 +16,13 @@ from types import MappingProxyType
 import ibis
 import ibis.expr.types as ir
 
-from iaptkit.data.schema import BOOL_FALSE, BOOL_TRUE, IDENTIFIER_FIELDS, FieldSpec
+from iaptkit.data.schema import (
+    BOOL_FALSE,
+    BOOL_TRUE,
+    IDENTIFIER_FIELDS,
+    ORG_CODE_FIELDS,
+    FieldSpec,
+)
 from iaptkit.data.text import strip_to_null, trim_text
 
 __all__ = ["IBIS_TYPES", "SCORE_PATTERN", "already_typed", "typed_column"]
@@ -83,8 +89,9 @@ def typed_column(value: ir.StringValue, spec: FieldSpec) -> ir.Value:
         ``int`` -> int64 (``"12"``, ``" 12 "``, ``"12.0"``); ``date`` -> date (ISO date or
         timestamp, date part); ``bool`` -> boolean (``schema.BOOL_TRUE``/``BOOL_FALSE``, any
         case); identifiers (``schema.IDENTIFIER_FIELDS``) -> text without blanks at either
-        end, blank -> null; other ``str``/``code``/``score`` -> text unchanged (compared after
-        trimming), blank -> null.
+        end, blank -> null, organisation codes (``schema.ORG_CODE_FIELDS``) upper case;
+        other ``str``/``code``/``score`` -> text unchanged (compared after trimming),
+        blank -> null.
 
     Notes
     -----
@@ -106,6 +113,8 @@ def typed_column(value: ir.StringValue, spec: FieldSpec) -> ir.Value:
     '2024-07-01'
     """
     kind = spec.type
+    if spec.name in ORG_CODE_FIELDS:  # ODS codes are upper case: "raa" is the provider RAA
+        return strip_to_null(value).upper()
     if spec.name in IDENTIFIER_FIELDS:  # blanks around an identifier are not part of it
         return strip_to_null(value)
     if kind in ("str", "code", "score"):

@@ -36,6 +36,7 @@ __all__ = [
     "EMPLOYMENT_SUPPORT_CODE",
     "IDENTIFIER_FIELDS",
     "NHS_DERIVED_FIELDS",
+    "ORG_CODE_FIELDS",
     "TABLES",
     "FieldSpec",
     "FieldType",
@@ -62,12 +63,16 @@ class FieldSpec:
         Whether a table without this column is a fatal validation problem.
     code_list
         For ``code`` fields, the key into :data:`CODE_LISTS` whose values are allowed.
+    numeric_code
+        For ``code`` fields: a code that may arrive written as a number (``EndCode`` 10 as
+        ``10.0``), read without the trailing ``.0`` (:func:`iaptkit.data.text.read_code`).
     """
 
     name: str
     type: FieldType
     required: bool = True
     code_list: str | None = None
+    numeric_code: bool = False
 
 
 @dataclass(frozen=True)
@@ -158,6 +163,12 @@ IDENTIFIER_FIELDS: frozenset[str] = frozenset(
     }
 )
 
+#: Organisation (ODS) codes among :data:`IDENTIFIER_FIELDS`: read upper case as well, so
+#: ``"raa"`` is the provider ``RAA`` wherever a code is compared, grouped or shown.
+ORG_CODE_FIELDS: frozenset[str] = frozenset(
+    {"OrgID_Provider", "OrgIDProv", "OrgIDComm", "OrgIDSubICBLocResidence"}
+)
+
 #: SNOMED code of employment support (a care activity that is not therapy).
 EMPLOYMENT_SUPPORT_CODE = "1098051000000103"
 
@@ -242,7 +253,7 @@ _TABLES: tuple[TableSpec, ...] = (
             _f("SourceOfReferralMH", "str"),
             _f("SourceOfReferralIAPT", "str", False),
             _f("ServDischDate", "date"),
-            _f("EndCode", "code", code_list="EndCode"),
+            FieldSpec("EndCode", "code", code_list="EndCode", numeric_code=True),
             _f("Age_ReferralRequest_ReceivedDate", "int"),
             *NHS_DERIVED_FIELDS,
         ),

@@ -99,8 +99,8 @@ def submission_index(sources: Sequence[ir.Table]) -> ir.Table:
         provider = table.OrgIDProv if "OrgIDProv" in table.columns else table.OrgID_Provider
         parts.append(
             table.select(
-                # ODS codes are upper case: "raa" in one table is the provider RAA
-                OrgID_Provider=provider.cast("string").upper(),
+                # typed tables hold ODS codes upper case (schema.ORG_CODE_FIELDS)
+                OrgID_Provider=provider.cast("string"),
                 Unique_MonthID=table.Unique_MonthID.cast("int64"),
                 UniqueSubmissionID=table.UniqueSubmissionID.cast("int64"),
             )

@@ -111,7 +111,7 @@ def table_rules(
         if f.type == "code" and f.code_list is not None:
             allowed = sorted(CODE_LISTS[f.code_list])
             # compared as the measures read it: " a" is A; an EndCode 10.0 is 10 (cohorts.py)
-            code = read_code(value, decimal=f.name == "EndCode")
+            code = read_code(value, decimal=f.numeric_code)
             bad = has_text & ~code.isin([a.upper() for a in allowed])
             checks[f"code_not_in_list|{f.name}"] = (f.name, ", ".join(allowed), bad)
         if f.type == "score":

@@ -79,9 +79,9 @@ def add_breakdown_attributes(referrals: ir.Table, definitions: Definitions) -> i
     imd = referrals.IndicesOfDeprivationDecile
     unknown = ibis.literal(b.unknown)
     return referrals.mutate(
-        # ODS codes are upper case: "raa" is the provider RAA (docs/data-model.md)
-        provider=strip_blanks(referrals.OrgID_Provider).upper().nullif("").coalesce(unknown),
-        commissioner=strip_blanks(referrals.OrgIDComm).upper().nullif("").coalesce(unknown),
+        # read trimmed, upper case and blank as null (data.schema.ORG_CODE_FIELDS)
+        provider=referrals.OrgID_Provider.coalesce(unknown),
+        commissioner=referrals.OrgIDComm.coalesce(unknown),
         age_band=ibis.cases(*age_branches, else_=ibis.literal(b.age_unknown)),
         gender=ibis.cases(
             *((gender == code, ibis.literal(label)) for code, label in b.gender.items()),

@@ -117,7 +117,7 @@ def unknown_commissioners(extract: Extract, end: date, lookup: CommissionerLooku
     [['C01', 1]]
     """
     refs = extract.referrals_as_at(end, nhs_fields=False)
-    code = strip_blanks(refs.OrgIDComm.cast("string")).upper().nullif("")
+    code = refs.OrgIDComm.cast("string")  # typed: trimmed, upper case, blank as null
     counts = (
         refs.select(code=code, PathwayID=refs.PathwayID)
         .filter(lambda r: r.code.notnull())

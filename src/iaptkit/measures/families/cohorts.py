@@ -15,6 +15,7 @@ from typing import Any
 import ibis
 import ibis.expr.types as ir
 
+from iaptkit.data.schema import TABLES
 from iaptkit.data.text import read_code, strip_blanks
 from iaptkit.definitions import Definitions
 from iaptkit.definitions.bands import (
@@ -38,6 +39,9 @@ COUNT_NAMES: tuple[str, ...] = tuple(m.name for m in FAMILY_MEASURES if m.kind =
 STAT_VALUES: tuple[str, ...] = tuple(
     dict.fromkeys(m.value for m in FAMILY_MEASURES if m.value is not None)
 )
+
+#: How the referral's end code is read (a code that may arrive as a number).
+_END_CODE = TABLES["IDS101Referral"].field("EndCode")
 
 
 def _flag(x: ir.BooleanValue) -> ir.IntegerValue:
@@ -133,7 +137,7 @@ def cohort_table(
     }
     # family 2
     care = t.care_contacts.cast("int64").fill_null(0)
-    code = read_code(t.EndCode.cast("string"), decimal=True).nullif("")
+    code = read_code(t.EndCode.cast("string"), decimal=_END_CODE.numeric_code).nullif("")
     no_treatment = F.isnull()
     c.update(
         ended_referrals=_flag(ended),

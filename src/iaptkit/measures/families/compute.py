@@ -73,7 +73,8 @@ def stock_providers(source: PathwaySource, end: date, defs: Definitions) -> tupl
     extract, _ = split_source(source)
     s = extract.submissions()
     month = s.filter(s.counted & (s.Unique_MonthID == month_id(end)))
-    frame = month.select(p=month.OrgID_Provider.cast("string").strip().upper()).distinct().execute()
+    # the submission index holds ODS codes as typed: trimmed, upper case
+    frame = month.select(p=month.OrgID_Provider.cast("string")).distinct().execute()
     return tuple(sorted(str(p) for p in frame["p"].dropna()))
 
 

@@ -263,7 +263,8 @@ class Extract:
         where
             Restricts the counted IDS101 rows before the de-duplication; it must keep or drop
             all rows of a PathwayID (e.g. a filter on PathwayID, as
-            :class:`iaptkit.measures.partitions.PathwayPart` does).
+            :class:`iaptkit.measures.partitions.PathwayPart` does). Where the whole
+            extract's state is kept (:meth:`keep_referral_states`), it filters that state.
 
         Returns
         -------
@@ -278,6 +279,11 @@ class Extract:
         if keep and key in self._cache:
             cached: ir.Table = self._cache[key]
             return cached
+        if where is not None and key in self._cache:
+            # the whole extract's state is kept: a part's state is its rows (``where`` keeps
+            # or drops every row of a PathwayID, and the state has one row per PathwayID)
+            kept: ir.Table = where(self._cache[key])
+            return kept
         people = self.counted("IDS001MPI") if "IDS001MPI" in self.tables else None
         referrals = self.counted("IDS101Referral")
         if where is not None:

@@ -89,9 +89,9 @@ def _wsas_rows(source: PathwaySource, end: date, defs: Definitions) -> ir.Table:
 
     refer = extract.activity_as_at("IDS606CodedScoreAssessmentRefer", end, where=wsas_only)
     # an invalid row of an activity must not hide its valid one (as for the scores of
-    # measures.scores.valid_score_row): the IDS607 de-duplication prefers a WSAS score
+    # measures.scores.valid_score_row): only WSAS scores take part in the de-duplication
     act = extract.activity_as_at(
-        "IDS607CodedScoreAssessmentAct", end, where=wsas_only, prefer=_wsas_score_row
+        "IDS607CodedScoreAssessmentAct", end, where=wsas_only, keep=_wsas_score_row
     )
     activities = extract.activity_as_at("IDS202CareActivity", end, where=where)
     contacts = extract.activity_as_at("IDS201CareContact", end, where=where)
@@ -137,20 +137,19 @@ def pathway_wsas(
     t = t.filter(whole.fill_null(False) & in_window(t.day, t._R, t._D, end))
     t = t.mutate(tool=strip_blanks(t.tool))
     days = t.group_by(["PathwayID", "tool", "day"]).aggregate(score=t.score.max().cast("int64"))
-    first = ibis.row_number().over(group_by=[days.PathwayID, days.tool], order_by=days.day)
-    last = ibis.row_number().over(
-        group_by=[days.PathwayID, days.tool], order_by=ibis.desc(days.day)
+    # one row per scoring day, so the earliest and latest days are unique: arg_min / arg_max
+    # (min_by / max_by on Spark) are deterministic, and an aggregate, not two sorts
+    r = days.group_by(["PathwayID", "tool"]).aggregate(
+        _first=days.score.argmin(days.day),
+        _last=days.score.argmax(days.day),
+        _n=days.day.count(),
     )
-    n_days = days.day.count().over(group_by=[days.PathwayID, days.tool])
-    r = days.mutate(_f=first, _l=last, _n=n_days)
     cols: dict[str, Any] = {}
     for dim, code in defs.catalogue.wsas_items.items():
         if dim not in WSAS_DIMENSIONS:
             continue
         is_dim = r.tool == code
-        cols[f"wsas_{dim}_first"] = ibis.ifelse(is_dim & (r._f == 0), r.score, None).max()
-        cols[f"wsas_{dim}_last"] = ibis.ifelse(
-            is_dim & (r._l == 0) & (r._n >= 2), r.score, None
-        ).max()
+        cols[f"wsas_{dim}_first"] = ibis.ifelse(is_dim, r._first, None).max()
+        cols[f"wsas_{dim}_last"] = ibis.ifelse(is_dim & (r._n >= 2), r._last, None).max()
     out = r.group_by("PathwayID").aggregate(**cols)
     return out.select("PathwayID", *(c for c in WSAS_COLUMNS if c in out.columns))

@@ -130,5 +130,6 @@ def read_code(value: ir.StringValue, *, decimal: bool = False) -> ir.StringValue
     """
     code = strip_blanks(value).upper()
     if decimal:
-        code = code.re_replace(r"\.0$", "")
+        # the regular expression only where it can change the code (rare): a cheap test first
+        code = ibis.ifelse(code.endswith(".0"), code.re_replace(r"\.0$", ""), code)
     return code

@@ -64,3 +64,20 @@ def test_validation_accepts_codes_the_measures_read() -> None:
     flagged = {(p.table, p.column, p.rows) for p in report.problems if p.rule == "code_not_in_list"}
     # only Q is not an ethnic category; lower case and blanks are what the measures read
     assert flagged == {("IDS001MPI", "EthnicCategory", 1)}
+
+
+def test_an_end_code_written_as_a_number_is_its_code_to_validation() -> None:
+    # EndCode may arrive as a number (schema FieldSpec.numeric_code): 46.0 is 46, as the
+    # family-2 counts read it; 46.5 and x are not end codes
+    ex = build(
+        """
+        PathwayID | ServDischDate | EndCode
+        P1        | 2024-05-01    | 46.0
+        P2        | 2024-05-01    | 46.5
+        P3        | 2024-05-01    | x
+        P4        | 2024-05-01    | 46
+        """
+    )
+    report = validate(ex)
+    flagged = {(p.table, p.column, p.rows) for p in report.problems if p.rule == "code_not_in_list"}
+    assert flagged == {("IDS101Referral", "EndCode", 2)}

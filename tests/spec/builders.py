@@ -207,7 +207,8 @@ def site_definitions(folder: Any, **changes: Any) -> Definitions:
 
     ``strict=True`` sets ``scores.strict_comparison``; ``thresholds={"BIQ": ("30", "12")}``
     sets a measure's case and reliable-change thresholds; ``settings={"scores.same_day_rule":
-    "lowest"}`` sets any ``{value, source}`` entry.
+    "lowest"}`` sets any ``{value, source}`` entry; ``tool_codes={"PHQ9": ["720433000", "X9"]}``
+    sets a measure's CodedAssToolType list.
     """
     from pathlib import Path
 
@@ -223,6 +224,8 @@ def site_definitions(folder: Any, **changes: Any) -> Definitions:
     for key, (case, rc) in changes.get("thresholds", {}).items():
         raw["measures"][key]["case"]["threshold"] = case
         raw["measures"][key]["reliable_change"]["threshold"] = rc
+    for key, codes in changes.get("tool_codes", {}).items():
+        raw["measures"][key]["tool_codes"] = list(codes)
     for dotted, value in changes.get("settings", {}).items():
         section, key = dotted.split(".")
         raw[section][key]["value"] = value

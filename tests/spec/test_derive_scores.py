@@ -8,10 +8,11 @@ As-at date E is 2024-06-30; referrals are received 2024-04-01.
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 
 import pandas as pd
 import pytest
-from builders import build, dec, derive
+from builders import TOOL, build, dec, derive, site_definitions
 
 from iaptkit.data.ledger import extract_ledger
 
@@ -168,17 +169,50 @@ def test_whole_number_measures_take_whole_numbers_only() -> None:
     assert report.counts()["score_not_integer"] == {"IDS606CodedScoreAssessmentRefer.PersScore": 2}
 
 
-def scores_not_used(ex: object) -> dict[str, dict[str, int]]:
+def scores_not_used(ex: object, definitions: object = None) -> dict[str, dict[str, int]]:
     """The ledger's IDS606/IDS607 rows not used as at 2024-06-30, by reason."""
     from iaptkit.data import Extract
+    from iaptkit.definitions import Definitions
 
     assert isinstance(ex, Extract)
-    ledger = extract_ledger(ex, date(2024, 6, 30))
+    assert definitions is None or isinstance(definitions, Definitions)
+    ledger = extract_ledger(ex, date(2024, 6, 30), definitions)
     return {
         t.table: dict(t.rows_not_used)
         for t in ledger.tables
         if t.table.startswith(("IDS606", "IDS607")) and t.rows_not_used
     }
+
+
+def test_a_sites_own_tool_code_is_a_score_to_the_derivation_and_the_ledger(
+    tmp_path: Path,
+) -> None:
+    # a site adds a second PHQ-9 code (X9): its rows are PHQ-9 scores, and the ledger agrees
+    # (one list of the tool codes, Definitions.tool_measures, read by both)
+    site = site_definitions(tmp_path, tool_codes={"PHQ9": [TOOL["PHQ9"], "X9"]})
+    ex = build(
+        "PathwayID\nP1",
+        scores="""
+        PathwayID | Tool | PersScore | AssToolCompDate
+        P1        | X9   | 20        | 2024-04-02
+        P1        | PHQ9 | 14        | 2024-05-10
+        P1        | X9   | 30        | 2024-05-20
+        P1        | X8   | 5         | 2024-04-10
+        """,
+    )
+    row = derive(ex, definitions=site).loc["P1"]
+    assert (row.PHQ9_FirstScore, row.PHQ9_LastScore) == (dec("20"), dec("14"))
+    assert scores_not_used(ex, site) == {
+        "IDS606CodedScoreAssessmentRefer": {
+            "score_out_of_range": 1,  # X9 30: PHQ-9's range, not unknown
+            "score_unknown_tool": 1,  # X8
+        }
+    }
+    # with the packaged definitions X9 is no measure's: not a score, and counted as such
+    default = derive(ex).loc["P1"]
+    assert default.PHQ9_FirstScore == dec("14")
+    assert pd.isna(default.PHQ9_LastScore)  # one scoring day: no last score
+    assert scores_not_used(ex)["IDS606CodedScoreAssessmentRefer"] == {"score_unknown_tool": 3}
 
 
 def test_scores_outside_the_window_do_not_count() -> None:

@@ -117,12 +117,12 @@ def _score_bounds(t: ir.Table, defs: Definitions) -> ir.Table:
 
     Adds ``_iapt_num`` (decimal(12,4), null unless a plain number), ``_iapt_tool`` (the tool
     code, null when no measure has it), ``_iapt_lo``, ``_iapt_hi`` and ``_iapt_whole``; a tool
-    code listed by several measures takes the first measure's range (as the derivation does).
+    code's measure is :attr:`Definitions.tool_measures`'s.
     """
-    seen: dict[str, tuple[str, str, bool]] = {}
-    for m in defs.measures.values():
-        for c in m.tool_codes:
-            seen.setdefault(c, (str(m.valid_min), str(m.valid_max), m.whole_numbers))
+    seen = {
+        c: (str(m.valid_min), str(m.valid_max), m.whole_numbers)
+        for c, m in defs.tool_measures.items()
+    }
     dec = "decimal(12, 4)"
     bounds = ibis.memtable(
         {

@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
+from types import MappingProxyType
 
 from iaptkit.definitions.catalogue_rules import CatalogueRules
 
@@ -256,13 +257,26 @@ class Definitions:
     #: code lists and choices of the NHS measure families (docs/measures.md §5)
     catalogue: CatalogueRules
 
+    @property
+    def tool_measures(self) -> Mapping[str, ScoreMeasure]:
+        """Each CodedAssToolType of a measure -> that measure, in the measures' order.
+
+        The one list of the tool codes that are scores: the derivation's score filter, the
+        row ledger's score reasons and :meth:`measure_for_tool` all read it. A code belongs
+        to one measure (the definitions file is refused otherwise).
+
+        Examples
+        --------
+        >>> from iaptkit.definitions import load_definitions
+        >>> tools = load_definitions().tool_measures
+        >>> tools["720433000"].key, len(tools) >= 2
+        ('PHQ9', True)
+        """
+        return MappingProxyType({c: m for m in self.measures.values() for c in m.tool_codes})
+
     def measure_for_tool(self, code: str) -> ScoreMeasure | None:
         """The measure whose CodedAssToolType list holds ``code`` (trimmed), or ``None``."""
-        code = code.strip()
-        for m in self.measures.values():
-            if code in m.tool_codes:
-                return m
-        return None
+        return self.tool_measures.get(code.strip())
 
     @property
     def depression(self) -> ScoreMeasure:

@@ -136,7 +136,7 @@ def valid_score_row(defs: Definitions) -> Callable[[ir.Table], ir.BooleanValue]:
 
 def _known_tool_row(defs: Definitions) -> Callable[[ir.Table], ir.BooleanValue]:
     """Predicate: the row's CodedAssToolType is a tool code of one of the measures."""
-    codes = sorted({c for m in defs.measures.values() for c in m.tool_codes})
+    codes = sorted(defs.tool_measures)
 
     def predicate(rows: ir.Table) -> ir.BooleanValue:
         return strip_blanks(rows.CodedAssToolType).isin(codes).coalesce(ibis.literal(False))

@@ -124,6 +124,46 @@ def test_hypercube_secondary_passes_the_exact_audit(seed: int) -> None:
         assert c.upper - c.lower >= need[c.index] - 1e-9
 
 
+@pytest.mark.parametrize("seed", range(6))
+def test_big_table_finish_by_local_lps_passes_the_exact_audit(
+    seed: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # above LOCAL_FINISH_ABOVE cells the hypercube method protects what its pass left with
+    # the modular search's local LPs, not LPs over the whole table: forced on small tables
+    from iaptkit.sdc import secondary
+
+    monkeypatch.setattr(secondary, "LOCAL_FINISH_ABOVE", 0)
+    checked: list[int] = []
+    real_pass = secondary.attacker_pass
+
+    def counting_pass(sp, mask, need, eligible, progress, check=None):  # type: ignore[no-untyped-def]
+        checked.append(int(mask.sum() if check is None else (mask & check).sum()))
+        return real_pass(sp, mask, need, eligible, progress, check)
+
+    monkeypatch.setattr(secondary, "attacker_pass", counting_pass)
+    # a hypercube pass that adds nothing (as capped candidates on a big grid often cannot):
+    # every primary not hidden by the primaries alone is left to the finish
+    real_hypercubes = secondary.hypercube_secondary
+
+    def no_rounds(*args, **kwargs):  # type: ignore[no-untyped-def]
+        return real_hypercubes(*args, **{**kwargs, "rounds": 0})
+
+    monkeypatch.setattr(secondary, "hypercube_secondary", no_rounds)
+    rng = np.random.default_rng(300 + seed)
+    shape = tuple(int(x) for x in rng.integers(3, 6, size=int(rng.integers(2, 4))))
+    inner = rng.poisson(rng.choice([2.0, 4.0, 12.0], size=shape))
+    space = _space(inner)
+    mask = secondary.secondary_suppression(space, method="hypercube")
+    assert (mask & space.primary).sum() == space.primary.sum()
+    cert = audit(space, mask, mode="exact")
+    assert cert.passed, [c.reason for c in cert.failures()][:3]
+    need = required_width(space)
+    for c in cert.intervals:
+        assert c.upper - c.lower >= need[c.index] - 1e-9
+    # the local LPs' points prove every suppressed cell: no whole-table LP was needed
+    assert checked == [0]
+
+
 def test_sufficient_audit_with_grids_agrees_with_exact() -> None:
     rng = np.random.default_rng(7)
     space = _space(rng.poisson(rng.choice([3.0, 30.0], size=(5, 4, 3))))

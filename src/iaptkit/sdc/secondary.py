@@ -48,6 +48,12 @@ METHODS = ("auto", "lp", "hypercube", "modular")
 #: The hypercube clean-up tries at most this many cells divided by the space's cells (300 at
 #: most, 30 at least): each try re-proves cells with hypercube moves over the whole space.
 CLEANUP_CELL_BUDGET = 3_000_000
+#: Above this many cells the hypercube method finishes with local LPs (the modular search's,
+#: seeded with the hypercube points) before any LP over a whole connected component: one such
+#: LP over a 200,000-cell table takes about a minute, and thousands of cells may need one.
+LOCAL_FINISH_ABOVE = 50_000
+#: Cells of each local LP of that finish (the modular search's ``cap``).
+LOCAL_FINISH_CAP = 400
 
 
 class _Deadline(Exception):
@@ -250,12 +256,37 @@ def _search(
         hypercube_secondary(space, mask, need, eligible, progress=progress, points=points)
         limit = min(300, max(30, CLEANUP_CELL_BUDGET // max(space.n_cells, 1)))
         hypercube_cleanup(space, mask, need, points, limit=limit, progress=progress)
+        if space.n_cells > LOCAL_FINISH_ABOVE:
+            _local_finish(space, mask, need, eligible, progress, out)
+            points = out.points
         # the points the hypercube pass found, verified, show most cells protected already:
         # the attacker pass starts from the others
         check = mask & ~proven_by_points(space, mask, need, points)
     else:
         singleton_pass(space, mask, need, eligible)
     attacker_pass(space, mask, need, eligible, progress, check)
+
+
+def _local_finish(
+    space: CellSpace,
+    mask: npt.NDArray[np.bool_],
+    need: npt.NDArray[np.float64],
+    eligible: npt.NDArray[np.bool_],
+    progress: Progress | None,
+    out: SearchOutcome,
+) -> None:
+    """Protect the cells the hypercube pass left with local LPs (in place; big tables).
+
+    A :class:`~iaptkit.sdc.solver.modular.ModularSearch` on small neighbourhoods
+    (:data:`LOCAL_FINISH_CAP` cells), seeded with the hypercube points: a cell they show
+    protected costs nothing, each other one a small min-cost LP that may suppress more
+    cells. ``out.points`` becomes the search's live points (the hypercube ones among them),
+    the audit's hints. Cells it cannot protect are left to the attacker pass.
+    """
+    search = ModularSearch(space, mask, need, eligible, cap=LOCAL_FINISH_CAP)
+    search.seed(out.points)
+    search.protect_all(progress)
+    out.points[:] = search.live_points()
 
 
 def _modular(

@@ -367,10 +367,13 @@ class ModularSearch:
             if progress is not None:  # every primary: a deadline is checked here
                 progress("modular", k, int(prim.size))
             left[i] = not self.protect_cell(i)
-        # secondary cells must not be exact either (a move of theirs is the proof)
+        # secondary cells must not be exact either (a move of theirs is the proof); the
+        # deadline is checked before each one that needs an LP
         sec = np.flatnonzero(self.mask & ~self.space.primary)
         for i in sec.tolist():
             if not self.protected(i):
+                if progress is not None:
+                    progress("modular", int(prim.size), int(prim.size))
                 left[i] = not self.protect_cell(i)
         if progress is not None:
             progress("modular", int(prim.size), int(prim.size))

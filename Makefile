@@ -75,7 +75,7 @@ NBVAL := $(CURDIR)/build/nbval
 
 pytest: install-test peers
 	$(BIN)/python -m nbstripout --verify notebooks/*.ipynb
-	$(BIN)/pytest -q -n 2 --dist loadfile --no-loadscope-reorder
+	$(BIN)/pytest -q -n 2 --dist loadfile --no-loadscope-reorder --durations=25
 	rm -rf $(NBVAL)
 	$(BIN)/iaptkit synth $(NBVAL)/extract --pathways 1500 --providers 4 --with-nhs-fields
 	IAPTKIT_DEMO_EXTRACT=$(NBVAL)/extract \

@@ -152,7 +152,9 @@ def secondary_suppression(
     method
         ``"lp"``: singleton pass, then the attacker-guided pass. ``"hypercube"``: first the
         hypercube pass of :func:`iaptkit.sdc.solver.hypercube_select.hypercube_secondary` (needs
-        ``space.grids``), then the attacker-guided pass for anything still failing.
+        ``space.grids``), on spaces of more than :data:`LOCAL_FINISH_ABOVE` cells the
+        modular search's local LPs for the cells it left, then the attacker-guided pass for
+        anything still failing.
         ``"modular"``: a min-cost LP per primary on the subtables through it, rounded up
         and pruned (:class:`iaptkit.sdc.solver.modular.ModularSearch`; on grids of at most
         :data:`WARM_START_UP_TO` cells also from the hypercube pattern, the cheaper kept).

@@ -36,13 +36,16 @@ class JumpClock:
     def __call__(self) -> float:
         return self.now
 
-    def progress_jumping_at(self, stage: str, after: int) -> Callable[[str, int, int], None]:
-        """A progress callback that makes the clock jump at ``stage``'s call ``done >= after``."""
+    def progress_jumping_at(
+        self, stage: str, after: int, to: float = 1e9
+    ) -> Callable[[str, int, int], None]:
+        """A progress callback that makes the clock jump to ``to`` at ``stage``'s call
+        ``done >= after``."""
 
         def progress(s: str, done: int, total: int) -> None:
             self.seen.append((s, done, total))
             if s == stage and done >= after:
-                self.now = 1e9
+                self.now = max(self.now, to)
 
         return progress
 
@@ -75,6 +78,35 @@ def test_deadline_inside_the_hypercube_pass(monkeypatch: pytest.MonkeyPatch) -> 
     assert hyp[-1] == 1  # stopped within the pass, at the primary where the clock jumped
     assert "audit" in {s for s, _, _ in clock.seen}  # the fallback was still audited
     _assert_fallback_safe(pt)
+
+
+def test_search_deadline_with_audit_time_left_keeps_a_completed_safe_pattern(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # the clock passes the search's share (60 of 100 s) after the first primary, and the
+    # audit still has time: the cells left get their chains (row, column and grand totals)
+    # suppressed, and that pattern is published, not every cell
+    clock = JumpClock()
+    monkeypatch.setattr(time, "monotonic", clock)
+    pt = protect(
+        FRAME, ["r", "c"], "n", policy="sdap", secondary="hypercube", timeout=100.0,
+        progress=clock.progress_jumping_at("hypercube", 1, to=70.0),
+    )  # fmt: skip
+    assert [d for s, d, _ in clock.seen if s == "hypercube"][-1] == 1
+    assert pt.info_loss["timed_out"] == 1.0
+    assert pt.info_loss["fallback"] == 0.0
+    assert pt.certificate.passed
+    cells = pt.cells
+    hidden = cells[cells["display"] == "*"]
+    assert set(hidden["value"][hidden["value"] < 10]) == {3, 2, 5, 4}  # every primary
+    assert 4 < len(hidden) < len(cells)  # secondary cells, but not every cell
+    shown = cells[cells["display"] != "*"]
+    assert (shown["published"].to_numpy() == shown["value"].to_numpy()).all()
+    assert (shown["value"].to_numpy() >= 10).all()
+    # the published intervals: every primary at least the policy's width (10)
+    widths = [iv.upper - iv.lower for iv in pt.certificate.intervals if iv.is_primary]
+    assert len(widths) == 4
+    assert min(widths) >= 10
 
 
 def test_deadline_inside_the_audit_gives_the_audited_fallback(

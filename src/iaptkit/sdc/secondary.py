@@ -29,6 +29,7 @@ from iaptkit.sdc.attack import attack
 from iaptkit.sdc.auto_method import LP_UP_TO, choose_method
 from iaptkit.sdc.guided import attacker_pass, failing_cells, singleton_pass
 from iaptkit.sdc.solver.cells import CellSpace
+from iaptkit.sdc.solver.chains import chain_completion
 from iaptkit.sdc.solver.hypercube import proven_by_points
 from iaptkit.sdc.solver.hypercube_moves import Move
 from iaptkit.sdc.solver.hypercube_select import hypercube_cleanup, hypercube_secondary
@@ -139,73 +140,74 @@ def secondary_suppression(
 ) -> npt.NDArray[np.bool_]:
     """Choose secondary suppressions so that the attacker audit passes.
 
-    Parameters
-    ----------
-    space
-        Cells, relations, attacker knowledge, primaries, structural zeros and costs.
-    progress
-        Optional callback ``(stage, done, total)``; stages ``"secondary"`` (``done`` = cells
-        suppressed so far, ``total`` = cells still failing) and ``"cleanup"``.
-    cleanup_limit
-        Spaces with at most this many cells get the final clean-up pass (re-publishing
-        unneeded secondary cells); larger ones skip it (each step is a re-audit).
-    method
-        ``"lp"``: singleton pass, then the attacker-guided pass. ``"hypercube"``: first the
-        hypercube pass of :func:`iaptkit.sdc.solver.hypercube_select.hypercube_secondary` (needs
-        ``space.grids``), on spaces of more than :data:`LOCAL_FINISH_ABOVE` cells the
-        modular search's local LPs for the cells it left, then the attacker-guided pass for
-        anything still failing.
-        ``"modular"``: a min-cost LP per primary on the subtables through it, rounded up
-        and pruned (:class:`iaptkit.sdc.solver.modular.ModularSearch`; on grids of at most
-        :data:`WARM_START_UP_TO` cells also from the hypercube pattern, the cheaper kept).
-        ``"auto"`` (default): :func:`iaptkit.sdc.auto_method.choose_method` (``"lp"`` up to
-        :data:`HYPERCUBE_ABOVE` cells; above, ``"modular"`` when its estimated time fits the
-        budget or timeout, else ``"hypercube"``).
-    deadline
-        A :func:`time.monotonic` time after which the search stops with the best SAFE pattern
-        so far: during pruning the pattern before the step under way (every step keeps the
-        audit passing); before a safe pattern was found, the always-safe fallback (every cell
-        except structural zeros suppressed). The caller's audit still checks it.
-    outcome
-        Filled in with how the search ended (:class:`SearchOutcome`).
+        Parameters
+        ----------
+        space
+            Cells, relations, attacker knowledge, primaries, structural zeros and costs.
+        progress
+            Optional callback ``(stage, done, total)``; stages ``"secondary"`` (``done`` = cells
+            suppressed so far, ``total`` = cells still failing) and ``"cleanup"``.
+        cleanup_limit
+            Spaces with at most this many cells get the final clean-up pass (re-publishing
+            unneeded secondary cells); larger ones skip it (each step is a re-audit).
+        method
+            ``"lp"``: singleton pass, then the attacker-guided pass. ``"hypercube"``: first the
+            hypercube pass of :func:`iaptkit.sdc.solver.hypercube_select.hypercube_secondary` (needs
+            ``space.grids``), on spaces of more than :data:`LOCAL_FINISH_ABOVE` cells the
+            modular search's local LPs for the cells it left, then the attacker-guided pass for
+            anything still failing.
+            ``"modular"``: a min-cost LP per primary on the subtables through it, rounded up
+            and pruned (:class:`iaptkit.sdc.solver.modular.ModularSearch`; on grids of at most
+            :data:`WARM_START_UP_TO` cells also from the hypercube pattern, the cheaper kept).
+            ``"auto"`` (default): :func:`iaptkit.sdc.auto_method.choose_method` (``"lp"`` up to
+            :data:`HYPERCUBE_ABOVE` cells; above, ``"modular"`` when its estimated time fits the
+            budget or timeout, else ``"hypercube"``).
+        deadline
+            A :func:`time.monotonic` time after which the search stops with the best SAFE pattern
+            so far: during pruning the pattern before the step under way (every step keeps the
+            audit passing); before a safe pattern was found, the always-safe fallback (every cell
+            except structural zeros suppressed). The caller's audit still checks it.
+        outcome
+            Filled in with how the search ended (:class:`SearchOutcome`).
 
-    Returns
-    -------
-    numpy.ndarray
-        ``bool`` ``(n,)``: every primary cell plus the chosen secondary cells. The attacker
-        audit (:func:`iaptkit.sdc.audit.audit`) on this mask passes.
+        Returns
+        -------
+        numpy.ndarray
+            ``bool`` ``(n,)``: every primary cell plus the chosen secondary cells. The attacker
+            audit (:func:`iaptkit.sdc.audit.audit`) on this mask passes.
 
-    Raises
-    ------
-    AuditFailedError
-        When no choice of cells can protect some cell (e.g. a table too small to protect).
+        Raises
+        ------
+        AuditFailedError
+            When no choice of cells can protect some cell (e.g. a table too small to protect).
 
-    Notes
-    -----
-    Protection criterion and attacker: ``docs/disclosure-control.md`` ("The
-    attacker"). The approach follows the classical LP-based complementary suppression
-    (Fischetti and Salazar-González, 2000; tau-Argus "optimal"/"modular"), made greedy:
-    singleton pass, then cells chosen from the duals of the failing attacker LPs.
+        Notes
+        -----
+        Protection criterion and attacker: ``docs/disclosure-control.md`` ("The
+        attacker"). The approach follows the classical LP-based complementary suppression
+        (Fischetti and Salazar-González, 2000; tau-Argus "optimal"/"modular"), made greedy:
+        singleton pass, then cells chosen from the duals of the failing attacker LPs.
 
-    Examples
-    --------
-    A table 2 x 2 with margins where one cell is small: a rectangle must be suppressed.
+        Examples
+        --------
+        A table 2 x 2 with margins where one cell is small: a rectangle must be suppressed.
 
-    >>> import numpy as np
-    >>> from scipy import sparse
-    >>> from iaptkit.sdc.solver.cells import CellSpace
-    >>> v = np.array([3, 20, 23, 30, 40, 70, 33, 60, 93])  # rows r1, r2, column totals
-    >>> rel = sparse.csr_matrix(np.array([
-    ...     [1, 1, -1, 0, 0, 0, 0, 0, 0], [0, 0, 0, 1, 1, -1, 0, 0, 0],
-    ...     [0, 0, 0, 0, 0, 0, 1, 1, -1], [1, 0, 0, 1, 0, 0, -1, 0, 0],
-    ...     [0, 1, 0, 0, 1, 0, 0, -1, 0], [0, 0, 1, 0, 0, 1, 0, 0, -1]], dtype=float))
-    >>> space = CellSpace(
-    ...     values=v, relations=rel, published_lower=v * 1.0, published_upper=v * 1.0,
-    ...     suppressed_lower=np.zeros(9), suppressed_upper=np.full(9, np.inf),
-    ...     primary=v < 10, structural_zero=np.zeros(9, bool),
-    ...     protection_width=np.full(9, 10.0), cost=v * 1.0)
-    >>> np.flatnonzero(secondary_suppression(space)).tolist()
-    [0, 1, 3, 4]
+        >>> import numpy as np
+        >>> from scipy import sparse
+        >>> from iaptkit.sdc.solver.cells import CellSpace
+    from iaptkit.sdc.solver.chains import chain_completion
+        >>> v = np.array([3, 20, 23, 30, 40, 70, 33, 60, 93])  # rows r1, r2, column totals
+        >>> rel = sparse.csr_matrix(np.array([
+        ...     [1, 1, -1, 0, 0, 0, 0, 0, 0], [0, 0, 0, 1, 1, -1, 0, 0, 0],
+        ...     [0, 0, 0, 0, 0, 0, 1, 1, -1], [1, 0, 0, 1, 0, 0, -1, 0, 0],
+        ...     [0, 1, 0, 0, 1, 0, 0, -1, 0], [0, 0, 1, 0, 0, 1, 0, 0, -1]], dtype=float))
+        >>> space = CellSpace(
+        ...     values=v, relations=rel, published_lower=v * 1.0, published_upper=v * 1.0,
+        ...     suppressed_lower=np.zeros(9), suppressed_upper=np.full(9, np.inf),
+        ...     primary=v < 10, structural_zero=np.zeros(9, bool),
+        ...     protection_width=np.full(9, 10.0), cost=v * 1.0)
+        >>> np.flatnonzero(secondary_suppression(space)).tolist()
+        [0, 1, 3, 4]
     """
     n = space.n_cells
     mask = np.asarray(space.primary, dtype=bool).copy()
@@ -255,12 +257,15 @@ def _search(
         return
     if method == "hypercube" and space.grids:
         points = out.points
-        hypercube_secondary(space, mask, need, eligible, progress=progress, points=points)
-        limit = min(300, max(30, CLEANUP_CELL_BUDGET // max(space.n_cells, 1)))
-        hypercube_cleanup(space, mask, need, points, limit=limit, progress=progress)
-        if space.n_cells > LOCAL_FINISH_ABOVE:
-            _local_finish(space, mask, need, eligible, progress, out)
-            points = out.points
+        try:
+            hypercube_secondary(space, mask, need, eligible, progress=progress, points=points)
+            limit = min(300, max(30, CLEANUP_CELL_BUDGET // max(space.n_cells, 1)))
+            hypercube_cleanup(space, mask, need, points, limit=limit, progress=progress)
+            if space.n_cells > LOCAL_FINISH_ABOVE:
+                _local_finish(space, mask, need, eligible, progress, out)
+                points = out.points
+        except _Deadline:
+            _complete_by_chains(space, mask, need, eligible, out)
         # the points the hypercube pass found, verified, show most cells protected already:
         # the attacker pass starts from the others
         check = mask & ~proven_by_points(space, mask, need, points)
@@ -287,8 +292,37 @@ def _local_finish(
     """
     search = ModularSearch(space, mask, need, eligible, cap=LOCAL_FINISH_CAP)
     search.seed(out.points)
-    search.protect_all(progress)
-    out.points[:] = search.live_points()
+    try:
+        search.protect_all(progress)
+    finally:  # at a deadline too: the proofs so far, for the completion by chains
+        out.points[:] = search.live_points()
+
+
+def _complete_by_chains(
+    space: CellSpace,
+    mask: npt.NDArray[np.bool_],
+    need: npt.NDArray[np.float64],
+    eligible: npt.NDArray[np.bool_],
+    out: SearchOutcome,
+) -> None:
+    """At a deadline in the hypercube method: a safe pattern from the one so far, or fallback.
+
+    The suppressed cells the verified points do not protect get their chain products
+    suppressed (:func:`iaptkit.sdc.solver.chains.chain_completion`); when every suppressed
+    cell is then proven by verified points, that pattern is kept (:class:`_SafeStop`: timed
+    out, not the fallback). Otherwise :class:`_Deadline` again (the always-safe fallback).
+    """
+    left = np.flatnonzero(mask & ~proven_by_points(space, mask, need, out.points))
+    done = chain_completion(space, mask, need, eligible, left)
+    if done is None:
+        raise _Deadline
+    trial, extra = done
+    points = [*out.points, *extra]
+    if not proven_by_points(space, trial, need, points)[trial].all():
+        raise _Deadline
+    mask[:] = trial
+    out.points[:] = points
+    raise _SafeStop
 
 
 def _modular(

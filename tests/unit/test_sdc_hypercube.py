@@ -136,9 +136,9 @@ def test_big_table_finish_by_local_lps_passes_the_exact_audit(
     checked: list[int] = []
     real_pass = secondary.attacker_pass
 
-    def counting_pass(sp, mask, need, eligible, progress, check=None):  # type: ignore[no-untyped-def]
+    def counting_pass(sp, mask, need, eligible, progress, check=None, **kw):  # type: ignore[no-untyped-def]
         checked.append(int(mask.sum() if check is None else (mask & check).sum()))
-        return real_pass(sp, mask, need, eligible, progress, check)
+        return real_pass(sp, mask, need, eligible, progress, check, **kw)
 
     monkeypatch.setattr(secondary, "attacker_pass", counting_pass)
     # a hypercube pass that adds nothing (as capped candidates on a big grid often cannot):

@@ -110,6 +110,7 @@ def attack(
     only: npt.NDArray[np.bool_] | None = None,
     prepass: bool | None = None,
     hints: list[Move] | None = None,
+    points: list[Move] | None = None,
 ) -> Attack:
     """Compute the attacker's interval of every suppressed cell (the audit's engine).
 
@@ -137,6 +138,10 @@ def attack(
         (:func:`iaptkit.sdc.solver.hypercube.points_range`) and ignored if it fails, so a hint
         can save work but never change a verdict: a verified point is a feasible table, and
         the range of a cell over feasible tables lies inside the attacker's interval.
+    points
+        Optional list that receives the feasible points this attack finds (its local and
+        whole-component LP optima, as ``(cells, displacement)``): the proofs a secondary
+        search hands to the audit as ``hints``.
 
     Returns
     -------
@@ -217,7 +222,13 @@ def attack(
         # cheap pre-pass: feasible moves found by small local LPs prove most cells (inner
         # bounds, verified on the full matrices); only the rest need whole-component LPs
         pre = inner_bounds(
-            space, suppressed, sup_free, need, give_up=_PREPASS_GIVE_UP, progress=progress
+            space,
+            suppressed,
+            sup_free,
+            need,
+            give_up=_PREPASS_GIVE_UP,
+            progress=progress,
+            points=points,
         )
         done_pre = sup_free[pre.proven[sup_free]]
         out.lower[done_pre] = [int_lower(float(x)) for x in pre.lower[done_pre]]
@@ -242,7 +253,7 @@ def attack(
         cells = np.flatnonzero(comp == c)
         _solve_component(
             out, cells, targets, a, g, rhs_eq, rhs_ub, lo, hi, values, need, sufficient, want_duals,
-            progress, (done, total),
+            progress, (done, total), points,
         )  # fmt: skip
         done += int(targets.size)
         if progress is not None:
@@ -266,11 +277,12 @@ def _solve_component(
     want_duals: bool,
     progress: Callable[[str, int, int], None] | None = None,
     place: tuple[int, int] = (0, 0),
+    points: list[Move] | None = None,
 ) -> None:
     """Fill ``out`` for the suppressed ``targets`` of one connected component ``cells``.
 
     ``progress("audit", place[0] + k, place[1])`` is called before target ``k`` (it may raise
-    to stop).
+    to stop). ``points``, if given, receives every LP optimum as a point.
     """
     a_sub = a[:, cells]
     eq_rows = np.flatnonzero(np.diff(a_sub.indptr) > 0)
@@ -305,6 +317,10 @@ def _solve_component(
             xt = x[local]
             np.minimum(seen_min, xt, out=seen_min)
             np.maximum(seen_max, xt, out=seen_max)
+            if points is not None:
+                d = x - values[cells]
+                moved = np.abs(d) > 1e-9
+                points.append((cells[moved].astype(np.intp), d[moved]))
 
     n_eq = int(eq_rows.size)
 

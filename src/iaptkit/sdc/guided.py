@@ -20,6 +20,7 @@ from scipy import sparse
 from iaptkit.errors import AuditFailedError
 from iaptkit.sdc.attack import Attack, LimitingDuals, attack
 from iaptkit.sdc.solver.cells import CellSpace
+from iaptkit.sdc.solver.hypercube_moves import Move
 
 __all__ = ["attacker_pass", "failing_cells", "singleton_pass"]
 
@@ -163,6 +164,7 @@ def attacker_pass(
     eligible: npt.NDArray[np.bool_],
     progress: Progress | None,
     first_check: npt.NDArray[np.bool_] | None = None,
+    points: list[Move] | None = None,
 ) -> int:
     """Suppress cells guided by the attacker's LP duals until the audit passes (in place).
 
@@ -182,6 +184,9 @@ def attacker_pass(
     first_check
         The suppressed cells to attack first (default: all); the others must be known to
         pass already.
+    points
+        Optional list that receives the feasible points of every round's attack (the proofs
+        of the cells it passed: hints for the audit, which verifies them).
 
     Returns
     -------
@@ -214,7 +219,10 @@ def attacker_pass(
             report("lp", done, total)
 
     while True:
-        res = attack(space, mask, sufficient=True, want_duals=True, only=check, progress=inner)
+        res = attack(
+            space, mask, sufficient=True, want_duals=True, only=check, progress=inner,
+            points=points,
+        )  # fmt: skip
         failing = failing_cells(res, mask & check, need)
         if progress is not None:
             progress("secondary", int(mask.sum()), int(failing.size))

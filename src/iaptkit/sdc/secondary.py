@@ -195,7 +195,6 @@ def secondary_suppression(
         >>> import numpy as np
         >>> from scipy import sparse
         >>> from iaptkit.sdc.solver.cells import CellSpace
-    from iaptkit.sdc.solver.chains import chain_completion
         >>> v = np.array([3, 20, 23, 30, 40, 70, 33, 60, 93])  # rows r1, r2, column totals
         >>> rel = sparse.csr_matrix(np.array([
         ...     [1, 1, -1, 0, 0, 0, 0, 0, 0], [0, 0, 0, 1, 1, -1, 0, 0, 0],
@@ -271,7 +270,8 @@ def _search(
         check = mask & ~proven_by_points(space, mask, need, points)
     else:
         singleton_pass(space, mask, need, eligible)
-    attacker_pass(space, mask, need, eligible, progress, check)
+    # the attacks' feasible points join the search's proofs (the audit's hints)
+    attacker_pass(space, mask, need, eligible, progress, check, points=out.points)
 
 
 def _local_finish(

@@ -29,6 +29,7 @@ import numpy.typing as npt
 from scipy import sparse
 
 from iaptkit.sdc.solver.cells import CellSpace
+from iaptkit.sdc.solver.hypercube_moves import Move
 from iaptkit.sdc.solver.intervals import proven
 from iaptkit.sdc.solver.lp import IntervalLP
 
@@ -120,6 +121,7 @@ def inner_bounds(
     depths: tuple[int, ...] = _DEPTHS,
     give_up: tuple[int, float] | None = None,
     progress: Callable[[str, int, int], None] | None = None,
+    points: list[Move] | None = None,
 ) -> InnerBounds:
     """Prove suppressed cells protected from feasible points found by small local LPs.
 
@@ -140,6 +142,9 @@ def inner_bounds(
         when fewer than ``rate`` of them were proven - the moves do not pay off here.
     progress
         Optional callback ``("audit", done, total)`` per target (it may raise to stop).
+    points
+        Optional list that receives every verified point found, as ``(cells,
+        displacement)`` (e.g. for a later audit's hints).
 
     Returns
     -------
@@ -243,6 +248,9 @@ def inner_bounds(
                     continue
                 np.minimum.at(out.lower, s, x_s)
                 np.maximum.at(out.upper, s, x_s)
+                if points is not None:
+                    moved = np.abs(x_s - values[s]) > 1e-9
+                    points.append((s[moved].astype(np.intp), (x_s - values[s])[moved]))
             out.n_lp += lp.n_solves
         n_ok += int(proven(out.lower[i], out.upper[i], need[i]))
     sup_t = np.zeros(n, dtype=bool)

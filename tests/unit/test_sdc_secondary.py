@@ -175,3 +175,26 @@ def test_progress_is_reported_and_result_is_deterministic() -> None:
     assert calls[-1][0] in {"secondary", "cleanup"}
     assert any(stage == "secondary" and still_failing == 0 for stage, _, still_failing in calls)
     assert audit(space, first).passed
+
+
+def test_the_attacks_points_prove_every_suppressed_cell_for_the_audit() -> None:
+    # the lp method on a table without a grid (676 cells, no clean-up): the feasible points
+    # of its attacks are the search's proofs, handed to the audit as hints
+    from iaptkit.sdc.secondary import SearchOutcome
+    from iaptkit.sdc.solver.hypercube import proven_by_points
+    from iaptkit.sdc.solver.intervals import required_width
+
+    rng = np.random.default_rng(11)
+    space = grid_space(rng.poisson(rng.choice([3.0, 15.0], size=(12, 12, 3))), rounding=5)
+    assert not space.grids
+    out = SearchOutcome()
+    mask = secondary_suppression(space, method="lp", outcome=out)
+    assert len(out.points) > 0
+    need = required_width(space)
+    assert proven_by_points(space, mask, need, out.points)[mask].all()
+    cert = audit(space, mask, mode="sufficient", hints=out.points)
+    assert cert.passed
+    exact = audit(space, mask, mode="exact")
+    assert exact.passed
+    for c in exact.intervals:
+        assert c.upper - c.lower >= need[c.index] - 1e-9

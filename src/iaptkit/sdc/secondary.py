@@ -140,73 +140,73 @@ def secondary_suppression(
 ) -> npt.NDArray[np.bool_]:
     """Choose secondary suppressions so that the attacker audit passes.
 
-        Parameters
-        ----------
-        space
-            Cells, relations, attacker knowledge, primaries, structural zeros and costs.
-        progress
-            Optional callback ``(stage, done, total)``; stages ``"secondary"`` (``done`` = cells
-            suppressed so far, ``total`` = cells still failing) and ``"cleanup"``.
-        cleanup_limit
-            Spaces with at most this many cells get the final clean-up pass (re-publishing
-            unneeded secondary cells); larger ones skip it (each step is a re-audit).
-        method
-            ``"lp"``: singleton pass, then the attacker-guided pass. ``"hypercube"``: first the
-            hypercube pass of :func:`iaptkit.sdc.solver.hypercube_select.hypercube_secondary` (needs
-            ``space.grids``), on spaces of more than :data:`LOCAL_FINISH_ABOVE` cells the
-            modular search's local LPs for the cells it left, then the attacker-guided pass for
-            anything still failing.
-            ``"modular"``: a min-cost LP per primary on the subtables through it, rounded up
-            and pruned (:class:`iaptkit.sdc.solver.modular.ModularSearch`; on grids of at most
-            :data:`WARM_START_UP_TO` cells also from the hypercube pattern, the cheaper kept).
-            ``"auto"`` (default): :func:`iaptkit.sdc.auto_method.choose_method` (``"lp"`` up to
-            :data:`HYPERCUBE_ABOVE` cells; above, ``"modular"`` when its estimated time fits the
-            budget or timeout, else ``"hypercube"``).
-        deadline
-            A :func:`time.monotonic` time after which the search stops with the best SAFE pattern
-            so far: during pruning the pattern before the step under way (every step keeps the
-            audit passing); before a safe pattern was found, the always-safe fallback (every cell
-            except structural zeros suppressed). The caller's audit still checks it.
-        outcome
-            Filled in with how the search ended (:class:`SearchOutcome`).
+    Parameters
+    ----------
+    space
+        Cells, relations, attacker knowledge, primaries, structural zeros and costs.
+    progress
+        Optional callback ``(stage, done, total)``; stages ``"secondary"`` (``done`` = cells
+        suppressed so far, ``total`` = cells still failing) and ``"cleanup"``.
+    cleanup_limit
+        Spaces with at most this many cells get the final clean-up pass (re-publishing
+        unneeded secondary cells); larger ones skip it (each step is a re-audit).
+    method
+        ``"lp"``: singleton pass, then the attacker-guided pass. ``"hypercube"``: first the
+        hypercube pass of :func:`iaptkit.sdc.solver.hypercube_select.hypercube_secondary` (needs
+        ``space.grids``), on spaces of more than :data:`LOCAL_FINISH_ABOVE` cells the
+        modular search's local LPs for the cells it left, then the attacker-guided pass for
+        anything still failing.
+        ``"modular"``: a min-cost LP per primary on the subtables through it, rounded up
+        and pruned (:class:`iaptkit.sdc.solver.modular.ModularSearch`; on grids of at most
+        :data:`WARM_START_UP_TO` cells also from the hypercube pattern, the cheaper kept).
+        ``"auto"`` (default): :func:`iaptkit.sdc.auto_method.choose_method` (``"lp"`` up to
+        :data:`HYPERCUBE_ABOVE` cells; above, ``"modular"`` when its estimated time fits the
+        budget or timeout, else ``"hypercube"``).
+    deadline
+        A :func:`time.monotonic` time after which the search stops with the best SAFE pattern
+        so far: during pruning the pattern before the step under way (every step keeps the
+        audit passing); before a safe pattern was found, the always-safe fallback (every cell
+        except structural zeros suppressed). The caller's audit still checks it.
+    outcome
+        Filled in with how the search ended (:class:`SearchOutcome`).
 
-        Returns
-        -------
-        numpy.ndarray
-            ``bool`` ``(n,)``: every primary cell plus the chosen secondary cells. The attacker
-            audit (:func:`iaptkit.sdc.audit.audit`) on this mask passes.
+    Returns
+    -------
+    numpy.ndarray
+        ``bool`` ``(n,)``: every primary cell plus the chosen secondary cells. The attacker
+        audit (:func:`iaptkit.sdc.audit.audit`) on this mask passes.
 
-        Raises
-        ------
-        AuditFailedError
-            When no choice of cells can protect some cell (e.g. a table too small to protect).
+    Raises
+    ------
+    AuditFailedError
+        When no choice of cells can protect some cell (e.g. a table too small to protect).
 
-        Notes
-        -----
-        Protection criterion and attacker: ``docs/disclosure-control.md`` ("The
-        attacker"). The approach follows the classical LP-based complementary suppression
-        (Fischetti and Salazar-González, 2000; tau-Argus "optimal"/"modular"), made greedy:
-        singleton pass, then cells chosen from the duals of the failing attacker LPs.
+    Notes
+    -----
+    Protection criterion and attacker: ``docs/disclosure-control.md`` ("The
+    attacker"). The approach follows the classical LP-based complementary suppression
+    (Fischetti and Salazar-González, 2000; tau-Argus "optimal"/"modular"), made greedy:
+    singleton pass, then cells chosen from the duals of the failing attacker LPs.
 
-        Examples
-        --------
-        A table 2 x 2 with margins where one cell is small: a rectangle must be suppressed.
+    Examples
+    --------
+    A table 2 x 2 with margins where one cell is small: a rectangle must be suppressed.
 
-        >>> import numpy as np
-        >>> from scipy import sparse
-        >>> from iaptkit.sdc.solver.cells import CellSpace
-        >>> v = np.array([3, 20, 23, 30, 40, 70, 33, 60, 93])  # rows r1, r2, column totals
-        >>> rel = sparse.csr_matrix(np.array([
-        ...     [1, 1, -1, 0, 0, 0, 0, 0, 0], [0, 0, 0, 1, 1, -1, 0, 0, 0],
-        ...     [0, 0, 0, 0, 0, 0, 1, 1, -1], [1, 0, 0, 1, 0, 0, -1, 0, 0],
-        ...     [0, 1, 0, 0, 1, 0, 0, -1, 0], [0, 0, 1, 0, 0, 1, 0, 0, -1]], dtype=float))
-        >>> space = CellSpace(
-        ...     values=v, relations=rel, published_lower=v * 1.0, published_upper=v * 1.0,
-        ...     suppressed_lower=np.zeros(9), suppressed_upper=np.full(9, np.inf),
-        ...     primary=v < 10, structural_zero=np.zeros(9, bool),
-        ...     protection_width=np.full(9, 10.0), cost=v * 1.0)
-        >>> np.flatnonzero(secondary_suppression(space)).tolist()
-        [0, 1, 3, 4]
+    >>> import numpy as np
+    >>> from scipy import sparse
+    >>> from iaptkit.sdc.solver.cells import CellSpace
+    >>> v = np.array([3, 20, 23, 30, 40, 70, 33, 60, 93])  # rows r1, r2, column totals
+    >>> rel = sparse.csr_matrix(np.array([
+    ...     [1, 1, -1, 0, 0, 0, 0, 0, 0], [0, 0, 0, 1, 1, -1, 0, 0, 0],
+    ...     [0, 0, 0, 0, 0, 0, 1, 1, -1], [1, 0, 0, 1, 0, 0, -1, 0, 0],
+    ...     [0, 1, 0, 0, 1, 0, 0, -1, 0], [0, 0, 1, 0, 0, 1, 0, 0, -1]], dtype=float))
+    >>> space = CellSpace(
+    ...     values=v, relations=rel, published_lower=v * 1.0, published_upper=v * 1.0,
+    ...     suppressed_lower=np.zeros(9), suppressed_upper=np.full(9, np.inf),
+    ...     primary=v < 10, structural_zero=np.zeros(9, bool),
+    ...     protection_width=np.full(9, 10.0), cost=v * 1.0)
+    >>> np.flatnonzero(secondary_suppression(space)).tolist()
+    [0, 1, 3, 4]
     """
     n = space.n_cells
     mask = np.asarray(space.primary, dtype=bool).copy()

@@ -16,6 +16,7 @@ hypercubes above), then the full pipeline ``iaptkit.sdc.protect``. tau-Argus (vi
     .venv/bin/python benchmarks/sdc.py --policy nhs-sde --methods modular,hypercube
     .venv/bin/python benchmarks/sdc.py --tau-argus-4d  # + tau-Argus on 4-D (very slow)
     .venv/bin/python benchmarks/sdc.py --big --timeout 240   # ~200k cells (5-D), protect only
+    .venv/bin/python benchmarks/sdc.py --measures 3000,6000  # protect_measures, README's table
 
 Each table is protected with every method of ``--methods`` (default ``modular`` and
 ``hypercube``; ``lp`` too on 3-D) under ``--policy`` (default ``nhs-hes``), and a
@@ -290,6 +291,55 @@ def run_tauargus(name: str, df: pd.DataFrame, dims: list[str]) -> None:
     )
 
 
+def run_protect_measures(pathways: int, policy: str) -> None:
+    """``protect_measures`` as the README calls it, on a synthetic extract of ``pathways``.
+
+    Prints the table's size, each stage's first report and the time from the start, then the
+    cells suppressed (primary, secondary), the value mass of the secondaries, time, CPU time
+    and peak memory of the whole process.
+    """
+    from datetime import date
+
+    import iaptkit
+    from iaptkit.synth.generate import write_synthetic
+
+    name = f"measures table, {pathways:,} pathways"
+    with tempfile.TemporaryDirectory() as tmp:
+        write_synthetic(tmp, pathways=pathways, with_nhs_fields=True, seed=1)
+        extract = iaptkit.load_extract(tmp)
+        table = iaptkit.published_measures(
+            extract,
+            date(2023, 4, 1),
+            date(2024, 3, 31),
+            by=("england", "provider", "provider x imd_decile"),
+        )
+    kinds = table["kind"].value_counts().to_dict()
+    print(f"[measures] {name}: {len(table):,} rows {kinds}", flush=True)
+    t0, c0 = time.perf_counter(), time.process_time()
+    seen: set[str] = set()
+
+    def progress(stage: str, done: int, total: int) -> None:
+        if stage not in seen:
+            seen.add(stage)
+            print(f"  [{time.perf_counter() - t0:7.1f}s] stage {stage}", flush=True)
+
+    pm = iaptkit.protect_measures(table, policy=policy, progress=progress)
+    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+    cells = pm.cells
+    status = cells["status"].value_counts().to_dict()
+    sec = cells["status"] == "secondary"
+    value = pd.to_numeric(cells.loc[sec, "true_value"], errors="coerce").sum()
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(
+        f"[protect_measures] {name}, policy={policy}: {int((cells['kind'] == 'count').sum()):,} "
+        f"counts; suppressed {status.get('primary', 0):,} primary + {status.get('secondary', 0):,}"
+        f" secondary (value mass {value:,.0f}); audit passed={pm.certificate.passed}; "
+        f"{wall:.1f}s wall, {cpu:.1f}s CPU, peak memory {peak:,.0f} MB (process); "
+        f"load average {' '.join(f'{x:.1f}' for x in os.getloadavg())}",
+        flush=True,
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="3-D table only")
@@ -319,7 +369,32 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="only the ~200,000-cell table (provider x age x gender x ethnicity x month)",
     )
+    parser.add_argument(
+        "--measures",
+        default="",
+        help="only protect_measures on the README's measures table (every family by england, "
+        "provider and provider x imd_decile) of synthetic extracts of these pathway counts",
+    )
+    parser.add_argument(
+        "--prepass-everywhere",
+        action="store_true",
+        help="with --measures, run each size again with the audit's local-LP pre-pass on every "
+        "component (PREPASS_ABOVE = 0, how it was before the fifteenth session) to compare",
+    )
     args = parser.parse_args(argv)
+    if args.measures:
+        from iaptkit.sdc import attack
+
+        policy = args.policy if args.policy != "nhs-hes" else "nhs-sde"
+        for n in (int(x) for x in args.measures.split(",") if x):
+            run_protect_measures(n, policy)
+            if args.prepass_everywhere:
+                default = attack.PREPASS_ABOVE
+                attack.PREPASS_ABOVE = 0
+                print("  again with the pre-pass on every component:", flush=True)
+                run_protect_measures(n, policy)
+                attack.PREPASS_ABOVE = default
+        return 0
     methods = [m for m in args.methods.split(",") if m]
     if args.big:
         df = big_counts()

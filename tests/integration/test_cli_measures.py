@@ -192,6 +192,8 @@ def test_measures_cli_with_a_policy_publishes_protected_values(
     table = pd.read_csv(out, dtype={"value": str})
     assert set(table.policy_id) == {"nhs-sde"}
     assert "secure environment only" not in result.output
+    # the protection's stages are logged as they start (it can take minutes on big tables)
+    assert "Protecting under policy nhs-sde: attacker audit" in result.output
     counts = table[table.kind == "count"].value
     assert counts.map(lambda v: v == "*" or float(v).is_integer()).all()
     truth = expected_england(extract_dir, START, END)["referrals_received"]

@@ -298,3 +298,21 @@ def test_medians_publish_like_means_and_internal_values_never() -> None:
     result = protect_measures(table, "sdap")
     assert float(_published(result, "England", "median_sessions_finished")) == 6.0
     assert _published(result, "England", "max_sessions_finished") == "*"
+
+
+def test_progress_tells_every_stage_and_changes_no_published_value() -> None:
+    from iaptkit.sdc.solve import STAGES
+
+    seen: list[tuple[str, int, int]] = []
+    told = protect_measures(measures_table(), "nhs-sde", progress=lambda *a: seen.append(a))
+    quiet = protect_measures(measures_table(), "nhs-sde")
+    pd.testing.assert_frame_equal(told.export(), quiet.export())
+    assert (told.export()["value"] == "*").any()  # something to protect, so every stage ran
+    stages = [s for s, _, _ in seen]
+    assert {"attack", "secondary", "audit", "rates"} <= set(stages)
+    assert set(stages) <= set(STAGES)
+    for stage in ("audit", "rates"):
+        last = [x for x in seen if x[0] == stage][-1]
+        assert last[1] == last[2], (stage, last)
+    # the integer audit of rates and means comes after the counts' own audit
+    assert max(k for k, s in enumerate(stages) if s == "audit") < stages.index("rates")

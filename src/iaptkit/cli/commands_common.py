@@ -6,11 +6,11 @@ import json
 import os
 import re
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import pandas as pd
 from rich.console import Console
@@ -31,6 +31,7 @@ from iaptkit.errors import ConfigError
 
 __all__ = [
     "UNPROTECTED_NOTE",
+    "StatusUpdate",
     "checked_ledger",
     "command_status",
     "local_spark_conf",
@@ -39,6 +40,7 @@ __all__ = [
     "output_format",
     "print_summary",
     "spark_session",
+    "stage_progress",
     "write_provenance",
     "write_table",
 ]
@@ -323,12 +325,39 @@ def write_provenance(output: Path, record: dict[str, Any]) -> Path:
     return path
 
 
+class StatusUpdate(Protocol):
+    """Show ``msg`` on the status line; with ``log`` (the default) also as a logged line."""
+
+    def __call__(self, msg: str, log: bool = True) -> None: ...
+
+
 @contextmanager
-def command_status(console: Console, message: str) -> Iterator[Callable[[str], None]]:
+def command_status(console: Console, message: str) -> Iterator[StatusUpdate]:
     with console.status(message) as status:
 
-        def update(msg: str) -> None:
+        def update(msg: str, log: bool = True) -> None:
             status.update(msg)
-            console.log(msg, highlight=False)
+            if log:
+                console.log(msg, highlight=False)
 
         yield update
+
+
+def stage_progress(
+    update: StatusUpdate, what: str, labels: Mapping[str, str]
+) -> Callable[[str, int, int], None]:
+    """A ``progress(stage, done, total)`` callback that counts on the status line.
+
+    Each stage's first call is logged (``what: label``, the label from ``labels``); the
+    counts then only update the line.
+    """
+    last: list[str] = []
+
+    def progress(stage: str, done: int, total: int) -> None:
+        label = labels.get(stage, stage)
+        first = not last or last[-1] != stage
+        if first:
+            last.append(stage)
+        update(f"{what}: {label} {done:,}/{total:,}" if not first else f"{what}: {label}", first)
+
+    return progress

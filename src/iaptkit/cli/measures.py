@@ -19,12 +19,14 @@ from rich.console import Console
 
 from iaptkit.cli.commands_common import (
     UNPROTECTED_NOTE,
+    StatusUpdate,
     checked_ledger,
     command_status,
     make_console,
     open_extract,
     print_summary,
     spark_session,
+    stage_progress,
     writable_output,
     write_provenance,
     write_table,
@@ -152,11 +154,15 @@ def derive_command(
         ex.close()
 
 
-def _protect(table: pd.DataFrame, policy: str, categories: BreakdownRules) -> Any:
+def _protect(
+    table: pd.DataFrame, policy: str, categories: BreakdownRules, update: StatusUpdate
+) -> Any:
     # imported here, where a policy is used, to keep the start of every other run light
     from iaptkit.sdc import load_policy, protect_measures
+    from iaptkit.sdc.solve import STAGES
 
-    return protect_measures(table, load_policy(policy), categories=categories)
+    progress = stage_progress(update, f"Protecting under policy {policy}", STAGES)
+    return protect_measures(table, load_policy(policy), categories=categories, progress=progress)
 
 
 def _check_release(
@@ -360,7 +366,7 @@ def measures_command(
             else:
                 update(f"Protecting under policy {policy}")
                 # every label of a breakdown a row: a missing row would read as a known 0
-                pm = _protect(table, policy, defs.breakdowns)
+                pm = _protect(table, policy, defs.breakdowns, update)
                 result = pm.published()
             write_table(result, output)
             if release is not None:

@@ -15,17 +15,9 @@ from iaptkit.cli.records import check_writable
 from iaptkit.errors import ConfigError
 from iaptkit.sdc.policies import load_policy
 from iaptkit.sdc.protect import ProtectedTable, check_secondary_method, protect
-from iaptkit.sdc.solve import cell_costs
+from iaptkit.sdc.solve import STAGES, cell_costs
 
 __all__ = ["protect_command"]
-
-_STAGES = {
-    "hypercube": "hypercube pass (primaries covered)",
-    "modular": "modular pass (primaries covered)",
-    "secondary": "secondary suppression (cells suppressed)",
-    "cleanup": "pruning redundant secondaries",
-    "audit": "attacker audit",
-}
 
 
 def protect_command(
@@ -140,7 +132,7 @@ def protect_command(
 
     def progress(stage: str, done: int, total: int) -> None:
         if stage not in tasks:
-            tasks[stage] = bar.add_task(_STAGES.get(stage, stage), total=None)
+            tasks[stage] = bar.add_task(STAGES.get(stage, stage), total=None)
         if stage == "secondary":  # done = cells suppressed, total = cells still failing
             bar.update(tasks[stage], completed=done, total=done + total)
         else:

@@ -237,7 +237,7 @@ def audit(
     if mode == "exact":
         res = attack(space, suppressed, progress=progress)
         return certificate_from_attack(space, suppressed, res, time.perf_counter() - t0)
-    res = attack(space, suppressed, sufficient=True, prepass=True, progress=progress, hints=hints)
+    res = attack(space, suppressed, sufficient=True, progress=progress, hints=hints)
     return certificate_from_attack(
         space,
         suppressed,

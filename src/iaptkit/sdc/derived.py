@@ -51,7 +51,7 @@ from iaptkit.sdc.policies import Policy, load_policy
 from iaptkit.sdc.protected import FrozenMappingsPickle
 from iaptkit.sdc.rates import PublishedRate, fmt, rate_texts, rates_audit
 from iaptkit.sdc.rules import primary_mask
-from iaptkit.sdc.solve import solve_cells
+from iaptkit.sdc.solve import Progress, solve_cells
 from iaptkit.sdc.tables import CellTable
 
 if TYPE_CHECKING:
@@ -173,6 +173,7 @@ def protect_measures(
     *,
     rounding: str = "policy",
     categories: BreakdownRules | None = None,
+    progress: Progress | None = None,
 ) -> ProtectedMeasures:
     """Protect the published measures long table.
 
@@ -191,6 +192,11 @@ def protect_measures(
         never gives a zero away (:func:`iaptkit.sdc.categories.with_every_category`).
         ``None`` (the default) takes them from the table's ``definitions_version`` column
         (a packaged definitions set; :func:`iaptkit.sdc.categories.category_rules`).
+    progress
+        Optional callback ``(stage, done, total)``, the stages of
+        :data:`iaptkit.sdc.solve.STAGES`: secondary suppression and its attacker passes, the
+        audit, then the integer audit of the rates and means (``"rates"``). A table of every
+        family by provider and a crossed breakdown can take minutes.
 
     Returns
     -------
@@ -280,7 +286,9 @@ def protect_measures(
         f"{r['measure']} {r['breakdown']}={r['group']} {r['period_start']}..{r['period_end']}"
         for r in counts.to_dict("records")
     ]
-    solved = solve_cells(table, pol, national=national, rounding=rounding, labels=labels)
+    solved = solve_cells(
+        table, pol, national=national, rounding=rounding, labels=labels, progress=progress
+    )
 
     out = df.copy()
     out["true_value"] = pd.to_numeric(out["value"], errors="coerce")
@@ -368,7 +376,7 @@ def protect_measures(
         out.loc[i, "display"] = display
         out.loc[i, "status"] = status
         out.loc[i, "reason"] = reason
-    checked = rates_audit(solved.space, supp, published_rates)
+    checked = rates_audit(solved.space, supp, published_rates, progress=progress)
     withheld: tuple[int, ...] = ()
     too_large: tuple[int, ...] = ()
     if checked.passed and all_means:
@@ -384,6 +392,7 @@ def protect_measures(
             published_rates,
             published_means,
             lambda shown: statistic_families(shown, all_means, eqs, sum_cell),
+            progress=progress,
         )
     for row in withheld:
         out.loc[row, ["display", "ci_lower_display", "ci_upper_display"]] = "*"

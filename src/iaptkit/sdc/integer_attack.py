@@ -157,6 +157,7 @@ def integer_intervals(
     time_limit: float = 30.0,
     families: Sequence[StatisticFamily] = (),
     enough: FloatArray | None = None,
+    progress: Callable[[str, int, int], None] | None = None,
 ) -> tuple[FloatArray, FloatArray]:
     """The whole-number interval of every target cell (min and max by MIP).
 
@@ -184,6 +185,9 @@ def integer_intervals(
         every target as low, then as high, as they can be together, then random mixes of high
         and low; then, per target not yet settled, one feasibility problem for a point at least
         ``enough`` beyond the points seen, before its minimum and maximum are solved.
+    progress
+        Optional callback ``("rates", components done, components)``, before each component
+        and at the end.
     time_limit
         Seconds per MIP. A MIP that does not finish gives the best whole-number point it found
         (inward: the interval shown is never wider than the attacker's, so a check of the
@@ -228,10 +232,15 @@ def integer_intervals(
     comp = _components(sparse.vstack(rows).tocsr(), n)
     out_lo = lower.astype(np.float64).copy()
     out_hi = upper.astype(np.float64).copy()
-    for c in np.unique(comp[targets]):
+    wanted = np.unique(comp[targets])
+    for k, c in enumerate(wanted):
+        if progress is not None:
+            progress("rates", k, int(wanted.size))
         cells = np.flatnonzero(comp == c)
         _solve_component(cells, relations, inequalities, lower, upper, targets, pairs,
                          time_limit, out_lo, out_hi, families, enough)  # fmt: skip
+    if progress is not None:
+        progress("rates", int(wanted.size), int(wanted.size))
     return out_lo, out_hi
 
 

@@ -177,6 +177,7 @@ def withhold_means(
     rates: Sequence[PublishedRate],
     means: Sequence[PublishedMean],
     families: Callable[[Sequence[PublishedMean]], list[StatisticFamily]],
+    progress: Callable[[str, int, int], None] | None = None,
 ) -> tuple[RateAudit, tuple[int, ...], tuple[int, ...]]:
     """Audit counts with rates and means; withhold means until the audit passes.
 
@@ -189,6 +190,9 @@ def withhold_means(
 
     Means whose counts are linked to more than :data:`MAX_LINKED_COUNTS` counts are withheld
     first, unaudited (too large a problem for the integer attacker).
+
+    ``progress``, if given, is told of each round's integer audit (``"rates"``,
+    components done, components).
 
     Returns
     -------
@@ -210,7 +214,9 @@ def withhold_means(
 
     while True:
         try:
-            checked = rates_audit(space, suppressed, rates, families=model(shown), only=only)
+            checked = rates_audit(
+                space, suppressed, rates, families=model(shown), only=only, progress=progress
+            )
         except ValueError:  # the model does not hold for the truth: publish no mean
             withheld.extend(m.row for m in shown)
             return rates_audit(space, suppressed, rates), tuple(withheld), too_large

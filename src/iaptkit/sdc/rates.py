@@ -151,6 +151,7 @@ def rates_audit(
     exhaustive: bool = False,
     families: Sequence[StatisticFamily] = (),
     only: npt.NDArray[np.bool_] | None = None,
+    progress: Callable[[str, int, int], None] | None = None,
 ) -> RateAudit:
     """Audit suppressed counts against an integer attacker who also reads the rates.
 
@@ -170,6 +171,8 @@ def rates_audit(
     only
         Audit these cells only (e.g. those that failed before a constraint was dropped:
         dropping one only widens the others' intervals).
+    progress
+        Optional callback ``("rates", components done, components)`` of the integer attack.
 
     Returns
     -------
@@ -222,6 +225,7 @@ def rates_audit(
         constraints,
         families=families,
         enough=need,
+        progress=progress,
     )
     bad = targets & ((hi - lo < need - 1e-9) | (hi <= lo))
     cells = tuple(int(i) for i in np.flatnonzero(bad))

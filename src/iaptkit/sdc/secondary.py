@@ -92,15 +92,15 @@ class SearchOutcome:
 def _deadline_guard(progress: Progress | None, deadline: float | None) -> Progress | None:
     """``progress`` that also raises :class:`_Deadline` once ``time.monotonic() > deadline``.
 
-    The internal stage ``"lp"`` (attacker components solved within a round) only checks the
-    deadline; it is not passed on.
+    The internal stage ``"lp"`` (suppressed cells the attacker has checked within a round) is
+    passed on as ``"attack"``: on tables without grids one round can take minutes.
     """
     if deadline is None and progress is None:
         return None
 
     def guarded(stage: str, done: int, total: int) -> None:
-        if progress is not None and stage != "lp":
-            progress(stage, done, total)
+        if progress is not None:
+            progress("attack" if stage == "lp" else stage, done, total)
         if deadline is not None and time.monotonic() > deadline:
             raise _Deadline(stage)
 

@@ -30,6 +30,7 @@ from iaptkit.sdc.tables import CellTable
 
 __all__ = [
     "COSTS",
+    "STAGES",
     "STATUSES",
     "Progress",
     "SolvedCells",
@@ -43,6 +44,16 @@ COSTS: tuple[str, ...] = ("value", "cells")
 
 #: Internal statuses of a count cell (exports show primary and secondary alike as ``*``).
 STATUSES: tuple[str, ...] = ("published", "primary", "secondary", "structural_zero")
+#: The stages a ``progress`` callback is told of, and what each counts (``done`` of ``total``).
+STAGES: dict[str, str] = {
+    "hypercube": "hypercube pass (primaries covered)",
+    "modular": "modular pass (primaries covered)",
+    "secondary": "secondary suppression (cells suppressed)",
+    "attack": "attacker pass (suppressed cells checked)",
+    "cleanup": "pruning redundant secondaries",
+    "audit": "attacker audit",
+    "rates": "integer audit of rates and means (components)",
+}
 _ZERO_SHOWN_COST = 1e6
 #: With a timeout, the secondary search gets this share of it; the audit the rest.
 SEARCH_SHARE = 0.6

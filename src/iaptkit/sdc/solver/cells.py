@@ -55,6 +55,12 @@ class AxisMoves:
     nodes: npt.NDArray[np.int64]
     signs: npt.NDArray[np.int8]
 
+    @property
+    def chains(self) -> npt.NDArray[np.bool_]:
+        """``bool`` ``(m,)``: the moves that are chains (a node and every total above it,
+        all ``+1``: they move up together without changing any sum of the dimension)."""
+        return np.asarray(np.all(self.signs >= 0, axis=1), dtype=bool)
+
 
 @dataclass(frozen=True, eq=False)
 class CellGrid:

@@ -32,8 +32,7 @@ IntArray = npt.NDArray[np.int64]
 
 def _chain(axis: AxisMoves, node: int) -> IntArray | None:
     """``node`` and every total above it on one axis (``None`` if the axis has no such chain)."""
-    chains = np.all(axis.signs >= 0, axis=1)
-    for row in axis.nodes[chains]:
+    for row in axis.nodes[axis.chains]:
         nodes = row[row >= 0]
         hit = np.flatnonzero(nodes == node)
         if hit.size:

@@ -31,7 +31,8 @@ from scipy import sparse
 from iaptkit.sdc.solver.cells import CellSpace
 from iaptkit.sdc.solver.hypercube_moves import Move
 from iaptkit.sdc.solver.intervals import proven
-from iaptkit.sdc.solver.lp import IntervalLP
+from iaptkit.sdc.solver.lp import IntervalLP, new_highs
+from iaptkit.sdc.solver.neighbours import relation_neighbourhood
 
 __all__ = ["InnerBounds", "inner_bounds"]
 
@@ -53,40 +54,6 @@ class InnerBounds:
     upper: npt.NDArray[np.float64]
     proven: npt.NDArray[np.bool_]
     n_lp: int = 0
-
-
-def _neighbourhood(
-    i: int,
-    depth: int,
-    cell_rows: sparse.csr_matrix,
-    rows: sparse.csr_matrix,
-    free: npt.NDArray[np.bool_],
-    suppressed: npt.NDArray[np.bool_],
-    cap: int,
-) -> npt.NDArray[np.intp]:
-    """Free cells within ``depth`` relation steps of ``i`` (suppressed first), capped."""
-    seen = {i}
-    frontier = [i]
-    order = [i]
-    for _ in range(depth):
-        nxt: list[int] = []
-        for c in frontier:
-            for r in cell_rows.indices[cell_rows.indptr[c] : cell_rows.indptr[c + 1]]:
-                cols = rows.indices[rows.indptr[r] : rows.indptr[r + 1]]
-                cols = cols[free[cols]]
-                # suppressed cells give the most room: visit them first
-                cols = cols[np.argsort(~suppressed[cols], kind="stable")]
-                for j in cols.tolist():
-                    if j not in seen:
-                        seen.add(j)
-                        nxt.append(j)
-                        order.append(j)
-                        if len(order) >= cap:
-                            return np.sort(np.asarray(order, dtype=np.intp))
-        frontier = nxt
-        if not frontier:
-            break
-    return np.sort(np.asarray(order, dtype=np.intp))
 
 
 def _verified(
@@ -192,6 +159,7 @@ def inner_bounds(
     g_val = None if g is None else np.asarray(g @ values, dtype=np.float64)
     out = InnerBounds(lower=values.copy(), upper=values.copy(), proven=np.zeros(n, dtype=bool))
     n_tried = n_ok = 0
+    highs = new_highs()  # one solver for every local LP (each replaces the last model)
     for k_t, i_np in enumerate(targets):
         i = int(i_np)
         if progress is not None:
@@ -204,7 +172,7 @@ def inner_bounds(
         for depth in depths:
             if proven(out.lower[i], out.upper[i], need[i]):
                 break
-            s = _neighbourhood(i, depth, cell_rows, rows, free, suppressed, cap)
+            s = relation_neighbourhood(i, depth, cell_rows, rows, free, cap, first=suppressed)
             if s.size < 2:
                 continue
             sub = rows_csc[:, s].tocsr()
@@ -222,6 +190,7 @@ def inner_bounds(
                 None if g_slack is None else -g_slack,
                 lo[s] - values[s],
                 hi[s] - values[s],
+                highs=highs,
             )
             j = int(np.searchsorted(s, i))
             for maximise in (True, False):

@@ -216,8 +216,7 @@ def _levels(space: CellSpace) -> IntArray:
         heights = []
         for k, axis in enumerate(g.axes):
             h = np.zeros(g.index.shape[k], dtype=np.int64)
-            chains = np.all(axis.signs >= 0, axis=1)
-            for row in axis.nodes[chains]:
+            for row in axis.nodes[axis.chains]:
                 for depth, x in enumerate(row[row >= 0].tolist()):
                     h[x] = max(h[x], depth)
             heights.append(h)

@@ -11,6 +11,7 @@ import numpy.typing as npt
 from scipy import sparse
 
 from iaptkit.sdc.solver.hypercube_moves import GridView
+from iaptkit.sdc.solver.neighbours import relation_neighbourhood
 
 __all__ = ["nearby_cells", "subgrid_cells"]
 
@@ -122,21 +123,4 @@ def nearby_cells(
     numpy.ndarray
         The cells, ``i`` included.
     """
-    seen = {i}
-    frontier = [i]
-    for _ in range(depth):
-        nxt: list[int] = []
-        for c in frontier:
-            rr = cell_rows.indices[cell_rows.indptr[c] : cell_rows.indptr[c + 1]]
-            for r in rr:
-                cols = rows.indices[rows.indptr[r] : rows.indptr[r + 1]]
-                for j in cols[movable[cols]].tolist():
-                    if j not in seen:
-                        seen.add(j)
-                        nxt.append(j)
-                        if len(seen) >= cap:
-                            return np.sort(np.fromiter(seen, dtype=np.intp))
-        frontier = nxt
-        if not frontier:
-            break
-    return np.sort(np.fromiter(seen, dtype=np.intp))
+    return relation_neighbourhood(i, depth, cell_rows, rows, movable, cap)

@@ -47,6 +47,8 @@ __all__ = [
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
+#: Dense entries of one chunk of :func:`verified_moves`'s inequality check (8 bytes each).
+_DENSE_ENTRIES = 4_000_000
 Progress = Callable[[str, int, int], None]
 #: A point as ``(cells, displacement)``: the feasible point is ``v`` moved by ``displacement``.
 Move = tuple[IntArray, FloatArray]
@@ -383,23 +385,46 @@ def verified_moves(
     >>> verified_moves(sp, [good, bad], lo, hi).tolist()
     [True, False]
     """
-    n = space.n_cells
     if not moves:
         return np.zeros(0, dtype=bool)
+    a = sparse.csr_matrix(space.relations, dtype=np.float64)
+    v = space.values.astype(np.float64)
+    g = None
+    gv = np.zeros(0)
+    if space.inequalities is not None and space.inequalities.shape[0]:
+        g = sparse.csr_matrix(space.inequalities, dtype=np.float64)
+        gv = np.asarray(g @ v).ravel()
+    # in chunks: the inequality check is dense (rows x moves), and a search can hand over
+    # tens of thousands of moves
+    step = max(1, _DENSE_ENTRIES // max(1, gv.size))
+    ok = np.ones(len(moves), dtype=bool)
+    for start in range(0, len(moves), step):
+        part = moves[start : start + step]
+        ok[start : start + len(part)] = _verified_part(space.n_cells, a, g, gv, v, part, lo, hi)
+    return ok
+
+
+def _verified_part(
+    n: int,
+    a: sparse.csr_matrix,
+    g: sparse.csr_matrix | None,
+    gv: FloatArray,
+    v: FloatArray,
+    moves: list[Move],
+    lo: FloatArray,
+    hi: FloatArray,
+) -> BoolArray:
+    """:func:`verified_moves` for one chunk of moves."""
     rows = np.concatenate([m[0] for m in moves])
     cols = np.concatenate([np.full(m[0].size, k) for k, m in enumerate(moves)])
     d = sparse.csc_matrix((np.concatenate([m[1] for m in moves]), (rows, cols)), (n, len(moves)))
-    a = sparse.csr_matrix(space.relations, dtype=np.float64)
     ok = np.ones(len(moves), dtype=bool)
     if a.shape[0]:
         ok &= np.asarray(abs(a @ d).max(axis=0).toarray()).ravel() <= 1e-7
-    v = space.values.astype(np.float64)
     for k, (cells, disp) in enumerate(moves):
         x = v[cells] + disp
         ok[k] &= bool(np.all(x >= lo[cells] - 1e-9) and np.all(x <= hi[cells] + 1e-9))
-    if space.inequalities is not None and space.inequalities.shape[0] and ok.any():
-        g = sparse.csr_matrix(space.inequalities, dtype=np.float64)
-        gv = np.asarray(g @ v).ravel()
+    if g is not None and ok.any():
         gd = (g @ d).toarray()
         ok &= np.all(gv[:, None] + gd <= 1e-7, axis=0)
     return ok

@@ -351,13 +351,12 @@ def stage_progress(
     Each stage's first call is logged (``what: label``, the label from ``labels``); the
     counts then only update the line.
     """
-    last: list[str] = []
+    last = [""]  # the stage reported last
 
     def progress(stage: str, done: int, total: int) -> None:
         label = labels.get(stage, stage)
-        first = not last or last[-1] != stage
-        if first:
-            last.append(stage)
-        update(f"{what}: {label} {done:,}/{total:,}" if not first else f"{what}: {label}", first)
+        first = stage != last[0]
+        last[0] = stage
+        update(f"{what}: {label}" if first else f"{what}: {label} {done:,}/{total:,}", first)
 
     return progress
